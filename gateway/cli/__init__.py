@@ -1,0 +1,32 @@
+"""The ``gateway`` command. Each sub-command lives in its own module and registers itself."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="gateway",
+    help="Mini-program analytics gateway: GraphQL over Workspace -> TargetApp -> MiniProgram.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Mini-program analytics gateway: GraphQL over Workspace -> TargetApp -> MiniProgram."""
+
+
+_COMMAND_MODULES = ("db", "ingest", "generate", "serve", "schema")
+"""Modules of ``gateway.cli`` that define a ``register(app)`` function, in help order."""
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"gateway.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,184 @@
+"""``gateway serve`` (the server) and ``gateway demo`` (everything on a laptop, offline).
+
+Example:
+    $ gateway serve --port 8000 --workers 0     # one process per CPU core
+    $ gateway demo                              # fresh SQLite + generated data + GraphiQL
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gateway.settings import Settings, load_settings
+from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from gateway.store.ingest import IngestReport
+
+# The app, the generator and the ingester are imported inside the commands that use them:
+# every `gateway` invocation imports this module, and `gateway migrate` should not pay for
+# building the GraphQL schema.
+
+DEMO_DATABASE = Path("gateway-demo.db")
+"""Default SQLite file of ``gateway demo`` (recreated on every run)."""
+
+EXAMPLE_QUERY = (
+    "{ workspaces(first: 5) { nodes { name targetApps(first: 5) { nodes { name "
+    "activeUsers(timeRange: {preset: LAST_7_DAYS}) { value changeRate } } } } } }"
+)
+"""The one-line query ``gateway demo`` prints next to the GraphiQL URL."""
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [default: GATEWAY_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: GATEWAY_PORT].")] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Worker processes; 0 = one per CPU core.")
+    ] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Serve the gateway (GraphQL, GraphiQL, ingest, probes) with uvicorn.
+
+    Migrations are applied once, here in the parent, before any worker starts; each worker
+    then builds the app with ``gateway.app:create_app`` and opens its own connection pool.
+    """
+    if reload and workers > 1:
+        raise typer.BadParameter("--reload runs a single process; drop --workers")
+    settings = load_settings()
+    asyncio.run(_migrate(settings))
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        workers=workers or os.cpu_count() or 1,
+        reload=reload,
+        reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
+        log_level=settings.log_level,
+    )
+
+
+def _fresh_database(path: Path) -> Settings:
+    """Delete ``path`` and its WAL side files; settings for an embedded gateway on it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The demo is embedded by definition: ignore any GATEWAY_REDIS_URL of the shell.
+    return Settings(database_url=f"sqlite:///{path.resolve()}", redis_url=None)
+
+
+def _counted(lines: Iterable[bytes], on_line: Callable[[], None]) -> Iterator[bytes]:
+    for line in lines:
+        on_line()
+        yield line
+
+
+async def load_demo_data(settings: Settings, scale: str, console: Console) -> IngestReport:
+    """Migrate the database of ``settings`` and ingest generated data at ``scale``."""
+    from gateway.store.ingest import ingest_lines
+    from gateway.synthetic import generate_lines
+
+    engine = create_engine(settings)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        await upgrade(engine)
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(f"generating and ingesting '{scale}' data", total=None)
+            read = 0
+
+            def tick() -> None:
+                nonlocal read
+                read += 1
+                if read % 5_000 == 0:  # repainting per line would cost more than the line
+                    progress.update(task, description=f"ingested {read:,} records")
+
+            lines = _counted(generate_lines(scale), tick)
+            return await ingest_lines(engine, lines, source=f"demo:{scale}")
+    finally:
+        await engine.dispose()
+
+
+def print_report(console: Console, report: IngestReport, seconds: float) -> None:
+    """Print the ingest summary: records, stored, duplicates, quarantined, rate."""
+    table = Table(title=f"Demo data ingested in {seconds:.1f} s", show_header=False)
+    table.add_row("records", f"{report.records:,}")
+    table.add_row("stored", f"{report.stored:,}")
+    table.add_row("duplicates", f"{report.duplicates:,}")
+    table.add_row("quarantined", f"{report.quarantined:,}")
+    for reason, count in sorted(report.quarantined_by_reason.items()):
+        table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("rate", f"{report.records / max(seconds, 1e-9):,.0f} records/s")
+    console.print(table)
+
+
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints some lines once its socket is really listening."""
+
+    def __init__(self, config: uvicorn.Config, announce: Mapping[str, str]) -> None:
+        super().__init__(config)
+        self._announce = dict(announce)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Bind and start, then announce (a failed bind announces nothing)."""
+        await super().startup(sockets)
+        if self.started:
+            console = Console()
+            for label, value in self._announce.items():
+                console.print(f"[bold]{label}[/bold] {value}", soft_wrap=True, highlight=False)
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    scale: Annotated[
+        str, typer.Option(help="Generated data: demo (~100k events) or tiny (~5k).")
+    ] = "demo",
+    database: Annotated[
+        Path, typer.Option(help="SQLite file, recreated on each run.")
+    ] = DEMO_DATABASE,
+) -> None:
+    """Run a self-contained demo: fresh SQLite, generated data, GraphiQL. Works offline."""
+    console = Console()
+    settings = _fresh_database(database)
+    started = time.perf_counter()
+    report = asyncio.run(load_demo_data(settings, scale, console))
+    print_report(console, report, time.perf_counter() - started)
+    url = f"http://{host}:{port}/graphql"
+    body = f'{{"query": "{EXAMPLE_QUERY}"}}'
+    announce = {
+        "GraphiQL:": url,
+        "Example:": f"curl -s {url} -H 'Content-Type: application/json' -d '{body}'",
+        "Stop with": "Ctrl-C",
+    }
+    from gateway.app import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    AnnouncingServer(config, announce).run()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``demo`` to the CLI."""
+    app.command("serve")(serve)
+    app.command("demo")(demo)

@@ -1,0 +1,66 @@
+"""Domain vocabulary shared by every layer: the enumerations of SPEC §2.
+
+Plain ``enum.Enum`` classes with no framework imports, so that ``store/``, ``metrics/`` and
+``schema/`` can all use them (the GraphQL enums wrap these, they are never typed twice).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class MiniProgramType(enum.Enum):
+    """Whether a mini program is an app-like mini program or a game."""
+
+    MINI_PROGRAM = "MINI_PROGRAM"
+    MINI_GAME = "MINI_GAME"
+
+
+class MerchantType(enum.Enum):
+    """How a merchant was onboarded."""
+
+    TECHNICAL = "TECHNICAL"
+    NON_TECHNICAL = "NON_TECHNICAL"
+
+
+class DataType(enum.Enum):
+    """Whether an event comes from production traffic or from testing."""
+
+    PRODUCTION = "PRODUCTION"
+    NON_PRODUCTION = "NON_PRODUCTION"
+
+
+class DeploymentStatus(enum.Enum):
+    """Lifecycle status of a mini program inside one target app."""
+
+    DEVELOPING = "DEVELOPING"
+    REVIEWING = "REVIEWING"
+    REVIEWED = "REVIEWED"
+    PILOT_TESTING = "PILOT_TESTING"
+    PILOT_TESTING_COMPLETED = "PILOT_TESTING_COMPLETED"
+    GRAYSCALE_RELEASE = "GRAYSCALE_RELEASE"
+    GRAYSCALE_CANCELLED = "GRAYSCALE_CANCELLED"
+    FULL_RELEASE = "FULL_RELEASE"
+    ARCHIVED = "ARCHIVED"
+    OFFLINE = "OFFLINE"
+
+
+class TypeFilter(enum.Enum):
+    """Filter on the mini program type of an event or catalog entry; ``ALL`` keeps both."""
+
+    ALL = "ALL"
+    MINI_PROGRAM = "MINI_PROGRAM"
+    MINI_GAME = "MINI_GAME"
+
+    def admits(self, value: MiniProgramType) -> bool:
+        """True when a mini program of type ``value`` passes this filter."""
+        return self is TypeFilter.ALL or self.value == value.value
+
+    @property
+    def only(self) -> MiniProgramType | None:
+        """The single type this filter keeps, or None for ``ALL``."""
+        return None if self is TypeFilter.ALL else MiniProgramType(self.value)
+
+
+UNKNOWN_SOURCE = "unknown"
+"""The ``user.source`` of a user who has no ``user`` record."""

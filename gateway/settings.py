@@ -1,0 +1,84 @@
+"""One frozen :class:`Settings` object read from ``GATEWAY_*`` environment variables.
+
+Nothing here performs I/O at import time; call :func:`load_settings` (or construct
+``Settings(...)`` directly in tests) when the process starts.
+
+Example:
+    >>> Settings(database_url="postgresql://postgres@127.0.0.1/gateway").database_url
+    'postgresql+asyncpg://postgres@127.0.0.1/gateway'
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def normalize_database_url(url: str) -> str:
+    """Return ``url`` with the async driver this gateway uses filled in.
+
+    ``postgresql://...`` becomes ``postgresql+asyncpg://...`` and ``sqlite:///x.db`` becomes
+    ``sqlite+aiosqlite:///x.db``; a URL that already names a driver is kept as it is.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"database URL {url!r} has no scheme (e.g. sqlite:///gateway.db)")
+    if "+" in scheme:
+        return url
+    if scheme not in _DRIVERS:
+        raise ValueError(f"unsupported database {scheme!r}: use postgresql:// or sqlite://")
+    return f"{_DRIVERS[scheme]}://{rest}"
+
+
+class Settings(BaseSettings):
+    """Gateway configuration; every field maps to ``GATEWAY_<FIELD NAME IN CAPITALS>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///gateway.db",
+        description="SQLAlchemy URL; postgresql:// (asyncpg) in production, sqlite:// embedded.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis:// URL of the snapshot cache; unset = in-process cache."
+    )
+    ingest_key: SecretStr | None = Field(
+        default=None,
+        description="Shared secret for POST /v1/events (X-Ingest-Key); unset = endpoint disabled.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `gateway serve` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `gateway serve` binds to.")
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size.")
+    db_echo: bool = Field(default=False, description="Log every SQL statement (debugging).")
+    ingest_chunk_size: int = Field(
+        default=50_000,
+        ge=1,
+        description="Records committed per ingest transaction; a crash loses at most this chunk.",
+    )
+    max_request_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest POST /v1/events body accepted, in bytes.",
+    )
+    log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the configured database is PostgreSQL."""
+        return self.database_url.startswith("postgresql")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit ``overrides`` taking precedence."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Persistence: tables, migrations, ingestion. Never imports strawberry."""

@@ -1,0 +1,1 @@
+"""Alembic migrations, run programmatically by :func:`gateway.store.migrate.upgrade`."""

@@ -1,0 +1,175 @@
+"""SQLAlchemy Core tables: one table per truth, identical on PostgreSQL and SQLite.
+
+Conventions:
+- Timestamps are naive UTC (``DateTime`` without zone) on both databases; a "day" is a UTC date.
+- Enumerations are stored as their names in VARCHAR columns (``native_enum=False``) so that the
+  same bulk paths (COPY on PostgreSQL, executemany on SQLite) write them as plain text.
+- Users get a dense 32-bit integer id (``users.uid``) the first time they are seen: events store
+  that id, and the exact-count engine puts it in compressed bitmaps.
+- Event tables carry no foreign keys: ingestion validates references before it writes (and
+  quarantines what fails), and per-row FK checks would halve bulk-ingest throughput.
+- Every event row records the ``ingest_batches.id`` that stored it, so a refresh can find the
+  rows that are new since the last one (a batch commits atomically with its rows).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from gateway.domain import DataType, DeploymentStatus, MerchantType, MiniProgramType
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 128
+"""Maximum length of an external id (matches the record format)."""
+
+
+def _enum(cls: type, name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, create_constraint=False, length=32)
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(512), nullable=False),
+)
+
+target_apps = Table(
+    "target_apps",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("name", String(512), nullable=False),
+    Column("created_at", DateTime(), nullable=False),
+)
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("name", String(512), nullable=False),
+    Column("merchant_type", _enum(MerchantType, "merchant_type"), nullable=False),
+    Column("onboarded_at", DateTime(), nullable=True),
+)
+
+mini_programs = Table(
+    "mini_programs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False, index=True),
+    Column("merchant_id", String(ID), ForeignKey("merchants.id"), nullable=True, index=True),
+    Column("name", String(512), nullable=False),
+    Column("type", _enum(MiniProgramType, "mini_program_type"), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("created_at", DateTime(), nullable=False),
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("target_app_id", String(ID), ForeignKey("target_apps.id"), primary_key=True),
+    Column("mini_program_id", String(ID), ForeignKey("mini_programs.id"), primary_key=True),
+    Column("at", DateTime(), primary_key=True),
+    Column("status", _enum(DeploymentStatus, "deployment_status"), nullable=False),
+    Index("ix_deployments_mini_program_id", "mini_program_id"),
+)
+"""Status history: one row per status change; the status at t is the last row with at <= t."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("uid", Integer, primary_key=True, autoincrement=True),
+    Column("guid", String(ID), nullable=False, unique=True),
+    Column("source", String(64), nullable=True),
+    Column("created_at", DateTime(), nullable=True),
+)
+"""Dense user ids. ``source`` is null until a ``user`` record arrives (reported as 'unknown')."""
+
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(1024), nullable=False),
+    Column("committed_at", DateTime(), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("stored", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+)
+"""One row per committed ingest transaction (written in the same transaction as its rows)."""
+
+
+def _event_table(name: str, *extra: Column[object]) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", String(ID), primary_key=True),
+        Column("batch_id", Integer, nullable=False),
+        Column("at", DateTime(), nullable=False),
+        Column("target_app_id", String(ID), nullable=False),
+        Column("mini_program_id", String(ID), nullable=False),
+        Column("uid", Integer, nullable=False),
+        Column("data_type", _enum(DataType, "data_type"), nullable=False),
+        *extra,
+        # BRIN on PostgreSQL: batch ids grow with insertion order, so a block-range index is
+        # tiny and costs nearly nothing on bulk insert; SQLite gets an ordinary index.
+        Index(f"ix_{name}_batch_id", "batch_id", postgresql_using="brin"),
+    )
+
+
+launches = _event_table("launches")
+page_views = _event_table(
+    "page_views",
+    Column("page", String(1024), nullable=True),
+    Column("duration_ms", BigInteger, nullable=False),
+)
+ad_impressions = _event_table(
+    "ad_impressions",
+    Column("valid", Boolean, nullable=False),
+    Column("revenue_micros", BigInteger, nullable=False),
+)
+
+EVENT_TABLES: dict[str, Table] = {
+    "launch": launches,
+    "pageView": page_views,
+    "adImpression": ad_impressions,
+}
+"""Event table by record ``kind``."""
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", DateTime(), nullable=False),
+    Column("source", String(1024), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("kind", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+)
+"""Records that could not be stored, with where they came from and why; replayable."""
