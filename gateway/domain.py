@@ -64,3 +64,21 @@ class TypeFilter(enum.Enum):
 
 UNKNOWN_SOURCE = "unknown"
 """The ``user.source`` of a user who has no ``user`` record."""
+
+
+class TimeRangePreset(enum.Enum):
+    """Named time ranges of the consoles' pickers, relative to today's UTC date."""
+
+    TODAY = "TODAY"
+    YESTERDAY = "YESTERDAY"
+    LAST_7_DAYS = "LAST_7_DAYS"
+    LAST_15_DAYS = "LAST_15_DAYS"
+    LAST_30_DAYS = "LAST_30_DAYS"
+
+
+class Granularity(enum.Enum):
+    """Bucket size of a metric series: UTC days, ISO weeks (Monday first) or calendar months."""
+
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
