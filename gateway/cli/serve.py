@@ -37,7 +37,7 @@ DEMO_DATABASE = Path("gateway-demo.db")
 
 EXAMPLE_QUERY = (
     "{ workspaces(first: 5) { nodes { name targetApps(first: 5) { nodes { name "
-    "activeUsers(timeRange: {preset: LAST_7_DAYS}) { value changeRate } } } } } }"
+    "miniProgramStatusCounts { all fullRelease reviewing } } } } } }"
 )
 """The one-line query ``gateway demo`` prints next to the GraphiQL URL."""
 

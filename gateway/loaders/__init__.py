@@ -1,1 +1,75 @@
-"""loaders package."""
+"""Per-request dataloaders: each batch answers its keys, in order, with one query.
+
+:class:`Loaders` holds one instance of every loader; :class:`gateway.context.Context` creates a
+fresh one per request, so nothing cached here outlives the request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.loaders.catalog import (
+    MerchantByIdLoader,
+    MiniProgramByIdLoader,
+    TargetAppByIdLoader,
+    WorkspaceByIdLoader,
+)
+from gateway.loaders.connections import (
+    DeploymentsByMiniProgramLoader,
+    MerchantsByWorkspaceLoader,
+    MiniProgramsByMerchantLoader,
+    MiniProgramsByTargetAppLoader,
+    MiniProgramsByWorkspaceLoader,
+    TargetAppsByWorkspaceLoader,
+    WorkspacePageLoader,
+)
+from gateway.loaders.deployments import (
+    AvailableByTargetAppLoader,
+    AvailableByWorkspaceLoader,
+    DeploymentHistoryByPairLoader,
+    StatusCountsByTargetAppLoader,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    """Every loader of one request (create with :meth:`create`)."""
+
+    workspace: WorkspaceByIdLoader
+    target_app: TargetAppByIdLoader
+    merchant: MerchantByIdLoader
+    mini_program: MiniProgramByIdLoader
+    workspaces: WorkspacePageLoader
+    target_apps_by_workspace: TargetAppsByWorkspaceLoader
+    merchants_by_workspace: MerchantsByWorkspaceLoader
+    mini_programs_by_workspace: MiniProgramsByWorkspaceLoader
+    mini_programs_by_merchant: MiniProgramsByMerchantLoader
+    mini_programs_by_target_app: MiniProgramsByTargetAppLoader
+    deployments_by_mini_program: DeploymentsByMiniProgramLoader
+    deployment_history: DeploymentHistoryByPairLoader
+    status_counts: StatusCountsByTargetAppLoader
+    available_by_target_app: AvailableByTargetAppLoader
+    available_by_workspace: AvailableByWorkspaceLoader
+
+    @classmethod
+    def create(cls, engine: AsyncEngine) -> Loaders:
+        """Fresh loaders (empty caches) whose batches run on ``engine``."""
+        return cls(
+            workspace=WorkspaceByIdLoader(engine),
+            target_app=TargetAppByIdLoader(engine),
+            merchant=MerchantByIdLoader(engine),
+            mini_program=MiniProgramByIdLoader(engine),
+            workspaces=WorkspacePageLoader(engine),
+            target_apps_by_workspace=TargetAppsByWorkspaceLoader(engine),
+            merchants_by_workspace=MerchantsByWorkspaceLoader(engine),
+            mini_programs_by_workspace=MiniProgramsByWorkspaceLoader(engine),
+            mini_programs_by_merchant=MiniProgramsByMerchantLoader(engine),
+            mini_programs_by_target_app=MiniProgramsByTargetAppLoader(engine),
+            deployments_by_mini_program=DeploymentsByMiniProgramLoader(engine),
+            deployment_history=DeploymentHistoryByPairLoader(engine),
+            status_counts=StatusCountsByTargetAppLoader(engine),
+            available_by_target_app=AvailableByTargetAppLoader(engine),
+            available_by_workspace=AvailableByWorkspaceLoader(engine),
+        )

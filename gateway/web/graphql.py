@@ -57,20 +57,40 @@ DEFAULT_QUERY = """\
 #   {"X-API-Key": "<key>"}
 # Ctrl-Enter runs; Ctrl-Space completes; see Docs.
 
-query WorkspacesWithApps {
+query CatalogOverview {
   workspaces(first: 10) {
     totalCount
     nodes {
       id
       name
+      availableMiniPrograms
       targetApps(first: 10) {
         nodes {
           id
           name
-          activeUsers(timeRange: {preset: LAST_7_DAYS}) {
-            value
-            previousValue
-            changeRate
+          miniProgramStatusCounts {
+            all
+            fullRelease
+            grayscaleRelease
+            reviewing
+            developing
+            inactive
+          }
+          miniPrograms(first: 5) {
+            totalCount
+            nodes {
+              name
+              type
+              category
+              status
+              deployment {
+                statusSince
+              }
+            }
+            pageInfo {
+              hasNextPage
+              endCursor
+            }
           }
         }
       }
@@ -78,7 +98,7 @@ query WorkspacesWithApps {
   }
 }
 """
-"""The query a first-time visitor sees: the workspaces and their target apps."""
+"""The query a first-time visitor sees: workspaces, their apps' status counts and mini programs."""
 
 
 @cache

@@ -1,0 +1,79 @@
+"""Errors the gateway reports to clients, each with a stable ``extensions.code`` (SPEC §5).
+
+Framework-free on purpose: ``store/``, ``metrics/`` and ``loaders/`` raise these without knowing
+about GraphQL. graphql-core copies an exception's ``extensions`` dict onto the error it reports,
+so a resolver that lets ``BadUserInputError("first must be at most 100")`` escape answers::
+
+    {"message": "first must be at most 100", "extensions": {"code": "BAD_USER_INPUT"}}
+
+Any other exception is masked by the schema as ``INTERNAL_SERVER_ERROR`` with a request id.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import ClassVar
+
+
+class ErrorCode(enum.StrEnum):
+    """The ``extensions.code`` values a client may see."""
+
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class GatewayError(Exception):
+    """Base of every error whose message is safe to show to the client.
+
+    Args:
+        message: The client-facing message (no internals, no stack trace).
+        extensions: Extra entries for the error's ``extensions`` (``code`` is always set).
+    """
+
+    code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, *, extensions: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions: dict[str, object] = {**(extensions or {}), "code": self.code.value}
+
+
+class BadUserInputError(GatewayError):
+    """An argument is out of bounds or malformed (e.g. ``first: 500``, a bad cursor)."""
+
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class NotFoundError(GatewayError):
+    """The entity does not exist or is outside the caller's scope."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class ForbiddenError(GatewayError):
+    """The caller is authenticated but its roles may not read this field."""
+
+    code = ErrorCode.FORBIDDEN
+
+
+class UnauthenticatedError(GatewayError):
+    """No valid credentials were presented."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class QueryTooComplexError(GatewayError):
+    """The operation exceeds the configured depth or cost limits."""
+
+    code = ErrorCode.QUERY_TOO_COMPLEX
+
+
+class InternalServerError(GatewayError):
+    """A failure the client cannot fix; the message must not reveal internals."""
+
+    code = ErrorCode.INTERNAL_SERVER_ERROR

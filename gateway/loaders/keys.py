@@ -1,0 +1,50 @@
+"""Loader keys: frozen dataclasses naming every argument that changes a loader's answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.domain import DeploymentStatus, TypeFilter
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgramFilter:
+    """Catalog filters on mini programs: ``type`` and ``category`` (None = every category)."""
+
+    type: TypeFilter = TypeFilter.ALL
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageKey:
+    """One page of the children of ``parent_id`` ("" for a root list).
+
+    Attributes:
+        parent_id: The parent entity's id.
+        first: Page size (already validated).
+        after: The id after which the page starts (decoded cursor), or None for the start.
+        filter: Mini program filters (ignored by lists that are not of mini programs).
+        status: Only items whose current deployment status is this (target-app lists only).
+    """
+
+    parent_id: str
+    first: int
+    after: str | None = None
+    filter: MiniProgramFilter = MiniProgramFilter()
+    status: DeploymentStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeKey:
+    """A scope (a workspace or a target app id) and mini program filters."""
+
+    id: str
+    filter: MiniProgramFilter = MiniProgramFilter()
+
+
+@dataclass(frozen=True, slots=True)
+class PairKey:
+    """A deployment: one mini program in one target app."""
+
+    target_app_id: str
+    mini_program_id: str

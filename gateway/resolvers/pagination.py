@@ -1,0 +1,62 @@
+"""Relay pagination arguments: page size bounds and opaque keyset cursors.
+
+A cursor is the URL-safe base64 of a versioned keyset position, ``"v1:<id>"``; lists are
+ordered by id, so the position is the id of the last item seen.
+
+>>> encode_cursor("ta-1")
+'djE6dGEtMQ=='
+>>> decode_cursor(encode_cursor("ta-1"))
+'ta-1'
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from gateway.errors import BadUserInputError
+
+DEFAULT_FIRST = 50
+"""Page size when ``first`` is not given."""
+
+MAX_FIRST = 100
+"""Largest accepted ``first``."""
+
+CURSOR_VERSION = "v1"
+"""Prefix of the positions this gateway writes; other versions are rejected."""
+
+
+def encode_cursor(item_id: str) -> str:
+    """The opaque cursor of the item ``item_id``."""
+    return base64.urlsafe_b64encode(f"{CURSOR_VERSION}:{item_id}".encode()).decode("ascii")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The id inside ``cursor``; None (or any non-string "not given" marker) gives None.
+
+    Raises:
+        BadUserInputError: ``cursor`` was not written by :func:`encode_cursor`.
+    """
+    if not isinstance(cursor, str):
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise BadUserInputError(f"malformed cursor {cursor!r}") from None
+    version, sep, item_id = text.partition(":")
+    if version != CURSOR_VERSION or not sep or not item_id:
+        raise BadUserInputError(f"malformed cursor {cursor!r}")
+    return item_id
+
+
+def check_first(first: int | None) -> int:
+    """``first`` when it is within 0..:data:`MAX_FIRST`; None gives :data:`DEFAULT_FIRST`.
+
+    Raises:
+        BadUserInputError: ``first`` is negative or above the maximum.
+    """
+    if first is None:
+        return DEFAULT_FIRST
+    if not 0 <= first <= MAX_FIRST:
+        raise BadUserInputError(f"first must be between 0 and {MAX_FIRST}, got {first}")
+    return first

@@ -1,0 +1,85 @@
+"""GraphQL enums: the :mod:`gateway.domain` enums wrapped, never retyped.
+
+Schema modules import the enums from here (not from :mod:`gateway.domain`): importing this
+module is what registers the GraphQL names and descriptions on the domain classes (the classes
+are the same objects). ``MiniProgramTypeFilter`` is :class:`~gateway.domain.TypeFilter`.
+
+Each wrapper names the GraphQL type and describes it and each of its values; a test walks the
+schema and fails on a value without a description.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import TypeVar
+
+import strawberry
+from strawberry.types.enum import StrawberryEnumDefinition
+
+from gateway.domain import DeploymentStatus, MerchantType, MiniProgramType, TypeFilter
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _graphql_enum(cls: type[E], name: str, description: str, values: Mapping[E, str]) -> None:
+    wrapped = strawberry.enum(cls, name=name, description=description)
+    definition: StrawberryEnumDefinition = wrapped.__strawberry_definition__  # type: ignore[attr-defined]
+    for value in definition.values:
+        value.description = values[cls[value.name]]
+
+
+_graphql_enum(
+    DeploymentStatus,
+    "DeploymentStatus",
+    "Lifecycle status of a mini program inside one target app.",
+    {
+        DeploymentStatus.DEVELOPING: "Being developed; not yet submitted for review.",
+        DeploymentStatus.REVIEWING: "Submitted and under review by the super app.",
+        DeploymentStatus.REVIEWED: "Review passed; not yet released.",
+        DeploymentStatus.PILOT_TESTING: "Released to pilot testers only.",
+        DeploymentStatus.PILOT_TESTING_COMPLETED: "Pilot testing finished.",
+        DeploymentStatus.GRAYSCALE_RELEASE: "Released to a share of the app's users.",
+        DeploymentStatus.GRAYSCALE_CANCELLED: "A grayscale release was withdrawn.",
+        DeploymentStatus.FULL_RELEASE: "Released to every user of the app.",
+        DeploymentStatus.ARCHIVED: "Archived by its owner; no longer offered.",
+        DeploymentStatus.OFFLINE: "Taken offline by the super app.",
+    },
+)
+
+_graphql_enum(
+    MiniProgramType,
+    "MiniProgramType",
+    "Whether a mini program is an app-like mini program or a game.",
+    {
+        MiniProgramType.MINI_PROGRAM: "An app-like mini program (services, shopping, ...).",
+        MiniProgramType.MINI_GAME: "A mini game.",
+    },
+)
+
+_graphql_enum(
+    TypeFilter,
+    "MiniProgramTypeFilter",
+    "Filter on the type of mini programs (or of the mini program an event belongs to).",
+    {
+        TypeFilter.ALL: "Every mini program, whatever its type (the default).",
+        TypeFilter.MINI_PROGRAM: "Only mini programs of type MINI_PROGRAM.",
+        TypeFilter.MINI_GAME: "Only mini programs of type MINI_GAME.",
+    },
+)
+
+_graphql_enum(
+    MerchantType,
+    "MerchantType",
+    "How a merchant was onboarded.",
+    {
+        MerchantType.TECHNICAL: "Onboarded as a technical merchant (develops its own "
+        "mini programs).",
+        MerchantType.NON_TECHNICAL: "Onboarded as a non-technical merchant.",
+    },
+)
+
+MiniProgramTypeFilter = TypeFilter
+"""The GraphQL name of :class:`~gateway.domain.TypeFilter`."""
+
+__all__ = ["DeploymentStatus", "MerchantType", "MiniProgramType", "MiniProgramTypeFilter"]

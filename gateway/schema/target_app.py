@@ -1,0 +1,98 @@
+"""``TargetApp``: a super app of a workspace, in which mini programs are deployed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from gateway.loaders.rows import TargetAppRow
+from gateway.resolvers import catalog
+from gateway.resolvers.pagination import DEFAULT_FIRST
+from gateway.schema.arguments import CategoryArg, StatusArg, TypeArg
+from gateway.schema.enums import MiniProgramTypeFilter
+from gateway.schema.fields import Info, resolver_field
+from gateway.schema.pagination import After, Connection, First
+from gateway.schema.status_counts import AVAILABLE_DESCRIPTION, MiniProgramStatusCounts
+
+if TYPE_CHECKING:
+    from gateway.schema.mini_program import MiniProgram
+    from gateway.schema.workspace import Workspace
+
+
+@strawberry.type(description="A target app: a super app of a workspace hosting mini programs.")
+class TargetApp:
+    """A target app built from its catalog row."""
+
+    id: strawberry.ID = strawberry.field(description="Stable target app id.")
+    name: str = strawberry.field(description="Display name.")
+    created_at: dt.datetime = strawberry.field(description="When the app was created (UTC).")
+    workspace_id: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: TargetAppRow) -> TargetApp:
+        """The GraphQL object of a loader row."""
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            created_at=row.created_at,
+            workspace_id=row.workspace_id,
+        )
+
+    @resolver_field(description="The workspace the app belongs to.")
+    async def workspace(
+        self, info: Info
+    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")]:
+        from gateway.schema.workspace import Workspace
+
+        row = await catalog.workspace(info.context, self.workspace_id)
+        if row is None:  # the foreign key makes this unreachable
+            raise LookupError(f"workspace {self.workspace_id} of app {self.id} is missing")
+        return Workspace.from_row(row)
+
+    @resolver_field(
+        description="Mini programs associated with this app (a first deployment record exists), "
+        "ordered by id. Nodes are scoped to the app: their `status` and `deployment` answer "
+        "for this app."
+    )
+    async def mini_programs(
+        self,
+        info: Info,
+        first: First = DEFAULT_FIRST,
+        after: After = strawberry.UNSET,
+        type: TypeArg = MiniProgramTypeFilter.ALL,
+        category: CategoryArg = None,
+        status: StatusArg = None,
+    ) -> Connection[Annotated[MiniProgram, strawberry.lazy("gateway.schema.mini_program")]]:
+        from gateway.schema.mini_program import MiniProgram
+
+        flt = catalog.mini_program_filter(type, category)
+        page = await catalog.mini_programs_of_target_app(
+            info.context, self.id, first, after, flt, status
+        )
+        return Connection.build(
+            page,
+            lambda row: MiniProgram.from_row(row, via=self.id),
+            lambda row: row.id,
+            after=after,
+        )
+
+    @resolver_field(
+        description="Current counts of the app's mini programs by status group (real time)."
+    )
+    async def mini_program_status_counts(
+        self, info: Info, type: TypeArg = MiniProgramTypeFilter.ALL, category: CategoryArg = None
+    ) -> MiniProgramStatusCounts:
+        flt = catalog.mini_program_filter(type, category)
+        counts = await catalog.status_counts(info.context, self.id, flt)
+        return MiniProgramStatusCounts.from_counts(counts)
+
+    @resolver_field(
+        description="Number of mini programs whose " + AVAILABLE_DESCRIPTION + " in this app."
+    )
+    async def available_mini_programs(
+        self, info: Info, type: TypeArg = MiniProgramTypeFilter.ALL, category: CategoryArg = None
+    ) -> int:
+        flt = catalog.mini_program_filter(type, category)
+        return await catalog.available_in_target_app(info.context, self.id, flt)

@@ -1,0 +1,47 @@
+"""Fixtures of the schema tests: one executable schema, the catalog loaded, an HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from gateway.schema import build_schema
+from gateway.settings import Settings
+from gateway.web.graphql import GatewayGraphQL
+from tests.schema.catalog_data import insert_catalog
+
+
+@pytest.fixture(scope="session")
+def schema() -> strawberry.Schema:
+    """The gateway schema (built once)."""
+    return build_schema()
+
+
+@pytest.fixture
+async def catalog(engine: AsyncEngine) -> AsyncEngine:
+    """``engine`` with :mod:`tests.schema.catalog_data` inserted."""
+    await insert_catalog(engine)
+    return engine
+
+
+@pytest.fixture
+async def client(
+    schema: strawberry.Schema, engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the production ``/graphql`` view over a clean database.
+
+    Only the GraphQL route is mounted (with the state ``create_app``'s lifespan would set), so
+    these tests do not depend on the app's other routes.
+    """
+    app = Starlette(routes=[Route("/graphql", GatewayGraphQL(schema), methods=["GET", "POST"])])
+    app.state.engine = engine
+    app.state.settings = settings
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        yield http
