@@ -39,6 +39,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     # The schema speaks GraphQL only: storage and cache are reached through resolvers/loaders.
     "gateway.schema": ("sqlalchemy", "redis", "asyncpg", "aiosqlite", "gateway.store"),
+    # Resolvers turn arguments into loader keys: no GraphQL types, no SQL of their own.
+    "gateway.resolvers": ("strawberry", "gateway.schema", "sqlalchemy", "redis", "gateway.store"),
     # Loaders batch data; they never build GraphQL types.
     "gateway.loaders": ("strawberry", "gateway.schema", "gateway.resolvers", "gateway.web"),
     # The vocabulary shared by every layer depends on none of them.
