@@ -1,10 +1,223 @@
-"""Placeholder until its owner lands the real command module (replaced in this change set)."""
+"""``gateway ingest``: load JSON Lines files (SPEC §2), list or replay the quarantine.
+
+Example:
+    $ gateway ingest catalog.jsonl events-2024-05.jsonl.gz
+    $ zcat events.jsonl.gz | gateway ingest -
+    $ gateway ingest --list-quarantine --limit 50
+    $ gateway ingest --replay-quarantine
+
+Exit status: 0 when every record was stored, 1 when some were quarantined (or, with
+``--replay-quarantine``, remain quarantined), 2 on a usage error such as a missing file.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.settings import load_settings
+from gateway.store.db import create_engine
+from gateway.store.ingest import (
+    IngestReport,
+    Problem,
+    ingest_lines,
+    list_quarantine,
+    replay_quarantine,
+)
+from gateway.store.migrate import upgrade
+
+GZIP_MAGIC = b"\x1f\x8b"
+PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+"""Inputs smaller than this get no progress bar (it would only flicker)."""
+
+EXIT_QUARANTINED = 1
+EXIT_USAGE = 2
+
+
+@contextmanager
+def open_lines(name: str) -> Iterator[tuple[BinaryIO, BinaryIO, int | None]]:
+    """Open ``name`` (``-`` = stdin) for line iteration, gunzipping when it starts like gzip.
+
+    Yields:
+        ``(lines, raw, size)``: the stream to iterate, the underlying file (whose position
+        measures progress) and its size in bytes (None for stdin).
+    """
+    raw: Any = sys.stdin.buffer if name == "-" else Path(name).open("rb")  # noqa: SIM115
+    try:
+        size = None if name == "-" else os.fstat(raw.fileno()).st_size
+        # peek() needs a buffered reader; stdin replaced by a BytesIO (tests) is not one.
+        buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+        lines: Any = buffered
+        if buffered.peek(2)[:2] == GZIP_MAGIC:
+            lines = io.BufferedReader(gzip.GzipFile(fileobj=buffered))
+        yield lines, buffered, size
+    finally:
+        if name != "-":
+            raw.close()
+
+
+async def _ingest_file(
+    engine: AsyncEngine, name: str, console: Console, chunk: int
+) -> IngestReport:
+    with open_lines(name) as (lines, raw, size):
+        show = size is not None and size >= PROGRESS_MIN_BYTES and console.is_terminal
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=True, disable=not show) as progress:
+            task = progress.add_task(f"ingesting {name}", total=size)
+
+            def advance(lines_read: int) -> None:
+                del lines_read  # bytes measure progress better than lines
+                if show and not raw.closed:
+                    progress.update(task, completed=raw.tell())
+
+            return await ingest_lines(
+                engine, lines, source=name, chunk_size=chunk, on_progress=advance, pause_gc=True
+            )
+
+
+def _summary(reports: dict[str, IngestReport]) -> Table:
+    table = Table(title="Ingest summary", show_header=False)
+    total = IngestReport()
+    for report in reports.values():
+        total.records += report.records
+        total.duplicates += report.duplicates
+        total.seconds += report.seconds
+        for kind, count in report.stored_by_kind.items():
+            total.add_stored(kind, count)
+        for reason, count in report.quarantined_by_reason.items():
+            total.quarantined += count
+            by_reason = total.quarantined_by_reason
+            by_reason[reason] = by_reason.get(reason, 0) + count
+    table.add_row("records", f"{total.records:,}")
+    table.add_row("stored", f"{total.stored:,}")
+    for kind, count in sorted(total.stored_by_kind.items()):
+        table.add_row(f"  {kind}", f"{count:,}")
+    table.add_row("duplicates skipped", f"{total.duplicates:,}")
+    table.add_row("quarantined", f"{total.quarantined:,}")
+    for reason, count in sorted(total.quarantined_by_reason.items()):
+        table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("rate", f"{total.rate:,.0f} records/s")
+    return table
+
+
+def _problems(problems: list[Problem], limit: int) -> Table:
+    table = Table(title=f"First problems (up to {limit})")
+    for column in ("where", "kind", "reason"):
+        table.add_column(column, overflow="fold")
+    for problem in problems[:limit]:
+        table.add_row(f"{problem.source}:{problem.line}", problem.kind or "?", problem.reason)
+    return table
+
+
+async def _run_files(files: list[str], console: Console, show: int) -> int:
+    settings = load_settings()
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+        reports = {
+            name: await _ingest_file(engine, name, console, settings.ingest_chunk_size)
+            for name in files
+        }
+    finally:
+        await engine.dispose()
+    console.print(_summary(reports))
+    problems = [p for r in reports.values() for p in r.problems]
+    if problems:
+        console.print(_problems(problems, show))
+        console.print("Fix the catalog, then run [bold]gateway ingest --replay-quarantine[/bold].")
+    return EXIT_QUARANTINED if any(r.quarantined for r in reports.values()) else 0
+
+
+async def _run_replay(console: Console, show: int) -> int:
+    settings = load_settings()
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+        report = await replay_quarantine(engine, chunk_size=settings.ingest_chunk_size)
+    finally:
+        await engine.dispose()
+    console.print(_summary({"quarantine": report}))
+    if report.problems:
+        console.print(_problems(report.problems, show))
+    return EXIT_QUARANTINED if report.quarantined else 0
+
+
+async def _run_list(console: Console, limit: int) -> int:
+    engine = create_engine(load_settings())
+    try:
+        await upgrade(engine)
+        rows = await list_quarantine(engine, limit=limit)
+    finally:
+        await engine.dispose()
+    table = Table(title=f"Quarantine (oldest {limit})")
+    for column in ("id", "where", "kind", "reason", "attempts", "raw"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        raw = row.raw if len(row.raw) <= 120 else row.raw[:117] + "..."
+        where = f"{row.source}:{row.line}"
+        table.add_row(str(row.id), where, row.kind or "?", row.reason, str(row.attempts), raw)
+    console.print(table if rows else "the quarantine is empty")
+    return 0
+
+
+def ingest(
+    files: Annotated[
+        list[str] | None,
+        typer.Argument(help="JSON Lines files (.jsonl, .jsonl.gz); - reads stdin."),
+    ] = None,
+    replay: Annotated[
+        bool,
+        typer.Option("--replay-quarantine", help="Retry every quarantined record, oldest first."),
+    ] = False,
+    list_: Annotated[
+        bool, typer.Option("--list-quarantine", help="List quarantined records, oldest first.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Rows shown by --list-quarantine.")] = 100,
+    show_problems: Annotated[
+        int, typer.Option(min=0, help="Problems printed after an ingest.")
+    ] = 20,
+) -> None:
+    """Ingest JSON Lines records into GATEWAY_DATABASE_URL (migrating it first).
+
+    Catalog records are upserts, events are stored once per id, bad records are quarantined
+    with their line and reason. Exit status: 0 = every record stored, 1 = some quarantined
+    (or still quarantined after --replay-quarantine), 2 = usage error (e.g. missing file).
+    """
+    console = Console(stderr=False)
+    names = files or []
+    if sum((bool(names), replay, list_)) != 1:
+        raise typer.BadParameter("give FILE... or --replay-quarantine or --list-quarantine")
+    missing = [n for n in names if n != "-" and not Path(n).is_file()]
+    if missing:
+        Console(stderr=True).print(f"[red]error:[/red] no such file: {', '.join(missing)}")
+        raise typer.Exit(EXIT_USAGE)
+    if list_:
+        code = asyncio.run(_run_list(console, limit))
+    elif replay:
+        code = asyncio.run(_run_replay(console, show_problems))
+    else:
+        code = asyncio.run(_run_files(names, console, show_problems))
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
-    """Registers nothing yet."""
-    del app
+    """Add ``ingest`` to the CLI."""
+    app.command("ingest")(ingest)

@@ -114,7 +114,7 @@ async def load_demo_data(settings: Settings, scale: str, console: Console) -> In
                     progress.update(task, description=f"ingested {read:,} records")
 
             lines = _counted(generate_lines(scale), tick)
-            return await ingest_lines(engine, lines, source=f"demo:{scale}")
+            return await ingest_lines(engine, lines, source=f"demo:{scale}", pause_gc=True)
     finally:
         await engine.dispose()
 

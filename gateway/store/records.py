@@ -23,7 +23,7 @@ Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", max_length=64)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
-NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # fits a BIGINT
 
 REVENUE_DECIMALS = 6
 """Revenue is stored as integer micro-dollars; more precise values are rejected, not rounded."""
@@ -120,6 +120,8 @@ class AdImpressionRecord(_Event, frozen=True, kw_only=True, tag="adImpression"):
     def __post_init__(self) -> None:
         if not self.revenue.is_finite() or self.revenue < 0:
             raise ValueError("revenue must be a finite decimal >= 0")
+        if self.revenue.scaleb(REVENUE_DECIMALS) > 2**63 - 1:  # micro-dollars fit a BIGINT
+            raise ValueError("revenue is too large")
         exponent = self.revenue.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -REVENUE_DECIMALS:
             raise ValueError(f"revenue has more than {REVENUE_DECIMALS} decimal places")

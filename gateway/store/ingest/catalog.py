@@ -1,0 +1,202 @@
+"""Catalog records: check their references, then upsert them (the later record for a key wins).
+
+The whole catalog's keys (ids and owning workspaces, a few thousand rows) are read into a
+:class:`CatalogView` at the start of each chunk's transaction; records are checked against it
+in line order and update it as they go, so a record may refer to one earlier in the same chunk.
+The surviving rows are then written per table, parents first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.records import (
+    CatalogRecord,
+    DeploymentRecord,
+    MerchantRecord,
+    MiniProgramRecord,
+    TargetAppRecord,
+    UserRecord,
+    WorkspaceRecord,
+    to_utc_naive,
+)
+from gateway.store.tables import (
+    deployments,
+    merchants,
+    mini_programs,
+    target_apps,
+    users,
+    workspaces,
+)
+
+CATALOG_TABLES: dict[type[Any], tuple[Table, tuple[str, ...]]] = {
+    WorkspaceRecord: (workspaces, ("id",)),
+    MerchantRecord: (merchants, ("id",)),
+    TargetAppRecord: (target_apps, ("id",)),
+    MiniProgramRecord: (mini_programs, ("id",)),
+    DeploymentRecord: (deployments, ("target_app_id", "mini_program_id", "at")),
+    UserRecord: (users, ("guid",)),
+}
+"""Table and upsert key of each catalog record class, parents before children."""
+
+Reference = tuple[str, str]
+"""A failed reference check: ``(reason_class, reason)``."""
+
+
+@dataclass
+class CatalogView:
+    """Ids of the catalog and the workspace each belongs to."""
+
+    workspaces: set[str]
+    merchants: dict[str, str]
+    target_apps: dict[str, str]
+    mini_programs: dict[str, str]
+
+    @classmethod
+    async def load(cls, conn: AsyncConnection) -> CatalogView:
+        """Read the current catalog keys (inside the chunk's transaction)."""
+
+        async def owners(table: Table) -> dict[str, str]:
+            rows = await conn.execute(select(table.c.id, table.c.workspace_id))
+            return {row.id: row.workspace_id for row in rows}
+
+        ids = await conn.scalars(select(workspaces.c.id))
+        return cls(
+            set(ids),
+            await owners(merchants),
+            await owners(target_apps),
+            await owners(mini_programs),
+        )
+
+    def copy(self) -> CatalogView:
+        """An independent copy (a plan's record of the catalog it was checked against)."""
+        return CatalogView(
+            set(self.workspaces),
+            dict(self.merchants),
+            dict(self.target_apps),
+            dict(self.mini_programs),
+        )
+
+    def check_event(self, target_app_id: str, mini_program_id: str) -> Reference | None:
+        """Why an event naming this app and mini program is inconsistent, or None."""
+        app_ws = self.target_apps.get(target_app_id)
+        if app_ws is None:
+            return "unknown targetApp", f"unknown targetApp {target_app_id!r}"
+        mp_ws = self.mini_programs.get(mini_program_id)
+        if mp_ws is None:
+            return "unknown miniProgram", f"unknown miniProgram {mini_program_id!r}"
+        if mp_ws != app_ws:
+            return "workspace mismatch", (
+                f"miniProgram {mini_program_id!r} belongs to workspace {mp_ws!r}, "
+                f"targetApp {target_app_id!r} to {app_ws!r}"
+            )
+        return None
+
+    def apply(self, record: CatalogRecord) -> Reference | None:
+        """Check ``record``'s references; when they hold, record its key and return None."""
+        check = _CHECKS[type(record)]
+        problem = check(self, record)
+        if problem is None:
+            if isinstance(record, WorkspaceRecord):
+                self.workspaces.add(record.id)
+            elif isinstance(record, MerchantRecord):
+                self.merchants[record.id] = record.workspace_id
+            elif isinstance(record, TargetAppRecord):
+                self.target_apps[record.id] = record.workspace_id
+            elif isinstance(record, MiniProgramRecord):
+                self.mini_programs[record.id] = record.workspace_id
+        return problem
+
+    def _workspace(self, workspace_id: str) -> Reference | None:
+        if workspace_id in self.workspaces:
+            return None
+        return "unknown workspace", f"unknown workspace {workspace_id!r}"
+
+
+def _check_owned(view: CatalogView, record: Any) -> Reference | None:
+    return view._workspace(record.workspace_id)
+
+
+def _check_mini_program(view: CatalogView, record: Any) -> Reference | None:
+    assert isinstance(record, MiniProgramRecord)
+    problem = view._workspace(record.workspace_id)
+    if problem is not None or record.merchant_id is None:
+        return problem
+    merchant_ws = view.merchants.get(record.merchant_id)
+    if merchant_ws is None:
+        return "unknown merchant", f"unknown merchant {record.merchant_id!r}"
+    if merchant_ws != record.workspace_id:
+        return "workspace mismatch", (
+            f"merchant {record.merchant_id!r} belongs to workspace {merchant_ws!r}, "
+            f"not {record.workspace_id!r}"
+        )
+    return None
+
+
+def _check_deployment(view: CatalogView, record: Any) -> Reference | None:
+    assert isinstance(record, DeploymentRecord)
+    return view.check_event(record.target_app_id, record.mini_program_id)
+
+
+def _no_check(view: CatalogView, record: Any) -> Reference | None:
+    del view, record
+    return None
+
+
+_CHECKS: dict[type[Any], Callable[[CatalogView, Any], Reference | None]] = {
+    WorkspaceRecord: _no_check,
+    MerchantRecord: _check_owned,
+    TargetAppRecord: _check_owned,
+    MiniProgramRecord: _check_mini_program,
+    DeploymentRecord: _check_deployment,
+    UserRecord: _no_check,
+}
+
+
+def catalog_row(record: CatalogRecord) -> dict[str, Any]:
+    """The table row of ``record``: snake_case columns, timestamps in naive UTC.
+
+    Raises:
+        OverflowError: A timestamp leaves years 1-9999 once converted to UTC.
+    """
+    row = msgspec.structs.asdict(record)
+    for name, value in row.items():
+        if isinstance(value, datetime):
+            row[name] = to_utc_naive(value)
+    return row
+
+
+class CatalogBatch:
+    """The rows a chunk upserts, one per key (the later record for a key replaces the earlier)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[type[Any], dict[tuple[Any, ...], dict[str, Any]]] = {
+            cls: {} for cls in CATALOG_TABLES
+        }
+
+    def add(self, record: CatalogRecord, row: dict[str, Any]) -> None:
+        """Queue ``row`` of ``record`` (replacing an earlier row of the chunk with its key)."""
+        _, key = CATALOG_TABLES[type(record)]
+        self._rows[type(record)][tuple(row[k] for k in key)] = row
+
+    async def write(self, conn: AsyncConnection) -> None:
+        """Upsert every queued row, parents before children."""
+        postgres = conn.dialect.name == "postgresql"
+        for cls, (table, key) in CATALOG_TABLES.items():
+            rows = list(self._rows[cls].values())
+            if rows:
+                insert = postgresql.insert(table) if postgres else sqlite.insert(table)
+                updates = {c.name: insert.excluded[c.name] for c in table.c if c.name in rows[0]}
+                for name in key:
+                    updates.pop(name, None)
+                await conn.execute(
+                    insert.on_conflict_do_update(index_elements=key, set_=updates), rows
+                )

@@ -1,0 +1,166 @@
+"""One chunk: a plan made outside any transaction, then one transaction that stores it.
+
+:func:`plan_chunk` checks a decoded chunk against a :class:`CatalogView` (catalog records
+first, in line order, so that events of the same chunk can refer to them; then events) and
+builds the event rows; :func:`apply_chunk` stores a plan inside one transaction together with
+the chunk's ``ingest_batches`` row, so a crash leaves either the whole chunk or nothing.
+
+Planning outside the transaction lets the next chunk be planned while the database is still
+busy with the previous one. The transaction re-reads the catalog under the ingest lock and
+re-plans when it differs from the plan's (another ingester added records meanwhile), so the
+checks are exactly those of a fully serial ingest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.ingest.bulk import BulkState, write_rows
+from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row
+from gateway.store.ingest.decode import DecodedChunk, Failure
+from gateway.store.ingest.events import OUT_OF_RANGE, build_rows, screen_events
+from gateway.store.ingest.report import INVALID_VALUE
+from gateway.store.ingest.users import UidCache
+from gateway.store.records import EventRecord, kind_of
+from gateway.store.tables import ingest_batches
+
+INGEST_LOCK_KEY = 7_460_001
+"""PostgreSQL advisory lock serializing the chunk transactions of concurrent ingesters.
+
+Held from the batch row's insert to commit, it makes batch ids commit in increasing order (a
+refresh that reads up to batch N never misses a later-committing batch below N) and keeps the
+catalog read at the start of a chunk current until the chunk commits.
+"""
+
+
+@dataclass
+class Plan:
+    """What a chunk will write, checked against the catalog ``base``."""
+
+    base: CatalogView
+    catalog: CatalogBatch = field(default_factory=CatalogBatch)
+    stored_by_kind: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    events: dict[str, list[EventRecord]] = field(default_factory=dict)
+    guids: set[str] = field(default_factory=set)
+    uids: dict[str, int] | None = None
+
+
+@dataclass
+class ChunkOutcome:
+    """What a chunk's transaction did; failure positions index the chunk's lines."""
+
+    batch_id: int
+    records: int
+    stored_by_kind: dict[str, int]
+    duplicates: int
+    failures: list[Failure]
+    replanned: bool
+
+
+def plan_chunk(decoded: DecodedChunk, view: CatalogView) -> Plan:
+    """Check ``decoded`` against ``view``; ``view`` ends as the catalog after the chunk."""
+    plan = Plan(base=view.copy(), failures=list(decoded.failures))
+    for position, record in decoded.catalog:
+        kind = kind_of(record)
+        try:
+            row = catalog_row(record)
+        except OverflowError:
+            plan.failures.append(Failure(position, kind, INVALID_VALUE, OUT_OF_RANGE))
+            continue
+        problem = view.apply(record)
+        if problem is None:
+            plan.catalog.add(record, row)
+            plan.stored_by_kind[kind] = plan.stored_by_kind.get(kind, 0) + 1
+        else:
+            plan.failures.append(Failure(position, kind, *problem))
+    for kind, records in decoded.events.items():
+        kept, failures, repeats = screen_events(records, view, plan.guids)
+        plan.failures.extend(Failure(pos, kind, *problem) for pos, problem in failures)
+        plan.duplicates += repeats
+        plan.events[kind] = kept
+    plan.failures.sort(key=lambda failure: failure.position)
+    return plan
+
+
+async def resolve_plan_users(plan: Plan, conn: AsyncConnection, cache: UidCache) -> None:
+    """Find (or create, on ``conn``) the uid of every user of the plan's events."""
+    plan.uids = await cache.resolve(conn, plan.guids)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+async def _open_batch(conn: AsyncConnection, source: str, records: int) -> int:
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock(INGEST_LOCK_KEY)))
+    # On SQLite this first write takes the database's write lock for the whole chunk.
+    values = {"source": source[:1024], "committed_at": _now(), "records": records}
+    result = await conn.execute(
+        insert(ingest_batches).values(**values, stored=0, duplicates=0, quarantined=0)
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+async def _close_batch(conn: AsyncConnection, outcome: ChunkOutcome) -> None:
+    await conn.execute(
+        update(ingest_batches)
+        .where(ingest_batches.c.id == outcome.batch_id)
+        .values(
+            committed_at=_now(),
+            stored=sum(outcome.stored_by_kind.values()),
+            duplicates=outcome.duplicates,
+            quarantined=len(outcome.failures),
+        )
+    )
+
+
+async def apply_chunk(
+    conn: AsyncConnection,
+    decoded: DecodedChunk,
+    plan: Plan | None,
+    *,
+    records: int,
+    source: str,
+    cache: UidCache,
+    bulk: BulkState,
+) -> ChunkOutcome:
+    """Store a decoded chunk inside the caller's transaction on ``conn``.
+
+    Args:
+        conn: A connection inside a transaction; the caller commits.
+        decoded: The chunk's records and decode failures.
+        plan: The chunk's plan with users resolved, or None to plan inside the transaction.
+        records: How many lines the chunk holds (for the batch row).
+        source: Where the chunk came from, recorded on the batch row.
+        cache: guid -> uid of this run, extended with the chunk's new users.
+        bulk: The run's write-path state.
+    """
+    batch_id = await _open_batch(conn, source, records)
+    current = await CatalogView.load(conn)
+    replanned = plan is None or plan.base != current
+    if plan is None or replanned:
+        plan = plan_chunk(decoded, current)
+        await resolve_plan_users(plan, conn, cache)
+    await plan.catalog.write(conn)
+    stored_by_kind = dict(plan.stored_by_kind)
+    duplicates = plan.duplicates
+    assert plan.uids is not None
+    postgres = conn.dialect.name == "postgresql"
+    for kind, kept in plan.events.items():
+        rows = build_rows(kind, kept, batch_id, plan.uids, postgres)
+        stored = await write_rows(conn, kind, rows, bulk)
+        duplicates += len(rows) - stored
+        if stored:
+            stored_by_kind[kind] = stored
+    out = ChunkOutcome(batch_id, records, stored_by_kind, duplicates, plan.failures, replanned)
+    await _close_batch(conn, out)
+    return out

@@ -1,0 +1,116 @@
+"""Event records: check their references, drop repeated ids, build their table rows.
+
+Rows are tuples in table-column order, built by one list comprehension per kind: after
+decoding, the only per-record Python work. :mod:`gateway.store.ingest.bulk` writes them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
+
+from gateway.domain import DataType
+from gateway.store.ingest.catalog import CatalogView, Reference
+from gateway.store.ingest.report import INVALID_VALUE
+from gateway.store.records import EventRecord
+
+Row = tuple[Any, ...]
+
+_PRODUCTION = DataType.PRODUCTION
+_AT = attrgetter("at")
+_ID = attrgetter("id")
+_USER = attrgetter("user_guid")
+_APP_AND_PROGRAM = attrgetter("target_app_id", "mini_program_id")
+
+
+_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+OUT_OF_RANGE = "timestamp out of range: years 1-9999 in UTC"
+"""Reason of a record whose timestamp leaves years 1-9999 once converted to UTC."""
+
+_EPOCH = datetime(2000, 1, 1)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=UTC)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # The exact text SQLAlchemy's SQLite DateTime type writes and parses back.
+    return moment.isoformat(" ", "microseconds")
+
+
+def screen_events(
+    records: list[tuple[int, EventRecord]], view: CatalogView, guids: set[str]
+) -> tuple[list[EventRecord], list[tuple[int, Reference]], int]:
+    """Split ``records`` into storable ones, reference failures and repeated ids.
+
+    A record whose ``id`` appeared earlier in ``records`` is a repeat. Storable records add
+    their user to ``guids``.
+
+    Returns:
+        ``(storable, failures as (position, (reason_class, reason)), repeats)``.
+    """
+    events = [r for _, r in records]
+    if not events:
+        return [], [], 0
+    pairs = set(map(_APP_AND_PROGRAM, events))
+    bad = {pair for pair in pairs if view.check_event(*pair) is not None}
+    ats = list(map(_AT, events))
+    in_range = min(ats) >= _EARLIEST and max(ats) <= _LATEST
+    # Fast path, the usual case: whole-list operations in C, no per-record branching.
+    if not bad and in_range and len(set(map(_ID, events))) == len(events):
+        guids.update(map(_USER, events))
+        return events, [], 0
+    storable: list[EventRecord] = []
+    failures: list[tuple[int, Reference]] = []
+    seen: set[str] = set()
+    for position, rec in records:
+        problem = view.check_event(rec.target_app_id, rec.mini_program_id)
+        if problem is None and not _EARLIEST <= rec.at <= _LATEST:
+            problem = (INVALID_VALUE, OUT_OF_RANGE)
+        if problem is not None:
+            failures.append((position, problem))
+        elif rec.id in seen:
+            continue
+        else:
+            seen.add(rec.id)
+            guids.add(rec.user_guid)
+            storable.append(rec)
+    return storable, failures, len(records) - len(storable) - len(failures)
+
+
+def build_rows(
+    kind: str, records: list[Any], batch_id: int, uids: dict[str, int], postgres: bool
+) -> list[Row]:
+    """Tuples of the event table of ``kind``, in column order.
+
+    ``at`` becomes naive UTC: a datetime for PostgreSQL, the text SQLAlchemy writes for SQLite.
+    """
+    prod, epoch, epoch_utc, b = _PRODUCTION, _EPOCH, _EPOCH_UTC, batch_id
+    rows: list[Row]
+    # One comprehension per kind, helpers inlined: this is the per-event hot path. Naive UTC
+    # as "naive epoch + (aware - aware epoch)": two C operations, 4x faster than
+    # astimezone(UTC).replace(tzinfo=None).
+    if kind == "pageView":
+        rows = [
+            (r.id, b, epoch + (r.at - epoch_utc),
+             r.target_app_id, r.mini_program_id, uids[r.user_guid],
+             "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION", r.page, r.duration_ms)
+            for r in records
+        ]  # fmt: skip
+    elif kind == "adImpression":
+        rows = [
+            (r.id, b, epoch + (r.at - epoch_utc),
+             r.target_app_id, r.mini_program_id, uids[r.user_guid],
+             "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION", r.valid, r.revenue_micros)
+            for r in records
+        ]  # fmt: skip
+    else:
+        rows = [
+            (r.id, b, epoch + (r.at - epoch_utc),
+             r.target_app_id, r.mini_program_id, uids[r.user_guid],
+             "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION")
+            for r in records
+        ]  # fmt: skip
+    if not postgres:
+        rows = [(r[0], r[1], _sqlite_time(r[2]), *r[3:]) for r in rows]
+    return rows

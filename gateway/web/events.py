@@ -1,0 +1,140 @@
+"""``POST /v1/events``: ingest records over HTTP (SPEC §2), same path as ``gateway ingest``.
+
+Request:
+    * ``X-Ingest-Key: <GATEWAY_INGEST_KEY>``: required. With no key configured the endpoint is
+      disabled (403, the body says how to enable it); a missing or wrong key is 401.
+    * Body: a JSON array of records, or JSON Lines (one record per line). The first
+      non-whitespace byte decides: ``[`` is an array, anything else is JSON Lines. A record's
+      ``line`` is its 1-based line in a JSON Lines body, its 1-based position in an array.
+    * At most ``GATEWAY_MAX_REQUEST_BYTES`` bytes, else 413.
+
+Response (JSON, camelCase):
+    * 200: every record was stored (or was an already stored duplicate event).
+    * 207: some records were quarantined; ``problems`` lists them (the first 1,000) with
+      their ``line``, ``kind``, ``reason`` and ``reasonClass``. The valid ones were stored.
+      They can be fixed and replayed with ``gateway ingest --replay-quarantine``.
+    * 400: the body is empty or not a parsable JSON array.
+
+Example:
+    $ curl -s localhost:8000/v1/events -H 'X-Ingest-Key: s3cret' --data-binary @events.jsonl
+    {"records":2,"stored":1,"duplicates":0,"quarantined":1,"quarantinedByReason":
+     {"unknown targetApp":1},"problems":[{"line":2,"kind":"launch","reason":
+     "unknown targetApp 'app_9'","reasonClass":"unknown targetApp"}],"problemsTruncated":false}
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import msgspec
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.settings import Settings
+from gateway.store.ingest import IngestReport, ingest_lines
+
+INGEST_KEY_HEADER = "X-Ingest-Key"
+SOURCE = "http"
+
+_array_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class _BodyTooLargeError(Exception):
+    """The request body exceeds ``max_request_bytes``."""
+
+
+def _json(body: dict[str, Any], status_code: int) -> Response:
+    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+
+
+def _error(status_code: int, code: str, message: str) -> Response:
+    return _json({"error": {"code": code, "message": message}}, status_code)
+
+
+def _authorize(request: Request, settings: Settings) -> Response | None:
+    """None when the request may ingest, else the error response."""
+    if settings.ingest_key is None:
+        return _error(
+            403,
+            "INGEST_DISABLED",
+            "POST /v1/events is disabled: set GATEWAY_INGEST_KEY on the server and send it "
+            f"in the {INGEST_KEY_HEADER} header",
+        )
+    given = request.headers.get(INGEST_KEY_HEADER, "").encode()
+    expected = settings.ingest_key.get_secret_value().encode()
+    if not hmac.compare_digest(given, expected):  # constant time: no key guessing by timing
+        return _error(401, "UNAUTHENTICATED", f"missing or wrong {INGEST_KEY_HEADER} header")
+    return None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The whole body; raises :class:`_BodyTooLargeError` without reading past ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise _BodyTooLargeError
+        parts.append(part)
+    return b"".join(parts)
+
+
+def split_records(body: bytes) -> list[bytes]:
+    """One item per record: the elements of a JSON array, or the lines of JSON Lines.
+
+    Raises:
+        ValueError: The body is empty, or starts with ``[`` but is not a JSON array.
+    """
+    stripped = body.lstrip()
+    if not stripped:
+        raise ValueError("empty body: send a JSON array or JSON Lines of records")
+    if stripped[:1] != b"[":
+        return body.splitlines()
+    try:
+        return [bytes(raw) for raw in _array_decoder.decode(stripped)]
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"the body is not a JSON array: {exc}") from exc
+
+
+def report_body(report: IngestReport) -> dict[str, Any]:
+    """The response body of an ingest."""
+    return {
+        "records": report.records,
+        "stored": report.stored,
+        "duplicates": report.duplicates,
+        "quarantined": report.quarantined,
+        "quarantinedByReason": report.quarantined_by_reason,
+        "problems": [
+            {"line": p.line, "kind": p.kind, "reason": p.reason, "reasonClass": p.reason_class}
+            for p in report.problems
+        ],
+        "problemsTruncated": len(report.problems) < report.quarantined,
+    }
+
+
+async def post_events(request: Request) -> Response:
+    """Ingest the records of the body; see the module docstring for the contract."""
+    settings: Settings = request.app.state.settings
+    denied = _authorize(request, settings)
+    if denied is not None:
+        return denied
+    try:
+        body = await _read_body(request, settings.max_request_bytes)
+    except _BodyTooLargeError:
+        limit = settings.max_request_bytes
+        return _error(413, "PAYLOAD_TOO_LARGE", f"body larger than {limit} bytes; split it")
+    try:
+        records = split_records(body)
+    except ValueError as exc:
+        return _error(400, "BAD_REQUEST", str(exc))
+    engine: AsyncEngine = request.app.state.engine
+    report = await ingest_lines(
+        engine, records, source=SOURCE, chunk_size=settings.ingest_chunk_size
+    )
+    return _json(report_body(report), 207 if report.quarantined else 200)
