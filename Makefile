@@ -15,13 +15,13 @@ $(BIN)/gateway:
 install: $(BIN)/gateway  ## Create .venv and install the package with its test tools.
 
 lint: install  ## ruff check, ruff format --check, mypy --strict.
-	$(BIN)/ruff check gateway tests
-	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
 	$(BIN)/mypy
 
 format: install  ## Apply ruff fixes and formatting.
-	$(BIN)/ruff check --fix gateway tests
-	$(BIN)/ruff format gateway tests
+	$(BIN)/ruff check --fix gateway tests bench
+	$(BIN)/ruff format gateway tests bench
 
 test: install  ## The test suite (needs PostgreSQL and Redis, see README).
 	$(BIN)/pytest $(PYTEST_ARGS)
