@@ -67,6 +67,17 @@ class Settings(BaseSettings):
         description="Largest POST /v1/events body accepted, in bytes.",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    refresh_interval_seconds: int = Field(
+        default=1800,
+        ge=1,
+        description="Seconds between rollup refreshes by `gateway worker` (one snapshot each).",
+    )
+    max_range_days: int = Field(
+        default=90,
+        ge=1,
+        le=3660,
+        description="Longest time range a metric may be asked for, in days.",
+    )
 
     @field_validator("database_url")
     @classmethod

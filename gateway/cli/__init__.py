@@ -12,6 +12,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    # Docstrings are wrapped at 100 columns in the source; markdown mode reflows paragraphs.
+    rich_markup_mode="markdown",
 )
 
 
@@ -20,7 +22,7 @@ def _root() -> None:
     """Mini-program analytics gateway: GraphQL over Workspace -> TargetApp -> MiniProgram."""
 
 
-_COMMAND_MODULES = ("db", "ingest", "generate", "serve", "schema")
+_COMMAND_MODULES = ("db", "ingest", "generate", "serve", "refresh", "schema")
 """Modules of ``gateway.cli`` that define a ``register(app)`` function, in help order."""
 
 for _name in _COMMAND_MODULES:

@@ -173,3 +173,7 @@ quarantine = Table(
     Column("attempts", Integer, nullable=False, default=1),
 )
 """Records that could not be stored, with where they came from and why; replayable."""
+
+# The rollup tables live in their own module on the same metadata; importing it here makes every
+# user of ``metadata`` (migrations, test truncation) see them. Placed last: it imports from here.
+from gateway.store import rollup_tables as rollup_tables  # noqa: E402

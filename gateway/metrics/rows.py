@@ -1,0 +1,57 @@
+"""What the rollup store hands to the pure aggregation code: one cell's days.
+
+These are plain values (no SQL, no I/O): the store's read API builds them and
+:mod:`gateway.metrics.aggregate` folds them into metric values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from pyroaring import BitMap
+
+
+@dataclass(frozen=True)
+class DayRollup:
+    """One cell's totals for one UTC day (a row of ``rollup_days``).
+
+    Attributes:
+        day: The UTC day.
+        launches: ``launch`` events.
+        page_views: ``pageView`` events.
+        duration_ms: Sum of ``pageView.durationMs``.
+        valid_impressions: ``adImpression`` events with ``valid`` true.
+        revenue_micros: Sum of those impressions' revenue, in millionths of a USD.
+        active_users: Distinct users with a launch that day.
+        new_users: Users whose first launch in the cell is that day (disjoint across days).
+        active: The active users' ids, when read with bitmaps; None otherwise.
+    """
+
+    day: date
+    launches: int = 0
+    page_views: int = 0
+    duration_ms: int = 0
+    valid_impressions: int = 0
+    revenue_micros: int = 0
+    active_users: int = 0
+    new_users: int = 0
+    active: BitMap | None = None
+
+
+@dataclass(frozen=True)
+class CellHistory:
+    """The days of one cell from ``start`` on, plus what came before summarized.
+
+    Attributes:
+        start: First day whose rollup may be in ``days``; ranges asked of this history must not
+            begin before it.
+        days: Rollups by day; a missing day had no events.
+        lifetime_before: Distinct users with a launch in the cell before ``start`` (the sum of
+            ``new_users`` of those days).
+    """
+
+    start: date
+    days: Mapping[date, DayRollup] = field(default_factory=dict)
+    lifetime_before: int = 0

@@ -1,0 +1,115 @@
+"""Read API of the rollups for loaders: cell ids, daily rows, lifetime totals.
+
+Each function runs one statement for any number of cells (split only beyond
+:data:`MAX_PARAMS` bound parameters, the drivers' limit), so a request's round trips do not grow
+with the number of entities it shows.
+
+Example (inside a loader):
+    >>> ids = await cell_ids(conn, [workspace_cell("w1", Filters())])      # doctest: +SKIP
+    >>> days = await read_days(conn, [i for i in ids.values() if i], r.previous().start, r.end,
+    ...                        bitmaps=True)                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, timedelta
+from typing import TypeVar
+
+from pyroaring import BitMap
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.metrics.cells import CellKey
+from gateway.metrics.rows import CellHistory, DayRollup
+from gateway.store.rollup_tables import rollup_cells, rollup_days
+
+MAX_PARAMS = 5_000
+"""Largest IN list bound in one statement (SQLite and asyncpg both take ~32k parameters)."""
+
+T = TypeVar("T")
+
+
+def batched(items: Sequence[T], size: int = MAX_PARAMS) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def cell_ids(conn: AsyncConnection, keys: Iterable[CellKey]) -> dict[CellKey, int | None]:
+    """The id of each cell, None for a cell with no events yet (every metric is then 0)."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[CellKey, int | None] = dict.fromkeys(wanted)
+    scopes = sorted({key.scope for key in wanted})
+    c = rollup_cells.c
+    for part in batched(scopes):
+        rows = await conn.execute(
+            select(c.id, c.scope, c.data_type, c.mp_type, c.category).where(c.scope.in_(part))
+        )
+        for row in rows:
+            key = CellKey(row.scope, row.data_type, row.mp_type, row.category)
+            if key in found:
+                found[key] = row.id
+    return found
+
+
+def _day_rollup(row: Row[tuple[object, ...]], bitmaps: bool) -> DayRollup:
+    active = None
+    if bitmaps:
+        raw = row.active_bitmap
+        active = BitMap.deserialize(raw) if raw is not None else BitMap()
+    return DayRollup(
+        day=row.day,
+        launches=row.launches,
+        page_views=row.page_views,
+        duration_ms=row.duration_ms,
+        valid_impressions=row.valid_impressions,
+        revenue_micros=row.revenue_micros,
+        active_users=row.active_users,
+        new_users=row.new_users,
+        active=active,
+    )
+
+
+async def read_days(
+    conn: AsyncConnection, ids: Sequence[int], start: date, end: date, *, bitmaps: bool
+) -> dict[int, dict[date, DayRollup]]:
+    """Daily rollups of each cell in ``[start, end]``; with ``bitmaps`` the active-user sets."""
+    out: dict[int, dict[date, DayRollup]] = {cell: {} for cell in ids}
+    d = rollup_days.c
+    columns = [d.cell_id, d.day, d.launches, d.page_views, d.duration_ms, d.valid_impressions]
+    columns += [d.revenue_micros, d.active_users, d.new_users]
+    if bitmaps:
+        columns.append(d.active_bitmap)
+    for part in batched(sorted(set(ids))):
+        stmt = select(*columns).where(d.cell_id.in_(part), d.day.between(start, end))
+        for row in await conn.execute(stmt):
+            out[row.cell_id][row.day] = _day_rollup(row, bitmaps)
+    return out
+
+
+async def read_lifetime_totals(
+    conn: AsyncConnection, ids: Sequence[int], end: date
+) -> dict[int, int]:
+    """Distinct users of each cell with a launch on or before ``end``."""
+    out = dict.fromkeys(ids, 0)
+    d = rollup_days.c
+    for part in batched(sorted(set(ids))):
+        stmt = (
+            select(d.cell_id, func.sum(d.new_users).label("users"))
+            .where(d.cell_id.in_(part), d.day <= end)
+            .group_by(d.cell_id)
+        )
+        for row in await conn.execute(stmt):
+            out[row.cell_id] = int(row.users)
+    return out
+
+
+async def read_histories(
+    conn: AsyncConnection, ids: Sequence[int], start: date, end: date, *, bitmaps: bool
+) -> dict[int, CellHistory]:
+    """Each cell's :class:`CellHistory` from ``start`` to ``end`` (two statements in all)."""
+    days = await read_days(conn, ids, start, end, bitmaps=bitmaps)
+    before = await read_lifetime_totals(conn, ids, start - timedelta(days=1))
+    return {cell: CellHistory(start, days[cell], before[cell]) for cell in ids}

@@ -1,0 +1,76 @@
+"""Applying a delta to a cell's stored days, keeping first-seen days exact.
+
+Invariants of a cell (checked by the brute-force tests):
+
+- ``lifetime`` = every user with a launch in the cell, on any day.
+- ``new`` bitmaps are disjoint across days, their union is ``lifetime``, and a user is in the
+  ``new`` bitmap of the earliest day they launched in the cell.
+
+A delta day ``d`` with active users ``A``: users of ``A`` not in ``lifetime`` are new on ``d``.
+Users of ``A`` already seen whose recorded first day is *after* ``d`` (a late event) move to
+``d``: removed from that later day's ``new`` bitmap and added to ``d``'s. Delta days are applied
+in increasing order, so a user active on several delta days ends up new on the first of them.
+Only stored days on or after the delta's first day can hold a first day after some ``d``, so the
+refresh loads exactly those (plus ``lifetime``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyroaring import BitMap
+
+from gateway.store.rollup.fold import SUMS, DayDelta
+
+
+@dataclass
+class DayState:
+    """One stored or new ``rollup_days`` row of a cell."""
+
+    sums: list[int] = field(default_factory=lambda: [0] * len(SUMS))
+    active: BitMap = field(default_factory=BitMap)
+    new: BitMap = field(default_factory=BitMap)
+
+
+@dataclass
+class CellState:
+    """A cell's users ever seen, and its days on or after the delta's first day."""
+
+    lifetime: BitMap = field(default_factory=BitMap)
+    days: dict[int, DayState] = field(default_factory=dict)
+
+    @property
+    def last_new_day(self) -> int | None:
+        """The latest loaded day with a first-seen user, if any."""
+        return max((day for day, row in self.days.items() if row.new), default=None)
+
+
+def _move_earlier(state: CellState, day: int, row: DayState, seen: BitMap) -> None:
+    for later, other in state.days.items():
+        if later > day and other.new:
+            moved = other.new & seen
+            if moved:
+                other.new -= moved
+                row.new |= moved
+
+
+def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
+    """Fold one cell's delta (by day ordinal) into its state."""
+    last_new = state.last_new_day
+    for day in sorted(delta):
+        change = delta[day]
+        row = state.days.get(day)
+        if row is None:
+            row = state.days[day] = DayState()
+        row.sums = [a + b for a, b in zip(row.sums, change.sums, strict=True)]
+        if change.active is None:
+            continue
+        row.active |= change.active
+        seen = change.active & state.lifetime
+        if seen and last_new is not None and last_new > day:
+            _move_earlier(state, day, row, seen)
+        fresh = change.active - state.lifetime
+        if fresh:
+            row.new |= fresh
+            state.lifetime |= fresh
+            last_new = day if last_new is None else max(last_new, day)

@@ -1,0 +1,82 @@
+"""Rollup tables: per-cell daily totals and user bitmaps, snapshots, and refresh bookkeeping.
+
+Registered on the same :data:`~gateway.store.tables.metadata` as every other table (imported at
+the end of ``tables.py``), so migrations and ``metadata.sorted_tables`` see them.
+
+- ``rollup_cells``: one row per scope + filter combination (see :mod:`gateway.metrics.cells`),
+  with the bitmap of every user ever seen in the cell (used by the refresh to tell new users).
+- ``rollup_days``: one row per cell and UTC day with events: additive totals, and the bitmaps of
+  the day's active users and of the users first seen in the cell that day.
+- ``snapshots``: one row per completed refresh; readers key caches on its id.
+- ``rollup_catalog``: the catalog attributes the rollups were built with (app -> workspace, mini
+  program -> type and category); when one changes, the next refresh rebuilds everything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from gateway.store.tables import ID, metadata
+
+rollup_cells = Table(
+    "rollup_cells",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(2 * ID + 16), nullable=False),
+    Column("data_type", String(32), nullable=False),
+    Column("mp_type", String(16), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("lifetime_bitmap", LargeBinary, nullable=True),
+    UniqueConstraint("scope", "data_type", "mp_type", "category"),
+)
+"""A cell: ``mp_type`` / ``category`` are ``*`` for "all"; ``lifetime_bitmap`` = users ever seen."""
+
+rollup_days = Table(
+    "rollup_days",
+    metadata,
+    Column("cell_id", Integer, primary_key=True, autoincrement=False),
+    Column("day", Date, primary_key=True),
+    Column("launches", BigInteger, nullable=False),
+    Column("page_views", BigInteger, nullable=False),
+    Column("duration_ms", BigInteger, nullable=False),
+    Column("valid_impressions", BigInteger, nullable=False),
+    Column("revenue_micros", BigInteger, nullable=False),
+    Column("active_users", Integer, nullable=False),
+    Column("new_users", Integer, nullable=False),
+    Column("active_bitmap", LargeBinary, nullable=True),
+    Column("new_bitmap", LargeBinary, nullable=True),
+)
+"""Daily totals of a cell; a null bitmap is empty. New bitmaps are disjoint across a cell's days."""
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("taken_at", DateTime(), nullable=False),
+    Column("max_batch_id", Integer, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("full_rebuild", Boolean, nullable=False),
+)
+"""One row per completed refresh: data is complete up to ``ingest_batches.id = max_batch_id``."""
+
+rollup_catalog = Table(
+    "rollup_catalog",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("id", String(ID), primary_key=True),
+    Column("attributes", String(2 * ID + 8), nullable=False),
+)
+"""``kind`` 'app' -> attributes = workspace id; 'mp' -> '<type>/<category>'."""
