@@ -7,7 +7,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -26,18 +27,35 @@ class Context:
         engine: The database engine (loaders open one connection per batch).
         request: The HTTP request (None when a schema is executed directly, e.g. in tests).
         loaders: This request's dataloaders; never shared between requests.
+        now: When the request started (UTC). Every "today" of the request derives from it,
+            so one response never straddles midnight.
     """
 
     settings: Settings
     engine: AsyncEngine
     request: Request | WebSocket | None
     loaders: Loaders
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def today(self) -> dt.date:
+        """The request's UTC date: "today" of time-range presets and bounds."""
+        return self.now.astimezone(dt.UTC).date()
 
     @classmethod
     def create(
-        cls, engine: AsyncEngine, settings: Settings, request: Request | WebSocket | None = None
+        cls,
+        engine: AsyncEngine,
+        settings: Settings,
+        request: Request | WebSocket | None = None,
+        *,
+        now: dt.datetime | None = None,
     ) -> Context:
-        """A context with fresh loaders for one request."""
+        """A context with fresh loaders for one request (``now`` defaults to the clock)."""
         return cls(
-            settings=settings, engine=engine, request=request, loaders=Loaders.create(engine)
+            settings=settings,
+            engine=engine,
+            request=request,
+            loaders=Loaders.create(engine),
+            now=now or dt.datetime.now(dt.UTC),
         )

@@ -16,6 +16,12 @@ from gateway.loaders.catalog import (
     TargetAppByIdLoader,
     WorkspaceByIdLoader,
 )
+from gateway.loaders.catalog_metrics import (
+    AssociationsByTargetAppLoader,
+    AssociationsByWorkspaceLoader,
+    CreatedMiniProgramsByWorkspaceLoader,
+    OnboardedMerchantsByWorkspaceLoader,
+)
 from gateway.loaders.connections import (
     DeploymentsByMiniProgramLoader,
     MerchantsByWorkspaceLoader,
@@ -52,6 +58,10 @@ class Loaders:
     status_counts: StatusCountsByTargetAppLoader
     available_by_target_app: AvailableByTargetAppLoader
     available_by_workspace: AvailableByWorkspaceLoader
+    associations_by_target_app: AssociationsByTargetAppLoader
+    associations_by_workspace: AssociationsByWorkspaceLoader
+    created_mini_programs_by_workspace: CreatedMiniProgramsByWorkspaceLoader
+    onboarded_merchants_by_workspace: OnboardedMerchantsByWorkspaceLoader
 
     @classmethod
     def create(cls, engine: AsyncEngine) -> Loaders:
@@ -72,4 +82,8 @@ class Loaders:
             status_counts=StatusCountsByTargetAppLoader(engine),
             available_by_target_app=AvailableByTargetAppLoader(engine),
             available_by_workspace=AvailableByWorkspaceLoader(engine),
+            associations_by_target_app=AssociationsByTargetAppLoader(engine),
+            associations_by_workspace=AssociationsByWorkspaceLoader(engine),
+            created_mini_programs_by_workspace=CreatedMiniProgramsByWorkspaceLoader(engine),
+            onboarded_merchants_by_workspace=OnboardedMerchantsByWorkspaceLoader(engine),
         )

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from gateway.schema.enums import DeploymentStatus, MiniProgramTypeFilter
+from gateway.schema.time_range import TimeRangeInput
 
 TypeArg = Annotated[
     MiniProgramTypeFilter | None,
@@ -36,3 +37,12 @@ StatusArg = Annotated[
 
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The entity's id.")]
 """``id: ID!`` of the root lookups."""
+
+TimeRangeArg = Annotated[
+    TimeRangeInput,
+    strawberry.argument(
+        description="The range R of UTC days the metric covers; it is compared with the "
+        "previous period (the range of equal length ending the day before R starts)."
+    ),
+]
+"""``timeRange: TimeRangeInput!``."""

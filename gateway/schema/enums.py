@@ -17,7 +17,15 @@ from typing import TypeVar
 import strawberry
 from strawberry.types.enum import StrawberryEnumDefinition
 
-from gateway.domain import DeploymentStatus, MerchantType, MiniProgramType, TypeFilter
+from gateway.domain import (
+    DataType,
+    DeploymentStatus,
+    Granularity,
+    MerchantType,
+    MiniProgramType,
+    TimeRangePreset,
+    TypeFilter,
+)
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -79,7 +87,50 @@ _graphql_enum(
     },
 )
 
+_graphql_enum(
+    DataType,
+    "DataType",
+    "Which traffic an event metric counts: production or testing.",
+    {
+        DataType.PRODUCTION: "Events from real users of released mini programs (the default).",
+        DataType.NON_PRODUCTION: "Events from testing (development, review, pilot devices).",
+    },
+)
+
+_graphql_enum(
+    TimeRangePreset,
+    "TimeRangePreset",
+    "A named range of UTC days, relative to today's UTC date.",
+    {
+        TimeRangePreset.TODAY: "Today only; partial, as of the last snapshot.",
+        TimeRangePreset.YESTERDAY: "Yesterday, the last complete day.",
+        TimeRangePreset.LAST_7_DAYS: "The 7 complete days ending yesterday.",
+        TimeRangePreset.LAST_15_DAYS: "The 15 complete days ending yesterday.",
+        TimeRangePreset.LAST_30_DAYS: "The 30 complete days ending yesterday.",
+    },
+)
+
+_graphql_enum(
+    Granularity,
+    "Granularity",
+    "Bucket size of a series. Buckets are clipped to the range; a point carries its "
+    "bucket's first day.",
+    {
+        Granularity.DAY: "One point per UTC day.",
+        Granularity.WEEK: "One point per ISO week (Monday to Sunday).",
+        Granularity.MONTH: "One point per calendar month.",
+    },
+)
+
 MiniProgramTypeFilter = TypeFilter
 """The GraphQL name of :class:`~gateway.domain.TypeFilter`."""
 
-__all__ = ["DeploymentStatus", "MerchantType", "MiniProgramType", "MiniProgramTypeFilter"]
+__all__ = [
+    "DataType",
+    "DeploymentStatus",
+    "Granularity",
+    "MerchantType",
+    "MiniProgramType",
+    "MiniProgramTypeFilter",
+    "TimeRangePreset",
+]

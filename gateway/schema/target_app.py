@@ -8,11 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.loaders.rows import TargetAppRow
-from gateway.resolvers import catalog
+from gateway.resolvers import catalog, catalog_metrics
+from gateway.resolvers.catalog_metrics import GroupBy, Level
 from gateway.resolvers.pagination import DEFAULT_FIRST
-from gateway.schema.arguments import CategoryArg, StatusArg, TypeArg
+from gateway.schema.arguments import CategoryArg, StatusArg, TimeRangeArg, TypeArg
+from gateway.schema.breakdown import Breakdown
+from gateway.schema.catalog_metrics import (
+    MINI_PROGRAM_COUNT_DESCRIPTION,
+    breakdown_description,
+    count_metric,
+)
 from gateway.schema.enums import MiniProgramTypeFilter
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.metric import Metric
 from gateway.schema.pagination import After, Connection, First
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION, MiniProgramStatusCounts
 
@@ -96,3 +104,41 @@ class TargetApp:
     ) -> int:
         flt = catalog.mini_program_filter(type, category)
         return await catalog.available_in_target_app(info.context, self.id, flt)
+
+    @resolver_field(description=MINI_PROGRAM_COUNT_DESCRIPTION)
+    async def mini_program_count(
+        self,
+        info: Info,
+        time_range: TimeRangeArg,
+        type: TypeArg = MiniProgramTypeFilter.ALL,
+        category: CategoryArg = None,
+    ) -> Metric:
+        flt = catalog.mini_program_filter(type, category)
+        spec = time_range.to_spec()
+        return count_metric(
+            await catalog_metrics.mini_program_count(info.context, self.id, spec, flt)
+        )
+
+    @resolver_field(description=breakdown_description("app", "source"))
+    async def mini_programs_by_source(
+        self,
+        info: Info,
+        time_range: TimeRangeArg,
+        type: TypeArg = MiniProgramTypeFilter.ALL,
+        category: CategoryArg = None,
+    ) -> Breakdown:
+        flt = catalog.mini_program_filter(type, category)
+        result = await catalog_metrics.mini_programs_breakdown(
+            info.context, Level.TARGET_APP, self.id, time_range.to_spec(), GroupBy.SOURCE, flt
+        )
+        return Breakdown.from_result(result)
+
+    @resolver_field(description=breakdown_description("app", "category"))
+    async def mini_programs_by_category(
+        self, info: Info, time_range: TimeRangeArg, type: TypeArg = MiniProgramTypeFilter.ALL
+    ) -> Breakdown:
+        flt = catalog.mini_program_filter(type, None)
+        result = await catalog_metrics.mini_programs_breakdown(
+            info.context, Level.TARGET_APP, self.id, time_range.to_spec(), GroupBy.CATEGORY, flt
+        )
+        return Breakdown.from_result(result)

@@ -7,11 +7,21 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.loaders.rows import WorkspaceRow
-from gateway.resolvers import catalog
+from gateway.resolvers import catalog, catalog_metrics
+from gateway.resolvers.catalog_metrics import GroupBy, Level
 from gateway.resolvers.pagination import DEFAULT_FIRST
-from gateway.schema.arguments import CategoryArg, TypeArg
+from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
+from gateway.schema.breakdown import Breakdown
+from gateway.schema.catalog_metrics import (
+    CREATED_MINI_PROGRAMS_DESCRIPTION,
+    MERCHANT_ONBOARDING_DESCRIPTION,
+    breakdown_description,
+    count_metric,
+)
 from gateway.schema.enums import MiniProgramTypeFilter
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.merchant_onboarding import MerchantOnboarding
+from gateway.schema.metric import Metric
 from gateway.schema.pagination import After, Connection, First
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION
 
@@ -82,3 +92,47 @@ class Workspace:
     ) -> int:
         flt = catalog.mini_program_filter(type, category)
         return await catalog.available_in_workspace(info.context, self.id, flt)
+
+    @resolver_field(description=CREATED_MINI_PROGRAMS_DESCRIPTION)
+    async def created_mini_programs(
+        self,
+        info: Info,
+        time_range: TimeRangeArg,
+        type: TypeArg = MiniProgramTypeFilter.ALL,
+        category: CategoryArg = None,
+    ) -> Metric:
+        flt = catalog.mini_program_filter(type, category)
+        spec = time_range.to_spec()
+        return count_metric(
+            await catalog_metrics.created_mini_programs(info.context, self.id, spec, flt)
+        )
+
+    @resolver_field(description=MERCHANT_ONBOARDING_DESCRIPTION)
+    async def merchant_onboarding(self, info: Info, time_range: TimeRangeArg) -> MerchantOnboarding:
+        spec = time_range.to_spec()
+        history, span = await catalog_metrics.merchant_onboarding(info.context, self.id, spec)
+        return MerchantOnboarding.of(history, span)
+
+    @resolver_field(description=breakdown_description("workspace", "source"))
+    async def mini_programs_by_source(
+        self,
+        info: Info,
+        time_range: TimeRangeArg,
+        type: TypeArg = MiniProgramTypeFilter.ALL,
+        category: CategoryArg = None,
+    ) -> Breakdown:
+        flt = catalog.mini_program_filter(type, category)
+        result = await catalog_metrics.mini_programs_breakdown(
+            info.context, Level.WORKSPACE, self.id, time_range.to_spec(), GroupBy.SOURCE, flt
+        )
+        return Breakdown.from_result(result)
+
+    @resolver_field(description=breakdown_description("workspace", "category"))
+    async def mini_programs_by_category(
+        self, info: Info, time_range: TimeRangeArg, type: TypeArg = MiniProgramTypeFilter.ALL
+    ) -> Breakdown:
+        flt = catalog.mini_program_filter(type, None)
+        result = await catalog_metrics.mini_programs_breakdown(
+            info.context, Level.WORKSPACE, self.id, time_range.to_spec(), GroupBy.CATEGORY, flt
+        )
+        return Breakdown.from_result(result)
