@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -95,8 +96,12 @@ def _counted(lines: Iterable[bytes], on_line: Callable[[], None]) -> Iterator[by
 
 
 async def load_demo_data(settings: Settings, scale: str, console: Console) -> IngestReport:
-    """Migrate the database of ``settings`` and ingest generated data at ``scale``."""
+    """Migrate the database of ``settings``, ingest generated data at ``scale``, refresh.
+
+    The refresh builds the first snapshot, so metric fields answer from the start.
+    """
     from gateway.store.ingest import ingest_lines
+    from gateway.store.rollup import refresh
     from gateway.synthetic import generate_lines
 
     engine = create_engine(settings)
@@ -114,7 +119,10 @@ async def load_demo_data(settings: Settings, scale: str, console: Console) -> In
                     progress.update(task, description=f"ingested {read:,} records")
 
             lines = _counted(generate_lines(scale), tick)
-            return await ingest_lines(engine, lines, source=f"demo:{scale}", pause_gc=True)
+            report = await ingest_lines(engine, lines, source=f"demo:{scale}", pause_gc=True)
+            progress.update(task, description="building the first snapshot (rollups)")
+            await refresh(engine)
+            return report
     finally:
         await engine.dispose()
 
@@ -175,7 +183,10 @@ def demo(
 
     app = create_app(settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    AnnouncingServer(config, announce).run()
+    # uvicorn re-raises Ctrl-C once it has shut down gracefully; for the demo that is the
+    # normal way to stop, not an error.
+    with contextlib.suppress(KeyboardInterrupt):
+        AnnouncingServer(config, announce).run()
 
 
 def register(app: typer.Typer) -> None:
