@@ -80,3 +80,14 @@ rollup_catalog = Table(
     Column("attributes", String(2 * ID + 8), nullable=False),
 )
 """``kind`` 'app' -> attributes = workspace id; 'mp' -> '<type>/<category>'."""
+
+rollup_user_sources = Table(
+    "rollup_user_sources",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("bitmap", LargeBinary, nullable=False),
+)
+"""Per ``user.source``: the bitmap of ``users.uid`` with that source, as of the last snapshot.
+
+Users in none of them (no ``user`` record yet) are reported as ``unknown``.
+"""

@@ -106,8 +106,11 @@ users = Table(
     Column("guid", String(ID), nullable=False, unique=True),
     Column("source", String(64), nullable=True),
     Column("created_at", DateTime(), nullable=True),
+    Column("source_batch_id", Integer, nullable=True, index=True),
 )
-"""Dense user ids. ``source`` is null until a ``user`` record arrives (reported as 'unknown')."""
+"""Dense user ids. ``source`` is null until a ``user`` record arrives (reported as 'unknown');
+``source_batch_id`` is the ingest batch of the last ``user`` record (the refresh folds the users
+whose source changed since its last snapshot into ``rollup_user_sources``)."""
 
 ingest_batches = Table(
     "ingest_batches",
@@ -137,7 +140,14 @@ def _event_table(name: str, *extra: Column[object]) -> Table:
         *extra,
         # BRIN on PostgreSQL: batch ids grow with insertion order, so a block-range index is
         # tiny and costs nearly nothing on bulk insert; SQLite gets an ordinary index.
-        Index(f"ix_{name}_batch_id", "batch_id", postgresql_using="brin"),
+        # autosummarize: new block ranges are summarized as they fill, so a refresh finds new
+        # batches without scanning the table even where autovacuum is off or behind.
+        Index(
+            f"ix_{name}_batch_id",
+            "batch_id",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
     )
 
 

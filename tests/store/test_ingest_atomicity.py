@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.store import tables as t
 from gateway.store.ingest import chunk as chunk_module
 from gateway.store.ingest import ingest_lines, list_quarantine
+from gateway.store.ingest.bulk import write_rows
 from tests.store.ingest_support import catalog, count, launch, line, lines, rows
 
 
@@ -22,7 +23,7 @@ async def test_a_failed_chunk_leaves_nothing_and_earlier_chunks_stay(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await ingest_lines(engine, lines(catalog()), source="catalog")
-    real_write_rows = chunk_module.write_rows
+    real_write_rows = write_rows
     launch_writes = 0
 
     async def crash_on_third_launch_write(

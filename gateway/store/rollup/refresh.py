@@ -7,8 +7,12 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
    commits batches in id order under its own lock, so no batch below the bound can appear later).
 3. Full rebuild instead when asked, before the first snapshot, or when a catalog attribute the
    rollups were built with has changed (:mod:`~gateway.store.rollup.catalog`).
-4. Fold the events chunk by chunk (:mod:`~gateway.store.rollup.fold`), load the affected cells'
-   days from their delta's first day on, apply (:mod:`~gateway.store.rollup.state`), write back.
+4. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
+   vectorized pass (:mod:`~gateway.store.rollup.fold`). A full rebuild writes the result as it
+   is (bulk COPY on PostgreSQL); otherwise load the affected cells' days from their delta's first
+   day on, apply (:mod:`~gateway.store.rollup.state`), write back.
+5. Fold the users whose ``user`` record arrived in those batches into the per-source bitmaps
+   (:mod:`~gateway.store.rollup.user_sources`).
 
 A refresh with no new events still records a snapshot (``events = 0``): it certifies the data as
 complete at ``taken_at``, which is what ``Snapshot.takenAt`` tells clients; rollups are untouched.
@@ -24,9 +28,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.rollup.catalog import Catalog, catalog_changed, load_catalog, record_catalog
-from gateway.store.rollup.events import event_chunks
-from gateway.store.rollup.fold import Delta, fold_chunk
-from gateway.store.rollup.persist import ensure_cells, group_by_first_day, load_states, write_states
+from gateway.store.rollup.events import read_events
+from gateway.store.rollup.fold import Folded, fold
+from gateway.store.rollup.persist import (
+    ensure_cells,
+    group_by_first_day,
+    load_states,
+    write_rebuild,
+    write_states,
+)
 from gateway.store.rollup.snapshots import (
     SnapshotInfo,
     close_snapshot,
@@ -34,6 +44,7 @@ from gateway.store.rollup.snapshots import (
     read_latest_snapshot,
 )
 from gateway.store.rollup.state import CellState, apply_delta
+from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 from gateway.store.tables import ingest_batches
 
@@ -45,23 +56,25 @@ async def _clear(conn: AsyncConnection) -> None:
     await conn.execute(delete(rollup_cells))
 
 
-async def _fold(conn: AsyncConnection, catalog: Catalog, after: int, upto: int) -> Delta:
-    delta = Delta()
-    if upto > after:
-        async for chunk in event_chunks(conn, catalog, after=after, upto=upto):
-            fold_chunk(delta, chunk, catalog)
-    return delta
+async def _fold(conn: AsyncConnection, catalog: Catalog, after: int, upto: int) -> Folded:
+    chunks = await read_events(conn, catalog, after=after, upto=upto) if upto > after else []
+    return fold(chunks, catalog)
 
 
-async def _apply(conn: AsyncConnection, catalog: Catalog, delta: Delta, *, fresh: bool) -> None:
+async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded, *, fresh: bool) -> None:
+    if fresh:
+        # Nothing stored: the fold's first days and lifetimes are final, written as they are.
+        await write_rebuild(conn, catalog, folded)
+        return
+    delta = folded.delta()
     keys = [catalog.cell_keys[local] for local in delta.cells]
     ids = await ensure_cells(conn, keys)
     by_id = {ids[catalog.cell_keys[local]]: days for local, days in delta.cells.items()}
     groups = group_by_first_day({cell: min(days) for cell, days in by_id.items()})
-    states = {cell: CellState() for cell in by_id} if fresh else await load_states(conn, groups)
+    states = await load_states(conn, groups)
     for cell, days in by_id.items():
         apply_delta(states.setdefault(cell, CellState()), days)
-    await write_states(conn, groups, states, fresh=fresh)
+    await write_states(conn, groups, states, fresh=False)
 
 
 async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> SnapshotInfo:
@@ -74,14 +87,15 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     after = 0 if rebuild or previous is None else previous.max_batch_id
     if rebuild:
         await _clear(conn)
-    delta = await _fold(conn, catalog, after, upto)
-    await _apply(conn, catalog, delta, fresh=rebuild)
+    folded = await _fold(conn, catalog, after, upto)
+    await _apply(conn, catalog, folded, fresh=rebuild)
+    await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
     await record_catalog(conn, catalog)
     info = SnapshotInfo(
         id=snapshot_id,
         taken_at=taken_at,
         max_batch_id=max(upto, after),
-        events=delta.events,
+        events=folded.events,
         seconds=time.perf_counter() - started,
         full_rebuild=rebuild,
     )

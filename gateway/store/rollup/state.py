@@ -38,6 +38,8 @@ class CellState:
 
     lifetime: BitMap = field(default_factory=BitMap)
     days: dict[int, DayState] = field(default_factory=dict)
+    grown: bool = False
+    """True once ``lifetime`` gained users (only then is it written back)."""
 
     @property
     def last_new_day(self) -> int | None:
@@ -73,4 +75,5 @@ def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
         if fresh:
             row.new |= fresh
             state.lifetime |= fresh
+            state.grown = True
             last_new = day if last_new is None else max(last_new, day)

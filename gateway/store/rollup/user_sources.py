@@ -1,0 +1,99 @@
+"""User sources as bitmaps: ``rollup_user_sources`` (source -> users.uid), kept by the refresh.
+
+``usersBySource`` intersects a cell's user set with each source's bitmap; users in none of them
+(no ``user`` record yet) are ``unknown``. The bitmaps change inside the refresh transaction, so
+they always match the snapshot's rollups.
+
+Incremental: ingest stamps every upserted user row with its batch (``users.source_batch_id``),
+so the users whose source changed since the last snapshot are those stamped with a batch in
+``(after, upto]``. Each of them is removed from every source and added to its current one: the
+cost follows the changed users, not all users. A full rebuild (or an empty table, e.g. right
+after the migration that added it) recomputes every bitmap from ``users``.
+
+Example (inside the refresh transaction):
+    >>> await refresh_user_sources(conn, after=41, upto=57, full=False)  # doctest: +SKIP
+    >>> sources = await read_user_sources(conn)                           # doctest: +SKIP
+    >>> len(sources["wallet"])                                            # doctest: +SKIP
+    1234
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from pyroaring import BitMap
+from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.rollup_tables import rollup_user_sources
+from gateway.store.tables import users
+
+
+async def read_user_sources(conn: AsyncConnection) -> dict[str, BitMap]:
+    """Every source's bitmap of user uids (one statement)."""
+    s = rollup_user_sources.c
+    rows = await conn.execute(select(s.source, s.bitmap))
+    return {row.source: BitMap.deserialize(row.bitmap) for row in rows}
+
+
+async def _users_by_source(conn: AsyncConnection, where: ColumnElement[bool]) -> dict[str, BitMap]:
+    """The uids of the users matching ``where`` with a source, grouped by source."""
+    grouped: dict[str, list[int]] = defaultdict(list)
+    rows = await conn.execute(select(users.c.uid, users.c.source).where(where))
+    for uid, source in rows:
+        grouped[source].append(uid)
+    return {source: BitMap(uids) for source, uids in grouped.items()}
+
+
+async def _write(
+    conn: AsyncConnection, bitmaps: Mapping[str, BitMap], sources: Iterable[str]
+) -> None:
+    """Replace the rows of ``sources`` with their bitmap in ``bitmaps`` (dropping empty ones)."""
+    wanted = sorted(set(sources))
+    if not wanted:
+        return
+    s = rollup_user_sources.c
+    await conn.execute(delete(rollup_user_sources).where(s.source.in_(wanted)))
+    rows = [
+        {"source": source, "bitmap": bitmaps[source].serialize()}
+        for source in wanted
+        if bitmaps.get(source)
+    ]
+    if rows:
+        await conn.execute(insert(rollup_user_sources), rows)
+
+
+async def _recompute(conn: AsyncConnection) -> int:
+    await conn.execute(delete(rollup_user_sources))
+    fresh = await _users_by_source(conn, users.c.source.is_not(None))
+    await _write(conn, fresh, fresh)
+    return sum(len(bitmap) for bitmap in fresh.values())
+
+
+async def refresh_user_sources(conn: AsyncConnection, *, after: int, upto: int, full: bool) -> int:
+    """Bring ``rollup_user_sources`` up to batch ``upto``; returns how many users it folded in.
+
+    Args:
+        conn: The refresh's connection, inside its transaction.
+        after: The previous snapshot's last batch (users stamped later have changed).
+        upto: This snapshot's last batch.
+        full: Recompute every bitmap from ``users`` (a full rebuild).
+    """
+    s = rollup_user_sources.c
+    empty = (await conn.execute(select(s.source).limit(1))).first() is None
+    if full or empty:
+        return await _recompute(conn)
+    stamp = users.c.source_batch_id
+    changed = await _users_by_source(conn, (stamp > after) & (stamp <= upto))
+    if not changed:
+        return 0
+    current = await read_user_sources(conn)
+    moved = BitMap.union(*changed.values())
+    dirty = {source for source, bitmap in current.items() if bitmap.intersect(moved)}
+    for source in dirty:
+        current[source] -= moved
+    for source, uids in changed.items():
+        current[source] = current.get(source, BitMap()) | uids
+    await _write(conn, current, dirty | set(changed))
+    return len(moved)

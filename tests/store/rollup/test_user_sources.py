@@ -1,0 +1,84 @@
+"""``rollup_user_sources``: kept by the refresh, incrementally, from ingested ``user`` records."""
+
+from __future__ import annotations
+
+import json
+
+from pyroaring import BitMap
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.ingest import ingest_lines
+from gateway.store.rollup import read_user_sources, refresh
+from gateway.store.rollup_tables import rollup_user_sources
+from gateway.store.tables import users
+
+CATALOG: list[dict[str, object]] = [
+    {"kind": "workspace", "id": "w", "name": "W"},
+    {"kind": "targetApp", "id": "a", "workspaceId": "w", "name": "A",
+     "createdAt": "2026-01-01T00:00:00Z"},
+    {"kind": "miniProgram", "id": "m", "workspaceId": "w", "merchantId": None, "name": "M",
+     "type": "MINI_PROGRAM", "category": "food", "source": "wallet",
+     "createdAt": "2026-01-01T00:00:00Z"},
+]  # fmt: skip
+
+
+def _launch(n: int, guid: str) -> dict[str, object]:
+    return {"kind": "launch", "id": f"e{n}", "at": "2026-11-02T08:00:00+00:00",
+            "targetAppId": "a", "miniProgramId": "m", "userGuid": guid}  # fmt: skip
+
+
+def _user(guid: str, source: str) -> dict[str, object]:
+    return {"kind": "user", "guid": guid, "source": source}
+
+
+async def _ingest(engine: AsyncEngine, records: list[dict[str, object]]) -> None:
+    report = await ingest_lines(engine, [json.dumps(r).encode() for r in records], source="t")
+    assert report.quarantined == 0, report.problems
+
+
+async def _sources(engine: AsyncEngine) -> dict[str, set[str]]:
+    """Source -> guids, read through the stored bitmaps."""
+    async with engine.connect() as conn:
+        bitmaps = await read_user_sources(conn)
+        guids = dict((await conn.execute(select(users.c.uid, users.c.guid))).all())
+    return {source: {guids[uid] for uid in bitmap} for source, bitmap in bitmaps.items()}
+
+
+async def test_late_user_record_moves_user_from_unknown(engine: AsyncEngine) -> None:
+    await _ingest(engine, [*CATALOG, _user("u1", "wallet"), _launch(1, "u1"), _launch(2, "u2")])
+    await refresh(engine)
+    assert await _sources(engine) == {"wallet": {"u1"}}  # u2 has no record: unknown
+
+    await _ingest(engine, [_user("u2", "merchant"), _user("u1", "alipay_plus")])
+    info = await refresh(engine)
+    assert not info.full_rebuild
+    assert await _sources(engine) == {"merchant": {"u2"}, "alipay_plus": {"u1"}}
+
+    # A refresh with no new user records leaves the bitmaps as they are.
+    await refresh(engine)
+    assert await _sources(engine) == {"merchant": {"u2"}, "alipay_plus": {"u1"}}
+
+
+async def test_ingest_stamps_user_rows_with_their_batch(engine: AsyncEngine) -> None:
+    await _ingest(engine, [*CATALOG, _launch(1, "u1"), _launch(2, "u2"), _user("u2", "wallet")])
+    async with engine.connect() as conn:
+        rows = dict((await conn.execute(select(users.c.guid, users.c.source_batch_id))).all())
+    assert rows["u1"] is None  # created by its event: no user record yet
+    assert isinstance(rows["u2"], int)
+    assert rows["u2"] > 0
+
+
+async def test_empty_table_is_recomputed_from_users(engine: AsyncEngine) -> None:
+    # As right after the migration that added the table: users have sources, no bitmaps.
+    await _ingest(
+        engine, [*CATALOG, _user("u1", "wallet"), _user("u2", "wallet"), _launch(1, "u3")]
+    )
+    await refresh(engine)
+    async with engine.begin() as conn:
+        await conn.execute(delete(rollup_user_sources))
+    await refresh(engine)
+    assert await _sources(engine) == {"wallet": {"u1", "u2"}}
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(rollup_user_sources.c.bitmap))).scalars().all()
+    assert [len(BitMap.deserialize(raw)) for raw in stored] == [2]
