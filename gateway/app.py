@@ -35,6 +35,7 @@ from gateway.store.db import create_engine
 from gateway.web.events import post_events
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
+from gateway.web.refresher import refreshing
 
 STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 """Asset URLs carry a content hash (``?v=``), so a browser may keep them for a year."""
@@ -69,7 +70,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     engine = create_engine(settings)
     app.state.engine = engine
     try:
-        yield
+        async with refreshing(settings, engine):  # GATEWAY_REFRESH_IN_PROCESS
+            yield
     finally:
         await engine.dispose()
 

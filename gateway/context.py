@@ -3,18 +3,23 @@
 Example:
     >>> context = Context.create(engine, settings, request)  # doctest: +SKIP
     >>> await context.loaders.workspace.load("ws-1")  # doctest: +SKIP
+
+A context may hold an open read transaction (the metrics' snapshot, SPEC §7): close it when the
+response is complete, with ``await context.close()`` or ``async with Context.create(...)``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from gateway.loaders import Loaders
+from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
 
 
@@ -36,6 +41,26 @@ class Context:
     request: Request | WebSocket | None
     loaders: Loaders
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def reader(self) -> SnapshotReader:
+        """The request's snapshot: one read transaction, opened on first use (SPEC §7)."""
+        return self.loaders.snapshot
+
+    async def close(self) -> None:
+        """End the request's read transaction, if one was opened (idempotent)."""
+        await self.loaders.snapshot.close()
+
+    async def __aenter__(self) -> Context:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
 
     @property
     def today(self) -> dt.date:

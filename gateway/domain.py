@@ -62,6 +62,15 @@ class TypeFilter(enum.Enum):
         return None if self is TypeFilter.ALL else MiniProgramType(self.value)
 
 
+class UserBasis(enum.Enum):
+    """Which users a user breakdown counts over a range R."""
+
+    CUMULATIVE = "CUMULATIVE"
+    """Users with a launch in scope and filters on or before R's last day."""
+    ACTIVE = "ACTIVE"
+    """Users with a launch in scope and filters during R."""
+
+
 UNKNOWN_SOURCE = "unknown"
 """The ``user.source`` of a user who has no ``user`` record."""
 

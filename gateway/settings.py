@@ -72,6 +72,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds between rollup refreshes by `gateway worker` (one snapshot each).",
     )
+    refresh_in_process: bool = Field(
+        default=False,
+        description="Also refresh the rollups inside each server process, every "
+        "GATEWAY_REFRESH_INTERVAL_SECONDS (`gateway demo` turns it on).",
+    )
     max_range_days: int = Field(
         default=90,
         ge=1,

@@ -13,14 +13,8 @@ Exit status: 0 when every record was stored, 1 when some were quarantined (or, w
 from __future__ import annotations
 
 import asyncio
-import gzip
-import io
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -37,36 +31,17 @@ from gateway.store.ingest import (
     list_quarantine,
     replay_quarantine,
 )
+from gateway.store.ingest.source import open_lines
 from gateway.store.migrate import upgrade
 
-GZIP_MAGIC = b"\x1f\x8b"
 PROGRESS_MIN_BYTES = 8 * 1024 * 1024
 """Inputs smaller than this get no progress bar (it would only flicker)."""
 
+WHERE_WIDTH = 28
+"""Characters of ``source:line`` shown by ``--list-quarantine`` (longer ones lose their start)."""
+
 EXIT_QUARANTINED = 1
 EXIT_USAGE = 2
-
-
-@contextmanager
-def open_lines(name: str) -> Iterator[tuple[BinaryIO, BinaryIO, int | None]]:
-    """Open ``name`` (``-`` = stdin) for line iteration, gunzipping when it starts like gzip.
-
-    Yields:
-        ``(lines, raw, size)``: the stream to iterate, the underlying file (whose position
-        measures progress) and its size in bytes (None for stdin).
-    """
-    raw: Any = sys.stdin.buffer if name == "-" else Path(name).open("rb")  # noqa: SIM115
-    try:
-        size = None if name == "-" else os.fstat(raw.fileno()).st_size
-        # peek() needs a buffered reader; stdin replaced by a BytesIO (tests) is not one.
-        buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
-        lines: Any = buffered
-        if buffered.peek(2)[:2] == GZIP_MAGIC:
-            lines = io.BufferedReader(gzip.GzipFile(fileobj=buffered))
-        yield lines, buffered, size
-    finally:
-        if name != "-":
-            raw.close()
 
 
 async def _ingest_file(
@@ -169,10 +144,16 @@ async def _run_list(console: Console, limit: int) -> int:
         await engine.dispose()
     table = Table(title=f"Quarantine (oldest {limit})")
     for column in ("id", "where", "kind", "reason", "attempts", "raw"):
-        table.add_column(column, overflow="fold")
+        if column == "where":
+            # Unwrapped, cut from the left: the file name and line must stay readable.
+            table.add_column(column, no_wrap=True, min_width=WHERE_WIDTH)
+        else:
+            table.add_column(column, overflow="fold")
     for row in rows:
         raw = row.raw if len(row.raw) <= 120 else row.raw[:117] + "..."
         where = f"{row.source}:{row.line}"
+        if len(where) > WHERE_WIDTH:
+            where = "…" + where[1 - WHERE_WIDTH :]
         table.add_row(str(row.id), where, row.kind or "?", row.reason, str(row.attempts), raw)
     console.print(table if rows else "the quarantine is empty")
     return 0

@@ -37,8 +37,10 @@ DEMO_DATABASE = Path("gateway-demo.db")
 """Default SQLite file of ``gateway demo`` (recreated on every run)."""
 
 EXAMPLE_QUERY = (
-    "{ workspaces(first: 5) { nodes { name targetApps(first: 5) { nodes { name "
-    "miniProgramStatusCounts { all fullRelease reviewing } } } } } }"
+    "{ snapshot { takenAt } workspaces(first: 5) { nodes { name "
+    "targetApps(first: 5, orderBy: {field: USER_COUNT}, timeRange: {preset: LAST_7_DAYS}) "
+    "{ nodes { name activeUsers(timeRange: {preset: LAST_7_DAYS}) { value previousValue "
+    "changeRate series { date value } } } } } } }"
 )
 """The one-line query ``gateway demo`` prints next to the GraphiQL URL."""
 
@@ -85,8 +87,15 @@ def _fresh_database(path: Path) -> Settings:
     for suffix in ("", "-wal", "-shm", "-journal"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The demo is embedded by definition: ignore any GATEWAY_REDIS_URL of the shell.
-    return Settings(database_url=f"sqlite:///{path.resolve()}", redis_url=None)
+    # The demo is embedded by definition: ignore any GATEWAY_REDIS_URL of the shell. It also
+    # refreshes in process (new events show up) unless GATEWAY_REFRESH_IN_PROCESS says not to.
+    overrides: dict[str, object] = {
+        "database_url": f"sqlite:///{path.resolve()}",
+        "redis_url": None,
+    }
+    if "GATEWAY_REFRESH_IN_PROCESS" not in os.environ:
+        overrides["refresh_in_process"] = True
+    return load_settings(**overrides)
 
 
 def _counted(lines: Iterable[bytes], on_line: Callable[[], None]) -> Iterator[bytes]:

@@ -37,6 +37,10 @@ from gateway.loaders.deployments import (
     DeploymentHistoryByPairLoader,
     StatusCountsByTargetAppLoader,
 )
+from gateway.loaders.metrics import CellHistoryLoader
+from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
+from gateway.loaders.snapshot import SnapshotReader
+from gateway.loaders.user_breakdowns import UserBreakdownLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +66,18 @@ class Loaders:
     associations_by_workspace: AssociationsByWorkspaceLoader
     created_mini_programs_by_workspace: CreatedMiniProgramsByWorkspaceLoader
     onboarded_merchants_by_workspace: OnboardedMerchantsByWorkspaceLoader
+    snapshot: SnapshotReader
+    cell_history: CellHistoryLoader
+    all_target_apps_by_workspace: AllTargetAppsByWorkspaceLoader
+    user_breakdowns: UserBreakdownLoader
 
     @classmethod
     def create(cls, engine: AsyncEngine) -> Loaders:
-        """Fresh loaders (empty caches) whose batches run on ``engine``."""
+        """Fresh loaders (empty caches) whose batches run on ``engine``.
+
+        Metric loaders share one :class:`SnapshotReader` (one read transaction per request).
+        """
+        snapshot = SnapshotReader(engine)
         return cls(
             workspace=WorkspaceByIdLoader(engine),
             target_app=TargetAppByIdLoader(engine),
@@ -86,4 +98,8 @@ class Loaders:
             associations_by_workspace=AssociationsByWorkspaceLoader(engine),
             created_mini_programs_by_workspace=CreatedMiniProgramsByWorkspaceLoader(engine),
             onboarded_merchants_by_workspace=OnboardedMerchantsByWorkspaceLoader(engine),
+            snapshot=snapshot,
+            cell_history=CellHistoryLoader(snapshot),
+            all_target_apps_by_workspace=AllTargetAppsByWorkspaceLoader(engine),
+            user_breakdowns=UserBreakdownLoader(snapshot),
         )

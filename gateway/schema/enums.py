@@ -25,6 +25,7 @@ from gateway.domain import (
     MiniProgramType,
     TimeRangePreset,
     TypeFilter,
+    UserBasis,
 )
 
 E = TypeVar("E", bound=enum.Enum)
@@ -122,6 +123,18 @@ _graphql_enum(
     },
 )
 
+_graphql_enum(
+    UserBasis,
+    "UserBasis",
+    "Which users a user breakdown (usersBySource, usersByCategory) counts over the range R.",
+    {
+        UserBasis.CUMULATIVE: "Users with a launch in the scope and filters on or before R's "
+        "last day (the default); the previous period: on or before its last day.",
+        UserBasis.ACTIVE: "Users with a launch in the scope and filters during R (active "
+        "users); the previous period: during it.",
+    },
+)
+
 MiniProgramTypeFilter = TypeFilter
 """The GraphQL name of :class:`~gateway.domain.TypeFilter`."""
 
@@ -133,4 +146,5 @@ __all__ = [
     "MiniProgramType",
     "MiniProgramTypeFilter",
     "TimeRangePreset",
+    "UserBasis",
 ]

@@ -44,9 +44,12 @@ class MetricPoint:
 
 
 @strawberry.type(
-    description="A metric over the requested range, compared with the previous period: "
-    "the range of equal length that ends the day before the range starts. The unit is the "
-    "one of the field that returned it."
+    description="A metric over the requested range R of UTC days, compared with the previous "
+    "period: the range of equal length that ends the day before R starts. Values are as of "
+    "the latest snapshot (`Query.snapshot`; rollups refresh every 30 minutes by default), so "
+    "today's are partial. Event metrics count the entity's events (a mini program reached "
+    "through a target app: only its events in that app) filtered by the field's `type`, "
+    "`category` and `dataType`. The unit is the one of the field that returned it."
 )
 class Metric:
     """A metric value with its comparison and a lazily computed series."""

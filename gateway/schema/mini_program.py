@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.loaders.rows import MiniProgramRow
+from gateway.metrics.cells import CellKey, Filters, mini_program_cell
 from gateway.resolvers import catalog
 from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.enums import DeploymentStatus, MiniProgramType
+from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.identified import Identified
 from gateway.schema.pagination import After, Connection, First
 
 if TYPE_CHECKING:
@@ -25,11 +28,9 @@ if TYPE_CHECKING:
     "(`TargetApp.miniPrograms`, `Deployment.miniProgram`) it is scoped to that app and "
     "`status`/`deployment` answer for it."
 )
-class MiniProgram:
+class MiniProgram(Identified, EventMetrics):
     """A mini program built from its catalog row, with the app it was reached through."""
 
-    id: strawberry.ID = strawberry.field(description="Stable mini program id.")
-    name: str = strawberry.field(description="Display name.")
     type: MiniProgramType = strawberry.field(description="Mini program or mini game.")
     category: str = strawberry.field(description="Category slug, e.g. `food_beverage`.")
     source: str = strawberry.field(
@@ -56,6 +57,17 @@ class MiniProgram:
             workspace_id=row.workspace_id,
             merchant_id=row.merchant_id,
             via_target_app_id=via,
+        )
+
+    def metric_cell(self, filters: Filters) -> CellKey | None:
+        """Event metrics: the mini program's cell (inside the app it was reached through, if
+        any); None when ``filters`` exclude its type or category."""
+        return mini_program_cell(
+            self.id,
+            mp_type=self.type,
+            category=self.category,
+            filters=filters,
+            app_id=self.via_target_app_id,
         )
 
     @resolver_field(

@@ -8,8 +8,10 @@ from gateway.resolvers import catalog
 from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.arguments import IdArg
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.metric_definitions import METRIC_DEFINITIONS_DESCRIPTION, MetricDefinition
 from gateway.schema.mini_program import MiniProgram
 from gateway.schema.pagination import After, Connection, First
+from gateway.schema.snapshot import SNAPSHOT_DESCRIPTION, Snapshot
 from gateway.schema.target_app import TargetApp
 from gateway.schema.workspace import Workspace
 
@@ -45,3 +47,11 @@ class Query:
     async def mini_program(self, info: Info, id: IdArg) -> MiniProgram | None:
         row = await catalog.mini_program(info.context, id)
         return MiniProgram.from_row(row) if row is not None else None
+
+    @resolver_field(description=SNAPSHOT_DESCRIPTION)
+    async def snapshot(self, info: Info) -> Snapshot:
+        return await Snapshot.of_request(info)
+
+    @resolver_field(description=METRIC_DEFINITIONS_DESCRIPTION)
+    def metric_definitions(self) -> list[MetricDefinition]:
+        return MetricDefinition.all()

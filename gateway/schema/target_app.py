@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.loaders.rows import TargetAppRow
+from gateway.metrics.cells import CellKey, Filters, app_scope, target_app_cell
 from gateway.resolvers import catalog, catalog_metrics
 from gateway.resolvers.catalog_metrics import GroupBy, Level
 from gateway.resolvers.pagination import DEFAULT_FIRST
@@ -19,10 +20,13 @@ from gateway.schema.catalog_metrics import (
     count_metric,
 )
 from gateway.schema.enums import MiniProgramTypeFilter
+from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.identified import Identified
 from gateway.schema.metric import Metric
 from gateway.schema.pagination import After, Connection, First
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION, MiniProgramStatusCounts
+from gateway.schema.user_breakdowns import UserBreakdowns
 
 if TYPE_CHECKING:
     from gateway.schema.mini_program import MiniProgram
@@ -30,11 +34,9 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A target app: a super app of a workspace hosting mini programs.")
-class TargetApp:
+class TargetApp(Identified, EventMetrics, UserBreakdowns):
     """A target app built from its catalog row."""
 
-    id: strawberry.ID = strawberry.field(description="Stable target app id.")
-    name: str = strawberry.field(description="Display name.")
     created_at: dt.datetime = strawberry.field(description="When the app was created (UTC).")
     workspace_id: strawberry.Private[str]
 
@@ -47,6 +49,14 @@ class TargetApp:
             created_at=row.created_at,
             workspace_id=row.workspace_id,
         )
+
+    def metric_cell(self, filters: Filters) -> CellKey | None:
+        """Event metrics: the app's cell under ``filters``."""
+        return target_app_cell(self.id, filters)
+
+    def breakdown_scope(self) -> str:
+        """User breakdowns: the app's rollup scope."""
+        return app_scope(self.id)
 
     @resolver_field(description="The workspace the app belongs to.")
     async def workspace(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.loaders.rows import WorkspaceRow
+from gateway.metrics.cells import CellKey, Filters, workspace_cell, workspace_scope
 from gateway.resolvers import catalog, catalog_metrics
 from gateway.resolvers.catalog_metrics import GroupBy, Level
 from gateway.resolvers.pagination import DEFAULT_FIRST
@@ -19,11 +20,20 @@ from gateway.schema.catalog_metrics import (
     count_metric,
 )
 from gateway.schema.enums import MiniProgramTypeFilter
+from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.identified import Identified
 from gateway.schema.merchant_onboarding import MerchantOnboarding
 from gateway.schema.metric import Metric
 from gateway.schema.pagination import After, Connection, First
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION
+from gateway.schema.target_app_order import (
+    ORDERED_DESCRIPTION,
+    OrderArg,
+    RangeArg,
+    target_apps_connection,
+)
+from gateway.schema.user_breakdowns import UserBreakdowns
 
 if TYPE_CHECKING:
     from gateway.schema.merchant import Merchant
@@ -35,25 +45,32 @@ if TYPE_CHECKING:
     description="A workspace: one super-app operator with its target apps, merchants and "
     "mini programs."
 )
-class Workspace:
+class Workspace(Identified, EventMetrics, UserBreakdowns):
     """A workspace built from its catalog row."""
-
-    id: strawberry.ID = strawberry.field(description="Stable workspace id.")
-    name: str = strawberry.field(description="Display name.")
 
     @classmethod
     def from_row(cls, row: WorkspaceRow) -> Workspace:
         """The GraphQL object of a loader row."""
         return cls(id=strawberry.ID(row.id), name=row.name)
 
-    @resolver_field(description="The workspace's target apps (super apps), ordered by id.")
-    async def target_apps(
-        self, info: Info, first: First = DEFAULT_FIRST, after: After = strawberry.UNSET
-    ) -> Connection[Annotated[TargetApp, strawberry.lazy("gateway.schema.target_app")]]:
-        from gateway.schema.target_app import TargetApp
+    def metric_cell(self, filters: Filters) -> CellKey | None:
+        """Event metrics: the workspace's cell under ``filters``."""
+        return workspace_cell(self.id, filters)
 
-        page = await catalog.target_apps_of_workspace(info.context, self.id, first, after)
-        return Connection.build(page, TargetApp.from_row, lambda row: row.id, after=after)
+    def breakdown_scope(self) -> str:
+        """User breakdowns: the workspace's rollup scope."""
+        return workspace_scope(self.id)
+
+    @resolver_field(description=ORDERED_DESCRIPTION)
+    async def target_apps(
+        self,
+        info: Info,
+        first: First = DEFAULT_FIRST,
+        after: After = strawberry.UNSET,
+        order_by: OrderArg = None,
+        time_range: RangeArg = None,
+    ) -> Connection[Annotated[TargetApp, strawberry.lazy("gateway.schema.target_app")]]:
+        return await target_apps_connection(info, self.id, first, after, order_by, time_range)
 
     @resolver_field(
         description="The workspace's mini programs, ordered by id. Nodes are not scoped to a "

@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
@@ -33,6 +34,9 @@ from gateway.context import Context
 
 STATIC_DIR = Path(__file__).with_name("static")
 """Directory served under ``/static``: vendored GraphiQL assets and the page's own script."""
+
+CONTEXTS_SCOPE_KEY = "gateway.contexts"
+"""ASGI scope entry listing the contexts of a request, closed once its response is sent."""
 
 STATIC_PREFIX = "/static"
 """URL path where :data:`STATIC_DIR` is mounted by :func:`gateway.app.create_app`."""
@@ -57,17 +61,45 @@ DEFAULT_QUERY = """\
 #   {"X-API-Key": "<key>"}
 # Ctrl-Enter runs; Ctrl-Space completes; see Docs.
 
-query CatalogOverview {
+query Overview {
+  snapshot {
+    takenAt
+    nextRefreshAt
+  }
   workspaces(first: 10) {
     totalCount
     nodes {
       id
       name
       availableMiniPrograms
-      targetApps(first: 10) {
+      activeUsers(timeRange: {preset: LAST_7_DAYS}) {
+        value
+        previousValue
+        changeRate
+        series {
+          date
+          value
+        }
+      }
+      targetApps(
+        first: 10
+        orderBy: {field: USER_COUNT}
+        timeRange: {preset: LAST_7_DAYS}
+      ) {
         nodes {
           id
           name
+          activeUsers(timeRange: {preset: LAST_7_DAYS}) {
+            value
+            change
+          }
+          launches(timeRange: {preset: LAST_30_DAYS}) {
+            value
+            series(granularity: WEEK) {
+              date
+              value
+            }
+          }
           miniProgramStatusCounts {
             all
             fullRelease
@@ -83,8 +115,8 @@ query CatalogOverview {
               type
               category
               status
-              deployment {
-                statusSince
+              activeUsers(timeRange: {preset: YESTERDAY}) {
+                value
               }
             }
             pageInfo {
@@ -98,7 +130,8 @@ query CatalogOverview {
   }
 }
 """
-"""The query a first-time visitor sees: workspaces, their apps' status counts and mini programs."""
+"""The query a first-time visitor sees: the snapshot, workspaces with a metric and its series,
+their apps ranked by users with metrics and status counts, and mini programs."""
 
 
 @cache
@@ -193,9 +226,22 @@ class GatewayGraphQL(GraphQL[Context, None]):
         """Encode a response with orjson."""
         return orjson.dumps(data)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, then close its contexts (their snapshot read transaction)."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            for context in scope.pop(CONTEXTS_SCOPE_KEY, ()):
+                await context.close()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        """Build the per-request Context from the engine and settings the lifespan stored."""
+        """Build the per-request Context from the engine and settings the lifespan stored.
+
+        The context is remembered in the ASGI scope so that :meth:`__call__` closes it.
+        """
         state = request.app.state
-        return Context.create(state.engine, state.settings, request)
+        context = Context.create(state.engine, state.settings, request)
+        request.scope.setdefault(CONTEXTS_SCOPE_KEY, []).append(context)
+        return context

@@ -1,0 +1,123 @@
+"""One snapshot per response (SPEC §7): a lazily opened read transaction shared by a request.
+
+Every metric loader of a request, and ``Query.snapshot``, read through one :class:`SnapshotReader`:
+a single connection opened on first use, inside a transaction that sees one state of the
+database for its whole life (``REPEATABLE READ`` on PostgreSQL; a deferred read transaction on
+SQLite, which in WAL mode reads one snapshot of the file). A refresh that commits while the
+request runs is therefore invisible to the rest of the response. An :class:`asyncio.Lock`
+serializes the batches that share the connection (a connection runs one statement at a time).
+
+Example:
+    >>> reader = SnapshotReader(engine)                                     # doctest: +SKIP
+    >>> await reader.read(lambda conn, info: cell_ids(conn, keys))          # doctest: +SKIP
+    >>> await reader.close()                                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.loaders.rows import aware
+from gateway.store.rollup import SnapshotInfo, read_latest_snapshot
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotState:
+    """The snapshot a response reads.
+
+    Attributes:
+        id: The snapshot id (increases with every refresh); 0 before the first refresh.
+        taken_at: When its refresh started (aware UTC); None before the first refresh.
+    """
+
+    id: int
+    taken_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, info: SnapshotInfo | None) -> SnapshotState:
+        """The state of a stored snapshot row (None = no refresh yet)."""
+        if info is None:
+            return cls(id=0, taken_at=None)
+        return cls(id=info.id, taken_at=aware(info.taken_at))
+
+
+class SnapshotReader:
+    """The request's read connection, opened on first use and closed by :meth:`close`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._lock = asyncio.Lock()
+        self._conn: AsyncConnection | None = None
+        self._state: SnapshotState | None = None
+        self._closed = False
+
+    @property
+    def opened(self) -> bool:
+        """True while the read transaction is open."""
+        return self._conn is not None
+
+    async def read(self, work: Callable[[AsyncConnection, SnapshotState], Awaitable[T]]) -> T:
+        """Run ``work(conn, snapshot)`` on the request's connection, one caller at a time.
+
+        Raises:
+            RuntimeError: the reader was closed (the response is already complete).
+        """
+        async with self._lock:
+            conn = await self._connection()
+            if self._state is None:
+                self._state = SnapshotState.of(await read_latest_snapshot(conn))
+            return await work(conn, self._state)
+
+    async def snapshot(self) -> SnapshotState:
+        """The snapshot this request reads (read once, in the request's transaction)."""
+
+        async def state(conn: AsyncConnection, snapshot: SnapshotState) -> SnapshotState:
+            return snapshot
+
+        return await self.read(state)
+
+    async def close(self) -> None:
+        """End the read transaction and return the connection (idempotent)."""
+        async with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            try:
+                if conn.dialect.name != "postgresql":
+                    # The transaction was begun by hand (see _open); end it the same way.
+                    await conn.exec_driver_sql("ROLLBACK")
+            finally:
+                await conn.close()
+
+    async def _connection(self) -> AsyncConnection:
+        if self._closed:
+            raise RuntimeError("the request's snapshot reader is closed")
+        if self._conn is None:
+            self._conn = await self._open()
+        return self._conn
+
+    async def _open(self) -> AsyncConnection:
+        conn = await self.engine.connect()
+        try:
+            if conn.dialect.name == "postgresql":
+                # The snapshot is taken at the first statement and kept to the end.
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+                await conn.begin()
+            else:
+                # pysqlite opens no transaction before a SELECT, so each statement would see
+                # the latest commit; an explicit BEGIN makes the reads one WAL read transaction.
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.exec_driver_sql("BEGIN")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn

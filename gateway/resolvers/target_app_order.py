@@ -1,0 +1,207 @@
+"""``Workspace.targetApps(orderBy, timeRange)``: the target-app ranking (SPEC §4).
+
+The orderings sort by values that live in rollups (``USER_COUNT`` = ``activeUsers`` over the
+range) or in the catalog (``MINI_PROGRAM_COUNT`` by the range's last day), so the workspace's
+(small) list of apps is loaded whole, valued through the same batched loaders as the metric
+fields (one batch for every app of every workspace in the response), sorted, and paged here.
+
+Ties are broken by id, ascending. A cursor carries its ordering (field, direction, range) and
+position (value, id); the next page starts after that position, and a cursor written for
+another ordering is refused rather than silently misread.
+
+Example:
+    >>> cursor = encode_position(Ordering(OrderField.NAME, OrderDirection.ASC), "Alpha", "ta-1")
+    >>> decode_position(cursor, Ordering(OrderField.NAME, OrderDirection.ASC))
+    ('Alpha', 'ta-1')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import enum
+from dataclasses import dataclass
+
+import orjson
+
+from gateway.context import Context
+from gateway.errors import BadUserInputError
+from gateway.loaders.keys import MiniProgramFilter
+from gateway.loaders.rows import Page, TargetAppRow
+from gateway.metrics.cells import Filters, target_app_cell
+from gateway.metrics.timerange import DateRange, TimeRangeSpec
+from gateway.resolvers import catalog
+from gateway.resolvers.catalog_metrics import mini_program_count
+from gateway.resolvers.metrics import load_metric
+from gateway.resolvers.pagination import check_first
+from gateway.resolvers.time_range import date_range
+
+CURSOR_PREFIX = "v2:"
+"""Ordered cursors (id-ordered pages write ``v1:<id>``)."""
+
+Value = float | str
+
+
+class OrderField(enum.Enum):
+    """What target apps are sorted by."""
+
+    USER_COUNT = "USER_COUNT"
+    MINI_PROGRAM_COUNT = "MINI_PROGRAM_COUNT"
+    NAME = "NAME"
+
+
+class OrderDirection(enum.Enum):
+    """Sort direction."""
+
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """An ordering of target apps; ``span`` is the range of a metric ordering."""
+
+    field: OrderField
+    direction: OrderDirection
+    span: DateRange | None = None
+
+    @property
+    def signature(self) -> str:
+        """What a cursor must match to continue this ordering."""
+        span = "" if self.span is None else f":{self.span.start}..{self.span.end}"
+        return f"{self.field.value}:{self.direction.value}{span}"
+
+
+def encode_position(ordering: Ordering, value: Value, item_id: str) -> str:
+    """The opaque cursor of the item ``item_id`` whose sort value is ``value``."""
+    body = orjson.dumps({"o": ordering.signature, "v": value, "id": item_id})
+    return base64.urlsafe_b64encode(CURSOR_PREFIX.encode() + body).decode("ascii")
+
+
+def _parse(cursor: object) -> tuple[str, Value, str] | None:
+    """(signature, value, id) of an ordered cursor; None for anything else (an id cursor).
+
+    Raises:
+        BadUserInputError: ``cursor`` has the ordered prefix but is not a valid cursor.
+    """
+    if not isinstance(cursor, str):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
+    except (binascii.Error, UnicodeError, ValueError):
+        return None  # not ours: the id-cursor decoder reports it
+    if not raw.startswith(CURSOR_PREFIX.encode()):
+        return None
+    try:
+        body = orjson.loads(raw[len(CURSOR_PREFIX) :])
+        signature, value, item_id = body["o"], body["v"], body["id"]
+    except (ValueError, KeyError, TypeError):
+        raise BadUserInputError(f"malformed cursor {cursor!r}") from None
+    if not (isinstance(signature, str) and isinstance(item_id, str)):
+        raise BadUserInputError(f"malformed cursor {cursor!r}")
+    if not isinstance(value, (int, float, str)):
+        raise BadUserInputError(f"malformed cursor {cursor!r}")
+    return signature, value, item_id
+
+
+def decode_position(cursor: str | None, ordering: Ordering) -> tuple[Value, str] | None:
+    """The (value, id) position inside ``cursor``; None when no cursor was given.
+
+    Raises:
+        BadUserInputError: the cursor is malformed or belongs to another ordering.
+    """
+    if not isinstance(cursor, str):
+        return None
+    parsed = _parse(cursor)
+    if parsed is None:
+        raise BadUserInputError(
+            f"cursor {cursor!r} belongs to another ordering of targetApps than "
+            f"{ordering.signature}; start again without `after`"
+        )
+    signature, value, item_id = parsed
+    if signature != ordering.signature:
+        raise BadUserInputError(
+            f"cursor {cursor!r} belongs to ordering {signature}, not {ordering.signature}; "
+            "start again without `after`"
+        )
+    return value, item_id
+
+
+def resolve_ordering(
+    ctx: Context, field: OrderField, direction: OrderDirection, spec: TimeRangeSpec | None
+) -> Ordering:
+    """The ordering asked for; a metric ordering needs a range.
+
+    Raises:
+        BadUserInputError: ``timeRange`` is missing for a metric ordering, or invalid.
+    """
+    span = None if spec is None else date_range(ctx, spec)
+    if field is not OrderField.NAME and span is None:
+        raise BadUserInputError(f"targetApps: orderBy {field.value} needs a timeRange")
+    return Ordering(field, direction, span if field is not OrderField.NAME else None)
+
+
+async def _values(ctx: Context, apps: tuple[TargetAppRow, ...], ordering: Ordering) -> list[Value]:
+    if ordering.field is OrderField.NAME:
+        return [app.name for app in apps]
+    span = ordering.span
+    assert span is not None  # resolve_ordering guarantees it
+    if ordering.field is OrderField.USER_COUNT:
+        loaded = await asyncio.gather(
+            *(load_metric(ctx, "activeUsers", target_app_cell(a.id, Filters()), span) for a in apps)
+        )
+        return [metric.value.value for metric in loaded]
+    spec = TimeRangeSpec(from_=span.start, to=span.end)
+    counts = await asyncio.gather(
+        *(mini_program_count(ctx, a.id, spec, MiniProgramFilter()) for a in apps)
+    )
+    return [float(count.value().value) for count in counts]
+
+
+def _after(value: Value, item_id: str, position: tuple[Value, str], descending: bool) -> bool:
+    cursor_value, cursor_id = position
+    if value == cursor_value:
+        return item_id > cursor_id
+    return bool(value < cursor_value) if descending else bool(value > cursor_value)  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class RankedPage:
+    """A page of ranked apps with each item's cursor."""
+
+    page: Page[TargetAppRow]
+    cursors: tuple[str, ...]
+
+
+async def ranked_target_apps(
+    ctx: Context, workspace_id: str, first: int | None, after: str | None, ordering: Ordering
+) -> RankedPage:
+    """A page of the workspace's target apps in ``ordering`` (ties by id), after ``after``."""
+    size = check_first(first)
+    position = decode_position(after, ordering)
+    apps = await ctx.loaders.all_target_apps_by_workspace.load(workspace_id)
+    values = await _values(ctx, apps, ordering)
+    descending = ordering.direction is OrderDirection.DESC
+    ranked = sorted(zip(values, apps, strict=True), key=lambda pair: pair[1].id)
+    ranked.sort(key=lambda pair: pair[0], reverse=descending)  # stable: ties stay by id
+    if position is not None:
+        ranked = [(v, app) for v, app in ranked if _after(v, app.id, position, descending)]
+    shown = ranked[:size]
+    return RankedPage(
+        page=Page(tuple(app for _, app in shown), len(ranked) > size, len(apps)),
+        cursors=tuple(encode_position(ordering, v, app.id) for v, app in shown),
+    )
+
+
+async def id_ordered_target_apps(
+    ctx: Context, workspace_id: str, first: int | None, after: str | None
+) -> Page[TargetAppRow]:
+    """The default page (by id); an ordered cursor here is refused with a clear message."""
+    parsed = _parse(after)
+    if parsed is not None:
+        raise BadUserInputError(
+            f"cursor {after!r} belongs to the targetApps ordering {parsed[0]}; pass the same "
+            "orderBy and timeRange, or start again without `after`"
+        )
+    return await catalog.target_apps_of_workspace(ctx, workspace_id, first, after)

@@ -1,0 +1,31 @@
+"""User breakdown resolvers (SPEC §4): arguments -> a loader key -> a pure breakdown.
+
+The range is resolved first, so a bad ``timeRange`` answers ``BAD_USER_INPUT`` before any
+query. Filters come from :func:`gateway.resolvers.metrics.metric_filters`; a null ``basis`` is
+CUMULATIVE, as the schema documents.
+"""
+
+from __future__ import annotations
+
+from gateway.context import Context
+from gateway.domain import UserBasis
+from gateway.loaders.user_breakdowns import UserBreakdownKey
+from gateway.metrics.breakdown import Breakdown
+from gateway.metrics.cells import Filters
+from gateway.metrics.timerange import TimeRangeSpec
+from gateway.metrics.user_breakdowns import UsersBy
+from gateway.resolvers.time_range import date_range
+
+
+async def users_breakdown(
+    ctx: Context,
+    scope: str,
+    spec: TimeRangeSpec,
+    by: UsersBy,
+    filters: Filters,
+    basis: UserBasis | None,
+) -> Breakdown:
+    """``usersBySource`` / ``usersByCategory`` of a scope (``ws:<id>`` or ``app:<id>``)."""
+    span = date_range(ctx, spec)
+    key = UserBreakdownKey(scope, by, filters, basis or UserBasis.CUMULATIVE, span)
+    return await ctx.loaders.user_breakdowns.load(key)
