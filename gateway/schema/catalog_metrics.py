@@ -36,20 +36,20 @@ MERCHANT_ONBOARDING_DESCRIPTION = (
 )
 """``Workspace.merchantOnboarding``."""
 
-_SCOPES = {
-    "workspace": "associated with any of the workspace's target apps (each counted once, "
-    "from its first deployment record in any of them)",
-    "app": "associated with this app (from their first deployment record here)",
-}
+_SCOPE = (
+    "associated with the scope (a target app: from their first deployment record there; a "
+    "workspace: with any of its target apps, each counted once, from its first deployment "
+    "record in any of them)"
+)
 
 
-def breakdown_description(scope: str, attribute: str) -> str:
-    """The description of ``miniProgramsBy<Attribute>`` at ``scope`` (``workspace``/``app``)."""
+def breakdown_description(attribute: str) -> str:
+    """The description of ``miniProgramsBy<Attribute>`` (``source`` or ``category``)."""
     return (
-        f"Mini programs {_SCOPES[scope]} by R's last day (before the next day, 00:00 UTC), "
-        f"whatever their status since, grouped by their `{attribute}` slug. total = that "
-        "number of mini programs; share = count / total. Previous values: the same by the "
-        "previous period's last day."
+        f"Mini programs {_SCOPE} by R's last day (before the next day, 00:00 UTC), whatever "
+        f"their status since, grouped by their `{attribute}` slug. total = that number of mini "
+        "programs; share = count / total. Previous values: the same by the previous period's "
+        "last day."
     )
 
 

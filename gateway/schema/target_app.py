@@ -10,13 +10,11 @@ import strawberry
 from gateway.loaders.rows import TargetAppRow
 from gateway.metrics.cells import CellKey, Filters, app_scope, target_app_cell
 from gateway.resolvers import catalog, catalog_metrics
-from gateway.resolvers.catalog_metrics import GroupBy, Level
+from gateway.resolvers.catalog_metrics import Level
 from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.arguments import CategoryArg, StatusArg, TimeRangeArg, TypeArg
-from gateway.schema.breakdown import Breakdown
 from gateway.schema.catalog_metrics import (
     MINI_PROGRAM_COUNT_DESCRIPTION,
-    breakdown_description,
     count_metric,
 )
 from gateway.schema.enums import MiniProgramTypeFilter
@@ -24,6 +22,7 @@ from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
 from gateway.schema.identified import Identified
 from gateway.schema.metric import Metric
+from gateway.schema.mini_program_breakdowns import MiniProgramBreakdowns
 from gateway.schema.pagination import After, Connection, First
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION, MiniProgramStatusCounts
 from gateway.schema.user_breakdowns import UserBreakdowns
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A target app: a super app of a workspace hosting mini programs.")
-class TargetApp(Identified, EventMetrics, UserBreakdowns):
+class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns):
     """A target app built from its catalog row."""
 
     created_at: dt.datetime = strawberry.field(description="When the app was created (UTC).")
@@ -53,6 +52,10 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns):
     def metric_cell(self, filters: Filters) -> CellKey | None:
         """Event metrics: the app's cell under ``filters``."""
         return target_app_cell(self.id, filters)
+
+    def catalog_scope(self) -> tuple[Level, str]:
+        """Mini program breakdowns: the target-app level."""
+        return Level.TARGET_APP, self.id
 
     def breakdown_scope(self) -> str:
         """User breakdowns: the app's rollup scope."""
@@ -128,27 +131,3 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns):
         return count_metric(
             await catalog_metrics.mini_program_count(info.context, self.id, spec, flt)
         )
-
-    @resolver_field(description=breakdown_description("app", "source"))
-    async def mini_programs_by_source(
-        self,
-        info: Info,
-        time_range: TimeRangeArg,
-        type: TypeArg = MiniProgramTypeFilter.ALL,
-        category: CategoryArg = None,
-    ) -> Breakdown:
-        flt = catalog.mini_program_filter(type, category)
-        result = await catalog_metrics.mini_programs_breakdown(
-            info.context, Level.TARGET_APP, self.id, time_range.to_spec(), GroupBy.SOURCE, flt
-        )
-        return Breakdown.from_result(result)
-
-    @resolver_field(description=breakdown_description("app", "category"))
-    async def mini_programs_by_category(
-        self, info: Info, time_range: TimeRangeArg, type: TypeArg = MiniProgramTypeFilter.ALL
-    ) -> Breakdown:
-        flt = catalog.mini_program_filter(type, None)
-        result = await catalog_metrics.mini_programs_breakdown(
-            info.context, Level.TARGET_APP, self.id, time_range.to_spec(), GroupBy.CATEGORY, flt
-        )
-        return Breakdown.from_result(result)

@@ -9,14 +9,12 @@ import strawberry
 from gateway.loaders.rows import WorkspaceRow
 from gateway.metrics.cells import CellKey, Filters, workspace_cell, workspace_scope
 from gateway.resolvers import catalog, catalog_metrics
-from gateway.resolvers.catalog_metrics import GroupBy, Level
+from gateway.resolvers.catalog_metrics import Level
 from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
-from gateway.schema.breakdown import Breakdown
 from gateway.schema.catalog_metrics import (
     CREATED_MINI_PROGRAMS_DESCRIPTION,
     MERCHANT_ONBOARDING_DESCRIPTION,
-    breakdown_description,
     count_metric,
 )
 from gateway.schema.enums import MiniProgramTypeFilter
@@ -25,6 +23,7 @@ from gateway.schema.fields import Info, resolver_field
 from gateway.schema.identified import Identified
 from gateway.schema.merchant_onboarding import MerchantOnboarding
 from gateway.schema.metric import Metric
+from gateway.schema.mini_program_breakdowns import MiniProgramBreakdowns
 from gateway.schema.pagination import After, Connection, First
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION
 from gateway.schema.target_app_order import (
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
     description="A workspace: one super-app operator with its target apps, merchants and "
     "mini programs."
 )
-class Workspace(Identified, EventMetrics, UserBreakdowns):
+class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns):
     """A workspace built from its catalog row."""
 
     @classmethod
@@ -56,6 +55,10 @@ class Workspace(Identified, EventMetrics, UserBreakdowns):
     def metric_cell(self, filters: Filters) -> CellKey | None:
         """Event metrics: the workspace's cell under ``filters``."""
         return workspace_cell(self.id, filters)
+
+    def catalog_scope(self) -> tuple[Level, str]:
+        """Mini program breakdowns: the workspace level."""
+        return Level.WORKSPACE, self.id
 
     def breakdown_scope(self) -> str:
         """User breakdowns: the workspace's rollup scope."""
@@ -129,27 +132,3 @@ class Workspace(Identified, EventMetrics, UserBreakdowns):
         spec = time_range.to_spec()
         history, span = await catalog_metrics.merchant_onboarding(info.context, self.id, spec)
         return MerchantOnboarding.of(history, span)
-
-    @resolver_field(description=breakdown_description("workspace", "source"))
-    async def mini_programs_by_source(
-        self,
-        info: Info,
-        time_range: TimeRangeArg,
-        type: TypeArg = MiniProgramTypeFilter.ALL,
-        category: CategoryArg = None,
-    ) -> Breakdown:
-        flt = catalog.mini_program_filter(type, category)
-        result = await catalog_metrics.mini_programs_breakdown(
-            info.context, Level.WORKSPACE, self.id, time_range.to_spec(), GroupBy.SOURCE, flt
-        )
-        return Breakdown.from_result(result)
-
-    @resolver_field(description=breakdown_description("workspace", "category"))
-    async def mini_programs_by_category(
-        self, info: Info, time_range: TimeRangeArg, type: TypeArg = MiniProgramTypeFilter.ALL
-    ) -> Breakdown:
-        flt = catalog.mini_program_filter(type, None)
-        result = await catalog_metrics.mini_programs_breakdown(
-            info.context, Level.WORKSPACE, self.id, time_range.to_spec(), GroupBy.CATEGORY, flt
-        )
-        return Breakdown.from_result(result)

@@ -1,0 +1,61 @@
+"""``miniProgramsBySource`` and ``miniProgramsByCategory`` of ``Workspace`` and ``TargetApp``.
+
+A base class, like :class:`~gateway.schema.event_metrics.EventMetrics`: a type gets both fields by
+inheriting :class:`MiniProgramBreakdowns` and saying in :meth:`catalog_scope` which level and id
+it is.
+
+Example:
+    >>> @strawberry.type
+    ... class TargetApp(Identified, MiniProgramBreakdowns):
+    ...     def catalog_scope(self) -> tuple[Level, str]:
+    ...         return Level.TARGET_APP, self.id
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from gateway.loaders.keys import MiniProgramFilter
+from gateway.resolvers import catalog, catalog_metrics
+from gateway.resolvers.catalog_metrics import GroupBy, Level
+from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
+from gateway.schema.breakdown import Breakdown
+from gateway.schema.catalog_metrics import breakdown_description
+from gateway.schema.enums import MiniProgramTypeFilter
+from gateway.schema.fields import Info, resolver_field
+
+
+@strawberry.type(description="The mini program breakdown fields (inherited; not in the schema).")
+class MiniProgramBreakdowns:
+    """Base of ``Workspace`` and ``TargetApp``; subclasses define :meth:`catalog_scope`."""
+
+    def catalog_scope(self) -> tuple[Level, str]:
+        """The level (workspace or target app) and id the breakdowns count for."""
+        raise NotImplementedError
+
+    async def _breakdown(
+        self, info: Info, time_range: TimeRangeArg, by: GroupBy, flt: MiniProgramFilter
+    ) -> Breakdown:
+        level, scope_id = self.catalog_scope()
+        result = await catalog_metrics.mini_programs_breakdown(
+            info.context, level, scope_id, time_range.to_spec(), by, flt
+        )
+        return Breakdown.from_result(result)
+
+    @resolver_field(description=breakdown_description("source"))
+    async def mini_programs_by_source(
+        self,
+        info: Info,
+        time_range: TimeRangeArg,
+        type: TypeArg = MiniProgramTypeFilter.ALL,
+        category: CategoryArg = None,
+    ) -> Breakdown:
+        flt = catalog.mini_program_filter(type, category)
+        return await self._breakdown(info, time_range, GroupBy.SOURCE, flt)
+
+    @resolver_field(description=breakdown_description("category"))
+    async def mini_programs_by_category(
+        self, info: Info, time_range: TimeRangeArg, type: TypeArg = MiniProgramTypeFilter.ALL
+    ) -> Breakdown:
+        flt = catalog.mini_program_filter(type, None)
+        return await self._breakdown(info, time_range, GroupBy.CATEGORY, flt)
