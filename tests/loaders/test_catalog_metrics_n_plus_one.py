@@ -8,16 +8,14 @@ filters and ranges), and 1 vs 6 workspaces asking ``createdMiniPrograms``,
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from tests.loaders.statements import counting_statements
 from tests.schema import catalog_metrics_data as bf
 
 APP_FIELDS = """id
@@ -44,27 +42,13 @@ WORKSPACES_QUERY = f"""query($r: TimeRangeInput!, $q: TimeRangeInput!) {{
 VARIABLES = {"r": {"preset": "LAST_30_DAYS"}, "q": {"from": "2026-03-01", "to": "2026-05-15"}}
 
 
-@contextmanager
-def _counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 async def _statements(engine: AsyncEngine, settings: Settings, query: str) -> tuple[int, Any]:
     schema = build_schema()
     # Warm the pool first: a dialect's first-connect queries are not the query's.
     warm = Context.create(engine, settings, now=bf.NOW)
     await schema.execute("{ workspaces(first: 1) { totalCount } }", context_value=warm)
     context = Context.create(engine, settings, now=bf.NOW)
-    with _counting(engine) as statements:
+    with counting_statements(engine) as statements:
         result = await schema.execute(query, variable_values=VARIABLES, context_value=context)
     assert result.errors is None, result.errors
     return len(statements), result.data

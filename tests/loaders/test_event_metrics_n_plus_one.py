@@ -8,13 +8,10 @@ statement counts must be equal (and small), on both backends.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Context
@@ -22,6 +19,7 @@ from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
+from tests.loaders.statements import counting_statements
 from tests.metrics.engine_support import clear
 
 NOW = dt.datetime(2026, 11, 12, 9, 0, tzinfo=dt.UTC)
@@ -90,20 +88,6 @@ def _lines(apps: int, mini_programs: int) -> list[bytes]:
     return out
 
 
-@contextmanager
-def _counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 async def _run(
     engine: AsyncEngine, settings: Settings, query: str, apps: int, mini_programs: int
 ) -> tuple[int, Any]:
@@ -116,7 +100,7 @@ async def _run(
     async with Context.create(engine, settings, now=NOW) as warm:
         await schema.execute("{ snapshot { id } }", context_value=warm)
     async with Context.create(engine, settings, now=NOW) as context:
-        with _counting(engine) as statements:
+        with counting_statements(engine) as statements:
             result = await schema.execute(query, variable_values=VARIABLES, context_value=context)
             await context.close()  # counted too: ending the read transaction
     assert result.errors is None, result.errors

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.loaders import Loaders
 from gateway.loaders.keys import PageKey, PairKey
+from tests.loaders.statements import counting_statements
 from tests.schema.catalog_data import HISTORY, insert_catalog
 
 
@@ -24,17 +24,9 @@ async def test_by_id_answers_in_key_order_with_none_for_unknown(engine: AsyncEng
 async def test_one_statement_per_batch(engine: AsyncEngine) -> None:
     await insert_catalog(engine)
     loaders = Loaders.create(engine)
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        pairs = [PairKey(app, mp) for app, mp in HISTORY] + [PairKey("app-1", "mp-5")]
+    pairs = [PairKey(app, mp) for app, mp in HISTORY] + [PairKey("app-1", "mp-5")]
+    with counting_statements(engine) as seen:
         histories = await asyncio.gather(*(loaders.deployment_history.load(p) for p in pairs))
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
     assert len(seen) == 1
     assert [[c.status for c in h] for h in histories[:-1]] == [
         [s for s, _ in changes] for changes in HISTORY.values()

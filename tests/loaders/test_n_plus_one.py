@@ -8,12 +8,9 @@ executes (``before_cursor_execute``): the counts must be equal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Context
@@ -21,6 +18,7 @@ from gateway.domain import DeploymentStatus
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store import tables
+from tests.loaders.statements import counting_statements
 
 MINI_PROGRAMS_PER_APP = 3
 STATUSES = list(DeploymentStatus)
@@ -80,20 +78,6 @@ async def _insert(engine: AsyncEngine, rows: dict[Any, list[dict[str, Any]]]) ->
             await conn.execute(table.insert(), rows[table])
 
 
-@contextmanager
-def _counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 MINI_PROGRAM_FIELDS = """totalCount nodes { id name type status
     merchant { name merchantType }
     workspace { name }
@@ -125,7 +109,7 @@ async def _count_statements(
     await schema.execute(
         "{ workspaces(first: 1) { totalCount } }", context_value=Context.create(engine, settings)
     )
-    with _counting(engine) as statements:
+    with counting_statements(engine) as statements:
         result = await schema.execute(query, context_value=Context.create(engine, settings))
     assert result.errors is None, result.errors
     assert result.data is not None

@@ -9,11 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Context
@@ -21,6 +18,7 @@ from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
+from tests.loaders.statements import counting_statements
 from tests.metrics.engine_support import clear
 
 STATEMENTS: list[str] = []
@@ -67,20 +65,6 @@ def _lines(apps: int, rng: random.Random) -> list[bytes]:
     return [json.dumps(record).encode() for record in records]
 
 
-@contextmanager
-def _counting(engine: AsyncEngine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 async def _statements(engine: AsyncEngine, settings: Settings, apps: int) -> tuple[int, Any]:
     await clear(engine)
     report = await ingest_lines(engine, _lines(apps, random.Random(5)), source="test")
@@ -91,7 +75,7 @@ async def _statements(engine: AsyncEngine, settings: Settings, apps: int) -> tup
     async with Context.create(engine, settings, now=NOW) as warm:
         await schema.execute("{ workspaces(first: 1) { totalCount } }", context_value=warm)
     async with Context.create(engine, settings, now=NOW) as context:
-        with _counting(engine) as statements:
+        with counting_statements(engine) as statements:
             result = await schema.execute(QUERY, variable_values=VARIABLES, context_value=context)
     assert result.errors is None, result.errors
     STATEMENTS[:] = [" ".join(x.split())[:90] for x in statements]
