@@ -29,7 +29,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from gateway.schema import build_schema, print_sdl
+from gateway.authz.matrix_file import configured_matrix
+from gateway.authz.tokens import check_jwt_settings
+from gateway.schema import build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.web.events import post_events
@@ -87,14 +89,22 @@ def create_app(
         graphiql_headers: Request headers pre-filled in GraphiQL's headers editor (the demo
             passes a development token); None leaves the editor empty.
 
+    Raises:
+        AuthConfigError: ``GATEWAY_JWT_PUBLIC_KEY_FILE`` cannot be read or is not a usable key.
+        MatrixError: ``GATEWAY_ROLE_MATRIX_FILE`` cannot be read, or names an unknown role,
+            type, field or argument.
+
     Returns:
         A Starlette app whose lifespan opens the database engine (``app.state.engine``) and
         disposes of it on shutdown; ``app.state.settings`` holds ``settings``.
     """
     settings = settings if settings is not None else load_settings()
-    # Printed once: the SDL is static for the life of the process.
-    sdl = print_sdl()
-    graphql = GatewayGraphQL(build_schema(), graphiql_headers=graphiql_headers)
+    check_jwt_settings(settings)  # a bad key file stops the start (AuthConfigError)
+    # GATEWAY_ROLE_MATRIX_FILE is validated here: a bad file stops the start (MatrixError).
+    schema = build_schema(configured_matrix(settings.role_matrix_file))
+    # Printed once: the SDL (with the matrix's directives) is static for the process's life.
+    sdl = schema.as_str() + "\n"
+    graphql = GatewayGraphQL(schema, graphiql_headers=graphiql_headers)
     # Only the static mount is compressed: GraphiQL's bundle shrinks 3.5 MB -> ~1 MB, while
     # GraphQL responses stay on the fast path (no extra buffering or CPU per request).
     static = GZipMiddleware(CachedStaticFiles(directory=STATIC_DIR), compresslevel=6)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from gateway.authz.principal import Principal
 from gateway.loaders import Loaders
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
@@ -34,6 +35,8 @@ class Context:
         loaders: This request's dataloaders; never shared between requests.
         now: When the request started (UTC). Every "today" of the request derives from it,
             so one response never straddles midnight.
+        principal: The authenticated caller, or None (every guarded field then answers
+            ``UNAUTHENTICATED``; the HTTP layer answers 401 before executing anything).
     """
 
     settings: Settings
@@ -41,6 +44,7 @@ class Context:
     request: Request | WebSocket | None
     loaders: Loaders
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    principal: Principal | None = None
 
     @property
     def reader(self) -> SnapshotReader:
@@ -75,6 +79,7 @@ class Context:
         request: Request | WebSocket | None = None,
         *,
         now: dt.datetime | None = None,
+        principal: Principal | None = None,
     ) -> Context:
         """A context with fresh loaders for one request (``now`` defaults to the clock)."""
         return cls(
@@ -83,4 +88,5 @@ class Context:
             request=request,
             loaders=Loaders.create(engine),
             now=now or dt.datetime.now(dt.UTC),
+            principal=principal,
         )

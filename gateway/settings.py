@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +38,10 @@ def normalize_database_url(url: str) -> str:
     return f"{_DRIVERS[scheme]}://{rest}"
 
 
+MIN_JWT_SECRET_LENGTH = 32
+"""Shortest accepted ``GATEWAY_JWT_SECRET`` (characters)."""
+
+
 class Settings(BaseSettings):
     """Gateway configuration; every field maps to ``GATEWAY_<FIELD NAME IN CAPITALS>``."""
 
@@ -48,9 +54,26 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="redis:// URL of the snapshot cache; unset = in-process cache."
     )
-    ingest_key: SecretStr | None = Field(
+    jwt_secret: SecretStr | None = Field(
         default=None,
-        description="Shared secret for POST /v1/events (X-Ingest-Key); unset = endpoint disabled.",
+        description="HS256 secret for `Authorization: Bearer` JWTs (at least 32 characters); "
+        "`gateway token` signs with it.",
+    )
+    jwt_public_key_file: Path | None = Field(
+        default=None,
+        description="PEM public key (RSA for RS256, P-256 for ES256) that verifies JWTs; "
+        "read at start-up.",
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="Required `iss` claim of JWTs; unset = not checked."
+    )
+    jwt_audience: str | None = Field(
+        default=None,
+        description="Required `aud` claim of JWTs; unset = tokens naming an audience are refused.",
+    )
+    role_matrix_file: Path | None = Field(
+        default=None,
+        description="YAML/JSON file replacing the default role matrix; validated at start-up.",
     )
     host: str = Field(default="127.0.0.1", description="Address `gateway serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `gateway serve` binds to.")
@@ -88,6 +111,18 @@ class Settings(BaseSettings):
     @classmethod
     def _driver(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        # HS256 is only as strong as its key: a short secret can be brute-forced offline from
+        # any one token (RFC 7518 §3.2 asks for at least 256 bits).
+        if value is not None and len(value.get_secret_value()) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"GATEWAY_JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} characters; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
 
     @property
     def is_postgres(self) -> bool:

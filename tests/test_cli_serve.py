@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+TOKEN = re.compile(r"^\s+Authorization: Bearer (\S+)$", re.MULTILINE)
+"""A demo token line of ``gateway demo``'s output."""
 
 GATEWAY = Path(sys.executable).with_name("gateway")
 STARTUP_SECONDS = 90.0
@@ -104,7 +108,12 @@ def test_demo_serves_generated_data(demo: tuple[Running, int, Path]) -> None:
     base = f"http://127.0.0.1:{port}"
     running.wait_until(f"{base}/healthz")
     query = "{ workspaces(first: 5) { totalCount nodes { id name } } }"
-    response = httpx.post(f"{base}/graphql", json={"query": query}, timeout=30)
+    anonymous = httpx.post(f"{base}/graphql", json={"query": query}, timeout=30)
+    assert anonymous.status_code == 401
+    tokens = TOKEN.findall(running.output)
+    assert len(tokens) == 5, running.output  # one per demo role
+    headers = {"Authorization": f"Bearer {tokens[0]}"}  # PLATFORM_ADMIN
+    response = httpx.post(f"{base}/graphql", json={"query": query}, headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     body = response.json()
     assert "errors" not in body, body

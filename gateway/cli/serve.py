@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,16 +24,20 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gateway.authz.errors import AuthConfigError
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
 
 if TYPE_CHECKING:
+    from gateway.cli.demo_tokens import DemoScopes
     from gateway.store.ingest import IngestReport
 
-# The app, the generator and the ingester are imported inside the commands that use them:
-# every `gateway` invocation imports this module, and `gateway migrate` should not pay for
-# building the GraphQL schema.
+logger = logging.getLogger(__name__)
+
+# The app, the generator, the ingester and the JWT library are imported inside the commands
+# that use them: every `gateway` invocation imports this module, and `gateway migrate` should
+# not pay for building the GraphQL schema.
 
 DEMO_DATABASE = Path("gateway-demo.db")
 """Default SQLite file of ``gateway demo`` (recreated on every run)."""
@@ -53,6 +59,22 @@ async def _migrate(settings: Settings) -> None:
         await engine.dispose()
 
 
+def _check_authentication(settings: Settings) -> None:
+    """Fail early on an unusable JWT key; warn when JWTs cannot be verified at all."""
+    from gateway.authz.tokens import check_jwt_settings
+
+    try:
+        algorithms = check_jwt_settings(settings)
+    except AuthConfigError as exc:
+        Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    if not algorithms:
+        logger.warning(
+            "neither GATEWAY_JWT_SECRET nor GATEWAY_JWT_PUBLIC_KEY_FILE is set: only API keys "
+            "(X-API-Key, see `gateway apikey create`) can authenticate"
+        )
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [default: GATEWAY_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: GATEWAY_PORT].")] = None,
@@ -69,6 +91,7 @@ def serve(
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs a single process; drop --workers")
     settings = load_settings()
+    _check_authentication(settings)
     asyncio.run(_migrate(settings))
     uvicorn.run(
         "gateway.app:create_app",
@@ -89,9 +112,11 @@ def _fresh_database(path: Path) -> Settings:
     path.parent.mkdir(parents=True, exist_ok=True)
     # The demo is embedded by definition: ignore any GATEWAY_REDIS_URL of the shell. It also
     # refreshes in process (new events show up) unless GATEWAY_REFRESH_IN_PROCESS says not to.
+    # A fresh random JWT secret per run: the printed demo tokens die with the demo.
     overrides: dict[str, object] = {
         "database_url": f"sqlite:///{path.resolve()}",
         "redis_url": None,
+        "jwt_secret": secrets.token_urlsafe(32),
     }
     if "GATEWAY_REFRESH_IN_PROCESS" not in os.environ:
         overrides["refresh_in_process"] = True
@@ -132,6 +157,16 @@ async def load_demo_data(settings: Settings, scale: str, console: Console) -> In
             progress.update(task, description="building the first snapshot (rollups)")
             await refresh(engine)
             return report
+    finally:
+        await engine.dispose()
+
+
+async def _demo_scopes(settings: Settings) -> DemoScopes:
+    from gateway.cli.demo_tokens import demo_scopes
+
+    engine = create_engine(settings)
+    try:
+        return await demo_scopes(engine)
     finally:
         await engine.dispose()
 
@@ -181,16 +216,19 @@ def demo(
     started = time.perf_counter()
     report = asyncio.run(load_demo_data(settings, scale, console))
     print_report(console, report, time.perf_counter() - started)
+    from gateway.cli.demo_tokens import curl_example, demo_tokens, print_demo_tokens
+
+    tokens = demo_tokens(settings, asyncio.run(_demo_scopes(settings)))
+    print_demo_tokens(console, tokens)
     url = f"http://{host}:{port}/graphql"
-    body = f'{{"query": "{EXAMPLE_QUERY}"}}'
     announce = {
-        "GraphiQL:": url,
-        "Example:": f"curl -s {url} -H 'Content-Type: application/json' -d '{body}'",
+        "GraphiQL:": f"{url} (signed in as {tokens[0].role})",
+        "Example:": curl_example(url, EXAMPLE_QUERY, tokens[0].token),
         "Stop with": "Ctrl-C",
     }
     from gateway.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, graphiql_headers={"Authorization": f"Bearer {tokens[0].token}"})
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     # uvicorn re-raises Ctrl-C once it has shut down gracefully; for the demo that is the
     # normal way to stop, not an error.

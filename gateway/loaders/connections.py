@@ -24,8 +24,10 @@ class WorkspacePageLoader(PageLoader[WorkspaceRow]):
     root = True
 
     def source(self, key: PageKey, parents: Sequence[str]) -> Select[Any]:
-        """All workspaces."""
-        return select(workspaces)
+        """All workspaces, or those of ``key.only``."""
+        if key.only is None:
+            return select(workspaces)
+        return select(workspaces).where(workspaces.c.id.in_(sorted(key.only)))
 
     def item(self, row: Mapping[Any, Any]) -> WorkspaceRow:
         """A workspace row."""

@@ -25,6 +25,7 @@ class PageKey:
         after: The id after which the page starts (decoded cursor), or None for the start.
         filter: Mini program filters (ignored by lists that are not of mini programs).
         status: Only items whose current deployment status is this (target-app lists only).
+        only: Root lists: only these ids (the caller's scope); None lists every item.
     """
 
     parent_id: str
@@ -32,6 +33,7 @@ class PageKey:
     after: str | None = None
     filter: MiniProgramFilter = MiniProgramFilter()
     status: DeploymentStatus | None = None
+    only: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ loader rows; the schema wraps them into GraphQL objects.
 
 from __future__ import annotations
 
+import dataclasses
+
 from gateway.context import Context
 from gateway.domain import DeploymentStatus, TypeFilter
 from gateway.loaders.keys import MiniProgramFilter, PageKey, PairKey, ScopeKey
@@ -59,8 +61,13 @@ async def merchant(ctx: Context, merchant_id: str) -> MerchantRow | None:
 
 
 async def workspaces(ctx: Context, first: int | None, after: str | None) -> Page[WorkspaceRow]:
-    """A page of every workspace."""
-    return await ctx.loaders.workspaces.load(page_key("", first, after))
+    """A page of the workspaces the caller may see (every one for a platform role)."""
+    key = page_key("", first, after)
+    if ctx.principal is not None:
+        key = dataclasses.replace(key, only=ctx.principal.workspace_ids)
+    else:
+        key = dataclasses.replace(key, only=frozenset())
+    return await ctx.loaders.workspaces.load(key)
 
 
 async def target_apps_of_workspace(

@@ -7,6 +7,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import strawberry
@@ -15,6 +16,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from gateway.authz.directive import ROLES_ARGUMENT_DESCRIPTION
+from gateway.authz.install import Installed, install_matrix
+from gateway.authz.matrix import DEFAULT_MATRIX, RoleMatrix
 from gateway.schema.masking import GatewayMaskErrors, should_mask
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
@@ -23,13 +27,28 @@ CACHE_SIZE = 512
 """Distinct query texts whose parse and validation results are kept (LRU)."""
 
 
+_ROLE_LIST = re.compile(r"@requiresRole\(roles: \[([^\]]*)\]\)")
+
+
+def _one_line(match: re.Match[str]) -> str:
+    return f"@requiresRole(roles: [{', '.join(match.group(1).split())}])"
+
+
 class GatewaySchema(strawberry.Schema):
+    authz: Installed
+    """The role matrix this schema enforces (set by :func:`build_schema`)."""
+
     """A schema whose error log holds only what the masking extension does not log.
 
     strawberry logs every error with its traceback before extensions see it; client errors
     (bad input, not found, ...) are not server problems, and masked ones are logged by
     :class:`~gateway.schema.masking.GatewayMaskErrors` with their request id.
     """
+
+    def as_str(self) -> str:
+        """The SDL, with each ``@requiresRole`` role list on one line (graphql-core breaks
+        long list values over several lines, indented as if they were at the top level)."""
+        return _ROLE_LIST.sub(_one_line, super().as_str())
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -46,13 +65,27 @@ def _validation_cache() -> ValidationCache:
     return ValidationCache(maxsize=CACHE_SIZE)
 
 
-def build_schema() -> strawberry.Schema:
-    """The executable schema, with parse/validation caches and error masking."""
-    return GatewaySchema(
+def build_schema(matrix: RoleMatrix = DEFAULT_MATRIX) -> GatewaySchema:
+    """The executable schema: ``matrix`` enforced on every coordinate and printed as
+    ``@requiresRole``, parse/validation caches, error masking.
+
+    Raises:
+        MatrixError: ``matrix`` names a type, field or argument the schema lacks, or leaves a
+            type without entries.
+    """
+    bare = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    installed = install_matrix(bare, matrix)
+    schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[_parser_cache, _validation_cache, GatewayMaskErrors],
     )
+    schema.authz = installed
+    # strawberry drops the descriptions of schema-directive arguments; set it on the built one.
+    directive = schema._schema.get_directive("requiresRole")
+    if directive is not None:
+        directive.args["roles"].description = ROLES_ARGUMENT_DESCRIPTION
+    return schema
 
 
 @cache

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.authz.principal import EntityScope
 from gateway.loaders.rows import StatusChange
 from gateway.resolvers import catalog
 from gateway.schema.enums import DeploymentStatus
@@ -45,17 +46,33 @@ class Deployment:
     )
     target_app_id: strawberry.Private[str]
     mini_program_id: strawberry.Private[str]
+    scope: strawberry.Private[EntityScope]
+
+    @property
+    def authz_scope(self) -> EntityScope:
+        """Access control: a deployment belongs to its mini program's scope."""
+        return self.scope
 
     @classmethod
     def maybe(
-        cls, target_app_id: str, mini_program_id: str, history: tuple[StatusChange, ...]
+        cls,
+        target_app_id: str,
+        mini_program_id: str,
+        history: tuple[StatusChange, ...],
+        scope: EntityScope,
     ) -> Deployment | None:
-        """The deployment of a pair from its history; None when the pair has no record."""
-        return cls.build(target_app_id, mini_program_id, history) if history else None
+        """The deployment of a pair from its history; None when the pair has no record.
+
+        ``scope`` is the mini program's (access control)."""
+        return cls.build(target_app_id, mini_program_id, history, scope) if history else None
 
     @classmethod
     def build(
-        cls, target_app_id: str, mini_program_id: str, history: tuple[StatusChange, ...]
+        cls,
+        target_app_id: str,
+        mini_program_id: str,
+        history: tuple[StatusChange, ...],
+        scope: EntityScope,
     ) -> Deployment:
         """The deployment of a pair from its non-empty history."""
         if not history:
@@ -67,6 +84,7 @@ class Deployment:
             history=[DeploymentStatusChange(status=c.status, at=c.at) for c in history],
             target_app_id=target_app_id,
             mini_program_id=mini_program_id,
+            scope=scope,
         )
 
     @resolver_field(
@@ -90,7 +108,7 @@ class Deployment:
     @resolver_field(description="The target app of the deployment.")
     async def target_app(
         self, info: Info
-    ) -> Annotated[TargetApp, strawberry.lazy("gateway.schema.target_app")]:
+    ) -> Annotated[TargetApp, strawberry.lazy("gateway.schema.target_app")] | None:
         from gateway.schema.target_app import TargetApp
 
         row = await catalog.target_app(info.context, self.target_app_id)
@@ -101,7 +119,7 @@ class Deployment:
     @resolver_field(description="The mini program, scoped to this deployment's target app.")
     async def mini_program(
         self, info: Info
-    ) -> Annotated[MiniProgram, strawberry.lazy("gateway.schema.mini_program")]:
+    ) -> Annotated[MiniProgram, strawberry.lazy("gateway.schema.mini_program")] | None:
         from gateway.schema.mini_program import MiniProgram
 
         row = await catalog.mini_program(info.context, self.mini_program_id)

@@ -90,7 +90,7 @@ def _metric_field(name: str) -> Any:
         type: TypeArg = MiniProgramTypeFilter.ALL,
         data_type: DataTypeArg = DataType.PRODUCTION,
         category: CategoryArg = None,
-    ) -> Metric:
+    ) -> Metric | None:
         cell = self.metric_cell(metrics.metric_filters(type, data_type, category))
         value, series = await metrics.event_metric(info.context, name, cell, time_range.to_spec())
         return Metric.of(value, series)
@@ -132,7 +132,7 @@ class EventMetrics:
         type: TypeArg = MiniProgramTypeFilter.ALL,
         data_type: DataTypeArg = DataType.PRODUCTION,
         category: CategoryArg = None,
-    ) -> list[MonthlyActiveUsers]:
+    ) -> list[MonthlyActiveUsers] | None:
         cell = self.metric_cell(metrics.metric_filters(type, data_type, category))
         months = await metrics.monthly_active_users_of(info.context, cell, from_, to)
         return [

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.authz.principal import EntityScope
 from gateway.loaders.rows import MerchantRow
 from gateway.resolvers import catalog
 from gateway.resolvers.pagination import DEFAULT_FIRST
@@ -31,6 +32,11 @@ class Merchant:
     )
     workspace_id: strawberry.Private[str]
 
+    @property
+    def authz_scope(self) -> EntityScope:
+        """Access control: the merchant's workspace, and the merchant itself."""
+        return EntityScope(workspace_id=self.workspace_id, merchant_id=str(self.id))
+
     @classmethod
     def from_row(cls, row: MerchantRow) -> Merchant:
         """The GraphQL object of a loader row."""
@@ -45,7 +51,7 @@ class Merchant:
     @resolver_field(description="The workspace the merchant belongs to.")
     async def workspace(
         self, info: Info
-    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")]:
+    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")] | None:
         from gateway.schema.workspace import Workspace
 
         row = await catalog.workspace(info.context, self.workspace_id)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.authz.principal import EntityScope
 from gateway.loaders.rows import MiniProgramRow
 from gateway.metrics.cells import CellKey, Filters, mini_program_cell
 from gateway.resolvers import catalog
@@ -59,6 +60,11 @@ class MiniProgram(Identified, EventMetrics):
             via_target_app_id=via,
         )
 
+    @property
+    def authz_scope(self) -> EntityScope:
+        """Access control: the mini program's workspace and merchant."""
+        return EntityScope(workspace_id=self.workspace_id, merchant_id=self.merchant_id)
+
     def metric_cell(self, filters: Filters) -> CellKey | None:
         """Event metrics: the mini program's cell (inside the app it was reached through, if
         any); None when ``filters`` exclude its type or category."""
@@ -92,7 +98,7 @@ class MiniProgram(Identified, EventMetrics):
         if self.via_target_app_id is None:
             return None
         history = await catalog.deployment_history(info.context, self.via_target_app_id, self.id)
-        return Deployment.maybe(self.via_target_app_id, self.id, history)
+        return Deployment.maybe(self.via_target_app_id, self.id, history, self.authz_scope)
 
     @resolver_field(description="The merchant owning the mini program; null when it has none.")
     async def merchant(
@@ -108,7 +114,7 @@ class MiniProgram(Identified, EventMetrics):
     @resolver_field(description="The workspace the mini program belongs to.")
     async def workspace(
         self, info: Info
-    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")]:
+    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")] | None:
         from gateway.schema.workspace import Workspace
 
         row = await catalog.workspace(info.context, self.workspace_id)
@@ -128,7 +134,7 @@ class MiniProgram(Identified, EventMetrics):
         page = await catalog.deployments_of_mini_program(info.context, self.id, first, after)
         return Connection.build(
             page,
-            lambda item: Deployment.build(item[0], self.id, item[1]),
+            lambda item: Deployment.build(item[0], self.id, item[1], self.authz_scope),
             lambda item: item[0],
             after=after,
         )

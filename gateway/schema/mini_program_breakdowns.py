@@ -35,7 +35,7 @@ class MiniProgramBreakdowns:
 
     async def _breakdown(
         self, info: Info, time_range: TimeRangeArg, by: GroupBy, flt: MiniProgramFilter
-    ) -> Breakdown:
+    ) -> Breakdown | None:
         level, scope_id = self.catalog_scope()
         result = await catalog_metrics.mini_programs_breakdown(
             info.context, level, scope_id, time_range.to_spec(), by, flt
@@ -49,13 +49,13 @@ class MiniProgramBreakdowns:
         time_range: TimeRangeArg,
         type: TypeArg = MiniProgramTypeFilter.ALL,
         category: CategoryArg = None,
-    ) -> Breakdown:
+    ) -> Breakdown | None:
         flt = catalog.mini_program_filter(type, category)
         return await self._breakdown(info, time_range, GroupBy.SOURCE, flt)
 
     @resolver_field(description=breakdown_description("category"))
     async def mini_programs_by_category(
         self, info: Info, time_range: TimeRangeArg, type: TypeArg = MiniProgramTypeFilter.ALL
-    ) -> Breakdown:
+    ) -> Breakdown | None:
         flt = catalog.mini_program_filter(type, None)
         return await self._breakdown(info, time_range, GroupBy.CATEGORY, flt)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.authz.principal import EntityScope
 from gateway.loaders.rows import TargetAppRow
 from gateway.metrics.cells import CellKey, Filters, app_scope, target_app_cell
 from gateway.resolvers import catalog, catalog_metrics
@@ -57,6 +58,11 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
         """Mini program breakdowns: the target-app level."""
         return Level.TARGET_APP, self.id
 
+    @property
+    def authz_scope(self) -> EntityScope:
+        """Access control: the app's workspace."""
+        return EntityScope(workspace_id=self.workspace_id)
+
     def breakdown_scope(self) -> str:
         """User breakdowns: the app's rollup scope."""
         return app_scope(self.id)
@@ -64,7 +70,7 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
     @resolver_field(description="The workspace the app belongs to.")
     async def workspace(
         self, info: Info
-    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")]:
+    ) -> Annotated[Workspace, strawberry.lazy("gateway.schema.workspace")] | None:
         from gateway.schema.workspace import Workspace
 
         row = await catalog.workspace(info.context, self.workspace_id)
@@ -104,7 +110,7 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
     )
     async def mini_program_status_counts(
         self, info: Info, type: TypeArg = MiniProgramTypeFilter.ALL, category: CategoryArg = None
-    ) -> MiniProgramStatusCounts:
+    ) -> MiniProgramStatusCounts | None:
         flt = catalog.mini_program_filter(type, category)
         counts = await catalog.status_counts(info.context, self.id, flt)
         return MiniProgramStatusCounts.from_counts(counts)
@@ -114,7 +120,7 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
     )
     async def available_mini_programs(
         self, info: Info, type: TypeArg = MiniProgramTypeFilter.ALL, category: CategoryArg = None
-    ) -> int:
+    ) -> int | None:
         flt = catalog.mini_program_filter(type, category)
         return await catalog.available_in_target_app(info.context, self.id, flt)
 
@@ -125,7 +131,7 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
         time_range: TimeRangeArg,
         type: TypeArg = MiniProgramTypeFilter.ALL,
         category: CategoryArg = None,
-    ) -> Metric:
+    ) -> Metric | None:
         flt = catalog.mini_program_filter(type, category)
         spec = time_range.to_spec()
         return count_metric(

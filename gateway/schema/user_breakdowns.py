@@ -77,7 +77,7 @@ class UserBreakdowns:
         data_type: DataTypeArg = DataType.PRODUCTION,
         category: CategoryArg = None,
         basis: BasisArg = UserBasis.CUMULATIVE,
-    ) -> Breakdown:
+    ) -> Breakdown | None:
         filters = metric_filters(type, data_type, category)
         result = await users_breakdown(
             info.context, self.breakdown_scope(), time_range.to_spec(), UsersBy.SOURCE,
@@ -93,7 +93,7 @@ class UserBreakdowns:
         type: TypeArg = MiniProgramTypeFilter.ALL,
         data_type: DataTypeArg = DataType.PRODUCTION,
         basis: BasisArg = UserBasis.CUMULATIVE,
-    ) -> Breakdown:
+    ) -> Breakdown | None:
         filters = metric_filters(type, data_type, None)
         result = await users_breakdown(
             info.context, self.breakdown_scope(), time_range.to_spec(), UsersBy.CATEGORY,

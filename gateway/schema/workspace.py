@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from gateway.authz.principal import EntityScope
 from gateway.loaders.rows import WorkspaceRow
 from gateway.metrics.cells import CellKey, Filters, workspace_cell, workspace_scope
 from gateway.resolvers import catalog, catalog_metrics
@@ -51,6 +52,11 @@ class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
     def from_row(cls, row: WorkspaceRow) -> Workspace:
         """The GraphQL object of a loader row."""
         return cls(id=strawberry.ID(row.id), name=row.name)
+
+    @property
+    def authz_scope(self) -> EntityScope:
+        """Access control: the workspace is its own scope."""
+        return EntityScope(workspace_id=self.id)
 
     def metric_cell(self, filters: Filters) -> CellKey | None:
         """Event metrics: the workspace's cell under ``filters``."""
@@ -109,7 +115,7 @@ class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
     )
     async def available_mini_programs(
         self, info: Info, type: TypeArg = MiniProgramTypeFilter.ALL, category: CategoryArg = None
-    ) -> int:
+    ) -> int | None:
         flt = catalog.mini_program_filter(type, category)
         return await catalog.available_in_workspace(info.context, self.id, flt)
 
@@ -120,7 +126,7 @@ class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
         time_range: TimeRangeArg,
         type: TypeArg = MiniProgramTypeFilter.ALL,
         category: CategoryArg = None,
-    ) -> Metric:
+    ) -> Metric | None:
         flt = catalog.mini_program_filter(type, category)
         spec = time_range.to_spec()
         return count_metric(
@@ -128,7 +134,9 @@ class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
         )
 
     @resolver_field(description=MERCHANT_ONBOARDING_DESCRIPTION)
-    async def merchant_onboarding(self, info: Info, time_range: TimeRangeArg) -> MerchantOnboarding:
+    async def merchant_onboarding(
+        self, info: Info, time_range: TimeRangeArg
+    ) -> MerchantOnboarding | None:
         spec = time_range.to_spec()
         history, span = await catalog_metrics.merchant_onboarding(info.context, self.id, spec)
         return MerchantOnboarding.of(history, span)

@@ -184,6 +184,22 @@ quarantine = Table(
 )
 """Records that could not be stored, with where they came from and why; replayable."""
 
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(ID), nullable=False, unique=True),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("grants", Text, nullable=False),
+    Column("created_at", DateTime(), nullable=False),
+    Column("last_used_at", DateTime(), nullable=True),
+    Column("revoked_at", DateTime(), nullable=True),
+)
+"""API keys (``X-API-Key``): the public ``prefix`` finds the row, ``secret_hash`` is the SHA-256
+hex of the secret part (the key itself is never stored), ``grants`` a JSON list of grant claims.
+A revoked key keeps its row (and name) for the audit trail."""
+
 # The rollup tables live in their own module on the same metadata; importing it here makes every
 # user of ``metadata`` (migrations, test truncation) see them. Placed last: it imports from here.
 from gateway.store import rollup_tables as rollup_tables  # noqa: E402

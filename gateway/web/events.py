@@ -1,8 +1,10 @@
 """``POST /v1/events``: ingest records over HTTP (SPEC §2), same path as ``gateway ingest``.
 
 Request:
-    * ``X-Ingest-Key: <GATEWAY_INGEST_KEY>``: required. With no key configured the endpoint is
-      disabled (403, the body says how to enable it); a missing or wrong key is 401.
+    * A credential with the ``INGESTER`` role: ``Authorization: Bearer <JWT>`` or
+      ``X-API-Key: <key>`` (``gateway apikey create --name N --role INGESTER``). A missing or
+      invalid credential is 401 (``UNAUTHENTICATED``, with ``WWW-Authenticate: Bearer``); a
+      valid one without ``INGESTER`` is 403 (``FORBIDDEN``).
     * Body: a JSON array of records, or JSON Lines (one record per line). The first
       non-whitespace byte decides: ``[`` is an array, anything else is JSON Lines. A record's
       ``line`` is its 1-based line in a JSON Lines body, its 1-based position in an array.
@@ -16,7 +18,7 @@ Response (JSON, camelCase):
     * 400: the body is empty or not a parsable JSON array.
 
 Example:
-    $ curl -s localhost:8000/v1/events -H 'X-Ingest-Key: s3cret' --data-binary @events.jsonl
+    $ curl -s localhost:8000/v1/events -H "X-API-Key: $KEY" --data-binary @events.jsonl
     {"records":2,"stored":1,"duplicates":0,"quarantined":1,"quarantinedByReason":
      {"unknown targetApp":1},"problems":[{"line":2,"kind":"launch","reason":
      "unknown targetApp 'app_9'","reasonClass":"unknown targetApp"}],"problemsTruncated":false}
@@ -24,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 import msgspec
@@ -33,10 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.authz.authenticate import authenticate, www_authenticate
+from gateway.authz.errors import AuthenticationError
+from gateway.authz.principal import Role
 from gateway.settings import Settings
 from gateway.store.ingest import IngestReport, ingest_lines
 
-INGEST_KEY_HEADER = "X-Ingest-Key"
 SOURCE = "http"
 
 _array_decoder = msgspec.json.Decoder(list[msgspec.Raw])
@@ -54,19 +57,25 @@ def _error(status_code: int, code: str, message: str) -> Response:
     return _json({"error": {"code": code, "message": message}}, status_code)
 
 
-def _authorize(request: Request, settings: Settings) -> Response | None:
-    """None when the request may ingest, else the error response."""
-    if settings.ingest_key is None:
-        return _error(
-            403,
-            "INGEST_DISABLED",
-            "POST /v1/events is disabled: set GATEWAY_INGEST_KEY on the server and send it "
-            f"in the {INGEST_KEY_HEADER} header",
+async def _authorize(request: Request, settings: Settings, engine: AsyncEngine) -> Response | None:
+    """None when the request may ingest (an ``INGESTER`` principal), else the error response."""
+    try:
+        principal = await authenticate(request.headers, settings, engine)
+    except AuthenticationError as exc:
+        response = _error(401, "UNAUTHENTICATED", exc.message)
+        response.headers["WWW-Authenticate"] = www_authenticate(exc)
+        return response
+    if principal is None:
+        response = _error(
+            401,
+            "UNAUTHENTICATED",
+            "POST /v1/events needs a credential with the INGESTER role: "
+            "Authorization: Bearer <token> or X-API-Key: <key>",
         )
-    given = request.headers.get(INGEST_KEY_HEADER, "").encode()
-    expected = settings.ingest_key.get_secret_value().encode()
-    if not hmac.compare_digest(given, expected):  # constant time: no key guessing by timing
-        return _error(401, "UNAUTHENTICATED", f"missing or wrong {INGEST_KEY_HEADER} header")
+        response.headers["WWW-Authenticate"] = www_authenticate(None)
+        return response
+    if Role.INGESTER not in principal.roles:
+        return _error(403, "FORBIDDEN", "POST /v1/events needs the INGESTER role")
     return None
 
 
@@ -121,7 +130,8 @@ def report_body(report: IngestReport) -> dict[str, Any]:
 async def post_events(request: Request) -> Response:
     """Ingest the records of the body; see the module docstring for the contract."""
     settings: Settings = request.app.state.settings
-    denied = _authorize(request, settings)
+    engine: AsyncEngine = request.app.state.engine
+    denied = await _authorize(request, settings, engine)
     if denied is not None:
         return denied
     try:
@@ -133,7 +143,6 @@ async def post_events(request: Request) -> Response:
         records = split_records(body)
     except ValueError as exc:
         return _error(400, "BAD_REQUEST", str(exc))
-    engine: AsyncEngine = request.app.state.engine
     report = await ingest_lines(
         engine, records, source=SOURCE, chunk_size=settings.ingest_chunk_size
     )

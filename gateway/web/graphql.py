@@ -30,10 +30,20 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
+from gateway.authz.authenticate import authenticate
+from gateway.authz.errors import AuthenticationError
 from gateway.context import Context
+from gateway.web.errors import unauthenticated
 
 STATIC_DIR = Path(__file__).with_name("static")
 """Directory served under ``/static``: vendored GraphiQL assets and the page's own script."""
+
+PRINCIPAL_SCOPE_KEY = "gateway.principal"
+"""ASGI scope entry holding the request's authenticated :class:`Principal`."""
+
+MISSING_CREDENTIALS = (
+    "authentication required: send `Authorization: Bearer <JWT>` or `X-API-Key: <key>`"
+)
 
 CONTEXTS_SCOPE_KEY = "gateway.contexts"
 """ASGI scope entry listing the contexts of a request, closed once its response is sent."""
@@ -227,7 +237,22 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request, then close its contexts (their snapshot read transaction)."""
+        """Authenticate, serve the request, then close its contexts (their snapshot read
+        transaction). Every GraphQL request needs credentials; the GraphiQL page does not."""
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            if not self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+                try:
+                    principal = await authenticate(
+                        request.headers, request.app.state.settings, request.app.state.engine
+                    )
+                except AuthenticationError as exc:
+                    await unauthenticated(exc, exc.message)(scope, receive, send)
+                    return
+                if principal is None:
+                    await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
+                    return
+                scope[PRINCIPAL_SCOPE_KEY] = principal
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -242,6 +267,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         The context is remembered in the ASGI scope so that :meth:`__call__` closes it.
         """
         state = request.app.state
-        context = Context.create(state.engine, state.settings, request)
+        principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
+        context = Context.create(state.engine, state.settings, request, principal=principal)
         request.scope.setdefault(CONTEXTS_SCOPE_KEY, []).append(context)
         return context

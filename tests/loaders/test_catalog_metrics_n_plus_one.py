@@ -16,6 +16,7 @@ from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from tests.loaders.statements import counting_statements
+from tests.principals import ADMIN
 from tests.schema import catalog_metrics_data as bf
 
 APP_FIELDS = """id
@@ -45,9 +46,9 @@ VARIABLES = {"r": {"preset": "LAST_30_DAYS"}, "q": {"from": "2026-03-01", "to": 
 async def _statements(engine: AsyncEngine, settings: Settings, query: str) -> tuple[int, Any]:
     schema = build_schema()
     # Warm the pool first: a dialect's first-connect queries are not the query's.
-    warm = Context.create(engine, settings, now=bf.NOW)
+    warm = Context.create(engine, settings, now=bf.NOW, principal=ADMIN)
     await schema.execute("{ workspaces(first: 1) { totalCount } }", context_value=warm)
-    context = Context.create(engine, settings, now=bf.NOW)
+    context = Context.create(engine, settings, now=bf.NOW, principal=ADMIN)
     with counting_statements(engine) as statements:
         result = await schema.execute(query, variable_values=VARIABLES, context_value=context)
     assert result.errors is None, result.errors

@@ -21,6 +21,7 @@ from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
 from tests.loaders.statements import counting_statements
 from tests.metrics.engine_support import clear
+from tests.principals import ADMIN
 
 NOW = dt.datetime(2026, 11, 12, 9, 0, tzinfo=dt.UTC)
 
@@ -97,9 +98,9 @@ async def _run(
     await refresh(engine)
     schema = build_schema()
     # Warm the pool first: a dialect's first-connect queries are not the query's.
-    async with Context.create(engine, settings, now=NOW) as warm:
+    async with Context.create(engine, settings, now=NOW, principal=ADMIN) as warm:
         await schema.execute("{ snapshot { id } }", context_value=warm)
-    async with Context.create(engine, settings, now=NOW) as context:
+    async with Context.create(engine, settings, now=NOW, principal=ADMIN) as context:
         with counting_statements(engine) as statements:
             result = await schema.execute(query, variable_values=VARIABLES, context_value=context)
             await context.close()  # counted too: ending the read transaction

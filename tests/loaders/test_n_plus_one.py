@@ -19,6 +19,7 @@ from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store import tables
 from tests.loaders.statements import counting_statements
+from tests.principals import ADMIN
 
 MINI_PROGRAMS_PER_APP = 3
 STATUSES = list(DeploymentStatus)
@@ -107,10 +108,13 @@ async def _count_statements(
     schema = build_schema()
     # Warm the pool first: a dialect's first-connect queries are not the query's.
     await schema.execute(
-        "{ workspaces(first: 1) { totalCount } }", context_value=Context.create(engine, settings)
+        "{ workspaces(first: 1) { totalCount } }",
+        context_value=Context.create(engine, settings, principal=ADMIN),
     )
     with counting_statements(engine) as statements:
-        result = await schema.execute(query, context_value=Context.create(engine, settings))
+        result = await schema.execute(
+            query, context_value=Context.create(engine, settings, principal=ADMIN)
+        )
     assert result.errors is None, result.errors
     assert result.data is not None
     return len(statements), result.data

@@ -20,6 +20,7 @@ from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
 from tests.loaders.statements import counting_statements
 from tests.metrics.engine_support import clear
+from tests.principals import ADMIN
 
 STATEMENTS: list[str] = []
 NOW = dt.datetime(2026, 11, 14, 10, 0, tzinfo=dt.UTC)
@@ -72,9 +73,9 @@ async def _statements(engine: AsyncEngine, settings: Settings, apps: int) -> tup
     await refresh(engine, now=NOW)
     schema = build_schema()
     # Warm the pool first: a dialect's first-connect queries are not the query's.
-    async with Context.create(engine, settings, now=NOW) as warm:
+    async with Context.create(engine, settings, now=NOW, principal=ADMIN) as warm:
         await schema.execute("{ workspaces(first: 1) { totalCount } }", context_value=warm)
-    async with Context.create(engine, settings, now=NOW) as context:
+    async with Context.create(engine, settings, now=NOW, principal=ADMIN) as context:
         with counting_statements(engine) as statements:
             result = await schema.execute(QUERY, variable_values=VARIABLES, context_value=context)
     assert result.errors is None, result.errors

@@ -17,6 +17,7 @@ from gateway.context import Context
 from gateway.domain import DeploymentStatus as S
 from gateway.settings import Settings
 from gateway.store import tables
+from tests.principals import ADMIN
 
 
 def t(day: int, hour: int = 0) -> dt.datetime:
@@ -115,7 +116,7 @@ async def run(
     variables: dict[str, Any] | None = None,
 ) -> ExecutionResult:
     """Execute ``query`` with a fresh per-request context."""
-    context = Context.create(engine, settings)
+    context = Context.create(engine, settings, principal=ADMIN)
     return await schema.execute(query, variable_values=variables, context_value=context)
 
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import strawberry
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from gateway.authz.tokens import mint_token
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.web.graphql import GatewayGraphQL
+from tests.principals import ADMIN
 from tests.schema.catalog_data import insert_catalog
+
+JWT_SECRET = "test-secret-of-the-schema-tests-32-bytes"
+"""HS256 secret of the ``client`` fixture's app (at least 32 bytes)."""
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +41,20 @@ async def catalog(engine: AsyncEngine) -> AsyncEngine:
 async def client(
     schema: strawberry.Schema, engine: AsyncEngine, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on the production ``/graphql`` view over a clean database.
+    """A client on the production ``/graphql`` view over a clean database, signed in as a
+    platform administrator (``tests.principals.ADMIN``).
 
     Only the GraphQL route is mounted (with the state ``create_app``'s lifespan would set), so
     these tests do not depend on the app's other routes.
     """
     app = Starlette(routes=[Route("/graphql", GatewayGraphQL(schema), methods=["GET", "POST"])])
     app.state.engine = engine
-    app.state.settings = settings
+    app.state.settings = settings.model_copy(update={"jwt_secret": SecretStr(JWT_SECRET)})
+    token = mint_token(app.state.settings, ADMIN.subject, ADMIN.grants, dt.timedelta(hours=1))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://gateway.test",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as http:
         yield http

@@ -23,6 +23,7 @@ from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from tests.metrics import bruteforce as bf
 from tests.metrics.engine_support import APPS, WORKSPACES, Event, MiniProgram
+from tests.principals import ADMIN
 
 NOW = dt.datetime(2026, 11, 12, 9, 30, tzinfo=dt.UTC)
 """The requests' clock: today is 2026-11-12, after the generated events (to 2026-11-08)."""
@@ -91,7 +92,7 @@ async def execute(
     variables: dict[str, Any] | None = None,
 ) -> Any:
     """Run ``query`` in a fresh context at :data:`NOW` (closed afterwards); the result."""
-    async with Context.create(engine, settings, now=NOW) as context:
+    async with Context.create(engine, settings, now=NOW, principal=ADMIN) as context:
         return await schema.execute(query, variable_values=variables, context_value=context)
 
 

@@ -14,6 +14,7 @@ from tests.schema.catalog_data import (
     WORKSPACES,
     data,
     iso,
+    run,
     t,
 )
 
@@ -201,16 +202,25 @@ async def test_status_at_with_a_variable(
     assert node["deployment"]["statusAt"] == "GRAYSCALE_RELEASE"
 
 
-async def test_unknown_ids_are_null(
+async def test_unknown_ids_are_null_and_not_found(
     schema: strawberry.Schema, catalog: AsyncEngine, settings: Settings
 ) -> None:
+    # The same answer as for an entity outside the caller's scope: existence is not revealed.
     query = """{ workspace(id: "nope") { id } targetApp(id: "nope") { id }
-                 miniProgram(id: "nope") { id } }"""
-    assert await data(schema, catalog, settings, query) == {
+                 miniProgram(id: "nope") { id } merchant(id: "nope") { id } }"""
+    result = await run(schema, catalog, settings, query)
+    assert result.data == {
         "workspace": None,
         "targetApp": None,
         "miniProgram": None,
+        "merchant": None,
     }
+    assert sorted((e.path[0], (e.extensions or {})["code"]) for e in result.errors or []) == [
+        ("merchant", "NOT_FOUND"),
+        ("miniProgram", "NOT_FOUND"),
+        ("targetApp", "NOT_FOUND"),
+        ("workspace", "NOT_FOUND"),
+    ]
 
 
 async def test_empty_database_answers_empty_lists(

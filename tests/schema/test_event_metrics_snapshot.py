@@ -20,6 +20,7 @@ from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
 from gateway.store.rollup import refresh
 from tests.metrics.engine_support import Event, MiniProgram
+from tests.principals import ADMIN
 from tests.schema import event_metrics_support as sup
 
 MPS = {"m0": MiniProgram("m0", "w0", "MINI_PROGRAM", "food")}
@@ -54,10 +55,10 @@ async def test_a_refresh_during_a_request_is_invisible_to_it(
     await sup.ingest(engine, sup.catalog_lines(MPS))
     await sup.ingest(engine, _launches(1, 3, 2))
     await refresh(engine)
-    async with Context.create(engine, settings, now=sup.NOW) as before:
+    async with Context.create(engine, settings, now=sup.NOW, principal=ADMIN) as before:
         expected_second = await _execute(schema, before, SECOND)
 
-    async with Context.create(engine, settings, now=sup.NOW) as context:
+    async with Context.create(engine, settings, now=sup.NOW, principal=ADMIN) as context:
         first = await _execute(schema, context, FIRST)
         assert first["workspace"]["activeUsers"]["value"] == 3
         await sup.ingest(engine, _launches(10, 5, 8))
@@ -65,7 +66,7 @@ async def test_a_refresh_during_a_request_is_invisible_to_it(
         assert await _execute(schema, context, SECOND) == expected_second
         assert (await _execute(schema, context, FIRST)) == first
 
-    async with Context.create(engine, settings, now=sup.NOW) as after:
+    async with Context.create(engine, settings, now=sup.NOW, principal=ADMIN) as after:
         fresh = await _execute(schema, after, SECOND)
     assert fresh["snapshot"]["id"] == str(newer.id) != first["snapshot"]["id"]
     assert fresh["workspace"]["launches"]["value"] == 8

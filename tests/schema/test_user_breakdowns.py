@@ -22,6 +22,7 @@ from gateway.context import Context
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
+from tests.principals import ADMIN
 from tests.schema import user_breakdowns_data as bf
 
 BREAKDOWN = """fragment B on Breakdown { total previousTotal items {
@@ -53,7 +54,7 @@ async def run(
     schema: strawberry.Schema, engine: AsyncEngine, settings: Settings, variables: dict[str, Any]
 ) -> Any:
     """Execute :data:`QUERY` at the fixed ``now``; the data of a successful answer."""
-    async with Context.create(engine, settings, now=bf.NOW) as context:
+    async with Context.create(engine, settings, now=bf.NOW, principal=ADMIN) as context:
         result = await schema.execute(QUERY, variable_values=variables, context_value=context)
     assert result.errors is None, result.errors
     return result.data

@@ -101,26 +101,26 @@ def test_page_config_survives_hostile_header_values() -> None:
     assert all(url.startswith(("/gw/static/", "data:")) for url in parsed.urls)
 
 
-async def test_post_typename_is_json(client: httpx.AsyncClient) -> None:
-    response = await client.post("/graphql", json={"query": "{ __typename }"})
+async def test_post_typename_is_json(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename }"}, headers=admin)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     assert orjson.loads(response.content) == {"data": {"__typename": "Query"}}
 
 
-async def test_get_with_a_query_runs_it(client: httpx.AsyncClient) -> None:
+async def test_get_with_a_query_runs_it(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
     response = await client.get(
         "/graphql",
         params={"query": "{ __typename }"},
-        headers={"Accept": "application/json"},
+        headers={"Accept": "application/json", **admin},
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
-async def test_malformed_json_body_is_400(client: httpx.AsyncClient) -> None:
+async def test_malformed_json_body_is_400(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
     response = await client.post(
-        "/graphql", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/graphql", content=b"{not json", headers={"Content-Type": "application/json", **admin}
     )
     assert response.status_code == 400
 

@@ -1,0 +1,193 @@
+"""JSON Web Tokens: verify a caller's ``Authorization: Bearer`` token, mint development ones.
+
+Which algorithms are accepted follows from the configured keys, never from the token:
+
+=====================================  =====================================================
+``GATEWAY_JWT_SECRET``                 HS256
+``GATEWAY_JWT_PUBLIC_KEY_FILE`` (RSA)  RS256
+``GATEWAY_JWT_PUBLIC_KEY_FILE`` (EC)   ES256 (curve P-256)
+=====================================  =====================================================
+
+An HS256 token is only ever checked with the secret, so a token "signed" with the public key's
+text (the classic key-confusion attack) fails; ``alg: none`` is never accepted.
+
+Claims: ``sub`` (string) and ``exp`` are required, ``nbf``/``iat`` are honoured, each with
+:data:`LEEWAY` for clock skew; ``iss``/``aud`` must match when configured. ``grants`` is a
+non-empty list of ``{role, workspaceId?, merchantId?}``.
+
+Example:
+    >>> from gateway.authz.principal import Role
+    >>> settings = Settings(jwt_secret="a-development-secret-of-32-chars!")
+    >>> token = mint_token(settings, "alice", [Grant(Role.PLATFORM_ADMIN)], timedelta(hours=1))
+    >>> verify_token(token, settings).grants
+    (Grant(role=<Role.PLATFORM_ADMIN: 'PLATFORM_ADMIN'>, workspace_id=None, merchant_id=None),)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from gateway.authz.errors import AuthConfigError, AuthenticationError
+from gateway.authz.principal import Grant, GrantError, Principal
+from gateway.settings import Settings
+
+LEEWAY = timedelta(seconds=30)
+"""Clock skew tolerated on ``exp``, ``nbf`` and ``iat``."""
+
+HMAC_ALGORITHM = "HS256"
+
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not valid yet (nbf or iat in the future)"),
+    (jwt.InvalidSignatureError, "token signature is invalid"),
+    (jwt.InvalidIssuerError, "token issuer (iss) is not accepted here"),
+    (jwt.InvalidAudienceError, "token audience (aud) is not accepted here"),
+    (jwt.InvalidAlgorithmError, "token algorithm is not allowed"),
+    (jwt.DecodeError, "token is malformed"),
+)
+"""PyJWT's exceptions, most specific first, with the message the caller sees."""
+
+
+@functools.lru_cache(maxsize=8)
+def _load_public_key(path: Path) -> tuple[PublicKey, str]:
+    """The key in the PEM file ``path`` and the one algorithm it verifies (read once)."""
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise AuthConfigError(f"GATEWAY_JWT_PUBLIC_KEY_FILE {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise AuthConfigError(
+            f"GATEWAY_JWT_PUBLIC_KEY_FILE {path} is not a PEM public key "
+            "(-----BEGIN PUBLIC KEY-----)"
+        ) from exc
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048:
+            raise AuthConfigError(f"the RSA key in {path} has {key.key_size} bits; use 2048+")
+        return key, "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key, "ES256"
+    raise AuthConfigError(f"the key in {path} is neither RSA (RS256) nor EC P-256 (ES256)")
+
+
+def check_jwt_settings(settings: Settings) -> list[str]:
+    """Validate the JWT settings at start-up; returns the algorithms that will be accepted.
+
+    Raises:
+        AuthConfigError: when the public key file is missing, unreadable or of a wrong type.
+    """
+    allowed = [HMAC_ALGORITHM] if settings.jwt_secret is not None else []
+    if settings.jwt_public_key_file is not None:
+        allowed.append(_load_public_key(settings.jwt_public_key_file)[1])
+    return allowed
+
+
+def _key_for(algorithm: str, settings: Settings) -> Any:
+    """The configured key that verifies ``algorithm``; raises when none does."""
+    if algorithm == HMAC_ALGORITHM and settings.jwt_secret is not None:
+        return settings.jwt_secret.get_secret_value()
+    if settings.jwt_public_key_file is not None:
+        key, expected = _load_public_key(settings.jwt_public_key_file)
+        if algorithm == expected:
+            return key
+    if settings.jwt_secret is None and settings.jwt_public_key_file is None:
+        raise AuthenticationError("this gateway accepts no JWTs; use an API key (X-API-Key)")
+    raise AuthenticationError(f"token algorithm {algorithm[:16]!r} is not allowed")
+
+
+def _decode(token: str, settings: Settings) -> dict[str, Any]:
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.DecodeError as exc:
+        raise AuthenticationError("token is malformed") from exc
+    if not isinstance(algorithm, str):
+        raise AuthenticationError("token header names no algorithm")
+    key = _key_for(algorithm, settings)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],  # exactly the one this key verifies
+            options={"require": ["exp", "sub"]},
+            leeway=LEEWAY,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthenticationError(f"token has no {exc.claim!r} claim") from exc
+    except jwt.PyJWTError as exc:
+        message = next((text for cls, text in _ERRORS if isinstance(exc, cls)), None)
+        raise AuthenticationError(message or f"token is invalid: {exc}") from exc
+    return claims
+
+
+def _grants(claim: object) -> tuple[Grant, ...]:
+    if not isinstance(claim, list) or not claim:
+        raise AuthenticationError("token 'grants' must be a non-empty list")
+    try:
+        return tuple(Grant.from_claim(item) for item in claim)
+    except GrantError as exc:
+        raise AuthenticationError(f"token has an invalid grant: {exc}") from exc
+
+
+def verify_token(token: str, settings: Settings) -> Principal:
+    """The principal a JWT names, once its signature, times and claims check out.
+
+    Raises:
+        AuthenticationError: for a malformed token, a disallowed algorithm (``none``
+            included), a wrong signature, an expired or not-yet-valid token, a missing
+            ``exp`` or ``sub``, bad ``grants``, or a wrong issuer or audience.
+    """
+    claims = _decode(token, settings)
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject:
+        raise AuthenticationError("token 'sub' must be a non-empty string")
+    return Principal(subject, _grants(claims.get("grants")), via="jwt")
+
+
+def mint_token(
+    settings: Settings,
+    subject: str,
+    grants: Iterable[Grant],
+    ttl: timedelta,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """An HS256 token for ``subject`` holding ``grants``, valid for ``ttl`` from ``now``.
+
+    Raises:
+        AuthConfigError: when ``GATEWAY_JWT_SECRET`` is not set, ``ttl`` is not positive or
+            ``grants`` is empty.
+    """
+    if settings.jwt_secret is None:
+        raise AuthConfigError(
+            "GATEWAY_JWT_SECRET is not set: tokens are signed with it (HS256); "
+            "set the same value on the gateway"
+        )
+    if ttl <= timedelta(0):
+        raise AuthConfigError("the token lifetime must be positive")
+    claimed = [grant.as_claim() for grant in grants]
+    if not claimed:
+        raise AuthConfigError("a token needs at least one grant")
+    issued = (now or datetime.now(UTC)).replace(microsecond=0)
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "grants": claimed,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+    }
+    if settings.jwt_issuer is not None:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience is not None:
+        claims["aud"] = settings.jwt_audience
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=HMAC_ALGORITHM)
