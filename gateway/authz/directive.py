@@ -50,7 +50,8 @@ ROLES_ARGUMENT_DESCRIPTION = "The roles allowed, in the order the `Role` enum de
     name="requiresRole",
     description="Only callers holding one of `roles` for the entity (within their scope) may "
     "read this field or pass this argument; others get null and a FORBIDDEN error. Fields "
-    "without it are readable by every role except INGESTER, within the caller's scope.",
+    "without it are readable by every role except INGESTER (`viewer`: every role), within the "
+    "caller's scope.",
 )
 class RequiresRole:
     """The printed form of one matrix entry."""

@@ -50,7 +50,7 @@ def _principal(info: Info[Any, Any]) -> Principal:
 
 
 def _forbidden(coordinate: str, roles: frozenset[Role]) -> ForbiddenError:
-    allowed = sorted(role.value for role in roles)
+    allowed = [role.value for role in Role if role in roles]  # in declaration order
     return ForbiddenError(
         f"your roles may not read {coordinate}; allowed: {', '.join(allowed) or 'nobody'}",
         extensions={"coordinate": coordinate, "allowedRoles": allowed},

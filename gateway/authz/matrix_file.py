@@ -105,7 +105,7 @@ def dump_matrix(matrix: RoleMatrix) -> str:
     items: Mapping[str, str] = {
         **{f"{t}.*": names(r) for t, r in matrix.wildcard.items()},
         **{c: names(r) for c, r in matrix.fields.items()},
-        **{t: INHERIT for t in matrix.inherited},
+        **dict.fromkeys(matrix.inherited, INHERIT),
     }
     lines.extend(f"{key}: {value}" for key, value in sorted(items.items()))
     return "\n".join(lines) + "\n"

@@ -78,7 +78,7 @@ class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
         after: After = strawberry.UNSET,
         order_by: OrderArg = None,
         time_range: RangeArg = None,
-    ) -> Connection[Annotated[TargetApp, strawberry.lazy("gateway.schema.target_app")]]:
+    ) -> Connection[Annotated[TargetApp, strawberry.lazy("gateway.schema.target_app")]] | None:
         return await target_apps_connection(info, self.id, first, after, order_by, time_range)
 
     @resolver_field(
