@@ -47,18 +47,24 @@ class DemoToken:
 
 
 async def demo_scopes(engine: AsyncEngine) -> DemoScopes:
-    """The first workspace (by id) and its merchant with the most mini programs."""
+    """The first workspace (by id) and its merchant whose mini programs were launched most
+    (so the mini-program tokens show real numbers, not zeros)."""
     async with engine.connect() as conn:
         workspace = await conn.scalar(select(t.workspaces.c.id).order_by(t.workspaces.c.id))
-        programs = func.count(t.mini_programs.c.id)
+        launches = func.count(t.launches.c.id)
         merchant = await conn.scalar(
             select(t.mini_programs.c.merchant_id)
+            .select_from(
+                t.mini_programs.outerjoin(
+                    t.launches, t.launches.c.mini_program_id == t.mini_programs.c.id
+                )
+            )
             .where(
                 t.mini_programs.c.workspace_id == workspace,
                 t.mini_programs.c.merchant_id.is_not(None),
             )
             .group_by(t.mini_programs.c.merchant_id)
-            .order_by(programs.desc(), t.mini_programs.c.merchant_id)
+            .order_by(launches.desc(), t.mini_programs.c.merchant_id)
             .limit(1)
         )
     return DemoScopes(workspace, merchant)

@@ -26,12 +26,19 @@ from gateway.cli.demo_tokens import (
 from gateway.cli.serve import _check_authentication, _fresh_database
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
-from tests.store.ingest_support import lines, merchant, mini_program, workspace
+from tests.store.ingest_support import (
+    launch,
+    lines,
+    merchant,
+    mini_program,
+    target_app,
+    workspace,
+)
 
 SECRET = "demo-test-secret-with-32-characters"
 
 
-async def test_scopes_pick_the_first_workspace_and_its_busiest_merchant(
+async def test_scopes_pick_the_first_workspace_and_its_most_launched_merchant(
     engine: AsyncEngine,
 ) -> None:
     records = [
@@ -44,10 +51,17 @@ async def test_scopes_pick_the_first_workspace_and_its_busiest_merchant(
         mini_program("p2", "ws_a", "m_2"),
         mini_program("p3", "ws_a", "m_2"),
         mini_program("p4", "ws_a", None),  # no merchant: not a candidate
-        *(mini_program(f"q{i}", "ws_b", "m_9") for i in range(5)),  # busier, other workspace
+        *(mini_program(f"q{i}", "ws_b", "m_9") for i in range(5)),
+        target_app("app_a", "ws_a"),
+        target_app("app_b", "ws_b"),
+        # m_1 has fewer mini programs than m_2 but more launches: it shows real numbers.
+        *(launch(f"e{i}", f"u{i}", "app_a", "p1") for i in range(3)),
+        launch("e9", "u9", "app_a", "p2"),
+        launch("e10", "u4", "app_a", "p4"),  # no merchant
+        *(launch(f"f{i}", f"u{i}", "app_b", "q0") for i in range(9)),  # busier, other workspace
     ]
     await ingest_lines(engine, lines(records), source="test")
-    assert await demo_scopes(engine) == DemoScopes("ws_a", "m_2")
+    assert await demo_scopes(engine) == DemoScopes("ws_a", "m_1")
 
 
 async def test_scopes_of_an_empty_database(engine: AsyncEngine) -> None:
