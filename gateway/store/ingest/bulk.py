@@ -18,6 +18,7 @@ before and after counts the rows inserted.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import Column, MetaData, String, Table, any_, bindparam, func, i
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.ingest.events import Row
+from gateway.store.ingest.events import LazyRows, Row
 from gateway.store.tables import EVENT_TABLES
 
 _stage_metadata = MetaData()
@@ -51,16 +52,22 @@ class BulkState:
 
 
 async def write_rows(
-    conn: AsyncConnection, kind: str, rows: list[Row], state: BulkState, probed: bool = False
+    conn: AsyncConnection,
+    kind: str,
+    rows: Sequence[Row] | LazyRows,
+    state: BulkState,
+    probed: bool = False,
 ) -> int:
     """Insert ``rows`` of ``kind`` (table-column order), skipping stored ids; rows inserted.
 
     ``probed`` says the rows' ids were checked against the database shortly before (see
-    :func:`stored_ids`), so a direct COPY is worth trying even after a conflict.
+    :func:`stored_ids`), so a direct COPY is worth trying even after a conflict. PostgreSQL
+    takes :class:`~gateway.store.ingest.events.LazyRows` too (built during the COPY).
     """
     if not rows:
         return 0
     if conn.dialect.name != "postgresql":
+        assert isinstance(rows, Sequence)
         return await _executemany(conn, EVENT_TABLES[kind], rows)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection  # the asyncpg connection of this transaction
@@ -75,7 +82,7 @@ async def write_rows(
         return 0
     if await _copy(conn, driver, table, fresh):
         return len(fresh)
-    return await _staged(conn, driver, kind, fresh)
+    return await _staged(conn, driver, kind, list(fresh))
 
 
 async def stored_ids(conn: AsyncConnection, kind: str, ids: list[str]) -> set[str]:
@@ -85,7 +92,7 @@ async def stored_ids(conn: AsyncConnection, kind: str, ids: list[str]) -> set[st
     return set(await conn.scalars(select(table.c.id).where(table.c.id == any_(wanted))))
 
 
-async def _copy(conn: AsyncConnection, driver: Any, table: Table, rows: list[Row]) -> bool:
+async def _copy(conn: AsyncConnection, driver: Any, table: Table, rows: Iterable[Row]) -> bool:
     """COPY ``rows`` into ``table`` in a savepoint; False (nothing written) on a stored id."""
     try:
         async with conn.begin_nested():
@@ -107,7 +114,7 @@ async def _staged(conn: AsyncConnection, driver: Any, kind: str, rows: list[Row]
     return int(result.rowcount)
 
 
-async def _executemany(conn: AsyncConnection, table: Table, rows: list[Row]) -> int:
+async def _executemany(conn: AsyncConnection, table: Table, rows: Sequence[Row]) -> int:
     stmt = insert(table).values({c.name: bindparam(c.name) for c in table.columns})
     compiled = stmt.prefix_with("OR IGNORE").compile(dialect=conn.dialect)
     # Positional tuples skip SQLAlchemy's per-row parameter processing; the check guards the

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.store.ingest.users import USER_COLUMNS, copy_new_users, upsert_users
 from gateway.store.records import (
     CatalogRecord,
     DeploymentRecord,
@@ -174,13 +175,35 @@ def catalog_row(record: CatalogRecord) -> dict[str, Any]:
     return row
 
 
+_EPOCH = datetime(2000, 1, 1)
+_EPOCH_UTC = _EPOCH.replace(tzinfo=UTC)
+
+
+def naive_utc(moment: datetime | None) -> datetime | None:
+    """:func:`~gateway.store.records.to_utc_naive` in two C operations (None stays None).
+
+    Raises:
+        OverflowError: The moment leaves years 1-9999 once converted to UTC.
+    """
+    return None if moment is None else _EPOCH + (moment - _EPOCH_UTC)
+
+
 class CatalogBatch:
-    """The rows a chunk upserts, one per key (the later record for a key replaces the earlier)."""
+    """The rows a chunk upserts, one per key (the later record for a key replaces the earlier).
+
+    Users, the one numerous catalog record, skip the generic rows: :attr:`users` maps a guid
+    to its ``(source, created_at)`` (naive UTC).
+    """
 
     def __init__(self) -> None:
         self._rows: dict[type[Any], dict[tuple[Any, ...], dict[str, Any]]] = {
             cls: {} for cls in CATALOG_TABLES
         }
+        self.users: dict[str, tuple[str, datetime | None]] = {}
+        self.copy_new_users = False
+        """PostgreSQL: try a COPY first when no user of the batch exists (see
+        :func:`~gateway.store.ingest.users.copy_new_users`): for writers that hold
+        :data:`~gateway.store.ingest.users.USERS_LOCK_KEY` whenever they create users."""
 
     def add(self, record: CatalogRecord, row: dict[str, Any]) -> None:
         """Queue ``row`` of ``record`` (replacing an earlier row of the chunk with its key)."""
@@ -199,10 +222,8 @@ class CatalogBatch:
             # of the writer) then lock rows in the same order and cannot deadlock.
             queued = self._rows[cls]
             rows = [queued[k] for k in sorted(queued)]
-            if rows and table is users:
-                rows = [{**row, "source_batch_id": batch_id} for row in rows]
-            if rows and postgres and table is users:
-                await _upsert_users(conn, rows)
+            if table is users:
+                await self._write_users(conn, batch_id, postgres)
             elif rows:
                 insert = postgresql.insert(table) if postgres else sqlite.insert(table)
                 updates = {c.name: insert.excluded[c.name] for c in table.c if c.name in rows[0]}
@@ -212,21 +233,21 @@ class CatalogBatch:
                     insert.on_conflict_do_update(index_elements=key, set_=updates), rows
                 )
 
-
-_USER_COLUMNS = ("guid", "source", "created_at", "source_batch_id")
-
-
-async def _upsert_users(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: upsert user rows with one statement over arrays (``unnest``).
-
-    Users are the one catalog table with millions of rows; one ``INSERT ... SELECT FROM
-    unnest(...)`` costs a fraction of an ``executemany`` of as many single-row inserts.
-    """
-    arrays = [
-        bindparam(name, [row[name] for row in rows], type_=postgresql.ARRAY(users.c[name].type))
-        for name in _USER_COLUMNS
-    ]
-    source = select(func.unnest(*arrays).table_valued(*_USER_COLUMNS).render_derived())
-    insert = postgresql.insert(users).from_select(list(_USER_COLUMNS), source)
-    updates = {name: insert.excluded[name] for name in _USER_COLUMNS if name != "guid"}
-    await conn.execute(insert.on_conflict_do_update(index_elements=["guid"], set_=updates))
+    async def _write_users(
+        self, conn: AsyncConnection, batch_id: int | None, postgres: bool
+    ) -> None:
+        if not self.users:
+            return
+        guids = sorted(self.users)
+        sources, created = zip(*map(self.users.__getitem__, guids), strict=True)
+        columns = (guids, list(sources), list(created), [batch_id] * len(guids))
+        if postgres:
+            if not (self.copy_new_users and await copy_new_users(conn, columns)):
+                await upsert_users(conn, columns)
+            return
+        rows = [dict(zip(USER_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
+        insert = sqlite.insert(users)
+        updates = {name: insert.excluded[name] for name in USER_COLUMNS if name != "guid"}
+        await conn.execute(
+            insert.on_conflict_do_update(index_elements=["guid"], set_=updates), rows
+        )

@@ -14,7 +14,7 @@ checks are exactly those of a fully serial ingest.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -23,13 +23,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.ingest.bulk import BulkState, stored_ids, write_rows
-from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row
+from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row, naive_utc
 from gateway.store.ingest.decode import YIELD_EVERY, DecodedChunk, Failure
-from gateway.store.ingest.events import OUT_OF_RANGE, build_rows, screen_events
+from gateway.store.ingest.events import OUT_OF_RANGE, LazyRows, Row, build_rows, screen_events
 from gateway.store.ingest.report import INVALID_VALUE
 from gateway.store.ingest.users import UidCache
-from gateway.store.records import EventRecord, kind_of
-from gateway.store.tables import ingest_batches
+from gateway.store.records import EventRecord, UserRecord, kind_of
+from gateway.store.tables import EVENT_TABLES, ingest_batches
 
 _ID = attrgetter("id")
 
@@ -68,6 +68,8 @@ class ChunkOutcome:
     duplicates: int
     failures: list[Failure]
     replanned: bool
+    plan: Plan | None = None
+    """The plan written (a new one when ``replanned``)."""
 
 
 def plan_chunk(decoded: DecodedChunk, view: CatalogView) -> Plan:
@@ -88,7 +90,18 @@ async def plan_chunk_cooperatively(decoded: DecodedChunk, view: CatalogView) -> 
 
 def _planning(decoded: DecodedChunk, view: CatalogView, plan: Plan) -> Iterator[None]:
     """Fill ``plan``; yields between steps of a few milliseconds each."""
+    users = plan.catalog.users
     for done, (position, record) in enumerate(decoded.catalog, 1):
+        if type(record) is UserRecord:
+            # The bulk of catalog records (millions of users), checked against nothing: a
+            # short path, straight into the batch's columns.
+            try:
+                users[record.guid] = (record.source, naive_utc(record.created_at))
+            except OverflowError:
+                plan.failures.append(Failure(position, "user", INVALID_VALUE, OUT_OF_RANGE))
+            else:
+                plan.stored_by_kind["user"] = plan.stored_by_kind.get("user", 0) + 1
+            continue
         kind = kind_of(record)
         try:
             row = catalog_row(record)
@@ -165,6 +178,10 @@ async def _close_batch(conn: AsyncConnection, outcome: ChunkOutcome) -> None:
             stored=sum(outcome.stored_by_kind.values()),
             duplicates=outcome.duplicates,
             quarantined=len(outcome.failures),
+            # The newest batch with catalog records is the catalog's version (cache keys).
+            catalog_stored=sum(
+                n for kind, n in outcome.stored_by_kind.items() if kind not in EVENT_TABLES
+            ),
         )
     )
 
@@ -202,11 +219,19 @@ async def apply_chunk(
     assert plan.uids is not None
     postgres = conn.dialect.name == "postgresql"
     for kind, kept in plan.events.items():
-        rows = build_rows(kind, kept, batch_id, plan.uids, postgres)
+        if not kept:
+            continue
+        rows: Sequence[Row] | LazyRows
+        if postgres:
+            rows = LazyRows(kind, kept, batch_id, plan.uids)
+        else:
+            rows = build_rows(kind, kept, batch_id, plan.uids, postgres)
         stored = await write_rows(conn, kind, rows, bulk, plan.probed)
         duplicates += len(rows) - stored
         if stored:
             stored_by_kind[kind] = stored
-    out = ChunkOutcome(batch_id, records, stored_by_kind, duplicates, plan.failures, replanned)
+    out = ChunkOutcome(
+        batch_id, records, stored_by_kind, duplicates, plan.failures, replanned, plan
+    )
     await _close_batch(conn, out)
     return out

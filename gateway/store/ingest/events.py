@@ -6,6 +6,7 @@ decoding, the only per-record Python work. :mod:`gateway.store.ingest.bulk` writ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
@@ -97,32 +98,52 @@ def build_rows(
 
     ``at`` becomes naive UTC: a datetime for PostgreSQL, the text SQLAlchemy writes for SQLite.
     """
+    rows = list(iter_rows(kind, records, batch_id, uids))
+    if not postgres:
+        rows = [(r[0], r[1], _sqlite_time(r[2]), *r[3:]) for r in rows]
+    return rows
+
+
+class LazyRows:
+    """The rows of :func:`build_rows` (PostgreSQL form), built anew on each iteration.
+
+    Given to a COPY, the rows are built while the database consumes the ones before: the
+    Python and the database work of a chunk's transaction overlap.
+    """
+
+    def __init__(self, kind: str, records: list[Any], batch_id: int, uids: dict[str, int]):
+        self.kind, self.records, self.batch_id, self.uids = kind, records, batch_id, uids
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter_rows(self.kind, self.records, self.batch_id, self.uids)
+
+
+def iter_rows(kind: str, records: list[Any], batch_id: int, uids: dict[str, int]) -> Iterator[Row]:
+    """The rows of ``records`` of ``kind`` one by one, ``at`` as a naive UTC datetime."""
     prod, epoch, epoch_utc, b = _PRODUCTION, _EPOCH, _EPOCH_UTC, batch_id
-    rows: list[Row]
-    # One comprehension per kind, helpers inlined: this is the per-event hot path. Naive UTC
-    # as "naive epoch + (aware - aware epoch)": two C operations, 4x faster than
+    # One generator per kind, helpers inlined: this is the per-event hot path. Naive UTC as
+    # "naive epoch + (aware - aware epoch)": two C operations, 4x faster than
     # astimezone(UTC).replace(tzinfo=None).
     if kind == "pageView":
-        rows = [
+        return (
             (r.id, b, epoch + (r.at - epoch_utc),
              r.target_app_id, r.mini_program_id, uids[r.user_guid],
              "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION", r.page, r.duration_ms)
             for r in records
-        ]  # fmt: skip
-    elif kind == "adImpression":
-        rows = [
+        )  # fmt: skip
+    if kind == "adImpression":
+        return (
             (r.id, b, epoch + (r.at - epoch_utc),
              r.target_app_id, r.mini_program_id, uids[r.user_guid],
              "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION", r.valid, r.revenue_micros)
             for r in records
-        ]  # fmt: skip
-    else:
-        rows = [
-            (r.id, b, epoch + (r.at - epoch_utc),
-             r.target_app_id, r.mini_program_id, uids[r.user_guid],
-             "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION")
-            for r in records
-        ]  # fmt: skip
-    if not postgres:
-        rows = [(r[0], r[1], _sqlite_time(r[2]), *r[3:]) for r in rows]
-    return rows
+        )  # fmt: skip
+    return (
+        (r.id, b, epoch + (r.at - epoch_utc),
+         r.target_app_id, r.mini_program_id, uids[r.user_guid],
+         "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION")
+        for r in records
+    )  # fmt: skip

@@ -6,6 +6,9 @@ while the writer stores chunk N in one transaction with the quarantine rows of i
 so Python and the database work at the same time. Chunks are stored in input order, one at a
 time. Once the input has repeated a stored event id, the reader also probes each chunk's ids
 (:func:`~gateway.store.ingest.chunk.drop_stored_events`) so the writer can COPY directly.
+
+Large inputs on PostgreSQL (``workers``, or callers that own their process: ``pause_gc``) go
+to worker processes instead (:mod:`gateway.store.ingest.parallel`), with the same results.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from gateway.store.ingest.chunk import (
     resolve_plan_users,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk, decode_chunk_cooperatively
+from gateway.store.ingest.parallel import choose_workers, ingest_parallel
 from gateway.store.ingest.quarantine import (
     quarantine_new,
     quarantine_page,
@@ -203,6 +207,7 @@ async def ingest_lines(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: Callable[[int], None] | None = None,
     pause_gc: bool = False,
+    workers: int | None = None,
 ) -> IngestReport:
     """Ingest JSON lines (SPEC §2): upsert catalog records, append events, quarantine the rest.
 
@@ -218,11 +223,28 @@ async def ingest_lines(
             large inputs). It is process-wide, so only a process that does nothing else
             meanwhile (the CLI, the demo loader, a benchmark) should ask for it; a server
             ingesting ``POST /v1/events`` must not.
+        workers: PostgreSQL only: worker processes that decode and store chunks in parallel
+            (:mod:`gateway.store.ingest.parallel`, same results); 0 keeps the run in this
+            process. None: workers for ``pause_gc`` callers with more than two chunks of lines.
 
     Returns:
         The counts and the first problems. Bad records are quarantined, never raised; a
         database error propagates after the chunks before it were committed.
     """
+    count, lines = choose_workers(
+        engine, lines, workers=workers, pause_gc=pause_gc, chunk_size=chunk_size
+    )
+    if count:
+        assert not isinstance(lines, AsyncIterable)
+        with _gc_paused() if pause_gc else contextlib.nullcontext():
+            return await ingest_parallel(
+                engine,
+                lines,
+                source=source,
+                chunk_size=chunk_size,
+                workers=count,
+                on_progress=on_progress,
+            )
     started = time.perf_counter()
     pipeline = _Pipeline(engine, source, on_progress)
     queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=IN_FLIGHT - 1)
