@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -31,13 +32,17 @@ from starlette.types import Scope
 
 from gateway.authz.matrix_file import configured_matrix
 from gateway.authz.tokens import check_jwt_settings
+from gateway.cache import SnapshotCache
+from gateway.loaders.generation import GenerationTracker
 from gateway.schema import build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.web.events import post_events
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
+from gateway.web.observability import Observed, watch_snapshot
 from gateway.web.refresher import refreshing
+from gateway.web.response_cache import ResponseCache
 
 STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 """Asset URLs carry a content hash (``?v=``), so a browser may keep them for a year."""
@@ -71,10 +76,21 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
     app.state.engine = engine
+    app.state.cache = cache = SnapshotCache.create(settings)
+    tracker = GenerationTracker(engine, settings.cache_poll_seconds)
+    watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
+    app.state.responses = ResponseCache(
+        cache,
+        tracker,
+        matrix_version=app.state.matrix_version,
+        refresh_interval=settings.refresh_interval_seconds,
+        grace_seconds=settings.cache_grace_seconds,
+    )
     try:
         async with refreshing(settings, engine):  # GATEWAY_REFRESH_IN_PROCESS
             yield
     finally:
+        await cache.close()
         await engine.dispose()
 
 
@@ -117,6 +133,7 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"], name="metrics"),
         Mount(STATIC_PREFIX, app=static, name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=_lifespan)
+    app = Starlette(routes=routes, lifespan=_lifespan, middleware=[Middleware(Observed)])
     app.state.settings = settings
+    app.state.matrix_version = schema.authz.matrix.version
     return app

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from gateway.authz.principal import Principal
+from gateway.cache import SnapshotCache
 from gateway.loaders import Loaders
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
@@ -52,8 +53,12 @@ class Context:
         return self.loaders.snapshot
 
     async def close(self) -> None:
-        """End the request's read transaction, if one was opened (idempotent)."""
-        await self.loaders.snapshot.close()
+        """Write the metric results computed by this request to the cache, then end its
+        read transaction, if one was opened (idempotent)."""
+        try:
+            await self.loaders.metric_cache.flush()
+        finally:
+            await self.loaders.snapshot.close()
 
     async def __aenter__(self) -> Context:
         return self
@@ -80,13 +85,20 @@ class Context:
         *,
         now: dt.datetime | None = None,
         principal: Principal | None = None,
+        cache: SnapshotCache | None = None,
     ) -> Context:
-        """A context with fresh loaders for one request (``now`` defaults to the clock)."""
+        """A context with fresh loaders for one request (``now`` defaults to the clock);
+        ``cache`` backs the metric results layer (None: no caching)."""
         return cls(
             settings=settings,
             engine=engine,
             request=request,
-            loaders=Loaders.create(engine),
+            loaders=Loaders.create(
+                engine,
+                cache,
+                refresh_interval=settings.refresh_interval_seconds,
+                grace_seconds=settings.cache_grace_seconds,
+            ),
             now=now or dt.datetime.now(dt.UTC),
             principal=principal,
         )

@@ -91,3 +91,7 @@ class Granularity(enum.Enum):
     DAY = "DAY"
     WEEK = "WEEK"
     MONTH = "MONTH"
+
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$"
+"""Categories and sources are slugs (``food_beverage``, ``alipay_plus``), at most 64 long."""

@@ -54,6 +54,39 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="redis:// URL of the snapshot cache; unset = in-process cache."
     )
+    cache_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="Bound of the in-process cache (used without GATEWAY_REDIS_URL), in bytes of "
+        "keys and values, per server process.",
+    )
+    cache_grace_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="Cached results live until the next snapshot is due plus this many seconds.",
+    )
+    cache_poll_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often each server process re-reads the latest snapshot and catalog "
+        "version that cached responses are keyed on (catalog changes show within this delay).",
+    )
+    redis_timeout_ms: int = Field(
+        default=100,
+        ge=1,
+        description="Connect and reply timeout of each Redis call, in milliseconds (no retries).",
+    )
+    cache_breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Consecutive Redis failures that open the circuit breaker (Redis is then "
+        "skipped and answers come from the database).",
+    )
+    cache_breaker_reset_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds the circuit breaker stays open before one trial call to Redis.",
+    )
     jwt_secret: SecretStr | None = Field(
         default=None,
         description="HS256 secret for `Authorization: Bearer` JWTs (at least 32 characters); "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,8 +28,16 @@ from gateway.store.tables import metadata
 PG_ADMIN_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+# One Redis database per test session name (DBs 8-15), like the PostgreSQL database below, so
+# parallel sessions never flush each other's keys.
+REDIS_URL = os.environ.get(
+    "GATEWAY_TEST_REDIS_URL",
+    f"redis://127.0.0.1:6379/{15 - zlib.crc32(_WORKER.encode()) % 8}",
+)
 BACKENDS = ("sqlite", "postgresql")
+
+pytest_plugins = ["tests.redis_server"]  # cache_url, private_redis
 
 
 def _pg_test_url() -> str:

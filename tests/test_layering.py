@@ -36,6 +36,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Access control sits under the schema: it knows principals, the matrix and strawberry's
     # field extensions, never the types it guards or the request path.
     "gateway.authz": (*_REQUEST_PATH, "gateway.cli"),
+    # The cache stores opaque bytes: it knows settings, Redis and metrics, nothing of the data.
+    "gateway.cache": (
+        "strawberry",
+        "graphql",
+        "starlette",
+        "sqlalchemy",
+        "gateway.store",
+        *_REQUEST_PATH,
+    ),
     # The vocabulary shared by every layer depends on none of them.
     "gateway.domain": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.errors": ("gateway.", "strawberry", "sqlalchemy"),

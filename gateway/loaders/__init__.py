@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cache import SnapshotCache
 from gateway.loaders.catalog import (
     MerchantByIdLoader,
     MiniProgramByIdLoader,
@@ -37,6 +38,7 @@ from gateway.loaders.deployments import (
     DeploymentHistoryByPairLoader,
     StatusCountsByTargetAppLoader,
 )
+from gateway.loaders.metric_cache import MetricCache
 from gateway.loaders.metrics import CellHistoryLoader
 from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
 from gateway.loaders.snapshot import SnapshotReader
@@ -70,12 +72,23 @@ class Loaders:
     cell_history: CellHistoryLoader
     all_target_apps_by_workspace: AllTargetAppsByWorkspaceLoader
     user_breakdowns: UserBreakdownLoader
+    metric_cache: MetricCache
 
     @classmethod
-    def create(cls, engine: AsyncEngine) -> Loaders:
+    def create(
+        cls,
+        engine: AsyncEngine,
+        cache: SnapshotCache | None = None,
+        *,
+        refresh_interval: float = 1800.0,
+        grace_seconds: float = 60.0,
+    ) -> Loaders:
         """Fresh loaders (empty caches) whose batches run on ``engine``.
 
-        Metric loaders share one :class:`SnapshotReader` (one read transaction per request).
+        Metric loaders share one :class:`SnapshotReader` (one read transaction per request);
+        ``cache`` (None: none) backs the metric results layer (:class:`MetricCache`), whose
+        entries live until the next snapshot is due (``refresh_interval`` seconds after the
+        request's) plus ``grace_seconds``.
         """
         snapshot = SnapshotReader(engine)
         return cls(
@@ -102,4 +115,5 @@ class Loaders:
             cell_history=CellHistoryLoader(snapshot),
             all_target_apps_by_workspace=AllTargetAppsByWorkspaceLoader(engine),
             user_breakdowns=UserBreakdownLoader(snapshot),
+            metric_cache=MetricCache(cache, snapshot, refresh_interval, grace_seconds),
         )

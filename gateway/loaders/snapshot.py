@@ -64,6 +64,11 @@ class SnapshotReader:
         """True while the read transaction is open."""
         return self._conn is not None
 
+    @property
+    def state(self) -> SnapshotState | None:
+        """The snapshot read so far, or None when nothing read one (catalog-only answers)."""
+        return self._state
+
     async def read(self, work: Callable[[AsyncConnection, SnapshotState], Awaitable[T]]) -> T:
         """Run ``work(conn, snapshot)`` on the request's connection, one caller at a time.
 

@@ -20,6 +20,7 @@ from gateway.loaders.rows import (
     WorkspaceRow,
 )
 from gateway.metrics.status_groups import StatusCounts
+from gateway.resolvers.category import check_category
 from gateway.resolvers.pagination import check_first, decode_cursor
 
 
@@ -149,4 +150,4 @@ async def available_in_workspace(ctx: Context, workspace_id: str, flt: MiniProgr
 
 def mini_program_filter(type_: TypeFilter | None, category: str | None) -> MiniProgramFilter:
     """The loader filter of the ``type`` (null = ALL) and ``category`` arguments."""
-    return MiniProgramFilter(type=type_ or TypeFilter.ALL, category=category)
+    return MiniProgramFilter(type=type_ or TypeFilter.ALL, category=check_category(category))

@@ -18,6 +18,12 @@ from datetime import date, timedelta
 
 from gateway.context import Context
 from gateway.domain import DataType, Granularity, TypeFilter
+from gateway.loaders.metric_cache import (
+    decode_points,
+    decode_value,
+    encode_points,
+    encode_value,
+)
 from gateway.loaders.metrics import HistoryKey
 from gateway.loaders.snapshot import SnapshotState
 from gateway.metrics.aggregate import (
@@ -35,6 +41,7 @@ from gateway.metrics.cells import CellKey, Filters
 from gateway.metrics.registry import REGISTRY, MetricDefinition
 from gateway.metrics.rows import CellHistory
 from gateway.metrics.timerange import DateRange, TimeRangeSpec, month_ranges, parse_month
+from gateway.resolvers.category import check_category
 from gateway.resolvers.time_range import date_range
 
 Series = Callable[[Granularity], Awaitable[Sequence[MetricPoint]]]
@@ -48,7 +55,7 @@ def metric_filters(
     ``category`` arguments."""
     return Filters(
         type=type_ or TypeFilter.ALL,
-        category=category,
+        category=check_category(category),
         data_type=data_type or DataType.PRODUCTION,
     )
 
@@ -68,25 +75,60 @@ def history_key(cell: CellKey, name: str, span: DateRange) -> HistoryKey:
 async def load_metric(
     ctx: Context, name: str, cell: CellKey | None, span: DateRange
 ) -> LoadedMetric:
-    """The metric ``name`` over ``span`` of ``cell`` (None: the filters exclude it -> zeros)."""
+    """The metric ``name`` over ``span`` of ``cell`` (None: the filters exclude it -> zeros).
+
+    The value comes from the metric results cache when this snapshot computed it already;
+    otherwise from the cell's history, and is then cached.
+    """
     if cell is None:
-        return LoadedMetric(compare(0.0, 0.0), CellHistory(span.previous().start), name, span)
+        zeros = compare(0.0, 0.0)
+        return LoadedMetric(ctx, name, None, span, zeros, CellHistory(span.previous().start))
+    cache = ctx.loaders.metric_cache
+    key = cache.key(name, cell, span)
+    cached = await cache.get(key)
+    if cached is not None:
+        return LoadedMetric(ctx, name, cell, span, decode_value(cached), None, key)
     history = await ctx.loaders.cell_history.load(history_key(cell, name, span))
-    return LoadedMetric(metric_value(name, history, span, None), history, name, span)
+    value = metric_value(name, history, span, None)
+    cache.put(key, encode_value(value))
+    return LoadedMetric(ctx, name, cell, span, value, history, key)
 
 
 class LoadedMetric:
-    """A computed metric value and the history its series are computed from."""
+    """A metric value, and what its series are computed from (the history, loaded when a
+    series is not cached)."""
 
-    def __init__(self, value: MetricValue, history: CellHistory, name: str, span: DateRange):
+    def __init__(
+        self,
+        ctx: Context,
+        name: str,
+        cell: CellKey | None,
+        span: DateRange,
+        value: MetricValue,
+        history: CellHistory | None,
+        key: tuple[str, ...] | None = None,
+    ) -> None:
         self.value = value
+        self._ctx, self._name, self._cell, self._span = ctx, name, cell, span
         self._history = history
-        self._definition = REGISTRY[name]
-        self._span = span
+        self._key = key
 
     async def series(self, granularity: Granularity) -> Sequence[MetricPoint]:
-        """The metric over each bucket of the range (no further reads: see the module doc)."""
-        return bucket_series(self._definition, self._history, self._span, granularity)
+        """The metric over each bucket of the range (cached per granularity)."""
+        cache = self._ctx.loaders.metric_cache
+        series_key = None if self._key is None else (*self._key, granularity.name)
+        if series_key is not None:
+            cached = await cache.get(series_key)
+            if cached is not None:
+                return decode_points(cached)
+        if self._history is None:
+            assert self._cell is not None  # only cached values come without a history
+            key = history_key(self._cell, self._name, self._span)
+            self._history = await self._ctx.loaders.cell_history.load(key)
+        points = bucket_series(REGISTRY[self._name], self._history, self._span, granularity)
+        if series_key is not None:
+            cache.put(series_key, encode_points(points))
+        return points
 
 
 async def event_metric(

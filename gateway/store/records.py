@@ -17,11 +17,17 @@ from typing import Annotated
 
 import msgspec
 
-from gateway.domain import DataType, DeploymentStatus, MerchantType, MiniProgramType
+from gateway.domain import (
+    SLUG_PATTERN,
+    DataType,
+    DeploymentStatus,
+    MerchantType,
+    MiniProgramType,
+)
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
-Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$", max_length=64)]
+Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=64)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # fits a BIGINT
 

@@ -122,8 +122,11 @@ ingest_batches = Table(
     Column("stored", Integer, nullable=False),
     Column("duplicates", Integer, nullable=False),
     Column("quarantined", Integer, nullable=False),
+    Column("catalog_stored", Integer, nullable=False, server_default="0"),
 )
-"""One row per committed ingest transaction (written in the same transaction as its rows)."""
+"""One row per committed ingest transaction (written in the same transaction as its rows).
+``catalog_stored`` counts its catalog records: the newest batch with some is the catalog's
+version, which response caches key on (catalog fields are real time)."""
 
 
 def _event_table(name: str, *extra: Column[object]) -> Table:

@@ -34,6 +34,8 @@ from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.context import Context
 from gateway.web.errors import unauthenticated
+from gateway.web.observability import GRAPHQL
+from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 
 STATIC_DIR = Path(__file__).with_name("static")
 """Directory served under ``/static``: vendored GraphiQL assets and the page's own script."""
@@ -237,37 +239,58 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Authenticate, serve the request, then close its contexts (their snapshot read
-        transaction). Every GraphQL request needs credentials; the GraphiQL page does not."""
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            if not self.should_render_graphql_ide(request):  # type: ignore[arg-type]
-                try:
-                    principal = await authenticate(
-                        request.headers, request.app.state.settings, request.app.state.engine
-                    )
-                except AuthenticationError as exc:
-                    await unauthenticated(exc, exc.message)(scope, receive, send)
-                    return
-                if principal is None:
-                    await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
-                    return
-                scope[PRINCIPAL_SCOPE_KEY] = principal
+        """Authenticate, then answer through the response cache when the app has one.
+
+        Every GraphQL request needs credentials; the GraphiQL page does not.
+        """
+        if scope["type"] != "http":
+            await self._execute(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+            await self._execute(scope, receive, send)
+            return
+        state = request.app.state
+        try:
+            principal = await authenticate(request.headers, state.settings, state.engine)
+        except AuthenticationError as exc:
+            await unauthenticated(exc, exc.message)(scope, receive, send)
+            return
+        if principal is None:
+            await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
+            return
+        scope[PRINCIPAL_SCOPE_KEY] = principal
+        responses: ResponseCache | None = getattr(state, "responses", None)
+        if responses is None:
+            await self._execute(scope, receive, send)
+            return
+        outcome = await responses.handle(scope, receive, send, self._execute, principal)
+        GRAPHQL.labels(outcome).inc()
+
+    async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run strawberry's view, then close the request's contexts (their snapshot read
+        transaction), noting which snapshot the response read."""
         try:
             await super().__call__(scope, receive, send)
         finally:
             for context in scope.pop(CONTEXTS_SCOPE_KEY, ()):
+                if context.reader.state is not None:
+                    scope[SNAPSHOT_READ_SCOPE_KEY] = context.reader.state
                 await context.close()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        """Build the per-request Context from the engine and settings the lifespan stored.
-
-        The context is remembered in the ASGI scope so that :meth:`__call__` closes it.
+        """Build the per-request Context from the engine, settings and cache the lifespan
+        stored. The context is remembered in the ASGI scope so that :meth:`_execute` closes it.
         """
         state = request.app.state
-        principal = request.scope.get(PRINCIPAL_SCOPE_KEY)
-        context = Context.create(state.engine, state.settings, request, principal=principal)
+        context = Context.create(
+            state.engine,
+            state.settings,
+            request,
+            principal=request.scope.get(PRINCIPAL_SCOPE_KEY),
+            cache=getattr(state, "cache", None),
+        )
         request.scope.setdefault(CONTEXTS_SCOPE_KEY, []).append(context)
         return context

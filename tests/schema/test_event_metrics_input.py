@@ -109,3 +109,19 @@ def test_every_level_carries_every_event_metric(schema: strawberry.Schema) -> No
         for name in EVENT_METRICS:
             args = list(fields[name].args)
             assert args == ["timeRange", "type", "dataType", "category"], (type_name, name)
+
+
+@pytest.mark.parametrize("category", ["*", "Food Beverage", "x" * 65])
+async def test_a_category_that_is_not_a_slug_is_bad_user_input(
+    schema: strawberry.Schema, engine: AsyncEngine, settings: Settings, category: str
+) -> None:
+    # "*" is the rollups' internal wildcard: it must not silently mean "every category".
+    await sup.ingest(engine, sup.catalog_lines(MPS))
+    query = """query($c: String) { miniProgram(id: "m0") {
+        launches(timeRange: {preset: YESTERDAY}, category: $c) { value } } }"""
+    result = await sup.execute(schema, engine, settings, query, {"c": category})
+    assert result.errors is not None
+    [error] = result.errors
+    assert error.extensions == {"code": "BAD_USER_INPUT"}
+    assert "slug" in error.message
+    assert result.data == {"miniProgram": {"launches": None}}

@@ -105,7 +105,13 @@ async def test_post_typename_is_json(client: httpx.AsyncClient, admin: dict[str,
     response = await client.post("/graphql", json={"query": "{ __typename }"}, headers=admin)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert orjson.loads(response.content) == {"data": {"__typename": "Query"}}
+    body = orjson.loads(response.content)
+    assert body["data"] == {"__typename": "Query"}
+    # Every answer says whether it came from the cache and which snapshot it reflects.
+    assert body["extensions"] == {
+        "cache": {"hit": False, "shared": False},
+        "snapshot": {"id": 0, "takenAt": None},
+    }
 
 
 async def test_get_with_a_query_runs_it(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
@@ -115,7 +121,7 @@ async def test_get_with_a_query_runs_it(client: httpx.AsyncClient, admin: dict[s
         headers={"Accept": "application/json", **admin},
     )
     assert response.status_code == 200
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json()["data"] == {"__typename": "Query"}
 
 
 async def test_malformed_json_body_is_400(client: httpx.AsyncClient, admin: dict[str, str]) -> None:

@@ -110,12 +110,10 @@ async def test_viewer_over_http(client: httpx.AsyncClient, app_settings: Setting
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
-    assert orjson.loads(response.content) == {
-        "data": {
-            "viewer": {
-                "subject": "olivia",
-                "authenticatedBy": "JWT",
-                "grants": [{"role": "SUPERAPP_OPERATOR", "workspaceId": "ws-1"}],
-            }
+    assert orjson.loads(response.content)["data"] == {
+        "viewer": {
+            "subject": "olivia",
+            "authenticatedBy": "JWT",
+            "grants": [{"role": "SUPERAPP_OPERATOR", "workspaceId": "ws-1"}],
         }
     }

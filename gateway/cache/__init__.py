@@ -1,0 +1,228 @@
+"""The snapshot cache: computed results keyed by snapshot, in Redis or in-process.
+
+Two layers use it (metric results and whole responses); the layer name only labels keys and
+metrics. Values are opaque bytes (JSON by convention) stored under :func:`cache_key` keys;
+``None`` from a computation and exceptions are never stored. Concurrent misses of one key
+compute once: per process by a single flight, across processes by a Redis lock. Redis trouble
+never raises out of here: lookups become misses (counted as ``error``) and writes are skipped.
+
+Example:
+    >>> import asyncio
+    >>> from gateway.settings import Settings
+    >>> cache = SnapshotCache.create(Settings())
+    >>> async def compute() -> bytes:
+    ...     return b'{"dau": 7}'
+    >>> key = cache_key("metric", "snap-1", "dau")
+    >>> asyncio.run(cache.get_or_compute("metric", key, compute, ttl_seconds=60))
+    Cached(value=b'{"dau": 7}', hit=False, shared=False)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.cache.backend import Backend
+from gateway.cache.breaker import CacheUnavailable, CircuitBreaker
+from gateway.cache.flight import SingleFlight
+from gateway.cache.keys import KEY_VERSION, cache_key
+from gateway.cache.memory import MemoryBackend
+from gateway.cache.metrics import Result, breaker_changed, count_computation, count_lookups
+from gateway.cache.redis import RedisBackend
+from gateway.settings import Settings
+
+__all__ = ["KEY_VERSION", "Cached", "SnapshotCache", "cache_key"]
+
+Compute = Callable[[], Awaitable[bytes | None]]
+
+LOCK_TTL_SECONDS = 10.0
+"""How long a worker's Redis lock lives; also how long other workers wait for its value."""
+POLL_SECONDS = (0.010, 0.025)
+"""Range of the (jittered) interval at which a waiting worker looks for the value."""
+
+
+@dataclass(frozen=True)
+class Cached:
+    """What :meth:`SnapshotCache.get_or_compute` returns.
+
+    Attributes:
+        value: The bytes, or ``None`` when the computation returned ``None`` (not cacheable).
+        hit: True when served from the cache.
+        shared: True when this caller got another caller's computation (in this process, or
+            another worker's through Redis) instead of computing.
+    """
+
+    value: bytes | None
+    hit: bool
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    cached: Cached
+    result: Result  # what the lookup was: hit, miss or error
+
+
+class SnapshotCache:
+    """Get-or-compute over a :class:`~gateway.cache.backend.Backend`, with single flight.
+
+    Args:
+        backend: Where values live (``RedisBackend`` or ``MemoryBackend``).
+        lock_ttl_seconds: Lifetime of the Redis lock, and the longest wait for another worker.
+    """
+
+    def __init__(self, backend: Backend, lock_ttl_seconds: float = LOCK_TTL_SECONDS) -> None:
+        self._backend = backend
+        self._lock_ttl = lock_ttl_seconds
+        self._flight: SingleFlight[_Outcome] = SingleFlight()
+
+    @classmethod
+    def create(cls, settings: Settings) -> SnapshotCache:
+        """Redis when ``settings.redis_url`` is set, else the bounded in-process cache."""
+        if not settings.redis_url:
+            return cls(MemoryBackend(settings.cache_max_bytes))
+        breaker = CircuitBreaker(
+            settings.cache_breaker_failures,
+            settings.cache_breaker_reset_seconds,
+            on_change=breaker_changed,
+        )
+        timeout = settings.redis_timeout_ms / 1000
+        return cls(RedisBackend.from_url(settings.redis_url, timeout, breaker))
+
+    @property
+    def kind(self) -> str:
+        """``"redis"`` or ``"memory"``."""
+        return self._backend.kind
+
+    @property
+    def backend(self) -> Backend:
+        """The backend (tests inspect its breaker or size)."""
+        return self._backend
+
+    async def get_many(self, layer: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """Return the cached values of ``keys`` (missing keys absent; all absent on error)."""
+        try:
+            found = await self._backend.get_many(keys)
+        except CacheUnavailable:
+            count_lookups(layer, "error", len(keys))
+            return {}
+        count_lookups(layer, "hit", len(found))
+        count_lookups(layer, "miss", len(keys) - len(found))
+        return found
+
+    async def set_many(self, layer: str, items: Mapping[str, bytes], ttl_seconds: float) -> None:
+        """Store ``items`` for ``ttl_seconds``; nothing when it is <= 0 or Redis fails."""
+        if ttl_seconds <= 0 or not items:
+            return
+        # On CacheUnavailable the breaker has counted it; the values will be computed again.
+        with contextlib.suppress(CacheUnavailable):
+            await self._backend.set_many(items, ttl_seconds)
+
+    async def get_or_compute(
+        self, layer: str, key: str, compute: Compute, ttl_seconds: float
+    ) -> Cached:
+        """Return the cached value of ``key``, or compute it once for all concurrent callers.
+
+        Args:
+            layer: Metrics label (``"metric"``, ``"response"``...).
+            key: The full cache key (see :func:`cache_key`).
+            compute: Produces the value; ``None`` means "do not cache". Its exceptions reach
+                every caller waiting on it and nothing is stored.
+            ttl_seconds: Lifetime of the stored value; <= 0 stores nothing.
+        """
+        joining = self._flight.is_running(key)
+        try:
+            outcome, _ = await self._flight.run(
+                key, lambda: self._resolve(layer, key, compute, ttl_seconds)
+            )
+        except Exception:
+            if joining:  # the leader counted its own lookup before computing
+                count_lookups(layer, "miss")
+            raise
+        if not joining:
+            return outcome.cached
+        count_lookups(layer, outcome.result)
+        hit = outcome.cached.hit
+        return Cached(outcome.cached.value, hit=hit, shared=not hit)
+
+    async def close(self) -> None:
+        """Release the backend's connections (or memory)."""
+        await self._backend.close()
+
+    async def _resolve(
+        self, layer: str, key: str, compute: Compute, ttl_seconds: float
+    ) -> _Outcome:
+        """The single flight's work: look up, then compute under the lock on a miss."""
+        try:
+            found = await self._backend.get_many([key])
+        except CacheUnavailable:
+            count_lookups(layer, "error")
+            # Redis is failing: compute without lock or write (each would wait a timeout).
+            return await self._compute(layer, key, compute, ttl_seconds, "error", store=False)
+        if key in found:
+            count_lookups(layer, "hit")
+            return _Outcome(Cached(found[key], hit=True), "hit")
+        count_lookups(layer, "miss")
+        if ttl_seconds <= 0:  # nothing will be stored, so nothing for other workers to wait for
+            return await self._compute(layer, key, compute, ttl_seconds, "miss", store=False)
+        return await self._compute_once(layer, key, compute, ttl_seconds)
+
+    async def _compute_once(
+        self, layer: str, key: str, compute: Compute, ttl_seconds: float
+    ) -> _Outcome:
+        """Compute under the cross-process lock, or wait for the worker holding it."""
+        lock, token = f"{key}:lock", secrets.token_hex(16)
+        deadline = time.monotonic() + self._lock_ttl
+        try:
+            while not await self._backend.acquire(lock, token, self._lock_ttl):
+                await asyncio.sleep(random.uniform(*POLL_SECONDS))
+                found = await self._backend.get_many([key])
+                if key in found:
+                    return _Outcome(Cached(found[key], hit=False, shared=True), "miss")
+                if time.monotonic() >= deadline:
+                    # The holder is stuck or slow: stop waiting and answer this request.
+                    return await self._compute(layer, key, compute, ttl_seconds, "miss")
+        except CacheUnavailable:
+            return await self._compute(layer, key, compute, ttl_seconds, "error", store=False)
+        try:
+            return await self._compute_holding(layer, key, compute, ttl_seconds)
+        finally:
+            await self._quietly(self._backend.release(lock, token))
+
+    async def _compute_holding(
+        self, layer: str, key: str, compute: Compute, ttl_seconds: float
+    ) -> _Outcome:
+        """With the lock held: compute unless another worker stored the value meanwhile."""
+        # Another worker may have computed, stored and unlocked between our lookup and our lock.
+        try:
+            found = await self._backend.get_many([key])
+        except CacheUnavailable:
+            found = {}
+        if key in found:
+            return _Outcome(Cached(found[key], hit=False, shared=True), "miss")
+        return await self._compute(layer, key, compute, ttl_seconds, "miss")
+
+    async def _compute(
+        self,
+        layer: str,
+        key: str,
+        compute: Compute,
+        ttl_seconds: float,
+        result: Result,
+        store: bool = True,
+    ) -> _Outcome:
+        count_computation(layer)
+        value = await compute()
+        if store and value is not None and ttl_seconds > 0:
+            await self._quietly(self._backend.set_many({key: value}, ttl_seconds))
+        return _Outcome(Cached(value, hit=False), result)
+
+    @staticmethod
+    async def _quietly(operation: Awaitable[None]) -> None:
+        with contextlib.suppress(CacheUnavailable):  # best effort: the breaker counted it
+            await operation

@@ -1,0 +1,97 @@
+"""What a cached response depends on besides the request: the data's generation.
+
+A response reflects the latest snapshot (metrics) and the catalog as of the newest ingest
+batch that wrote catalog records (catalog fields are real time). :class:`GenerationTracker`
+keeps both for the process, re-reading them at most every ``poll_seconds`` (one indexed
+statement each), so the response cache's lookup costs no database round trip. A response
+computed while the tracker was behind is never stored under the older generation: the view
+checks that the snapshot it read is the tracker's (see :mod:`gateway.web.response_cache`).
+
+Example:
+    >>> tracker = GenerationTracker(engine, poll_seconds=1.0)   # doctest: +SKIP
+    >>> (await tracker.current()).token                        # doctest: +SKIP
+    's12.c4051'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.loaders.rows import aware
+from gateway.store.rollup import read_latest_snapshot
+from gateway.store.tables import ingest_batches
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """The latest snapshot and the catalog's version.
+
+    Attributes:
+        snapshot_id: The latest snapshot (0 before the first refresh).
+        taken_at: When it was taken (aware UTC), None before the first refresh.
+        catalog_version: The newest ingest batch that wrote catalog records (0: none).
+    """
+
+    snapshot_id: int
+    taken_at: dt.datetime | None
+    catalog_version: int
+
+    @property
+    def token(self) -> str:
+        """A short text naming the generation, for cache keys."""
+        return f"s{self.snapshot_id}.c{self.catalog_version}"
+
+    def seconds_to_live(self, refresh_interval: float, now: dt.datetime) -> float:
+        """Seconds until the next snapshot is due (0 when overdue or none was taken)."""
+        if self.taken_at is None:
+            return 0.0
+        due = self.taken_at + dt.timedelta(seconds=refresh_interval)
+        return max(0.0, (due - now).total_seconds())
+
+
+async def read_generation(engine: AsyncEngine) -> Generation:
+    """The generation as the database says now."""
+    async with engine.connect() as conn:
+        info = await read_latest_snapshot(conn)
+        catalog = await conn.scalar(
+            select(func.max(ingest_batches.c.id)).where(ingest_batches.c.catalog_stored > 0)
+        )
+    if info is None:
+        return Generation(0, None, int(catalog or 0))
+    return Generation(info.id, aware(info.taken_at), int(catalog or 0))
+
+
+class GenerationTracker:
+    """The process's view of :class:`Generation`, at most ``poll_seconds`` old."""
+
+    def __init__(self, engine: AsyncEngine, poll_seconds: float) -> None:
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self._current: Generation | None = None
+        self._read_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> Generation:
+        """The generation, re-read when older than ``poll_seconds`` (one reader at a time)."""
+        if self._current is not None and time.monotonic() - self._read_at < self.poll_seconds:
+            return self._current
+        async with self._lock:
+            if self._current is None or time.monotonic() - self._read_at >= self.poll_seconds:
+                self._current = await read_generation(self.engine)
+                self._read_at = time.monotonic()
+            return self._current
+
+    @property
+    def last(self) -> Generation | None:
+        """The generation last read (no I/O), None before the first read."""
+        return self._current
+
+    def invalidate(self) -> None:
+        """Re-read on the next call (after this process ingested or refreshed)."""
+        self._read_at = 0.0

@@ -1,0 +1,80 @@
+"""Prometheus metrics of the HTTP layer (``/metrics``; the cache's own are in
+:mod:`gateway.cache.metrics`).
+
+* ``gateway_http_requests_total{path, method, status}``: requests answered;
+* ``gateway_http_request_duration_seconds{path}``: latency histogram, fine-grained below 10 ms
+  (a cache hit's range);
+* ``gateway_graphql_responses_total{cache}``: ``/graphql`` answers by cache outcome (``hit``,
+  ``shared``, ``miss``, ``bypass``);
+* ``gateway_snapshot_age_seconds``: age of the latest snapshot this process knows of.
+
+Paths are the app's routes (``/graphql``, ``/v1/events``, ...); anything else is ``other``, so
+a scan of random URLs cannot grow the label set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+
+from prometheus_client import Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+KNOWN_PATHS = frozenset(
+    {"/graphql", "/schema.graphql", "/v1/events", "/healthz", "/readyz", "/metrics"}
+)
+
+REQUESTS = Counter(
+    "gateway_http_requests_total", "HTTP requests answered.", ["path", "method", "status"]
+)
+LATENCY = Histogram(
+    "gateway_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["path"],
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+GRAPHQL = Counter(
+    "gateway_graphql_responses_total", "/graphql answers by cache outcome.", ["cache"]
+)
+SNAPSHOT_AGE = Gauge(
+    "gateway_snapshot_age_seconds", "Age of the latest snapshot known to this process."
+)
+
+
+def watch_snapshot(taken_at: Callable[[], dt.datetime | None]) -> None:
+    """Report the snapshot's age from ``taken_at()`` at each scrape (no I/O then)."""
+
+    def age() -> float:
+        moment = taken_at()
+        return (dt.datetime.now(dt.UTC) - moment).total_seconds() if moment else float("nan")
+
+    SNAPSHOT_AGE.set_function(age)
+
+
+class Observed:
+    """ASGI middleware counting and timing every HTTP request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request through the app, then record it."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+            REQUESTS.labels(path, scope["method"], str(status)).inc()
+            LATENCY.labels(path).observe(time.perf_counter() - started)

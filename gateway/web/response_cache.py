@@ -1,0 +1,247 @@
+"""Layer (b) of the snapshot cache: whole ``/graphql`` responses, served before parsing.
+
+A response is keyed by everything that can change its bytes: the document's SHA-256, the
+operation name, the canonical variables, the HTTP method, the caller's effective grants
+(:attr:`Principal.scope_key`), the role matrix's version, the UTC date (presets are relative
+to it) and the data's :class:`~gateway.loaders.generation.Generation` (snapshot and catalog
+version). A hit therefore never crosses scopes: two callers share an entry only when they hold
+the same grants. A document that may select ``viewer`` (the caller's subject and credential
+kind, not only its grants) is also keyed by the subject and credential kind. Concurrent misses
+of one key compute once (the cache's single flight).
+
+Stored: status 200 responses whose errors (if any) are all ``FORBIDDEN`` or ``NOT_FOUND``
+(deterministic for the scope) and that read the tracker's snapshot; never other errors. An
+entry lives until the next snapshot is due plus ``GATEWAY_CACHE_GRACE_SECONDS``.
+
+Every JSON response gets ``extensions.cache`` (``hit``, ``shared``: waited for an identical
+request's computation) and ``extensions.snapshot`` (``id``, ``takenAt``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.authz.principal import Principal
+from gateway.cache import SnapshotCache, cache_key
+from gateway.loaders.generation import Generation, GenerationTracker
+from gateway.loaders.snapshot import SnapshotState
+
+LAYER = "response"
+SNAPSHOT_READ_SCOPE_KEY = "gateway.snapshot_read"
+"""ASGI scope entry where the view records the snapshot a response read (if any)."""
+CACHEABLE_CODES = frozenset({"FORBIDDEN", "NOT_FOUND"})
+VIEWER_FIELD = "viewer"
+"""``Query.viewer`` answers the caller's subject and credential kind, not only its grants."""
+
+Execute = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """What identifies a GraphQL request, for the key."""
+
+    document_sha: str
+    operation_name: str
+    variables: str
+    method: str
+    personal: bool = False
+    """The document may select ``viewer``: the answer depends on the caller, not only on its
+    grants."""
+
+
+def parse_operation(method: str, body: bytes, params: Any, content_type: str) -> Operation | None:
+    """The operation of a GET or JSON POST request; None when it is not cacheable (other
+    content types, batches, persisted-query extensions, malformed bodies)."""
+    if method == "GET":
+        query, name, variables = params.get("query"), params.get("operationName"), None
+        raw = params.get("variables")
+        if raw:
+            try:
+                variables = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return None
+    elif method == "POST" and content_type.split(";")[0].strip() == "application/json":
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or "extensions" in data:
+            return None
+        query, name, variables = data.get("query"), data.get("operationName"), data.get("variables")
+    else:
+        return None
+    if not isinstance(query, str) or not isinstance(name, str | None):
+        return None
+    if not isinstance(variables, dict | None):
+        return None
+    canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+    sha = hashlib.sha256(query.encode()).hexdigest()
+    # A field name cannot be escaped or aliased away in the document's text, so a document
+    # without "viewer" never selects it (a false positive only narrows sharing).
+    return Operation(sha, name or "", canonical, method, personal=VIEWER_FIELD in query)
+
+
+@dataclass
+class Captured:
+    """A response as the view sent it."""
+
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+    snapshot: SnapshotState | None = None
+
+    @property
+    def body(self) -> bytes:
+        """The whole body."""
+        return b"".join(self.chunks)
+
+
+async def capture(execute: Execute, scope: Scope, body: bytes, receive: Receive) -> Captured:
+    """Run ``execute`` on a replay of ``body`` and keep what it sends."""
+    captured = Captured()
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    async def keep(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            captured.status = message["status"]
+            captured.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            captured.chunks.append(message.get("body", b""))
+
+    await execute(scope, replay, keep)
+    captured.snapshot = scope.pop(SNAPSHOT_READ_SCOPE_KEY, None)
+    return captured
+
+
+def cacheable(captured: Captured, generation: Generation) -> bool:
+    """True when ``captured`` may be stored under ``generation`` (see the module doc)."""
+    if captured.status != 200:
+        return False
+    if captured.snapshot is not None and captured.snapshot.id != generation.snapshot_id:
+        return False
+    try:
+        errors = orjson.loads(captured.body).get("errors") or []
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    return all((e.get("extensions") or {}).get("code") in CACHEABLE_CODES for e in errors)
+
+
+def with_extensions(body: bytes, extensions: dict[str, object]) -> bytes:
+    """``body`` (a JSON object without top-level ``extensions``) with ``extensions`` added."""
+    if not body.endswith(b"}"):
+        return body
+    return body[:-1] + b',"extensions":' + orjson.dumps(extensions) + b"}"
+
+
+def _snapshot_extension(snapshot: SnapshotState | Generation) -> dict[str, object]:
+    if isinstance(snapshot, Generation):
+        snapshot = SnapshotState(snapshot.snapshot_id, snapshot.taken_at)
+    taken = snapshot.taken_at.isoformat().replace("+00:00", "Z") if snapshot.taken_at else None
+    return {"id": snapshot.id, "takenAt": taken}
+
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class ResponseCache:
+    """Serves ``/graphql`` requests through the cache (see the module docstring)."""
+
+    cache: SnapshotCache
+    tracker: GenerationTracker
+    matrix_version: str
+    refresh_interval: float
+    grace_seconds: float
+
+    async def handle(
+        self, scope: Scope, receive: Receive, send: Send, execute: Execute, principal: Principal
+    ) -> str:
+        """Answer the request; returns the cache outcome (``hit``, ``shared``, ``miss``,
+        ``bypass``)."""
+        request = Request(scope, receive)
+        body = await request.body() if request.method == "POST" else b""
+        operation = parse_operation(
+            request.method, body, request.query_params, request.headers.get("content-type", "")
+        )
+        if operation is None:
+            captured = await capture(execute, scope, body, receive)
+            await self._send(send, captured.status, captured.headers, captured.body)
+            return "bypass"
+        generation = await self.tracker.current()
+        now = dt.datetime.now(dt.UTC)
+        key = self._key(generation.token, now, principal, operation)
+        mine: list[Captured] = []
+
+        async def compute() -> bytes | None:
+            captured = await capture(execute, scope, body, receive)
+            mine.append(captured)
+            return captured.body if cacheable(captured, generation) else None
+
+        ttl = generation.seconds_to_live(self.refresh_interval, now) + self.grace_seconds
+        result = await self.cache.get_or_compute(LAYER, key, compute, ttl)
+        if result.value is not None:
+            snapshot: SnapshotState | Generation = generation
+            if mine and mine[0].snapshot is not None:
+                snapshot = mine[0].snapshot
+            extensions = {
+                "cache": {"hit": result.hit, "shared": result.shared},
+                "snapshot": _snapshot_extension(snapshot),
+            }
+            await self._send(send, 200, JSON_HEADERS, with_extensions(result.value, extensions))
+            return "hit" if result.hit else ("shared" if result.shared else "miss")
+        # Not cacheable: this caller computed it, or waited for one who did (then ask again).
+        captured = mine[0] if mine else await capture(execute, scope, body, receive)
+        body = captured.body
+        if captured.status == 200:
+            extensions = {
+                "cache": {"hit": False, "shared": False},
+                "snapshot": _snapshot_extension(captured.snapshot or generation),
+            }
+            body = with_extensions(body, extensions)
+        await self._send(send, captured.status, captured.headers, body)
+        return "miss"
+
+    def _key(
+        self, generation: str, now: dt.datetime, principal: Principal, operation: Operation
+    ) -> str:
+        """The response's key (see the module docstring)."""
+        caller = ""
+        if operation.personal:
+            # JSON-encoded: a subject cannot smuggle the key's separator in.
+            caller = orjson.dumps([principal.via, principal.subject]).decode()
+        return cache_key(
+            LAYER,
+            generation,
+            now.date().isoformat(),
+            self.matrix_version,
+            principal.scope_key,
+            caller,
+            operation.document_sha,
+            operation.operation_name,
+            operation.variables,
+            operation.method,
+        )
+
+    @staticmethod
+    async def _send(
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> None:
+        kept = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        kept.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": kept})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,160 @@
+"""Redis stopped, restarted, slow or flushed mid-load: every call answers, nothing raises.
+
+Each test runs its own redis-server on a free port (never the shared one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.cache import SnapshotCache, cache_key
+from gateway.cache.redis import RedisBackend
+from tests.cache.conftest import RedisServer, cache_settings
+from tests.cache.support import Counting, breakers_open, computations, lookups
+
+TIMEOUT_MS = 100
+RESET_SECONDS = 0.5
+
+
+LATENCY_BOUND = 0.5
+"""Longest accepted call while Redis is down or stalled for 1 s: a few timeouts, plus slack for
+a busy test machine (event-loop scheduling of 20 concurrent calls), well below the stall."""
+
+
+def make_cache(server: RedisServer, timeout_ms: int = TIMEOUT_MS) -> SnapshotCache:
+    """A cache on the private server: breaker opens after 3 failures, resets in 0.5 s."""
+    settings = cache_settings(
+        server.url,
+        redis_timeout_ms=timeout_ms,
+        cache_breaker_failures=3,
+        cache_breaker_reset_seconds=RESET_SECONDS,
+    )
+    return SnapshotCache.create(settings)
+
+
+@pytest.fixture
+async def cache(private_redis: RedisServer) -> AsyncIterator[SnapshotCache]:
+    """A cache on the private server with the default 100 ms timeouts."""
+    snapshot_cache = make_cache(private_redis)
+    yield snapshot_cache
+    await snapshot_cache.close()
+
+
+def breaker_state(cache: SnapshotCache) -> str:
+    backend = cache.backend
+    assert isinstance(backend, RedisBackend)
+    return backend.breaker.state
+
+
+async def load(cache: SnapshotCache, layer: str, round_: int, width: int = 20) -> list[float]:
+    """``width`` concurrent calls on distinct keys; returns each call's duration (seconds)."""
+
+    async def one(i: int) -> float:
+        started = time.monotonic()
+        result = await cache.get_or_compute(
+            layer, cache_key(layer, str(round_), str(i)), compute, 60
+        )
+        assert result.value == b"v"  # answered, whatever Redis did
+        return time.monotonic() - started
+
+    compute = Counting(b"v")
+    return await asyncio.gather(*(one(i) for i in range(width)))
+
+
+async def test_stop_mid_load_answers_everything_and_opens_the_breaker(
+    cache: SnapshotCache, private_redis: RedisServer, layer: str
+) -> None:
+    opened_before = breakers_open()
+    rounds = 40
+
+    async def keep_loading() -> list[float]:
+        durations: list[float] = []
+        for round_ in range(rounds):
+            durations += await load(cache, layer, round_)
+            await asyncio.sleep(0.01)
+        return durations
+
+    loading = asyncio.create_task(keep_loading())
+    await asyncio.sleep(0.1)
+    assert not loading.done()
+    await asyncio.to_thread(private_redis.stop)  # while calls are in flight
+    durations = await loading
+    assert breaker_state(cache) == "open"
+    assert breakers_open() == opened_before + 1
+    assert lookups(layer, "hit") == 0
+    assert 0 < lookups(layer, "error") < rounds * 20
+    assert lookups(layer, "error") + lookups(layer, "miss") == rounds * 20
+    assert computations(layer) == rounds * 20  # every call answered, from the "database"
+    assert max(durations) < LATENCY_BOUND  # never more than about a timeout
+    assert await cache.get_many(layer, ["k1", "k2"]) == {}
+    await cache.set_many(layer, {"k1": b"x"}, ttl_seconds=60)  # skipped, no exception
+
+
+async def test_restart_uses_redis_again_after_the_reset_period(
+    cache: SnapshotCache, private_redis: RedisServer, layer: str
+) -> None:
+    private_redis.stop()
+    await load(cache, layer, 0)
+    assert breaker_state(cache) == "open"
+    private_redis.start()
+    await load(cache, layer, 1)
+    assert breaker_state(cache) == "open"  # still within the reset period: Redis not tried
+    await asyncio.sleep(RESET_SECONDS + 0.1)
+    key = cache_key(layer, "after-restart")
+    compute = Counting(b"fresh")
+    first = await cache.get_or_compute(layer, key, compute, 60)
+    second = await cache.get_or_compute(layer, key, compute, 60)
+    assert breaker_state(cache) == "closed"
+    assert (first.hit, second.hit, compute.calls) == (False, True, 1)
+    async with aioredis.Redis.from_url(private_redis.url) as client:
+        assert await client.get(key) == b"fresh"
+
+
+@pytest.mark.parametrize(
+    "stall", [("CLIENT", "PAUSE", "1000"), ("DEBUG", "SLEEP", "1")], ids=["pause", "sleep"]
+)
+async def test_slow_redis_costs_about_one_timeout_not_one_second(
+    cache: SnapshotCache, private_redis: RedisServer, layer: str, stall: tuple[str, ...]
+) -> None:
+    await load(cache, layer, 0)  # connections open and warm
+    errors_before = lookups(layer, "error")  # a busy machine may time out a warm-up call
+    async with aioredis.Redis.from_url(private_redis.url) as admin:
+        stalled = asyncio.create_task(admin.execute_command(*stall))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        durations = [d for round_ in range(1, 6) for d in await load(cache, layer, round_)]
+        elapsed = time.monotonic() - started
+        await stalled
+    assert elapsed < 0.8  # five rounds, all answered before the stall ends
+    assert max(durations) < LATENCY_BOUND
+    assert breaker_state(cache) == "open"
+    assert lookups(layer, "error") - errors_before == 5 * 20
+
+
+async def test_flushall_mid_load_misses_then_refills(
+    private_redis: RedisServer, layer: str
+) -> None:
+    # Generous timeouts: this test is about FLUSHALL, not about a busy machine's latency.
+    cache = make_cache(private_redis, timeout_ms=2000)
+    keys = [cache_key(layer, "snap-1", str(i)) for i in range(50)]
+    compute = Counting(b"v")
+
+    async def round_() -> list[bool]:
+        results = await asyncio.gather(*(cache.get_or_compute(layer, k, compute, 60) for k in keys))
+        return [r.hit for r in results]
+
+    assert not any(await round_())
+    assert all(await round_())
+    async with aioredis.Redis.from_url(private_redis.url) as admin:
+        await admin.flushall()
+    assert not any(await round_())
+    assert all(await round_())
+    assert breaker_state(cache) == "closed"
+    await cache.close()
+    assert compute.calls == 100
+    assert lookups(layer, "error") == 0
