@@ -16,6 +16,7 @@ import sys
 BENCHMARKS: dict[str, str] = {
     "ingest": "bench.ingest_throughput",
     "details": "bench.details_page",
+    "cached": "bench.cached_page",
 }
 """Benchmark name -> module with ``parse_args(argv)`` and ``async main(args)``."""
 

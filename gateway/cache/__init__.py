@@ -123,6 +123,18 @@ class SnapshotCache:
         with contextlib.suppress(CacheUnavailable):
             await self._backend.set_many(items, ttl_seconds)
 
+    async def peek(self, layer: str, key: str) -> bytes | None:
+        """The cached value of ``key``, or None; only a hit is counted (a miss goes on to
+        :meth:`get_or_compute`, which counts it), and Redis trouble is a quiet None."""
+        try:
+            found = await self._backend.get_many([key])
+        except CacheUnavailable:
+            return None
+        value = found.get(key)
+        if value is not None:
+            count_lookups(layer, "hit")
+        return value
+
     async def get_or_compute(
         self, layer: str, key: str, compute: Compute, ttl_seconds: float
     ) -> Cached:
@@ -136,6 +148,15 @@ class SnapshotCache:
             ttl_seconds: Lifetime of the stored value; <= 0 stores nothing.
         """
         joining = self._flight.is_running(key)
+        if not joining and self._backend.kind == "memory":
+            # In process, the common case, a hit, skips the single flight's task: it costs a
+            # dict lookup. (Not with Redis: there the flight turns a burst of identical
+            # lookups into one round trip.) A miss is counted once, by the flight's lookup.
+            found = await self._backend.get_many([key])
+            if key in found:
+                count_lookups(layer, "hit")
+                return Cached(found[key], hit=True)
+            joining = self._flight.is_running(key)
         try:
             outcome, _ = await self._flight.run(
                 key, lambda: self._resolve(layer, key, compute, ttl_seconds)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge
 
@@ -37,7 +37,13 @@ BREAKER_OPEN = Gauge(
 def count_lookups(layer: str, result: Result, n: int = 1) -> None:
     """Add ``n`` lookups of ``layer`` with ``result`` (nothing when ``n`` is 0)."""
     if n:
-        REQUESTS.labels(layer=layer, result=result).inc(n)
+        child = _LOOKUPS.get((layer, result))
+        if child is None:  # labels() takes a lock and builds a key: once per pair
+            child = _LOOKUPS[(layer, result)] = REQUESTS.labels(layer=layer, result=result)
+        child.inc(n)
+
+
+_LOOKUPS: dict[tuple[str, str], Any] = {}
 
 
 def count_computation(layer: str) -> None:

@@ -2,12 +2,13 @@
 
 A response is keyed by everything that can change its bytes: the document's SHA-256, the
 operation name, the canonical variables, the HTTP method, the caller's effective grants
-(:attr:`Principal.scope_key`), the role matrix's version, the UTC date (presets are relative
-to it) and the data's :class:`~gateway.loaders.generation.Generation` (snapshot and catalog
-version). A hit therefore never crosses scopes: two callers share an entry only when they hold
-the same grants. A document that may select ``viewer`` (the caller's subject and credential
-kind, not only its grants) is also keyed by the subject and credential kind. Concurrent misses
-of one key compute once (the cache's single flight).
+(:attr:`Principal.scope_key`), the role matrix's version, the query limits' version (a limit
+lowered by configuration must not be bypassed by a warm cache), the UTC date (presets are
+relative to it) and the data's :class:`~gateway.loaders.generation.Generation` (snapshot and
+catalog version). A hit therefore never crosses scopes: two callers share an entry only when
+they hold the same grants. A document that may select ``viewer`` (the caller's subject and
+credential kind, not only its grants) is also keyed by the subject and credential kind.
+Concurrent misses of one key compute once (the cache's single flight).
 
 Stored: status 200 responses whose errors (if any) are all ``FORBIDDEN`` or ``NOT_FOUND``
 (deterministic for the scope) and that read the tracker's snapshot; never other errors. An
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
@@ -38,6 +40,8 @@ LAYER = "response"
 SNAPSHOT_READ_SCOPE_KEY = "gateway.snapshot_read"
 """ASGI scope entry where the view records the snapshot a response read (if any)."""
 CACHEABLE_CODES = frozenset({"FORBIDDEN", "NOT_FOUND"})
+_UNPARSED: Any = object()
+"""Marks a body not parsed yet (None is a parsed, uncacheable one)."""
 VIEWER_FIELD = "viewer"
 """``Query.viewer`` answers the caller's subject and credential kind, not only its grants."""
 
@@ -148,6 +152,11 @@ def with_extensions(body: bytes, extensions: dict[str, object]) -> bytes:
     return body[:-1] + b',"extensions":' + orjson.dumps(extensions) + b"}"
 
 
+def _suffix(extensions: dict[str, object]) -> bytes:
+    """What :func:`with_extensions` puts in place of a body's closing brace."""
+    return b',"extensions":' + orjson.dumps(extensions) + b"}"
+
+
 def _snapshot_extension(snapshot: SnapshotState | Generation) -> dict[str, object]:
     if isinstance(snapshot, Generation):
         snapshot = SnapshotState(snapshot.snapshot_id, snapshot.taken_at)
@@ -167,6 +176,14 @@ class ResponseCache:
     matrix_version: str
     refresh_interval: float
     grace_seconds: float
+    _operations: LRUCache[tuple[str, str, bytes], Operation | None] = field(
+        default_factory=lambda: LRUCache(maxsize=4096), init=False, repr=False
+    )
+    _hit_suffix: LRUCache[Generation, bytes] = field(
+        default_factory=lambda: LRUCache(maxsize=16), init=False, repr=False
+    )
+    limits_version: str = ""
+    """:attr:`gateway.schema.limits.QueryLimits.version` of the schema behind ``execute``."""
 
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, execute: Execute, principal: Principal
@@ -175,9 +192,13 @@ class ResponseCache:
         ``bypass``)."""
         request = Request(scope, receive)
         body = await request.body() if request.method == "POST" else b""
-        operation = parse_operation(
-            request.method, body, request.query_params, request.headers.get("content-type", "")
-        )
+        content_type = request.headers.get("content-type", "")
+        raw = (request.method, content_type, body or scope.get("query_string", b""))
+        # Dashboards repeat identical bodies: parse each distinct one once per process.
+        operation = self._operations.get(raw, _UNPARSED)
+        if operation is _UNPARSED:
+            operation = parse_operation(request.method, body, request.query_params, content_type)
+            self._operations[raw] = operation
         if operation is None:
             captured = await capture(execute, scope, body, receive)
             await self._send(send, captured.status, captured.headers, captured.body)
@@ -216,6 +237,36 @@ class ResponseCache:
         await self._send(send, captured.status, captured.headers, body)
         return "miss"
 
+    async def peek(
+        self, principal: Principal, method: str, content_type: str, body: bytes
+    ) -> bytes | None:
+        """A cached answer (``extensions`` included) to a request seen before, or None.
+
+        The fast path of :mod:`gateway.web.fast_hits`: the same key as :meth:`handle`, from
+        the raw request, without building a Starlette request.
+        """
+        operation = self._operations.get((method, content_type, body), _UNPARSED)
+        if operation is _UNPARSED or operation is None:
+            return None  # first sight (handle parses and remembers it), or not cacheable
+        generation = await self.tracker.current()
+        now = dt.datetime.now(dt.UTC)
+        key = self._key(generation.token, now, principal, operation)
+        if self.cache.kind != "memory":
+            # With Redis a burst of identical lookups belongs to the full path's single
+            # flight (one round trip for all), not to one GET each here.
+            return None
+        value = await self.cache.peek(LAYER, key)
+        if value is None:
+            return None
+        suffix = self._hit_suffix.get(generation)
+        if suffix is None:  # once per generation: the same extensions on every hit
+            extensions = {
+                "cache": {"hit": True, "shared": False},
+                "snapshot": _snapshot_extension(generation),
+            }
+            suffix = self._hit_suffix[generation] = _suffix(extensions)
+        return value[:-1] + suffix if value.endswith(b"}") else value
+
     def _key(
         self, generation: str, now: dt.datetime, principal: Principal, operation: Operation
     ) -> str:
@@ -229,6 +280,7 @@ class ResponseCache:
             generation,
             now.date().isoformat(),
             self.matrix_version,
+            self.limits_version,
             principal.scope_key,
             caller,
             operation.document_sha,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pydantic import SecretStr
 
+from gateway.authz import tokens
 from gateway.authz.errors import AuthConfigError, AuthenticationError
 from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import LEEWAY, check_jwt_settings, mint_token, verify_token
@@ -280,3 +283,29 @@ def test_mint_token_needs_a_secret_grants_and_a_positive_ttl(hs_settings: Settin
         mint_token(hs_settings, "bob", grant, timedelta(0))
     with pytest.raises(AuthConfigError, match="grant"):
         mint_token(hs_settings, "bob", [], timedelta(hours=1))
+
+
+def test_a_verified_token_is_not_verified_again_within_its_window(
+    hs_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[str] = []
+    real = tokens._decode
+
+    def counting(token: str, settings: Settings) -> dict[str, object]:
+        decoded.append(token)
+        return real(token, settings)
+
+    monkeypatch.setattr(tokens, "_decode", counting)
+    token = mint_token(hs_settings, "memo", [Grant(Role.SUPER_ADMIN)], timedelta(minutes=5))
+    first = verify_token(token, hs_settings)
+    assert verify_token(token, hs_settings) == first
+    assert len(decoded) == 1
+    # Other settings (another secret) never reuse the memo: the token fails there.
+    other = Settings(jwt_secret=SecretStr("another-secret-with-at-least-32-chars"))
+    with pytest.raises(AuthenticationError, match="signature"):
+        verify_token(token, other)
+    # Past its expiry (plus leeway) the memo is not trusted: the token is checked in full.
+    later = time.time() + 3600
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    verify_token(token, hs_settings)  # PyJWT's own clock still says valid
+    assert len(decoded) == 3

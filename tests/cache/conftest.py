@@ -1,8 +1,8 @@
 """Fixtures of the cache tests: the same suite on the in-process cache and on real Redis.
 
-Normal cases use the shared Redis (the session's test DB, flushed by ``redis_client``). Trouble cases use a
-private ``redis-server`` on a free port that a test may stop, restart, pause or flush: the shared
-server on 6379 is never touched.
+Normal cases use the shared Redis (the session's test database, flushed by ``redis_client``).
+Trouble cases use a private ``redis-server`` on a free port that a test may stop, restart,
+pause or flush: the shared server on 6379 is never touched.
 """
 
 from __future__ import annotations
