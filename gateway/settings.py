@@ -122,6 +122,31 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest POST /v1/events body accepted, in bytes.",
     )
+    max_query_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest POST /graphql body accepted, in bytes; larger ones get HTTP 413.",
+    )
+    max_query_depth: int = Field(
+        default=10,
+        ge=1,
+        description="Most nested field levels in a GraphQL operation (`{ a { b } }` is 2).",
+    )
+    max_query_aliases: int = Field(
+        default=15,
+        ge=0,
+        description="Most aliased fields in a GraphQL operation, fragments counted each time "
+        "they are spread.",
+    )
+    max_query_tokens: int = Field(
+        default=2000,
+        ge=1,
+        description="Most lexical tokens (names, punctuation, values) in a GraphQL document.",
+    )
+    allow_batching: bool = Field(
+        default=False,
+        description="Accept a JSON array of GraphQL operations in one POST /graphql request.",
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     refresh_interval_seconds: int = Field(
         default=1800,

@@ -12,19 +12,23 @@ from functools import cache
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
-from strawberry.schema.config import StrawberryConfig
+from strawberry.extensions import ValidationCache
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.authz.directive import ROLES_ARGUMENT_DESCRIPTION
 from gateway.authz.install import Installed, install_matrix
 from gateway.authz.matrix import DEFAULT_MATRIX, RoleMatrix
+from gateway.schema.limits import QueryLimits, limit_extensions
 from gateway.schema.masking import GatewayMaskErrors, should_mask
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 
 CACHE_SIZE = 512
 """Distinct query texts whose parse and validation results are kept (LRU)."""
+
+MAX_BATCH_OPERATIONS = 10
+"""Most operations in one batched request (when ``GATEWAY_ALLOW_BATCHING`` is on)."""
 
 
 _ROLE_LIST = re.compile(r"@requiresRole\(roles: \[([^\]]*)\]\)")
@@ -37,6 +41,8 @@ def _one_line(match: re.Match[str]) -> str:
 class GatewaySchema(strawberry.Schema):
     authz: Installed
     """The role matrix this schema enforces (set by :func:`build_schema`)."""
+    limits: QueryLimits
+    """The query limits this schema enforces (set by :func:`build_schema`)."""
 
     """A schema whose error log holds only what the masking extension does not log.
 
@@ -57,17 +63,16 @@ class GatewaySchema(strawberry.Schema):
         del errors, execution_context
 
 
-def _parser_cache() -> ParserCache:
-    return ParserCache(maxsize=CACHE_SIZE)
-
-
 def _validation_cache() -> ValidationCache:
     return ValidationCache(maxsize=CACHE_SIZE)
 
 
-def build_schema(matrix: RoleMatrix = DEFAULT_MATRIX) -> GatewaySchema:
+def build_schema(
+    matrix: RoleMatrix = DEFAULT_MATRIX, limits: QueryLimits | None = None
+) -> GatewaySchema:
     """The executable schema: ``matrix`` enforced on every coordinate and printed as
-    ``@requiresRole``, parse/validation caches, error masking.
+    ``@requiresRole``, ``limits`` enforced before execution (the defaults when None),
+    parse/validation caches, error masking.
 
     Raises:
         MatrixError: ``matrix`` names a type, field or argument the schema lacks, or leaves a
@@ -75,12 +80,17 @@ def build_schema(matrix: RoleMatrix = DEFAULT_MATRIX) -> GatewaySchema:
     """
     bare = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
     installed = install_matrix(bare, matrix)
+    limits = limits or QueryLimits()
+    batching = (
+        BatchingConfig(max_operations=MAX_BATCH_OPERATIONS) if limits.allow_batching else None
+    )
     schema = GatewaySchema(
         query=Query,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[_parser_cache, _validation_cache, GatewayMaskErrors],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=batching),
+        extensions=[*limit_extensions(limits, CACHE_SIZE), _validation_cache, GatewayMaskErrors],
     )
     schema.authz = installed
+    schema.limits = limits
     # strawberry drops the descriptions of schema-directive arguments; set it on the built one.
     directive = schema._schema.get_directive("requiresRole")
     if directive is not None:
@@ -94,4 +104,4 @@ def print_sdl() -> str:
     return build_schema().as_str() + "\n"
 
 
-__all__ = ["GatewaySchema", "build_schema", "print_sdl", "should_mask"]
+__all__ = ["GatewaySchema", "QueryLimits", "build_schema", "print_sdl", "should_mask"]

@@ -9,6 +9,10 @@ Three changes to :class:`strawberry.asgi.GraphQL`:
   :mod:`json` on large metric series);
 * every operation gets a fresh :class:`gateway.context.Context` (loaders are per request).
 
+and two limits before anything is parsed: a POST body over ``GATEWAY_MAX_QUERY_BYTES`` gets
+HTTP 413, and a batch (a JSON array body) gets HTTP 400 unless ``GATEWAY_ALLOW_BATCHING`` is on;
+both answer a GraphQL error (``QUERY_TOO_COMPLEX``, ``BAD_USER_INPUT``).
+
 Example:
     >>> view = GatewayGraphQL(build_schema())  # doctest: +SKIP
     >>> Route("/graphql", view, methods=["GET", "POST"])  # doctest: +SKIP
@@ -25,7 +29,7 @@ from pathlib import Path
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
@@ -33,7 +37,8 @@ from strawberry.schema import BaseSchema
 from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.context import Context
-from gateway.web.errors import unauthenticated
+from gateway.errors import ErrorCode
+from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
 from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 
@@ -207,6 +212,40 @@ def render_graphiql_page(
 """
 
 
+BATCHING_OFF = "batching is off: send one operation per request (GATEWAY_ALLOW_BATCHING)"
+
+
+async def read_bounded(request: Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to exceed ``limit`` bytes (by its
+    ``Content-Length`` or while streaming: a liar never gets more than ``limit`` read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            return None
+        parts.append(part)
+    return b"".join(parts)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first hands over ``body`` (already read), then defers to ``receive``
+    (for the disconnect)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
 class GatewayGraphQL(GraphQL[Context, None]):
     """The ``/graphql`` endpoint (GET and POST; GraphiQL for browsers).
 
@@ -260,12 +299,30 @@ class GatewayGraphQL(GraphQL[Context, None]):
             await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        if request.method == "POST":
+            body = await read_bounded(request, state.settings.max_query_bytes)
+            refused = self._refuse(body, state.settings.max_query_bytes)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
+            receive = replay(body or b"", receive)
         responses: ResponseCache | None = getattr(state, "responses", None)
         if responses is None:
             await self._execute(scope, receive, send)
             return
         outcome = await responses.handle(scope, receive, send, self._execute, principal)
         GRAPHQL.labels(outcome).inc()
+
+    def _refuse(self, body: bytes | None, limit: int) -> Response | None:
+        """The answer to a POST body too large (None) or batched while batching is off; None
+        when it may proceed."""
+        if body is None:
+            message = f"request body larger than {limit} bytes (GATEWAY_MAX_QUERY_BYTES)"
+            return graphql_error(413, ErrorCode.QUERY_TOO_COMPLEX, message)
+        batching = self.schema.config.batching_config is not None
+        if not batching and body.lstrip()[:1] == b"[":
+            return graphql_error(400, ErrorCode.BAD_USER_INPUT, BATCHING_OFF)
+        return None
 
     async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run strawberry's view, then close the request's contexts (their snapshot read

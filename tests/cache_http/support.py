@@ -42,6 +42,11 @@ def http_settings(settings: Settings, redis_url: str | None, **overrides: object
         "jwt_secret": SecretStr(JWT_SECRET),
         "redis_url": redis_url,
         "cache_poll_seconds": 0.0,
+        # Random documents of the differential test go past the default query limits, which
+        # are not what these tests check (tests/limits does).
+        "max_query_aliases": 10_000,
+        "max_query_depth": 50,
+        "max_query_tokens": 100_000,
         **overrides,
     }
     return settings.model_copy(update=update)

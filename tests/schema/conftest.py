@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gateway.authz.tokens import mint_token
-from gateway.schema import build_schema
+from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings
 from gateway.web.graphql import GatewayGraphQL
 from tests.principals import ADMIN
@@ -26,8 +26,9 @@ JWT_SECRET = "test-secret-of-the-schema-tests-32-bytes"
 
 @pytest.fixture(scope="session")
 def schema() -> strawberry.Schema:
-    """The gateway schema (built once)."""
-    return build_schema()
+    """The gateway schema (built once). Its query limits are raised: these tests check data
+    with wide aliased queries; tests/limits checks the limits."""
+    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000))
 
 
 @pytest.fixture
