@@ -17,10 +17,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.tokens import verify_token
+from gateway.web.body import replay
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
 
 MAX_BODY = 65_536
@@ -46,7 +47,7 @@ class FastHits:
         body, complete = await _read(receive)
         answer = await self._cached(scope, body) if complete else None
         if answer is None:
-            await self.app(scope, _replay(body, complete, receive), send)
+            await self.app(scope, replay(body, receive, more_body=not complete), send)
             return
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -96,17 +97,3 @@ async def _read(receive: Receive) -> tuple[bytes, bool]:
             return b"".join(chunks), True
         if size > MAX_BODY:
             return b"".join(chunks), False
-
-
-def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
-    """A receive that yields the part of the body already read, then the rest."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": not complete}
-        return await receive()
-
-    return replay

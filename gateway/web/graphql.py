@@ -29,7 +29,7 @@ from pathlib import Path
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
@@ -38,6 +38,7 @@ from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.context import Context
 from gateway.errors import ErrorCode
+from gateway.web.body import read_bounded, replay
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
 from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
@@ -213,37 +214,6 @@ def render_graphiql_page(
 
 
 BATCHING_OFF = "batching is off: send one operation per request (GATEWAY_ALLOW_BATCHING)"
-
-
-async def read_bounded(request: Request, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it is known to exceed ``limit`` bytes (by its
-    ``Content-Length`` or while streaming: a liar never gets more than ``limit`` read)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    parts: list[bytes] = []
-    size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            return None
-        parts.append(part)
-    return b"".join(parts)
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that first hands over ``body`` (already read), then defers to ``receive``
-    (for the disconnect)."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
 
 
 class GatewayGraphQL(GraphQL[Context, None]):

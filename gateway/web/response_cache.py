@@ -35,6 +35,7 @@ from gateway.authz.principal import Principal
 from gateway.cache import SnapshotCache, cache_key
 from gateway.loaders.generation import Generation, GenerationTracker
 from gateway.loaders.snapshot import SnapshotState
+from gateway.web.body import replay
 
 LAYER = "response"
 SNAPSHOT_READ_SCOPE_KEY = "gateway.snapshot_read"
@@ -111,14 +112,6 @@ class Captured:
 async def capture(execute: Execute, scope: Scope, body: bytes, receive: Receive) -> Captured:
     """Run ``execute`` on a replay of ``body`` and keep what it sends."""
     captured = Captured()
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
 
     async def keep(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -127,7 +120,7 @@ async def capture(execute: Execute, scope: Scope, body: bytes, receive: Receive)
         elif message["type"] == "http.response.body":
             captured.chunks.append(message.get("body", b""))
 
-    await execute(scope, replay, keep)
+    await execute(scope, replay(body, receive), keep)
     captured.snapshot = scope.pop(SNAPSHOT_READ_SCOPE_KEY, None)
     return captured
 
