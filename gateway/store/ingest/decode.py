@@ -89,11 +89,10 @@ def _decode_into(chunk: DecodedChunk, raws: list[bytes], start: int, stop: int) 
         if b"\\u0000" in raw and _has_nul(raw):
             failures.append(Failure(position, guess_kind(raw), INVALID_VALUE, NUL_REASON))
             continue
-        bucket = buckets.get(type(record))
-        if bucket is None:
-            catalog.append((position, record))
+        if isinstance(record, (LaunchRecord, PageViewRecord, AdImpressionRecord)):
+            buckets[type(record)].append((position, record))
         else:
-            bucket.append((position, record))
+            catalog.append((position, record))
 
 
 NUL_REASON = "a string contains the NUL character (\\u0000), which cannot be stored"
