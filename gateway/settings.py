@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(
         default=256 * 1024 * 1024,
         ge=0,
-        description="Bound of the in-process cache (used without GATEWAY_REDIS_URL), in bytes of "
-        "keys and values, per server process.",
+        description="Bound of the in-process cache, in bytes of keys and values, per server "
+        "process: the whole cache without GATEWAY_REDIS_URL; with it, the near copy of recently "
+        "used Redis entries (0 turns the near copy off).",
     )
     cache_grace_seconds: int = Field(
         default=60,

@@ -154,20 +154,37 @@ def verify_token(token: str, settings: Settings) -> Principal:
             included), a wrong signature, an expired or not-yet-valid token, a missing
             ``exp`` or ``sub``, bad ``grants``, or a wrong issuer or audience.
     """
+    return verify_token_window(token, settings)[0]
+
+
+def verify_token_window(token: str, settings: Settings) -> tuple[Principal, float, float]:
+    """:func:`verify_token`, with the window (POSIX seconds, clock skew included) outside
+    which the token is refused: ``(principal, accepted from, accepted until)``.
+
+    A caller that remembers what a token allowed may rely on it within that window only.
+
+    Raises:
+        AuthenticationError: as :func:`verify_token`.
+    """
     memo_key = (token, _fingerprint(settings))
     known = _VERIFIED.get(memo_key)
     now = time.time()
     leeway = LEEWAY.total_seconds()
-    if known is not None and known[1] - leeway <= now <= known[2] + leeway:
-        return known[0]
+    if known is None or not known[1] - leeway <= now <= known[2] + leeway:
+        known = _verify(token, settings)
+        _VERIFIED[memo_key] = known
+    return known[0], known[1] - leeway, known[2] + leeway
+
+
+def _verify(token: str, settings: Settings) -> tuple[Principal, float, float]:
+    """Check ``token`` in full: its principal, valid from (nbf/iat) and expiry (POSIX)."""
     claims = _decode(token, settings)
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject:
         raise AuthenticationError("token 'sub' must be a non-empty string")
     principal = Principal(subject, _grants(claims.get("grants")), via="jwt")
     starts = [float(claims[c]) for c in ("nbf", "iat") if isinstance(claims.get(c), int | float)]
-    _VERIFIED[memo_key] = (principal, max(starts, default=-math.inf), float(claims["exp"]))
-    return principal
+    return principal, max(starts, default=-math.inf), float(claims["exp"])
 
 
 _VERIFIED: LRUCache[tuple[str, tuple[object, ...]], tuple[Principal, float, float]] = LRUCache(

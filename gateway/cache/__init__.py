@@ -6,6 +6,13 @@ metrics. Values are opaque bytes (JSON by convention) stored under :func:`cache_
 compute once: per process by a single flight, across processes by a Redis lock. Redis trouble
 never raises out of here: lookups become misses (counted as ``error``) and writes are skipped.
 
+With Redis, each process also keeps a *near copy* of the entries it recently read or wrote
+(a bounded :class:`MemoryBackend`, ``GATEWAY_CACHE_MAX_BYTES``; 0 turns it off). This is safe
+because a key names everything its value depends on, the snapshot included, so the value under
+a key never changes: a near copy can only be evicted or expire (with the same lifetime as the
+Redis entry), never go stale. A repeated request then costs no Redis round trip, and a process
+keeps answering what it has seen while Redis is down.
+
 Example:
     >>> import asyncio
     >>> from gateway.settings import Settings
@@ -76,14 +83,23 @@ class SnapshotCache:
         lock_ttl_seconds: Lifetime of the Redis lock, and the longest wait for another worker.
     """
 
-    def __init__(self, backend: Backend, lock_ttl_seconds: float = LOCK_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        lock_ttl_seconds: float = LOCK_TTL_SECONDS,
+        near: MemoryBackend | None = None,
+    ) -> None:
         self._backend = backend
         self._lock_ttl = lock_ttl_seconds
         self._flight: SingleFlight[_Outcome] = SingleFlight()
+        self._near = None if isinstance(backend, MemoryBackend) else near
+        # What answers without I/O: the whole cache in process, else the near copy (if any).
+        self._local = backend if isinstance(backend, MemoryBackend) else near
 
     @classmethod
     def create(cls, settings: Settings) -> SnapshotCache:
-        """Redis when ``settings.redis_url`` is set, else the bounded in-process cache."""
+        """Redis (with a near copy) when ``settings.redis_url`` is set, else the bounded
+        in-process cache."""
         if not settings.redis_url:
             return cls(MemoryBackend(settings.cache_max_bytes))
         breaker = CircuitBreaker(
@@ -92,7 +108,8 @@ class SnapshotCache:
             on_change=breaker_changed,
         )
         timeout = settings.redis_timeout_ms / 1000
-        return cls(RedisBackend.from_url(settings.redis_url, timeout, breaker))
+        near = MemoryBackend(settings.cache_max_bytes) if settings.cache_max_bytes else None
+        return cls(RedisBackend.from_url(settings.redis_url, timeout, breaker), near=near)
 
     @property
     def kind(self) -> str:
@@ -104,33 +121,47 @@ class SnapshotCache:
         """The backend (tests inspect its breaker or size)."""
         return self._backend
 
-    async def get_many(self, layer: str, keys: Sequence[str]) -> dict[str, bytes]:
-        """Return the cached values of ``keys`` (missing keys absent; all absent on error)."""
-        try:
-            found = await self._backend.get_many(keys)
-        except CacheUnavailable:
-            count_lookups(layer, "error", len(keys))
-            return {}
+    async def get_many(
+        self, layer: str, keys: Sequence[str], ttl_seconds: float = 0.0
+    ) -> dict[str, bytes]:
+        """Return the cached values of ``keys`` (missing keys absent).
+
+        What this process holds answers first; the rest is asked of Redis (on Redis trouble
+        it is all missing, counted as ``error``). Values found in Redis are copied near for
+        ``ttl_seconds`` (their remaining lifetime as the caller knows it; 0: not copied).
+        """
+        found: dict[str, bytes] = {}
+        if self._local is not None:
+            found = {key: value for key in keys if (value := self._local.get(key)) is not None}
+        rest = [] if self._local is self._backend else [k for k in keys if k not in found]
+        if rest:
+            try:
+                far = await self._backend.get_many(rest)
+            except CacheUnavailable:
+                count_lookups(layer, "hit", len(found))
+                count_lookups(layer, "error", len(rest))
+                return found
+            self._keep_near(far, ttl_seconds)
+            found.update(far)
         count_lookups(layer, "hit", len(found))
         count_lookups(layer, "miss", len(keys) - len(found))
         return found
 
     async def set_many(self, layer: str, items: Mapping[str, bytes], ttl_seconds: float) -> None:
-        """Store ``items`` for ``ttl_seconds``; nothing when it is <= 0 or Redis fails."""
+        """Store ``items`` for ``ttl_seconds``; nothing when it is <= 0 (with Redis failing,
+        only the near copy)."""
         if ttl_seconds <= 0 or not items:
             return
-        # On CacheUnavailable the breaker has counted it; the values will be computed again.
+        self._keep_near(items, ttl_seconds)
+        # On CacheUnavailable the breaker has counted it; other processes will compute again.
         with contextlib.suppress(CacheUnavailable):
             await self._backend.set_many(items, ttl_seconds)
 
-    async def peek(self, layer: str, key: str) -> bytes | None:
-        """The cached value of ``key``, or None; only a hit is counted (a miss goes on to
-        :meth:`get_or_compute`, which counts it), and Redis trouble is a quiet None."""
-        try:
-            found = await self._backend.get_many([key])
-        except CacheUnavailable:
-            return None
-        value = found.get(key)
+    def peek(self, layer: str, key: str) -> bytes | None:
+        """The value of ``key`` if this process holds it (the in-process cache, or the near
+        copy of Redis), else None; no I/O. Only a hit is counted (a miss goes on to
+        :meth:`get_or_compute`, which counts it)."""
+        value = None if self._local is None else self._local.get(key)
         if value is not None:
             count_lookups(layer, "hit")
         return value
@@ -148,18 +179,17 @@ class SnapshotCache:
             ttl_seconds: Lifetime of the stored value; <= 0 stores nothing.
         """
         joining = self._flight.is_running(key)
-        if not joining and self._backend.kind == "memory":
-            # In process, the common case, a hit, skips the single flight's task: it costs a
-            # dict lookup. (Not with Redis: there the flight turns a burst of identical
+        if not joining and self._local is not None:
+            # The common case, a hit held in this process, skips the single flight's task: it
+            # costs a dict lookup. (Past it, with Redis, the flight turns a burst of identical
             # lookups into one round trip.) A miss is counted once, by the flight's lookup.
-            found = await self._backend.get_many([key])
-            if key in found:
+            value = self._local.get(key)
+            if value is not None:
                 count_lookups(layer, "hit")
-                return Cached(found[key], hit=True)
-            joining = self._flight.is_running(key)
+                return Cached(value, hit=True)
         try:
             outcome, _ = await self._flight.run(
-                key, lambda: self._resolve(layer, key, compute, ttl_seconds)
+                key, lambda: self._resolve_near(layer, key, compute, ttl_seconds)
             )
         except Exception:
             if joining:  # the leader counted its own lookup before computing
@@ -174,6 +204,20 @@ class SnapshotCache:
     async def close(self) -> None:
         """Release the backend's connections (or memory)."""
         await self._backend.close()
+
+    def _keep_near(self, items: Mapping[str, bytes], ttl_seconds: float) -> None:
+        """Copy ``items`` near for ``ttl_seconds`` (nothing without a near copy)."""
+        if self._near is not None and items and ttl_seconds > 0:
+            self._near.put(items, ttl_seconds)
+
+    async def _resolve_near(
+        self, layer: str, key: str, compute: Compute, ttl_seconds: float
+    ) -> _Outcome:
+        """:meth:`_resolve`, then a near copy of the value (found in Redis, or computed)."""
+        outcome = await self._resolve(layer, key, compute, ttl_seconds)
+        if outcome.cached.value is not None:
+            self._keep_near({key: outcome.cached.value}, ttl_seconds)
+        return outcome
 
     async def _resolve(
         self, layer: str, key: str, compute: Compute, ttl_seconds: float

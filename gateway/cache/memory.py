@@ -58,16 +58,12 @@ class MemoryBackend:
         """Current summed weight of the entries (expired ones included until evicted)."""
         return self._entries.currsize
 
-    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        """Return the live values of ``keys``."""
-        found: dict[str, bytes] = {}
-        for key in keys:
-            entry = self._entries.get(key)
-            if entry is not None:
-                found[key] = entry.value
-        return found
+    def get(self, key: str) -> bytes | None:
+        """The live value of ``key``, or None (synchronous: no I/O ever happens here)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.value
 
-    async def set_many(self, items: Mapping[str, bytes], ttl_seconds: float) -> None:
+    def put(self, items: Mapping[str, bytes], ttl_seconds: float) -> None:
         """Store ``items`` until ``ttl_seconds`` from now, evicting as the bound requires."""
         expires = self._clock() + ttl_seconds
         for key, value in items.items():
@@ -75,6 +71,14 @@ class MemoryBackend:
                 self._entries[key] = _Entry(expires, value, len(key) + len(value))
             except ValueError:  # larger than the whole cache: not cacheable here
                 self._entries.pop(key, None)
+
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """Return the live values of ``keys``."""
+        return {key: value for key in keys if (value := self.get(key)) is not None}
+
+    async def set_many(self, items: Mapping[str, bytes], ttl_seconds: float) -> None:
+        """:meth:`put`, as the :class:`~gateway.cache.backend.Backend` interface asks."""
+        self.put(items, ttl_seconds)
 
     async def acquire(self, lock: str, token: str, ttl_seconds: float) -> bool:
         """Always granted: within one process the single flight already serializes a key."""

@@ -25,7 +25,7 @@ from aiodataloader import DataLoader
 
 from gateway.cache import SnapshotCache, cache_key
 from gateway.cache.metrics import count_computation
-from gateway.loaders.snapshot import SnapshotReader
+from gateway.loaders.snapshot import SnapshotReader, SnapshotState
 from gateway.metrics.aggregate import MetricPoint, MetricValue
 from gateway.metrics.cells import CellKey
 from gateway.metrics.timerange import DateRange
@@ -105,17 +105,24 @@ class MetricCache:
         state = self._reader.state
         if self._cache is None or not self._pending or state is None or state.taken_at is None:
             return
-        due = state.taken_at + dt.timedelta(seconds=self._refresh_interval)
-        ttl = (due - dt.datetime.now(dt.UTC)).total_seconds() + self._grace
         items, self._pending = self._pending, {}
+        ttl = self._ttl(state)
         await self._cache.set_many(LAYER, {_full(state.id, k): v for k, v in items.items()}, ttl)
 
     async def _batch(self, keys: list[MetricKey]) -> list[bytes | None]:
         assert self._cache is not None
         snapshot = await self._reader.snapshot()
         full = [_full(snapshot.id, key) for key in keys]
-        found = await self._cache.get_many(LAYER, full)
+        found = await self._cache.get_many(LAYER, full, self._ttl(snapshot))
         return [found.get(key) for key in full]
+
+    def _ttl(self, snapshot: SnapshotState) -> float:
+        """Seconds an entry of ``snapshot`` lives: until the next snapshot is due, plus the
+        grace period (0 for a snapshot without a time: nothing is kept)."""
+        if snapshot.taken_at is None:
+            return 0.0
+        due = snapshot.taken_at + dt.timedelta(seconds=self._refresh_interval)
+        return (due - dt.datetime.now(dt.UTC)).total_seconds() + self._grace
 
 
 def _full(snapshot_id: int, key: MetricKey) -> str:

@@ -1,31 +1,56 @@
 """The fast path of cached answers: repeated ``POST /graphql`` hits served in front of routing.
 
-A dashboard repeats the same request with the same bearer token. With the in-process cache,
-such a request is answered here (:meth:`ResponseCache.peek`: the very key the full path uses)
-without Starlette's routing, request objects or the GraphQL view. With Redis, hits take the
-full path: its single flight turns a burst of identical lookups into one round trip. Anything
-else (another route or method, an API key, whose revocation is checked in the database on
-every request, an invalid token, a body never seen before, a miss) goes
-down the full path unchanged, with the body replayed.
+A dashboard repeats the same request with the same bearer token. Such a request is answered
+here from what this process holds (the in-process cache, or the near copy of Redis; see
+:class:`gateway.cache.SnapshotCache`), under the very key the full path uses
+(:meth:`ResponseCache.locate`), without Starlette's routing, request objects or the GraphQL
+view. Anything else (another route or method, an API key, whose revocation is checked in the
+database on every request, an invalid token, a body never seen before, a miss) goes down the
+full path unchanged, with the body replayed.
 
-Only a bearer token that verifies (:func:`verify_token`, memoized) names the principal, so the
-fast path can neither widen a scope nor skip authentication.
+Only a bearer token that verifies (:func:`verify_token_window`, memoized) names the principal,
+so the fast path can neither widen a scope nor skip authentication. Where a request (token,
+content type and body, byte for byte) was answered before, the key found then is reused while
+all it was derived from still holds: the token's validity window, the data's generation and
+the UTC day. Nothing else enters the key (the matrix and the limits are fixed for the
+process's life), so the reuse answers exactly what a fresh lookup would.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.authz.errors import AuthenticationError
-from gateway.authz.tokens import verify_token
+from gateway.authz.tokens import verify_token_window
 from gateway.web.body import replay
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
+from gateway.web.response_cache import Located, ResponseCache
 
 MAX_BODY = 65_536
 """Larger bodies take the full path (which enforces the configured limit)."""
+KNOWN_REQUESTS = 4096
+"""Most requests whose cache key is remembered (least recently used dropped first)."""
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_DAY_SECONDS = 86_400
+
+Raw = tuple[bytes, bytes, bytes]
+"""A request as sent: ``Authorization`` and ``Content-Type`` headers, body."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A request answered from the cache before: where, and until when the token holds."""
+
+    located: Located
+    valid_from: float
+    valid_until: float
+
 
 _HIT = GRAPHQL.labels("hit")
 _OK = REQUESTS.labels("/graphql", "POST", "200")
@@ -37,6 +62,7 @@ class FastHits:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._known: OrderedDict[Raw, _Known] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a cached ``POST /graphql`` here, anything else through the app."""
@@ -58,7 +84,7 @@ class FastHits:
 
     async def _cached(self, scope: Scope, body: bytes) -> bytes | None:
         state: Any = scope["app"].state
-        responses = getattr(state, "responses", None)
+        responses: ResponseCache | None = getattr(state, "responses", None)
         authorization = content_type = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -69,17 +95,49 @@ class FastHits:
                 return None
         if responses is None or authorization is None or content_type is None:
             return None
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        raw = (authorization, content_type, body)
+        known = self._known.get(raw)
+        if known is None or not await _holds(known, responses):
+            known = await _locate(responses, state.settings, raw)
+            if known is None:
+                self._known.pop(raw, None)
+                return None
+        answer = responses.answer(known.located.key, known.located.generation)
+        if answer is None:  # evicted, expired, or never stored (not cacheable)
+            self._known.pop(raw, None)
             return None
-        try:
-            principal = verify_token(token.strip(), state.settings)
-        except AuthenticationError:
-            return None  # the full path answers 401 with the reason
-        answer: bytes | None = await responses.peek(
-            principal, "POST", content_type.decode("latin-1"), body
-        )
+        self._remember(raw, known)
         return answer
+
+    def _remember(self, raw: Raw, known: _Known) -> None:
+        self._known[raw] = known
+        self._known.move_to_end(raw)
+        if len(self._known) > KNOWN_REQUESTS:
+            self._known.popitem(last=False)
+
+
+async def _holds(known: _Known, responses: ResponseCache) -> bool:
+    """True while the key found for a request is still the one a fresh lookup would find."""
+    now = time.time()
+    if not known.valid_from <= now <= known.valid_until:
+        return False
+    if known.located.day != _EPOCH_ORDINAL + int(now // _DAY_SECONDS):
+        return False
+    return await responses.tracker.current() == known.located.generation
+
+
+async def _locate(responses: ResponseCache, settings: Any, raw: Raw) -> _Known | None:
+    """Verify the bearer token of ``raw`` and find where its answer would be cached."""
+    authorization, content_type, body = raw
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    try:
+        principal, valid_from, valid_until = verify_token_window(token.strip(), settings)
+    except AuthenticationError:
+        return None  # the full path answers 401 with the reason
+    located = await responses.locate(principal, "POST", content_type.decode("latin-1"), body)
+    return None if located is None else _Known(located, valid_from, valid_until)
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:

@@ -160,6 +160,16 @@ def _snapshot_extension(snapshot: SnapshotState | Generation) -> dict[str, objec
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where a request's answer is cached, and what that place depends on besides the
+    request: the data's generation and the UTC day (as a proleptic ordinal) it was made for."""
+
+    key: str
+    generation: Generation
+    day: int
+
+
 @dataclass
 class ResponseCache:
     """Serves ``/graphql`` requests through the cache (see the module docstring)."""
@@ -230,25 +240,27 @@ class ResponseCache:
         await self._send(send, captured.status, captured.headers, body)
         return "miss"
 
-    async def peek(
+    async def locate(
         self, principal: Principal, method: str, content_type: str, body: bytes
-    ) -> bytes | None:
-        """A cached answer (``extensions`` included) to a request seen before, or None.
+    ) -> Located | None:
+        """Where the answer to a request seen before is cached, or None (first sight:
+        :meth:`handle` parses and remembers it; or not cacheable).
 
-        The fast path of :mod:`gateway.web.fast_hits`: the same key as :meth:`handle`, from
-        the raw request, without building a Starlette request.
+        For the fast path of :mod:`gateway.web.fast_hits`: the same key as :meth:`handle`,
+        from the raw request, without building a Starlette request.
         """
         operation = self._operations.get((method, content_type, body), _UNPARSED)
         if operation is _UNPARSED or operation is None:
-            return None  # first sight (handle parses and remembers it), or not cacheable
+            return None
         generation = await self.tracker.current()
         now = dt.datetime.now(dt.UTC)
         key = self._key(generation.token, now, principal, operation)
-        if self.cache.kind != "memory":
-            # With Redis a burst of identical lookups belongs to the full path's single
-            # flight (one round trip for all), not to one GET each here.
-            return None
-        value = await self.cache.peek(LAYER, key)
+        return Located(key, generation, now.date().toordinal())
+
+    def answer(self, key: str, generation: Generation) -> bytes | None:
+        """The cached answer under ``key`` (``extensions`` included) if this process holds it
+        (the in-process cache or the near copy of Redis: no I/O), else None."""
+        value = self.cache.peek(LAYER, key)
         if value is None:
             return None
         suffix = self._hit_suffix.get(generation)

@@ -1,6 +1,8 @@
 """Redis stopped, restarted, slow or flushed mid-load: every call answers, nothing raises.
 
-Each test runs its own redis-server on a free port (never the shared one).
+Each test runs its own redis-server on a free port (never the shared one). These tests are
+about lookups that reach Redis, so the near copy is off (``cache_max_bytes=0``); what it adds
+when Redis is in trouble is in ``test_near.py``.
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ LATENCY_BOUND = 0.5
 a busy test machine (event-loop scheduling of 20 concurrent calls), well below the stall."""
 
 
-def make_cache(server: RedisServer, timeout_ms: int = TIMEOUT_MS) -> SnapshotCache:
-    """A cache on the private server: breaker opens after 3 failures, resets in 0.5 s."""
+def make_cache(
+    server: RedisServer, timeout_ms: int = TIMEOUT_MS, near_bytes: int = 0
+) -> SnapshotCache:
+    """A cache on the private server: breaker opens after 3 failures, resets in 0.5 s; no
+    near copy unless ``near_bytes``."""
     settings = cache_settings(
         server.url,
         redis_timeout_ms=timeout_ms,
         cache_breaker_failures=3,
         cache_breaker_reset_seconds=RESET_SECONDS,
+        cache_max_bytes=near_bytes,
     )
     return SnapshotCache.create(settings)
 

@@ -2,7 +2,8 @@
 
 Each test runs its own redis-server on a free port (the shared 6379 is never touched). Every
 answer must be a 200 equal to a cache-less execution of the same document for the same
-principal; the cache must be used again once Redis is back.
+principal; the cache must be used again once Redis is back. Most tests turn the near copy off
+(``cache_max_bytes=0``) so that lookups reach Redis; the last one shows what it adds.
 """
 
 from __future__ import annotations
@@ -56,19 +57,25 @@ async def expected(schema: GatewaySchema, world: AsyncEngine, settings: Settings
     return [await fresh(schema, world, settings, who, query) for who, query in DOCUMENTS]
 
 
+def trouble_settings(settings: Settings, server: RedisServer, near_bytes: int = 0) -> Settings:
+    """The app on ``server``: 100 ms timeouts, breaker opens after 3 failures; no near copy
+    unless ``near_bytes``."""
+    return http_settings(
+        settings,
+        server.url,
+        redis_timeout_ms=100,
+        cache_breaker_failures=3,
+        cache_breaker_reset_seconds=RESET_SECONDS,
+        cache_max_bytes=near_bytes,
+    )
+
+
 @pytest.fixture
 async def gateway(
     world: AsyncEngine, settings: Settings, private_redis: RedisServer
 ) -> AsyncIterator[Gateway]:
-    """The app on the private Redis: 100 ms timeouts, breaker opens after 3 failures."""
-    configured = http_settings(
-        settings,
-        private_redis.url,
-        redis_timeout_ms=100,
-        cache_breaker_failures=3,
-        cache_breaker_reset_seconds=RESET_SECONDS,
-    )
-    async with serve(configured) as served:
+    """The app on the private Redis (see :func:`trouble_settings`)."""
+    async with serve(trouble_settings(settings, private_redis)) as served:
         yield served
 
 
@@ -170,3 +177,19 @@ async def test_flushall_mid_load_keeps_answers_right(
     assert not all(a.hit for a in answers)  # the flush was noticed: recomputed, rightly
     assert all(a.hit for a in answers[-len(DOCUMENTS) :])  # and stored again
     assert breaker_state(gateway) == "closed"
+
+
+async def test_near_copy_keeps_seen_answers_cached_while_redis_is_down(
+    world: AsyncEngine, settings: Settings, private_redis: RedisServer, expected: list[Fresh]
+) -> None:
+    async with serve(trouble_settings(settings, private_redis, near_bytes=1 << 24)) as gateway:
+        warm = await keep_asking(gateway, expected, 2)
+        assert all(a.hit for a in warm[len(DOCUMENTS) :])
+        await asyncio.to_thread(private_redis.stop)
+        errors_before = response_lookups()["error"]
+        answers = await keep_asking(gateway, expected, 5)  # right answers (checked in round_)
+        assert all(a.hit for a in answers)  # every one from this process's near copy
+        assert response_lookups()["error"] == errors_before  # Redis was not even asked
+        private_redis.start()
+        async with aioredis.Redis.from_url(private_redis.url) as client:
+            assert await client.dbsize() == 0  # restarted empty: hits above were near
