@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import orjson
@@ -11,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.loaders.generation import Generation
 from gateway.settings import Settings
 from gateway.store import tables
 from gateway.store.apikeys import create_api_key, revoke_api_key
-from gateway.web.response_cache import ResponseCache
+from gateway.web import fast_hits
+from gateway.web.response_cache import Located, ResponseCache
 
 QUERY = {"query": "{ workspaces { totalCount nodes { id name } } }"}
 
@@ -89,3 +95,43 @@ async def test_a_revoked_api_key_is_refused_even_for_a_cached_answer(
     assert orjson.loads(cached.content)["extensions"]["cache"]["hit"] is True
     await revoke_api_key(engine, "partner")
     assert (await _ask(client, headers)).status_code == 401
+
+
+async def test_a_remembered_request_is_refused_once_its_token_expires(
+    client: httpx.AsyncClient, app_settings: Settings, engine: AsyncEngine
+) -> None:
+    await _workspaces(engine)
+    # Accepted (expiry + 30 s of clock skew) for about 3 more seconds.
+    minted = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=87)
+    token = mint_token(app_settings, "short", [Grant(Role.SUPER_ADMIN)], dt.timedelta(minutes=1),
+                       now=minted)  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    await _ask(client, headers)
+    remembered = await _ask(client, headers)  # the fast path now knows this request's key
+    assert orjson.loads(remembered.content)["extensions"]["cache"]["hit"] is True
+    accepted_until = minted.replace(microsecond=0) + dt.timedelta(seconds=60 + 30)
+    await asyncio.sleep((accepted_until - dt.datetime.now(dt.UTC)).total_seconds() + 0.5)
+    refused = await _ask(client, headers)
+    assert refused.status_code == 401
+    assert orjson.loads(refused.content)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def _known(day: int, generation: Generation, valid_until: float) -> fast_hits._Known:
+    return fast_hits._Known(Located("k", generation, day), 0.0, valid_until)
+
+
+async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() -> None:
+    generation = Generation(3, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 7)
+
+    class Tracker:
+        async def current(self) -> Generation:
+            return generation
+
+    responses: Any = SimpleNamespace(tracker=Tracker())
+    today = dt.datetime.now(dt.UTC).date().toordinal()
+    later = time.time() + 60
+    assert await fast_hits._holds(_known(today, generation, later), responses)
+    assert not await fast_hits._holds(_known(today - 1, generation, later), responses)
+    assert not await fast_hits._holds(_known(today, generation, time.time() - 1), responses)
+    newer = Generation(4, generation.taken_at, 7)
+    assert not await fast_hits._holds(_known(today, newer, later), responses)
