@@ -17,6 +17,11 @@ cache, then Redis on a flushed DB):
 It prints requests/s, p50 and p99 per run, the gateway/bare throughput ratio (sum over rounds),
 the gateway's median p50 and worst p99, with PASS/FAIL against the targets (>= 60% of the bare
 throughput, p99 < 10 ms). Exit status 1 when the page is not served from the cache.
+
+Each run also reads the server's CPU time (``/proc``) before and after, and prints the CPU
+spent per answer. A one-worker server under wrk is CPU-bound, so on a quiet machine the
+throughput ratio is the inverse ratio of these; unlike throughput and latency, they barely move
+when other work shares the machine, so the report gives that CPU-based ratio too.
 ``--profile DIR`` adds one gateway run under py-spy (not counted) per backend and prints the
 share of samples of the functions on a hit's path (:mod:`bench.pyspy`).
 
@@ -33,7 +38,7 @@ import os
 import platform
 import statistics
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +50,7 @@ from pydantic import SecretStr
 from bench import dataset as ds
 from bench.details_page import PAGE_FIELDS, page_query, pick_apps, schema_fields, variables_for
 from bench.gateway_http import check_all_hits, graphql_outcomes, warm
-from bench.loopback import BODY_FILE_ENV, CONTENT_TYPE_ENV, serve
+from bench.loopback import BODY_FILE_ENV, CONTENT_TYPE_ENV, cpu_seconds, serve
 from bench.pyspy import recording, top_functions
 from bench.wrk import Load, WrkResult, run_wrk
 from gateway.authz.principal import Grant, Role
@@ -91,11 +96,20 @@ class Outcome:
     gateway: list[WrkResult]
     cold_ms: list[float]
     page_bytes: int
+    bare_cpu_us: list[float] = field(default_factory=list)
+    """Server CPU time per answer of each bare run, in microseconds."""
+    gateway_cpu_us: list[float] = field(default_factory=list)
+    """The same for each gateway run."""
 
     @property
     def ratio(self) -> float:
         """Gateway / bare throughput over all rounds."""
         return sum(r.rps for r in self.gateway) / sum(r.rps for r in self.bare)
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Bare / gateway CPU per answer: the throughput ratio of a CPU-bound server."""
+        return statistics.median(self.bare_cpu_us) / statistics.median(self.gateway_cpu_us)
 
     @property
     def p50_ms(self) -> float:
@@ -138,6 +152,7 @@ class Target:
 
     bare_url: str
     gateway_url: str
+    bare_pid: int
     gateway_pid: int
     page_file: Path
     headers: dict[str, str]
@@ -161,7 +176,7 @@ def run_backend(plan: Plan, backend: str) -> Outcome:
         with serve("bench.loopback:bare_app", bare_env) as bare:
             answer = httpx.post(f"{bare.url}/", content=plan.page, headers=headers)
             assert answer.content == hit_bytes, "the bare app answers other bytes"
-            target = Target(bare.url, gateway.url, gateway.pid, page_file, headers)
+            target = Target(bare.url, gateway.url, bare.pid, gateway.pid, page_file, headers)
             before = graphql_outcomes(client)
             outcome = Outcome(backend, [], [], cold_ms, len(hit_bytes))
             load_rounds(plan, target, outcome)
@@ -175,12 +190,17 @@ def run_backend(plan: Plan, backend: str) -> Outcome:
 
 def load_rounds(plan: Plan, target: Target, outcome: Outcome) -> None:
     """wrk against bare and gateway alternately, ``plan.rounds`` times each."""
-    servers = (("bare", f"{target.bare_url}/", outcome.bare),
-               ("gateway", f"{target.gateway_url}/graphql", outcome.gateway))  # fmt: skip
+    servers = (
+        ("bare", f"{target.bare_url}/", target.bare_pid, outcome.bare, outcome.bare_cpu_us),
+        ("gateway", f"{target.gateway_url}/graphql", target.gateway_pid, outcome.gateway,
+         outcome.gateway_cpu_us),
+    )  # fmt: skip
     for round_ in range(1, plan.rounds + 1):
-        for label, url, runs in servers:
+        for label, url, pid, runs, cpu in servers:
+            before = cpu_seconds(pid)
             runs.append(run_wrk(url, target.page_file, target.headers, plan.load))
-            print(run_line(outcome.backend, round_, label, runs[-1]), flush=True)
+            cpu.append((cpu_seconds(pid) - before) * 1e6 / max(1, runs[-1].requests))
+            print(run_line(outcome.backend, round_, label, runs[-1], cpu[-1]), flush=True)
 
 
 def profile(plan: Plan, target: Target, output: Path) -> None:
@@ -197,11 +217,12 @@ def profile(plan: Plan, target: Target, output: Path) -> None:
         print(f"      {share:6.1%}  {name}")
 
 
-def run_line(backend: str, round_: int, label: str, result: WrkResult) -> str:
+def run_line(backend: str, round_: int, label: str, result: WrkResult, cpu_us: float) -> str:
     """One wrk run's line of the report."""
     return (f"  {backend:<6} round {round_} {label:<7} {result.rps:9,.0f} req/s  "
             f"p50 {result.p50_ms:6.2f} ms  p90 {result.p90_ms:6.2f} ms  "
-            f"p99 {result.p99_ms:6.2f} ms  max {result.max_ms:7.2f} ms")  # fmt: skip
+            f"p99 {result.p99_ms:6.2f} ms  max {result.max_ms:7.2f} ms  "
+            f"CPU {cpu_us:5.1f} us/answer")  # fmt: skip
 
 
 def verdict(ok: bool) -> str:
@@ -221,6 +242,10 @@ def report(outcome: Outcome) -> None:
           f"req/s (p50 {outcome.p50_ms:.2f} ms, p99 {outcome.p99_ms:.2f} ms)")  # fmt: skip
     print(f"    cold (uncached) p50 {statistics.median(cold):.1f} ms, max {max(cold):.1f} ms "
           f"(n={len(cold)})")  # fmt: skip
+    print(f"    server CPU per answer (median): bare {statistics.median(outcome.bare_cpu_us):.1f} "
+          f"us, gateway {statistics.median(outcome.gateway_cpu_us):.1f} us; CPU-bound "
+          f"throughput ratio {outcome.cpu_ratio:.0%} (>= {TARGET_RATIO:.0%}: "
+          f"{verdict(outcome.cpu_ratio >= TARGET_RATIO)})")  # fmt: skip
     print(f"    throughput gateway/bare {outcome.ratio:.0%} (>= {TARGET_RATIO:.0%}: "
           f"{verdict(outcome.ratio >= TARGET_RATIO)}); hit p99 {outcome.p99_ms:.2f} ms "
           f"(< {TARGET_P99_MS:.0f} ms: {verdict(outcome.p99_ms < TARGET_P99_MS)})")  # fmt: skip

@@ -52,6 +52,13 @@ def bare_app() -> Starlette:
     return Starlette(routes=[Route("/", answer, methods=["POST"])])
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far, from ``/proc`` (Linux)."""
+    # The command name in parentheses may hold spaces: the fields start after the last ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     """A TCP port free on loopback right now (the OS picks it)."""
     with socket.socket() as probe:
