@@ -62,14 +62,12 @@ async def test_field_duplication_within_the_limit_resolves_once(
     executions: list[str],
     snapshot_reads: list[int],
 ) -> None:
-    started = time.perf_counter()
     response = await client.post("/graphql", json={"query": duplicated(300)}, headers=admin)
-    elapsed = time.perf_counter() - started
     assert errors(response) == []
     assert len(executions) == 1
-    # 300 copies of one field merge into one response key: resolved once.
+    # 300 copies of one field merge into one response key: resolved once (the work is counted,
+    # not timed: timings belong in bench/).
     assert len(snapshot_reads) == 1
-    assert elapsed < 2.0
 
 
 async def test_tokens_past_the_default_bound_are_refused_unexecuted(
