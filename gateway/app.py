@@ -43,8 +43,10 @@ from gateway.web.fast_hits import FastHits
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
 from gateway.web.observability import Observed, watch_snapshot
+from gateway.web.persisted import PersistedQueries
 from gateway.web.refresher import refreshing
 from gateway.web.response_cache import ResponseCache
+from gateway.web.trusted import TrustedDocuments
 
 STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
 """Asset URLs carry a content hash (``?v=``), so a browser may keep them for a year."""
@@ -81,6 +83,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.cache = cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
+    app.state.persisted = persisted = PersistedQueries(
+        cache, settings.persisted_query_ttl_seconds, app.state.trusted
+    )
     app.state.responses = ResponseCache(
         cache,
         tracker,
@@ -88,6 +93,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         refresh_interval=settings.refresh_interval_seconds,
         grace_seconds=settings.cache_grace_seconds,
         limits_version=app.state.limits_version,
+        documents=persisted.known,
     )
     # Start-up built a large, long-lived heap (schema, SQLAlchemy, strawberry). Freezing it
     # keeps the cyclic collector's full passes off it: measured under load, they stalled every
@@ -117,6 +123,8 @@ def create_app(
         AuthConfigError: ``GATEWAY_JWT_PUBLIC_KEY_FILE`` cannot be read or is not a usable key.
         MatrixError: ``GATEWAY_ROLE_MATRIX_FILE`` cannot be read, or names an unknown role,
             type, field or argument.
+        ManifestError: ``GATEWAY_TRUSTED_DOCUMENTS_FILE`` cannot be read or is not a valid
+            manifest.
 
     Returns:
         A Starlette app whose lifespan opens the database engine (``app.state.engine``) and
@@ -153,4 +161,8 @@ def create_app(
     app.state.settings = settings
     app.state.matrix_version = schema.authz.matrix.version
     app.state.limits_version = limits.version
+    # A bad trusted-documents manifest stops the start (ManifestError).
+    app.state.trusted = TrustedDocuments.configured(
+        settings.trusted_documents_file, settings.trusted_documents_for
+    )
     return app

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -147,6 +148,22 @@ class Settings(BaseSettings):
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",
+    )
+    persisted_query_ttl_seconds: int = Field(
+        default=30 * 24 * 3600,
+        ge=1,
+        description="How long a document registered by an automatic persisted query (APQ) is "
+        "kept in the cache backend, in seconds (not tied to snapshots).",
+    )
+    trusted_documents_file: Path | None = Field(
+        default=None,
+        description="JSON manifest of trusted documents (`{sha256: document}` or Apollo's "
+        "persisted-query manifest); validated at start-up. Unset = any operation may run.",
+    )
+    trusted_documents_for: Literal["everyone", "api-keys"] = Field(
+        default="everyone",
+        description="Whom GATEWAY_TRUSTED_DOCUMENTS_FILE binds: `everyone`, or `api-keys` "
+        "(X-API-Key callers only; bearer tokens keep free-form queries).",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     refresh_interval_seconds: int = Field(

@@ -75,6 +75,17 @@ def _check_authentication(settings: Settings) -> None:
         )
 
 
+def _check_trusted_documents(settings: Settings) -> None:
+    """Fail early on a bad GATEWAY_TRUSTED_DOCUMENTS_FILE (each worker would fail to start)."""
+    from gateway.web.trusted import ManifestError, TrustedDocuments
+
+    try:
+        TrustedDocuments.configured(settings.trusted_documents_file, "everyone")
+    except ManifestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [default: GATEWAY_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: GATEWAY_PORT].")] = None,
@@ -92,6 +103,7 @@ def serve(
         raise typer.BadParameter("--reload runs a single process; drop --workers")
     settings = load_settings()
     _check_authentication(settings)
+    _check_trusted_documents(settings)
     asyncio.run(_migrate(settings))
     uvicorn.run(
         "gateway.app:create_app",

@@ -15,10 +15,16 @@ from gateway.authz.errors import AuthenticationError
 from gateway.errors import ErrorCode
 
 
-def graphql_error(status_code: int, code: ErrorCode, message: str, **headers: str) -> Response:
+def graphql_error(
+    status_code: int,
+    code: ErrorCode,
+    message: str,
+    media_type: str = "application/json",
+    **headers: str,
+) -> Response:
     """``{"errors": [{"message", "extensions": {"code"}}]}`` with ``status_code``."""
     body = {"errors": [{"message": message, "extensions": {"code": code.value}}]}
-    return Response(orjson.dumps(body), status_code, headers=headers, media_type="application/json")
+    return Response(orjson.dumps(body), status_code, headers=headers, media_type=media_type)
 
 
 def unauthenticated(error: AuthenticationError | None, message: str) -> Response:

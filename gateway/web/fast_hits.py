@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.tokens import verify_token_window
 from gateway.web.body import replay
+from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
 from gateway.web.response_cache import Located, ResponseCache
 
@@ -71,43 +72,47 @@ class FastHits:
             return
         started = time.perf_counter()
         body, complete = await _read(receive)
-        answer = await self._cached(scope, body) if complete else None
+        answer, media = await self._cached(scope, body) if complete else (None, b"")
         if answer is None:
             await self.app(scope, replay(body, receive, more_body=not complete), send)
             return
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
+        headers = [(b"content-type", media), (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
         _HIT.inc()
         _OK.inc()
         _LATENCY.observe(time.perf_counter() - started)
 
-    async def _cached(self, scope: Scope, body: bytes) -> bytes | None:
+    async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes]:
+        """The cached answer and the media type negotiated for it, or None (full path)."""
         state: Any = scope["app"].state
         responses: ResponseCache | None = getattr(state, "responses", None)
-        authorization = content_type = None
+        authorization = content_type = accept = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value
             elif name == b"content-type":
                 content_type = value
+            elif name == b"accept":
+                accept = value.decode("latin-1")
             elif name == b"x-api-key":
-                return None
-        if responses is None or authorization is None or content_type is None:
-            return None
+                return None, b""
+        media = negotiate(accept)  # None: the full path answers 406
+        if responses is None or authorization is None or content_type is None or media is None:
+            return None, b""
         raw = (authorization, content_type, body)
         known = self._known.get(raw)
         if known is None or not await _holds(known, responses):
             known = await _locate(responses, state.settings, raw)
             if known is None:
                 self._known.pop(raw, None)
-                return None
+                return None, b""
         answer = responses.answer(known.located.key, known.located.generation)
         if answer is None:  # evicted, expired, or never stored (not cacheable)
             self._known.pop(raw, None)
-            return None
+            return None, b""
         self._remember(raw, known)
-        return answer
+        return answer, media.encode()
 
     def _remember(self, raw: Raw, known: _Known) -> None:
         self._known[raw] = known

@@ -31,13 +31,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
 from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.context import Context
 from gateway.errors import ErrorCode
+from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
@@ -216,7 +216,7 @@ def render_graphiql_page(
 BATCHING_OFF = "batching is off: send one operation per request (GATEWAY_ALLOW_BATCHING)"
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
+class GatewayGraphQL(ConformingGraphQL):
     """The ``/graphql`` endpoint (GET and POST; GraphiQL for browsers).
 
     Args:
@@ -260,6 +260,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
             await self._execute(scope, receive, send)
             return
         state = request.app.state
+        refused = before_auth(scope, request.headers)  # 406, 415: GraphQL over HTTP
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
         try:
             principal = await authenticate(request.headers, state.settings, state.engine)
         except AuthenticationError as exc:
@@ -269,6 +273,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        body: bytes | None = b""
         if request.method == "POST":
             body = await read_bounded(request, state.settings.max_query_bytes)
             refused = self._refuse(body, state.settings.max_query_bytes)
@@ -276,6 +281,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 await refused(scope, receive, send)
                 return
             receive = replay(body or b"", receive)
+        refused = await admit(request, body or b"", principal, state.persisted)
+        if refused is not None:  # malformed, unknown or untrusted persisted query, GET mutation
+            await refused(scope, receive, send)
+            return
         responses: ResponseCache | None = getattr(state, "responses", None)
         if responses is None:
             await self._execute(scope, receive, send)

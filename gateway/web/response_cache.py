@@ -36,6 +36,8 @@ from gateway.cache import SnapshotCache, cache_key
 from gateway.loaders.generation import Generation, GenerationTracker
 from gateway.loaders.snapshot import SnapshotState
 from gateway.web.body import replay
+from gateway.web.negotiation import scope_media_type
+from gateway.web.persisted import Documents, cacheable_document, no_documents
 
 LAYER = "response"
 SNAPSHOT_READ_SCOPE_KEY = "gateway.snapshot_read"
@@ -62,27 +64,33 @@ class Operation:
     grants."""
 
 
-def parse_operation(method: str, body: bytes, params: Any, content_type: str) -> Operation | None:
+def parse_operation(
+    method: str,
+    body: bytes,
+    params: Any,
+    content_type: str,
+    documents: Documents = no_documents,
+) -> Operation | None:
     """The operation of a GET or JSON POST request; None when it is not cacheable (other
-    content types, batches, persisted-query extensions, malformed bodies)."""
+    content types, batches, extensions other than a persisted query whose document
+    ``documents`` knows, malformed bodies)."""
     if method == "GET":
-        query, name, variables = params.get("query"), params.get("operationName"), None
-        raw = params.get("variables")
-        if raw:
-            try:
-                variables = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                return None
+        data, raw = params, params.get("variables")
+        try:
+            variables = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            return None
     elif method == "POST" and content_type.split(";")[0].strip() == "application/json":
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(data, dict) or "extensions" in data:
+        if not isinstance(data, dict):
             return None
-        query, name, variables = data.get("query"), data.get("operationName"), data.get("variables")
+        variables = data.get("variables")
     else:
         return None
+    query, name = cacheable_document(data, documents), data.get("operationName")
     if not isinstance(query, str) or not isinstance(name, str | None):
         return None
     if not isinstance(variables, dict | None):
@@ -157,9 +165,6 @@ def _snapshot_extension(snapshot: SnapshotState | Generation) -> dict[str, objec
     return {"id": snapshot.id, "takenAt": taken}
 
 
-JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
 @dataclass(frozen=True, slots=True)
 class Located:
     """Where a request's answer is cached, and what that place depends on besides the
@@ -187,6 +192,8 @@ class ResponseCache:
     )
     limits_version: str = ""
     """:attr:`gateway.schema.limits.QueryLimits.version` of the schema behind ``execute``."""
+    documents: Documents = no_documents
+    """The document of a persisted-query hash this process knows (APQ requests)."""
 
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, execute: Execute, principal: Principal
@@ -200,7 +207,9 @@ class ResponseCache:
         # Dashboards repeat identical bodies: parse each distinct one once per process.
         operation = self._operations.get(raw, _UNPARSED)
         if operation is _UNPARSED:
-            operation = parse_operation(request.method, body, request.query_params, content_type)
+            operation = parse_operation(
+                request.method, body, request.query_params, content_type, self.documents
+            )
             self._operations[raw] = operation
         if operation is None:
             captured = await capture(execute, scope, body, receive)
@@ -226,7 +235,9 @@ class ResponseCache:
                 "cache": {"hit": result.hit, "shared": result.shared},
                 "snapshot": _snapshot_extension(snapshot),
             }
-            await self._send(send, 200, JSON_HEADERS, with_extensions(result.value, extensions))
+            # The negotiated media type: never frozen into the entry (it holds the body only).
+            headers = [(b"content-type", scope_media_type(scope).encode())]
+            await self._send(send, 200, headers, with_extensions(result.value, extensions))
             return "hit" if result.hit else ("shared" if result.shared else "miss")
         # Not cacheable: this caller computed it, or waited for one who did (then ask again).
         captured = mine[0] if mine else await capture(execute, scope, body, receive)
