@@ -1,4 +1,4 @@
-"""The parameters of a ``/graphql`` request, checked before any GraphQL parsing.
+"""The parameters of a ``/graphql`` request, checked before GraphQL runs.
 
 GraphQL over HTTP: a POST carries a JSON object (``query``, ``operationName``, ``variables``,
 ``extensions``) with ``Content-Type: application/json``; a GET carries the same in its query
@@ -20,7 +20,7 @@ GET selecting a mutation or subscription                   405     ``Allow: POST
 
 Example:
     >>> read_params("POST", b'{"query": "{ __typename }"}', {})
-    Params(query='{ __typename }', operation_name=None, variables=None, extensions=None)
+    [Params(query='{ __typename }', operation_name=None, variables=None, extensions=None)]
     >>> content_type_refusal("POST", "text/plain").status
     415
 """
@@ -48,9 +48,6 @@ SIMPLE_REQUEST = (
     "text/plain bodies are refused: a browser sends those cross-site without asking)"
 )
 GET_ONLY_QUERIES = "GET /graphql runs queries only: send mutations with POST"
-PARSE_TOKENS = 2_000
-"""Tokens parsed at most to find a GET request's operation type (the limits engineer's token
-limit then applies to the real parse; a longer document is simply not pre-checked here)."""
 
 
 class RefusedError(Exception):
@@ -168,9 +165,11 @@ def read_params(method: str, body: bytes, query: Mapping[str, str]) -> list[Para
 @lru_cache(maxsize=512)
 def _operation_type(document: str, operation_name: str | None) -> OperationType | None:
     try:
-        ast = parse(document, no_location=True, max_tokens=PARSE_TOKENS)
+        # Unbounded on purpose: a GET's document is bounded by the URL (or, for a persisted
+        # query, by GATEWAY_MAX_QUERY_BYTES when it was registered) and parsed once (memoized).
+        ast = parse(document, no_location=True)
     except GraphQLError:
-        return None  # strawberry answers the syntax error (or the token limit) itself
+        return None  # strawberry answers the syntax error itself
     operation = get_operation_ast(ast, operation_name)
     return operation.operation if operation is not None else None
 
