@@ -14,9 +14,11 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gateway.authz.tokens import mint_token
+from gateway.cache import SnapshotCache
 from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings
 from gateway.web.graphql import GatewayGraphQL
+from gateway.web.persisted import PersistedQueries
 from tests.principals import ADMIN
 from tests.schema.catalog_data import insert_catalog
 
@@ -51,6 +53,9 @@ async def client(
     app = Starlette(routes=[Route("/graphql", GatewayGraphQL(schema), methods=["GET", "POST"])])
     app.state.engine = engine
     app.state.settings = settings.model_copy(update={"jwt_secret": SecretStr(JWT_SECRET)})
+    app.state.persisted = PersistedQueries(
+        SnapshotCache.create(app.state.settings), settings.persisted_query_ttl_seconds, None
+    )
     token = mint_token(app.state.settings, ADMIN.subject, ADMIN.grants, dt.timedelta(hours=1))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
