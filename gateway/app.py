@@ -78,7 +78,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     # The engine is created here, not in create_app, so each worker process (and each test
     # client) opens its own pool inside its own event loop.
     settings: Settings = app.state.settings
-    engine = create_engine(settings)
+    engine = create_engine(settings, bounded=True)  # GATEWAY_DB_STATEMENT_TIMEOUT_MS
     app.state.engine = engine
     app.state.cache = cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)

@@ -29,6 +29,10 @@ class ErrorCode(enum.StrEnum):
     """An automatic persisted query's hash the gateway does not know: send the query too."""
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     """Trusted-documents mode: the operation is not in the manifest."""
+    QUERY_TIMEOUT = "QUERY_TIMEOUT"
+    """A database statement ran past ``GATEWAY_DB_STATEMENT_TIMEOUT_MS``."""
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    """The database cannot be reached now; ``extensions.retryAfter`` says when to try again."""
 
 
 class GatewayError(Exception):
@@ -81,3 +85,24 @@ class InternalServerError(GatewayError):
     """A failure the client cannot fix; the message must not reveal internals."""
 
     code = ErrorCode.INTERNAL_SERVER_ERROR
+
+
+class QueryTimeoutError(GatewayError):
+    """A database statement ran past the configured statement timeout."""
+
+    code = ErrorCode.QUERY_TIMEOUT
+
+
+class ServiceUnavailableError(GatewayError):
+    """The database cannot be reached; the client should retry after ``retry_after`` seconds.
+
+    Args:
+        message: The client-facing message.
+        retry_after: Seconds the client should wait, also sent as ``extensions.retryAfter``.
+    """
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message, extensions={"retryAfter": retry_after})
+        self.retry_after = retry_after

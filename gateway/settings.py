@@ -114,6 +114,19 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535, description="Port `gateway serve` binds to.")
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size.")
     db_echo: bool = Field(default=False, description="Log every SQL statement (debugging).")
+    db_statement_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="Longest a database statement of a request may run, in milliseconds "
+        "(PostgreSQL `statement_timeout`, SQLite interrupt); past it the field answers "
+        "`QUERY_TIMEOUT`. Ingestion and refreshes are not bounded. 0 = no limit.",
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait for a new PostgreSQL connection, in seconds; past it the "
+        "database counts as unavailable (`SERVICE_UNAVAILABLE`).",
+    )
     ingest_chunk_size: int = Field(
         default=50_000,
         ge=1,

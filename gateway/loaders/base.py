@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.loaders.keys import PageKey
 from gateway.loaders.rows import Page
+from gateway.store.faults import read_retrying
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -35,9 +36,14 @@ class EngineLoader(DataLoader[K, V], ABC):
         super().__init__()
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
-        """Answer ``keys`` in order with one connection."""
-        async with self.engine.connect() as conn:
-            return await self.load_batch(conn, keys)
+        """Answer ``keys`` in order with one connection; once more on a fresh connection if
+        that one was lost (:func:`~gateway.store.faults.read_retrying`)."""
+
+        async def attempt() -> list[V]:
+            async with self.engine.connect() as conn:
+                return await self.load_batch(conn, keys)
+
+        return await read_retrying(attempt)
 
     @abstractmethod
     async def load_batch(self, conn: AsyncConnection, keys: Sequence[K]) -> list[V]:

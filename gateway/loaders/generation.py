@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.errors import GatewayError
 from gateway.loaders.rows import aware
+from gateway.store.faults import read_retrying
 from gateway.store.rollup import read_latest_snapshot
 from gateway.store.tables import ingest_batches
+
+logger = logging.getLogger("gateway.loaders.generation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +83,25 @@ class GenerationTracker:
         self._lock = asyncio.Lock()
 
     async def current(self) -> Generation:
-        """The generation, re-read when older than ``poll_seconds`` (one reader at a time)."""
+        """The generation, re-read when older than ``poll_seconds`` (one reader at a time).
+
+        While the database cannot be read, the last generation read stays current (cached
+        answers keep being served) and the next read is tried ``poll_seconds`` later.
+
+        Raises:
+            ServiceUnavailableError: the database cannot be read and no generation was read
+                before.
+        """
         if self._current is not None and time.monotonic() - self._read_at < self.poll_seconds:
             return self._current
         async with self._lock:
             if self._current is None or time.monotonic() - self._read_at >= self.poll_seconds:
-                self._current = await read_generation(self.engine)
+                try:
+                    self._current = await read_retrying(lambda: read_generation(self.engine))
+                except GatewayError as exc:
+                    if self._current is None:
+                        raise
+                    logger.warning("keeping generation %s: %s", self._current.token, exc)
                 self._read_at = time.monotonic()
             return self._current
 

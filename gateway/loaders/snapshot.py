@@ -16,17 +16,24 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.errors import ServiceUnavailableError
 from gateway.loaders.rows import aware
+from gateway.store.faults import is_unavailable, read_retrying
 from gateway.store.rollup import SnapshotInfo, read_latest_snapshot
 
 T = TypeVar("T")
+logger = logging.getLogger("gateway.loaders.snapshot")
+
+SNAPSHOT_MOVED = "a new snapshot was taken while the database reconnected; retry"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,8 @@ class SnapshotReader:
         self._conn: AsyncConnection | None = None
         self._state: SnapshotState | None = None
         self._closed = False
+        self._fresh = True
+        """True while the open transaction (if any) has not read the snapshot yet."""
 
     @property
     def opened(self) -> bool:
@@ -72,14 +81,43 @@ class SnapshotReader:
     async def read(self, work: Callable[[AsyncConnection, SnapshotState], Awaitable[T]]) -> T:
         """Run ``work(conn, snapshot)`` on the request's connection, one caller at a time.
 
+        A connection lost on the way is replaced once (a new read transaction, which must
+        see the same snapshot); database faults reach the caller as client errors
+        (:func:`~gateway.store.faults.read_retrying`).
+
         Raises:
             RuntimeError: the reader was closed (the response is already complete).
+            ServiceUnavailableError: the database cannot be reached, or the snapshot changed
+                while the connection was replaced.
+            QueryTimeoutError: a statement ran past the statement timeout.
         """
         async with self._lock:
-            conn = await self._connection()
-            if self._state is None:
-                self._state = SnapshotState.of(await read_latest_snapshot(conn))
+            return await read_retrying(lambda: self._attempt(work))
+
+    async def _attempt(self, work: Callable[[AsyncConnection, SnapshotState], Awaitable[T]]) -> T:
+        conn = await self._connection()
+        try:
+            state = SnapshotState.of(await read_latest_snapshot(conn)) if self._fresh else None
+            if state is not None and self._state is not None and state.id != self._state.id:
+                raise ServiceUnavailableError(SNAPSHOT_MOVED, retry_after=1)
+            self._state = self._state or state
+            self._fresh = False
+            assert self._state is not None
             return await work(conn, self._state)
+        except Exception as exc:
+            if is_unavailable(exc):
+                await self._discard()
+            raise
+
+    async def _discard(self) -> None:
+        """Drop a connection that was lost; the next attempt opens a new transaction."""
+        conn, self._conn = self._conn, None
+        self._fresh = True
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def snapshot(self) -> SnapshotState:
         """The snapshot this request reads (read once, in the request's transaction)."""
@@ -90,7 +128,11 @@ class SnapshotReader:
         return await self.read(state)
 
     async def close(self) -> None:
-        """End the read transaction and return the connection (idempotent)."""
+        """End the read transaction and return the connection (idempotent).
+
+        Never raises: the response is complete by now. A transaction that already ended (a
+        statement interrupted by the timeout) or a connection that was lost is dropped.
+        """
         async with self._lock:
             self._closed = True
             conn, self._conn = self._conn, None
@@ -100,8 +142,13 @@ class SnapshotReader:
                 if conn.dialect.name != "postgresql":
                     # The transaction was begun by hand (see _open); end it the same way.
                     await conn.exec_driver_sql("ROLLBACK")
-            finally:
                 await conn.close()
+            except Exception as exc:
+                logger.info("snapshot read connection dropped on close (%s)", type(exc).__name__)
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
     async def _connection(self) -> AsyncConnection:
         if self._closed:

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.principal import Grant
+from gateway.store.faults import read_retrying
 from gateway.store.tables import api_keys
 
 KEY_PREFIX = "gw"
@@ -183,10 +184,21 @@ async def verify_api_key(
     """The name and grants of ``key`` when it exists, matches and is not revoked, else None.
 
     Records the use in ``last_used_at`` (at most once per :data:`LAST_USED_RESOLUTION`).
+    Idempotent, so run once more on a lost connection (:func:`read_retrying`).
+
+    Raises:
+        ServiceUnavailableError: the database cannot be reached.
     """
     parsed = _KEY.match(key)
     if parsed is None:
         return None
+    return await read_retrying(lambda: _verify(engine, parsed, now))
+
+
+async def _verify(
+    engine: AsyncEngine, parsed: re.Match[str], now: datetime | None
+) -> ApiKeyMatch | None:
+    """:func:`verify_api_key` once, for the key's ``(prefix, secret)`` match."""
     prefix, secret = parsed.groups()
     query = select(
         api_keys.c.id,

@@ -1,15 +1,28 @@
-"""Engine creation: one async engine per process, tuned per dialect."""
+"""Engine creation: one async engine per process, tuned per dialect.
+
+An engine that serves requests (``create_engine(settings, bounded=True)``, the app's) bounds
+every statement by ``GATEWAY_DB_STATEMENT_TIMEOUT_MS``: PostgreSQL through the session's
+``statement_timeout``, SQLite by interrupting the connection from the event loop when a
+statement outlives it. Ingestion and refreshes on such an engine lift the bound for their
+transaction with :func:`unbounded` (a large ingest chunk or a full rebuild may take longer;
+stopping one half-way would only waste it). Command-line engines are never bounded.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from gateway.settings import Settings
+
+UNBOUNDED = "gateway_unbounded"
+"""Execution option: statements of this connection are not bounded by the timeout (SQLite)."""
+_TIMER = "gateway.statement_timer"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -22,15 +35,59 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """Create the async engine for ``settings.database_url`` (asyncpg or aiosqlite)."""
+def _bound_sqlite(engine: AsyncEngine, seconds: float) -> None:
+    """Interrupt a statement of ``engine`` that runs longer than ``seconds``.
+
+    ``sqlite3.Connection.interrupt`` is the one call SQLite allows from another thread: the
+    event loop arms a timer before each statement (aiosqlite runs it in its own thread, rows
+    fetched) and cancels it after; a statement still running when it fires fails with
+    ``interrupted``. No per-row cost, unlike a progress handler.
+    """
+
+    def arm(conn: Connection, *args: Any) -> None:
+        context = args[3]
+        if context is not None and context.execution_options.get(UNBOUNDED):
+            return
+        driver = conn.connection.dbapi_connection
+        sqlite_conn = getattr(getattr(driver, "driver_connection", None), "_conn", None)
+        if sqlite_conn is None:
+            return
+        conn.info[_TIMER] = asyncio.get_running_loop().call_later(seconds, sqlite_conn.interrupt)
+
+    def disarm(conn: Connection, *args: Any) -> None:
+        timer = conn.info.pop(_TIMER, None)
+        if timer is not None:
+            timer.cancel()
+
+    def disarm_on_error(context: Any) -> None:
+        if context.connection is not None:
+            disarm(context.connection)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", arm)
+    event.listen(engine.sync_engine, "after_cursor_execute", disarm)
+    event.listen(engine.sync_engine, "handle_error", disarm_on_error)
+
+
+def create_engine(settings: Settings, *, bounded: bool = False) -> AsyncEngine:
+    """Create the async engine for ``settings.database_url`` (asyncpg or aiosqlite).
+
+    Args:
+        settings: The configuration.
+        bounded: Bound every statement by ``GATEWAY_DB_STATEMENT_TIMEOUT_MS`` (an engine that
+            serves requests; see the module docstring).
+    """
+    timeout_ms = settings.db_statement_timeout_ms if bounded else 0
     if settings.is_postgres:
+        connect_args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
+        if timeout_ms:
+            connect_args["server_settings"] = {"statement_timeout": str(timeout_ms)}
         return create_async_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
             pool_pre_ping=True,
             echo=settings.db_echo,
+            connect_args=connect_args,
         )
     engine = create_async_engine(
         settings.database_url,
@@ -39,7 +96,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
         echo=settings.db_echo,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if timeout_ms:
+        _bound_sqlite(engine, timeout_ms / 1000)
     return engine
+
+
+async def unbounded(conn: AsyncConnection) -> None:
+    """Lift the statement timeout for the rest of ``conn``'s transaction (PostgreSQL) or
+    connection (SQLite); harmless on an engine that is not bounded."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    else:
+        await conn.execution_options(**{UNBOUNDED: True})
 
 
 def is_postgres(engine: AsyncEngine | Engine) -> bool:

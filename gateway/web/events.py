@@ -16,6 +16,9 @@ Response (JSON, camelCase):
       their ``line``, ``kind``, ``reason`` and ``reasonClass``. The valid ones were stored.
       They can be fixed and replayed with ``gateway ingest --replay-quarantine``.
     * 400: the body is empty or not a parsable JSON array.
+    * 503 with ``Retry-After``: the database is unavailable (``SERVICE_UNAVAILABLE``); send
+      the same body again later. Records stored before it went away are not stored twice
+      (events are idempotent on ``id``, catalog records are upserts).
 
 Example:
     $ curl -s localhost:8000/v1/events -H "X-API-Key: $KEY" --data-binary @events.jsonl
@@ -38,6 +41,7 @@ from gateway.authz.authenticate import authenticate, www_authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Role
 from gateway.settings import Settings
+from gateway.store.faults import db_faults
 from gateway.store.ingest import IngestReport, ingest_lines
 
 SOURCE = "http"
@@ -143,7 +147,8 @@ async def post_events(request: Request) -> Response:
         records = split_records(body)
     except ValueError as exc:
         return _error(400, "BAD_REQUEST", str(exc))
-    report = await ingest_lines(
-        engine, records, source=SOURCE, chunk_size=settings.ingest_chunk_size
-    )
+    async with db_faults():  # the database gone: 503 + Retry-After (gateway.web.faults)
+        report = await ingest_lines(
+            engine, records, source=SOURCE, chunk_size=settings.ingest_chunk_size
+        )
     return _json(report_body(report), 207 if report.quarantined else 200)

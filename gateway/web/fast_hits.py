@@ -18,6 +18,7 @@ process's life), so the reuse answers exactly what a fresh lookup would.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections import OrderedDict
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.tokens import verify_token_window
+from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
@@ -72,7 +74,11 @@ class FastHits:
             return
         started = time.perf_counter()
         body, complete = await _read(receive)
-        answer, media = await self._cached(scope, body) if complete else (None, b"")
+        answer, media = None, b""
+        if complete:
+            # No generation read yet and the database down: the full path answers 503.
+            with contextlib.suppress(ServiceUnavailableError):
+                answer, media = await self._cached(scope, body)
         if answer is None:
             await self.app(scope, replay(body, receive, more_body=not complete), send)
             return

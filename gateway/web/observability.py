@@ -21,6 +21,9 @@ from collections.abc import Callable
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import ServiceUnavailableError
+from gateway.web.faults import send_unavailable
+
 KNOWN_PATHS = frozenset(
     {"/graphql", "/schema.graphql", "/v1/events", "/healthz", "/readyz", "/metrics"}
 )
@@ -53,7 +56,9 @@ def watch_snapshot(taken_at: Callable[[], dt.datetime | None]) -> None:
 
 
 class Observed:
-    """ASGI middleware counting and timing every HTTP request."""
+    """ASGI middleware counting and timing every HTTP request; a
+    :class:`~gateway.errors.ServiceUnavailableError` raised before the response started is
+    answered 503 with ``Retry-After`` (:func:`gateway.web.faults.send_unavailable`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -64,7 +69,7 @@ class Observed:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = 0  # until the response starts
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -74,7 +79,12 @@ class Observed:
 
         try:
             await self.app(scope, receive, sending)
+        except ServiceUnavailableError as exc:
+            if status:
+                raise
+            status = 503  # the database's absence stopped it before execution
+            await send_unavailable(scope, send, exc)
         finally:
             path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
-            REQUESTS.labels(path, scope["method"], str(status)).inc()
+            REQUESTS.labels(path, scope["method"], str(status or 500)).inc()
             LATENCY.labels(path).observe(time.perf_counter() - started)

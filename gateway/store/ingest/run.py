@@ -25,6 +25,7 @@ from operator import attrgetter
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.store.db import unbounded
 from gateway.store.ingest.bulk import BulkState
 from gateway.store.ingest.catalog import CatalogView
 from gateway.store.ingest.chunk import (
@@ -146,6 +147,7 @@ class _Pipeline:
         # New users commit in their own short transaction ahead of their chunk: a user row
         # without events counts nowhere, and this keeps the work out of the writer's way.
         async with self.engine.begin() as conn:
+            await unbounded(conn)  # ingestion is not bounded by a request's timeout
             await resolve_plan_users(chunk.plan, conn, self.cache)
             if not self.bulk.direct_copy:
                 # The input repeats stored ids: probe here, while the writer works, not in
@@ -161,6 +163,7 @@ class _Pipeline:
         self.read += len(chunk.raws)
         if chunk.records:
             async with self.engine.begin() as conn:
+                await unbounded(conn)
                 out = await apply_chunk(
                     conn,
                     chunk.decoded,
@@ -280,6 +283,7 @@ async def replay_quarantine(
     last_id = 0
     while True:
         async with engine.begin() as conn:
+            await unbounded(conn)
             rows = await quarantine_page(conn, last_id, chunk_size)
             if not rows:
                 break

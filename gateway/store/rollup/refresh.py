@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.store.db import unbounded
 from gateway.store.rollup.catalog import Catalog, catalog_changed, load_catalog, record_catalog
 from gateway.store.rollup.events import read_events
 from gateway.store.rollup.fold import Folded, fold
@@ -116,6 +117,7 @@ async def refresh(
     now = now or datetime.now(UTC)
     taken_at = now if now.tzinfo is None else now.astimezone(UTC).replace(tzinfo=None)
     async with engine.begin() as conn:
+        await unbounded(conn)  # a refresh is never cut short by a request's timeout
         info = await _refresh(conn, full=full, taken_at=taken_at)
     logger.info(
         "snapshot %d: %d events in %.2fs%s",

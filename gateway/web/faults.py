@@ -1,0 +1,58 @@
+"""HTTP 503 with ``Retry-After`` for requests the database's absence stops before execution.
+
+Once a GraphQL operation executes, a field whose data the database cannot give answers
+``null`` with ``SERVICE_UNAVAILABLE`` in the response (HTTP 200, the rest of the response
+still arrives; cached answers need no database at all). Some requests cannot get that far:
+an API key is looked up in the database, the response cache needs the data's generation
+once per process, and ``POST /v1/events`` must store what it accepts. Those raise
+:class:`~gateway.errors.ServiceUnavailableError` before anything was sent, and
+:func:`send_unavailable` answers it (from :class:`gateway.web.observability.Observed`, the
+middleware that sees every response):
+
+* ``/v1/events``: ``{"error": {"code": "SERVICE_UNAVAILABLE", "message", "retryAfter"}}``,
+  so an ingesting client retries the whole body (events are idempotent on ``id``, catalog
+  records are upserts: nothing is stored twice, nothing is lost);
+* anything else: a GraphQL error response with the code and ``extensions.retryAfter``,
+  in the negotiated media type.
+
+Example:
+    >>> await send_unavailable(scope, send, ServiceUnavailableError("down"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.types import Scope, Send
+
+from gateway.errors import ErrorCode, ServiceUnavailableError
+from gateway.web.negotiation import scope_media_type
+
+EVENTS_PATH = "/v1/events"
+
+
+def unavailable_body(path: str, error: ServiceUnavailableError) -> tuple[bytes, str]:
+    """The body and media type of the 503 answering ``error`` on ``path``."""
+    if path == EVENTS_PATH:
+        body = {
+            "error": {
+                "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+                "message": error.message,
+                "retryAfter": error.retry_after,
+            }
+        }
+        return orjson.dumps(body), "application/json"
+    graphql = {"errors": [{"message": error.message, "extensions": error.extensions}]}
+    return orjson.dumps(graphql), ""
+
+
+async def send_unavailable(scope: Scope, send: Send, error: ServiceUnavailableError) -> None:
+    """Answer the request of ``scope`` with a 503 for ``error`` (``Retry-After`` set)."""
+    body, media_type = unavailable_body(scope["path"], error)
+    headers = [
+        (b"content-type", (media_type or scope_media_type(scope)).encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(error.retry_after).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
