@@ -9,7 +9,8 @@ Routes:
 ``/healthz``            GET       liveness: 200 while the process runs, no I/O
 ``/readyz``             GET       readiness: 200 when the database answers, else 503
 ``/metrics``            GET       Prometheus metrics (the default registry)
-``/static/...``         GET       GraphiQL's scripts and styles, cacheable for a year
+``/dashboard``          GET       the reference dashboard (static page using ``/graphql``)
+``/static/...``         GET       GraphiQL's and the dashboard's assets, cacheable for a year
 ======================  ========  ==========================================================
 
 Example:
@@ -38,6 +39,7 @@ from gateway.loaders.generation import GenerationTracker
 from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
+from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
 from gateway.web.fast_hits import FastHits
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
@@ -153,6 +155,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/readyz", readyz, methods=["GET"], name="readyz"),
         Route("/metrics", metrics, methods=["GET"], name="metrics"),
+        Route("/dashboard", dashboard_page, methods=["GET"], name="dashboard"),
         Mount(STATIC_PREFIX, app=static, name="static"),
     ]
     app = Starlette(

@@ -1,0 +1,51 @@
+/**
+ * Small DOM helpers: build elements without innerHTML (no markup injection from data).
+ *
+ * Example: h('button', {type: 'button', onclick: go}, 'View') is <button type="button">View</button>.
+ */
+
+/**
+ * Create an element.
+ * @param {string} tag The element name.
+ * @param {Object<string, *>} attrs Attributes; `on…` keys add listeners, `dataset` sets data-*;
+ *   null, undefined and false are left out, true sets an empty attribute.
+ * @param {...*} children Nodes or text (arrays are flattened; null and false are skipped).
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith('on')) element.addEventListener(key.slice(2), value);
+    else if (key === 'dataset') Object.assign(element.dataset, value);
+    else element.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+/**
+ * The element with id `id` (it must exist: the page declares it).
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+export function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element;
+}
+
+/**
+ * A section with a heading, labelled by it.
+ * @param {string} id Id of the section (its heading gets `${id}-title`).
+ * @param {string} title
+ * @param {...*} children
+ * @returns {HTMLElement}
+ */
+export function section(id, title, ...children) {
+  return h('section', {id, class: 'panel', 'aria-labelledby': `${id}-title`},
+    h('h2', {id: `${id}-title`}, title), ...children);
+}

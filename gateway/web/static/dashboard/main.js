@@ -1,0 +1,222 @@
+/**
+ * The reference dashboard: sign-in, filters, routing between the two views, loading and
+ * errors. Everything goes through POST graphql (and POST export for the Download button).
+ *
+ * Routes: #/ is the workspace's data overview; #/apps/<id> is a target app's page.
+ */
+
+import {AuthError, downloadSpreadsheet, forgetCredential, graphql, saveCredential,
+  savedCredential} from './api.js';
+import {categoriesOf, renderApp} from './app-page.js';
+import {sortErrors} from './cards.js';
+import {destroyCharts} from './charts.js';
+import {byId, h} from './dom.js';
+import {renderOverview} from './overview.js';
+import {Access, appView, overviewView} from './queries.js';
+
+const VIEWER_QUERY = {
+  operationName: 'DashboardViewer',
+  query: 'query DashboardViewer {\n  viewer { subject grants { role workspaceId merchantId } readableFields }\n'
+    + '  snapshot { takenAt nextRefreshAt }\n  workspaces(first: 100) { nodes { id name } }\n}',
+  variables: {},
+};
+
+const state = {
+  access: new Access([]),
+  filters: {workspace: null, range: 'LAST_7_DAYS', from: '', to: '', type: 'ALL',
+    dataType: 'PRODUCTION', order: 'USER_COUNT', category: '', metric: 'activeUsers'},
+  view: null,
+  drawn: null,
+  request: 0,
+};
+
+const status = (text) => { byId('status').textContent = text; };
+
+function showError(message) {
+  const box = byId('error');
+  box.replaceChildren(...(message ? [h('strong', {}, 'Error: '), message] : []));
+  box.hidden = !message;
+}
+
+function showSignIn(message = '') {
+  destroyCharts();
+  byId('dashboard').hidden = true;
+  byId('who').hidden = true;
+  byId('sign-in').hidden = false;
+  byId('sign-in-message').textContent = message;
+  showError('');
+  status(message ? 'Signed out.' : '');
+  byId('credential').focus();
+}
+
+function signOut(message = '') {
+  forgetCredential();
+  state.view = null;
+  byId('credential').value = '';
+  showSignIn(message);
+}
+
+/** The last day of the range (UTC), for the month of the MAU card. */
+function rangeEnd(filters) {
+  if (filters.range === 'CUSTOM') return filters.to;
+  const day = new Date();
+  day.setUTCDate(day.getUTCDate() - 1);  // every preset but TODAY ends yesterday
+  return day.toISOString().slice(0, 10);
+}
+
+function route() {
+  const match = /^#\/apps\/(.+)$/.exec(window.location.hash);
+  return match ? {name: 'app', app: decodeURIComponent(match[1])} : {name: 'overview'};
+}
+
+function currentView() {
+  const {filters, access} = state;
+  const where = route();
+  if (where.name === 'app') return appView(access, {...filters, app: where.app});
+  return overviewView(access, {...filters, month: (rangeEnd(filters) || '').slice(0, 7)});
+}
+
+const actions = {
+  openApp: (id) => { window.location.hash = `#/apps/${encodeURIComponent(id)}`; },
+  back: () => { window.location.hash = '#/'; },
+  sortApps: (order) => { state.filters.order = order; refresh(); },
+  selectMetric: (metric) => {
+    state.filters.metric = metric;
+    if (state.drawn) render(...state.drawn);  // the four series are in the answer already
+    byId('view').querySelector(`[data-field="${metric}"]`)?.focus();
+  },
+};
+
+function fillCategories(app) {
+  const select = byId('category');
+  const known = new Set([...select.options].map((o) => o.value));
+  for (const key of categoriesOf(app)) {
+    if (!known.has(key)) select.append(h('option', {value: key}, key.replace(/_/g, ' ')));
+  }
+}
+
+function render(where, data, hidden) {
+  const root = byId('view');
+  destroyCharts();
+  byId('category-field').hidden = where.name !== 'app';
+  byId('workspace-field').hidden = where.name === 'app' || byId('workspace').options.length < 2;
+  if (where.name === 'app') {
+    if (!data.targetApp) throw new Error('This target app does not exist or is not yours to see.');
+    fillCategories(data.targetApp);
+    renderApp(root, data.targetApp, hidden, state.filters, actions);
+  } else {
+    if (!data.workspace) throw new Error('This workspace does not exist or is not yours to see.');
+    renderOverview(root, data.workspace, hidden, state.filters, actions);
+  }
+}
+
+/** Fetch the current view's operation and draw it (a newer request wins over an older one). */
+async function refresh() {
+  const root = byId('view');
+  const where = route();
+  const view = currentView();
+  const request = ++state.request;
+  root.setAttribute('aria-busy', 'true');
+  status('Loading…');
+  try {
+    const {data, errors} = await graphql(view);
+    if (request !== state.request) return;
+    const {hidden, shown} = sortErrors(errors);
+    state.view = view;
+    state.drawn = [where, data, hidden];
+    render(where, data, hidden);
+    showError(shown.map((e) => e.message).join('; '));
+    status(`Updated: ${document.getElementById('view-title')?.textContent ?? ''}`);
+  } catch (error) {
+    if (request !== state.request) return;
+    if (error instanceof AuthError) return signOut(`${error.message} Sign in again.`);
+    state.view = null;
+    state.drawn = null;
+    root.replaceChildren();
+    showError(error.message);
+    status('Failed to load.');
+  } finally {
+    if (request === state.request) root.setAttribute('aria-busy', 'false');
+  }
+}
+
+async function signIn() {
+  status('Signing in…');
+  try {
+    const {data} = await graphql(VIEWER_QUERY);
+    state.access = new Access(data.viewer.readableFields);
+    const workspaces = data.workspaces?.nodes ?? [];
+    const grant = data.viewer.grants.find((g) => g.workspaceId);
+    byId('workspace').replaceChildren(...workspaces.map((w) => h('option', {value: w.id}, w.name)));
+    state.filters.workspace = grant?.workspaceId ?? workspaces[0]?.id ?? null;
+    byId('workspace').value = state.filters.workspace ?? '';
+    const roles = data.viewer.grants.map((g) => g.role.toLowerCase().replace(/_/g, ' '));
+    byId('who-name').textContent = `${data.viewer.subject} (${roles.join(', ')})`;
+    byId('sign-in').hidden = true;
+    byId('who').hidden = false;
+    byId('dashboard').hidden = false;
+    if (!state.filters.workspace && route().name === 'overview') {
+      showError('No workspace is visible to this credential: the dashboard shows workspace analytics.');
+      status('Signed in.');
+      return;
+    }
+    await refresh();
+  } catch (error) {
+    if (error instanceof AuthError) return signOut(`${error.message} Sign in again.`);
+    showError(error.message);
+    status('Failed to sign in.');
+  }
+}
+
+function readFilters() {
+  const form = byId('filters');
+  const f = state.filters;
+  f.workspace = form.workspace.value || f.workspace;
+  f.range = form.range.value;
+  f.from = form.from.value;
+  f.to = form.to.value;
+  f.type = form.type.value;
+  f.dataType = form.dataType.value;
+  f.category = form.category.value;
+  for (const field of form.querySelectorAll('.custom')) field.hidden = f.range !== 'CUSTOM';
+  return f.range !== 'CUSTOM' || (f.from && f.to);
+}
+
+async function download() {
+  if (!state.view) return showError('Nothing to download yet.');
+  const button = byId('download');
+  button.disabled = true;
+  status('Preparing the spreadsheet…');
+  try {
+    const name = await downloadSpreadsheet(state.view, `${state.view.operationName}.xlsx`);
+    status(`Downloaded ${name}.`);
+  } catch (error) {
+    if (error instanceof AuthError) return signOut(`${error.message} Sign in again.`);
+    showError(error.message);
+    status('Download failed.');
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function start() {
+  byId('sign-in-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    try {
+      saveCredential(byId('credential').value);
+    } catch (error) {
+      byId('sign-in-message').textContent = error.message;
+      return;
+    }
+    signIn();
+  });
+  byId('sign-out').addEventListener('click', () => signOut('You signed out.'));
+  byId('filters').addEventListener('change', () => { if (readFilters()) refresh(); });
+  byId('filters').addEventListener('submit', (event) => event.preventDefault());
+  byId('download').addEventListener('click', download);
+  window.addEventListener('hashchange', () => { if (savedCredential()) refresh(); });
+  if (savedCredential()) signIn();
+  else showSignIn();
+}
+
+start();
