@@ -37,7 +37,7 @@ REDIS_URL = os.environ.get(
 )
 BACKENDS = ("sqlite", "postgresql")
 
-pytest_plugins = ["tests.redis_server"]  # cache_url, private_redis
+pytest_plugins = ["tests.redis_server", "tests.postgres_server"]  # private servers
 
 
 def _pg_test_url() -> str:

@@ -193,3 +193,33 @@ async def test_near_copy_keeps_seen_answers_cached_while_redis_is_down(
         private_redis.start()
         async with aioredis.Redis.from_url(private_redis.url) as client:
             assert await client.dbsize() == 0  # restarted empty: hits above were near
+
+
+async def test_redis_restarted_under_load_answers_every_request_and_is_used_again(
+    gateway: Gateway, expected: list[Fresh], private_redis: RedisServer
+) -> None:
+    """20 clients ask the whole time Redis stops and starts again: every answer is a 200 with
+    the right data (checked in round_), and the restarted Redis serves hits again."""
+    await keep_asking(gateway, expected, 2)
+    stop = asyncio.Event()
+
+    async def client() -> list[Answer]:
+        answers: list[Answer] = []
+        while not stop.is_set():
+            answers += await round_(gateway, expected)
+        return answers
+
+    clients = [asyncio.create_task(client()) for _ in range(20)]
+    await asyncio.sleep(0.2)
+    await asyncio.to_thread(private_redis.stop)
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(private_redis.start)
+    await asyncio.sleep(RESET_SECONDS + 0.5)
+    stop.set()
+    answered = [a for answers in await asyncio.gather(*clients) for a in answers]
+    assert len(answered) > 20 * len(DOCUMENTS)
+    assert breaker_state(gateway) == "closed"
+    again = await keep_asking(gateway, expected, 2)
+    assert all(a.hit for a in again[-len(DOCUMENTS) :])
+    async with aioredis.Redis.from_url(private_redis.url) as client_:
+        assert await client_.dbsize() > 0
