@@ -31,8 +31,9 @@ function cards(workspace, hidden) {
   }
   const mau = workspace.monthlyActiveUsers?.at(-1);
   if (mau) {
+    const current = new Date().toISOString().slice(0, 7) === mau.month;
     shown.push(metricCard({field: 'monthlyActiveUsers', label: 'MAU', unit: 'users'}, mau,
-      {note: mau.month}));
+      {note: `${mau.month}${current ? ' (month to date)' : ''}, vs the month before`}));
   } else missing.push('MAU');
   if (visible(workspace, hidden, 'createdMiniPrograms')) {
     shown.push(metricCard({field: 'createdMiniPrograms', label: 'Created mini programs', unit: 'count'},
