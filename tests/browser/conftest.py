@@ -30,9 +30,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveGateway]:
-    """A gateway over generated data on a free port, for the tests of one module."""
+    """A gateway over generated data on a free port, shared by the browser tests of the session."""
     gateway = await LiveGateway.start(tmp_path_factory.mktemp("live-gateway"))
     yield gateway
     gateway.stop()
@@ -50,7 +50,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
     """Headless Chromium from the distribution, launched by Playwright."""
     async with async_playwright() as playwright:

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -132,12 +133,19 @@ class LiveGateway:
         grants = [Grant(role, workspace)]
         return mint_token(self.settings, subject, grants, timedelta(hours=1), now=issued)
 
-    async def graphql(self, body: dict[str, object], token: str) -> dict[str, object]:
+    async def graphql(self, body: dict[str, object], token: str) -> dict[str, Any]:
         """POST ``body`` to /graphql as ``token`` (what the page sent, re-run by the test)."""
         async with httpx.AsyncClient(base_url=self.url) as http:
             response = await http.post(
                 "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
             )
         response.raise_for_status()
-        answer: dict[str, object] = response.json()
+        answer: dict[str, Any] = response.json()
         return answer
+
+    async def data(self, body: dict[str, object], token: str) -> dict[str, Any]:
+        """The ``data`` of :meth:`graphql`'s answer, which must hold no error."""
+        answer = await self.graphql(body, token)
+        assert "errors" not in answer, answer
+        data: dict[str, Any] = answer["data"]
+        return data

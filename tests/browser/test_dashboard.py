@@ -6,8 +6,6 @@ page sent and compares the numbers on screen with the API's answer.
 
 from __future__ import annotations
 
-from typing import Any
-
 from gateway.authz.principal import Role
 from tests.browser.live import LiveGateway
 from tests.browser.pages import Dashboard
@@ -24,19 +22,12 @@ OVERVIEW_FIELDS = (
 BREAKDOWNS = ("miniProgramsBySource", "usersBySource", "miniProgramsByCategory", "usersByCategory")
 
 
-async def _answer(live: LiveGateway, body: dict[str, Any], token: str) -> dict[str, Any]:
-    answer = await live.graphql(body, token)
-    assert "errors" not in answer, answer
-    data: dict[str, Any] = answer["data"]
-    return data
-
-
 async def test_the_page_loads_offline_and_shows_what_the_api_returns(
     dashboard: Dashboard, live: LiveGateway
 ) -> None:
     token = live.token(Role.PLATFORM_ADMIN)
     body = await dashboard.sign_in(token)
-    workspace = (await _answer(live, body, token))["workspace"]
+    workspace = (await live.data(body, token))["workspace"]
     for field in OVERVIEW_FIELDS:
         assert await dashboard.card_value(field) == workspace[field]["value"], field
     assert await dashboard.card_text("activeUsers") == f"{workspace['activeUsers']['value']:,.0f}"
@@ -72,7 +63,7 @@ async def test_a_range_change_refetches_and_changes_the_numbers(
     )
     assert month["variables"]["range"] == {"preset": "LAST_30_DAYS"}
     assert month["query"] == week["query"]
-    workspace = (await _answer(live, month, token))["workspace"]
+    workspace = (await live.data(month, token))["workspace"]
     shown_month = await dashboard.card_value("launches")
     assert shown_month == workspace["launches"]["value"]
     assert shown_month > shown_week
@@ -88,7 +79,7 @@ async def test_a_target_app_page_shows_its_statuses_trends_and_breakdowns(
     app_id = await first.get_attribute("data-app")
     body = await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
     assert body["variables"]["app"] == app_id
-    app = (await _answer(live, body, token))["targetApp"]
+    app = (await live.data(body, token))["targetApp"]
     assert await dashboard.page.inner_text("#view-title") == app["name"]
     for status, count in app["miniProgramStatusCounts"].items():
         assert await dashboard.card_value(status) == count, status
@@ -118,59 +109,3 @@ async def test_a_target_app_page_shows_its_statuses_trends_and_breakdowns(
         assert await dashboard.page.locator(f"#{field} canvas").count() == (1 if items else 0)
     await dashboard.screenshot("target-app")
     assert dashboard.outside_requests() == []
-
-
-async def test_revenue_is_hidden_for_a_role_without_it(
-    dashboard: Dashboard, live: LiveGateway
-) -> None:
-    # The live gateway's matrix takes ad revenue and target-app ranking from SUPERAPP_OPERATOR:
-    # revenue is left out of the query (readableFields), the ranked list answers FORBIDDEN.
-    token = live.token(Role.SUPERAPP_OPERATOR)
-    body = await dashboard.sign_in(token)
-    assert "estimatedAdRevenue" not in body["query"]
-    answer = await live.graphql(body, token)
-    assert [e["extensions"]["code"] for e in answer.get("errors", [])] == ["FORBIDDEN"]
-    assert not await dashboard.has_card("estimatedAdRevenue")
-    assert await dashboard.has_card("validAdImpressions")
-    assert await dashboard.has_card("activeUsers")
-    assert await dashboard.page.locator("#target-apps").count() == 0
-    note = await dashboard.page.inner_text("#hidden-note")
-    assert "Estimated ad revenue" in note
-    assert "Target apps" in note
-    assert await dashboard.page.is_hidden("#error")
-    await dashboard.screenshot("overview-without-revenue")
-
-
-async def test_a_role_without_analytics_sees_the_catalog_and_no_errors(
-    dashboard: Dashboard, live: LiveGateway
-) -> None:
-    token = live.token(Role.SUPERAPP_DEVELOPER)
-    body = await dashboard.sign_in(token)
-    assert "activeUsers" not in body["query"]
-    assert await dashboard.page.locator(".card").count() == 0
-    assert await dashboard.page.locator("#target-apps tbody tr").count() > 0
-    assert await dashboard.page.is_hidden("#error")
-    assert "cannot read" in await dashboard.page.inner_text("#view")
-
-
-async def test_an_expired_token_goes_back_to_sign_in(
-    dashboard: Dashboard, live: LiveGateway
-) -> None:
-    await dashboard.page.fill("#credential", live.token(Role.PLATFORM_ADMIN, expired=True))
-    await dashboard.page.click("#sign-in-form [type=submit]")
-    message = dashboard.page.locator("#sign-in-message")
-    await message.get_by_text("Sign in again").wait_for()
-    assert await dashboard.page.is_visible("#sign-in")
-    assert await dashboard.page.is_hidden("#dashboard")
-    stored = await dashboard.page.evaluate("sessionStorage.length")
-    assert stored == 0
-    await dashboard.screenshot("sign-in-expired")
-
-
-async def test_sign_out_forgets_the_credential(dashboard: Dashboard, live: LiveGateway) -> None:
-    await dashboard.sign_in(live.token(Role.PLATFORM_ADMIN))
-    await dashboard.page.reload()  # the credential survives a reload of the tab
-    await dashboard.page.locator("#data-overview").wait_for()
-    await dashboard.page.get_by_role("button", name="Sign out").click()
-    assert await dashboard.page.is_visible("#sign-in")
-    assert await dashboard.page.evaluate("sessionStorage.length") == 0
