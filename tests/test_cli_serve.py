@@ -121,6 +121,8 @@ def test_demo_serves_generated_data(demo: tuple[Running, int, Path]) -> None:
     assert workspaces["totalCount"] >= 1
     assert all(node["id"] and node["name"] for node in workspaces["nodes"])
     assert f"{base}/graphql" in running.output
+    assert f"{base}/dashboard" in running.output  # printed beside GraphiQL's URL
+    assert httpx.get(f"{base}/dashboard", timeout=30).status_code == 200
     assert "records" in running.output  # the ingest summary was shown
     assert database.stat().st_size > 10_000
     assert running.stop() == 0

@@ -235,6 +235,7 @@ def demo(
     url = f"http://{host}:{port}/graphql"
     announce = {
         "GraphiQL:": f"{url} (signed in as {tokens[0].role})",
+        "Dashboard:": f"http://{host}:{port}/dashboard (sign in with a demo token above)",
         "Example:": curl_example(url, EXAMPLE_QUERY, tokens[0].token),
         "Stop with": "Ctrl-C",
     }

@@ -14,6 +14,11 @@ function readable(app, hidden, field) {
   return app[field] !== null && app[field] !== undefined && !hidden.has(`targetApp.${field}`);
 }
 
+/** Not shown because of the role (left out of the query, or FORBIDDEN / NOT_FOUND). */
+function roleHides(app, hidden, field) {
+  return !(field in app) || hidden.has(`targetApp.${field}`);
+}
+
 function statusCounts(counts) {
   return section('status-counts', 'Real-time mini program statistics',
     h('p', {class: 'hint'}, 'Current statuses: not affected by the time range.'),
@@ -79,12 +84,13 @@ export function renderApp(root, app, hidden, filters, actions) {
     h('h2', {class: 'view-title', id: 'view-title'}, app.name),
   ];
   if (readable(app, hidden, 'miniProgramStatusCounts')) parts.push(statusCounts(app.miniProgramStatusCounts));
-  else missing.push('Mini program statistics');
+  else if (roleHides(app, hidden, 'miniProgramStatusCounts')) missing.push('Mini program statistics');
+  const hiddenByRole = (specs) => specs.filter((s) => roleHides(app, hidden, s.field)).map((s) => s.label);
   const cards = PERFORMANCE_CARDS.filter((card) => readable(app, hidden, card.field));
-  missing.push(...PERFORMANCE_CARDS.filter((card) => !cards.includes(card)).map((card) => card.label));
+  missing.push(...hiddenByRole(PERFORMANCE_CARDS));
   if (cards.length) parts.push(performance(app, cards, filters.metric, actions.selectMetric));
   const breakdowns = BREAKDOWNS.filter((spec) => readable(app, hidden, spec.field));
-  missing.push(...BREAKDOWNS.filter((spec) => !breakdowns.includes(spec)).map((spec) => spec.label));
+  missing.push(...hiddenByRole(BREAKDOWNS));
   if (breakdowns.length) {
     parts.push(section('breakdowns', 'Proportion breakdown',
       h('div', {class: 'breakdown-grid'}, breakdowns.map((spec) => breakdown(spec, app[spec.field])))));

@@ -51,7 +51,7 @@ export function lineChart(canvas, series, {bars = false} = {}) {
       labels,
       datasets: series.map((s, i) => ({
         label: s.label, data: s.points.map((p) => p.value), borderColor: PALETTE[i],
-        backgroundColor: PALETTE[i], tension: 0.25, pointRadius: 2,
+        backgroundColor: PALETTE[i], cubicInterpolationMode: 'monotone', pointRadius: 2,
       })),
     },
     options: {
@@ -73,7 +73,7 @@ export function sparkline(canvas, points) {
     data: {
       labels: points.map((p) => p.date),
       datasets: [{data: points.map((p) => p.value), borderColor: PALETTE[0], borderWidth: 1.5,
-        pointRadius: 0, tension: 0.3}],
+        pointRadius: 0, cubicInterpolationMode: 'monotone'}],
     },
     options: {
       responsive: true, maintainAspectRatio: false, events: [],

@@ -125,7 +125,7 @@ async function refresh() {
     state.view = view;
     state.drawn = [where, data, hidden];
     render(where, data, hidden);
-    showError(shown.map((e) => e.message).join('; '));
+    showError([...new Set(shown.map((e) => e.message))].join('; '));
     status(`Updated: ${document.getElementById('view-title')?.textContent ?? ''}`);
   } catch (error) {
     if (request !== state.request) return;
@@ -168,9 +168,19 @@ async function signIn() {
   }
 }
 
+const isoDay = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+/** A custom range starts as the last 7 complete days; no day after today (UTC) is offered. */
+function prefillCustomRange(form) {
+  form.from.max = form.to.max = isoDay(0);
+  if (!form.from.value) form.from.value = isoDay(7);
+  if (!form.to.value) form.to.value = isoDay(1);
+}
+
 function readFilters() {
   const form = byId('filters');
   const f = state.filters;
+  if (form.range.value === 'CUSTOM') prefillCustomRange(form);
   f.workspace = form.workspace.value || f.workspace;
   f.range = form.range.value;
   f.from = form.from.value;

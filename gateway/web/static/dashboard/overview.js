@@ -22,26 +22,39 @@ function visible(workspace, hidden, field) {
     && !hidden.has(`workspace.${field}`);
 }
 
+/** Not shown because of the role: left out of the query, or answered FORBIDDEN / NOT_FOUND
+ * (a field null for another error is reported in the error box instead). */
+function roleHides(workspace, hidden, field) {
+  return !(field in workspace) || hidden.has(`workspace.${field}`);
+}
+
+const COUNT_CARDS = [
+  {field: 'createdMiniPrograms', label: 'Created mini programs', unit: 'count'},
+  {field: 'availableMiniPrograms', label: 'Available mini programs', unit: 'count'},
+];
+
+function mauCard(mau) {
+  const current = new Date().toISOString().slice(0, 7) === mau.month;
+  return metricCard({field: 'monthlyActiveUsers', label: 'MAU', unit: 'users'}, mau,
+    {note: `${mau.month}${current ? ' (month to date)' : ''}, vs the month before`});
+}
+
 function cards(workspace, hidden) {
   const shown = [];
   const missing = [];
-  for (const card of OVERVIEW_CARDS) {
-    if (visible(workspace, hidden, card.field)) shown.push(metricCard(card, workspace[card.field]));
-    else missing.push(card.label);
-  }
   const mau = workspace.monthlyActiveUsers?.at(-1);
-  if (mau) {
-    shown.push(metricCard({field: 'monthlyActiveUsers', label: 'MAU', unit: 'users'}, mau,
-      {note: mau.month}));
-  } else missing.push('MAU');
-  if (visible(workspace, hidden, 'createdMiniPrograms')) {
-    shown.push(metricCard({field: 'createdMiniPrograms', label: 'Created mini programs', unit: 'count'},
-      workspace.createdMiniPrograms));
-  } else missing.push('Created mini programs');
-  if (visible(workspace, hidden, 'availableMiniPrograms')) {
-    shown.push(metricCard({field: 'availableMiniPrograms', label: 'Available mini programs', unit: 'count'},
-      {value: workspace.availableMiniPrograms}, {note: 'now'}));
-  } else missing.push('Available mini programs');
+  for (const card of [...OVERVIEW_CARDS, {field: 'monthlyActiveUsers', label: 'MAU'}, ...COUNT_CARDS]) {
+    const value = workspace[card.field];
+    if (!visible(workspace, hidden, card.field)) {
+      if (roleHides(workspace, hidden, card.field)) missing.push(card.label);
+    } else if (card.field === 'monthlyActiveUsers') {
+      if (mau) shown.push(mauCard(mau));
+    } else if (card.field === 'availableMiniPrograms') {
+      shown.push(metricCard(card, {value}, {note: 'now'}));
+    } else {
+      shown.push(metricCard(card, value));
+    }
+  }
   return {shown, missing};
 }
 
@@ -110,14 +123,13 @@ export function renderOverview(root, workspace, hidden, filters, actions) {
   const parts = [h('h2', {class: 'view-title', id: 'view-title'}, `Data overview · ${workspace.name}`)];
   if (shown.length) {
     parts.push(section('data-overview', 'Data overview', h('div', {class: 'cards'}, shown)));
-  } else {
+  } else if (missing.length) {
     parts.push(h('p', {class: 'empty'}, 'Your role cannot read this workspace\'s analytics.'));
   }
-  const onboardingData = visible(workspace, hidden, 'merchantOnboarding') ? workspace.merchantOnboarding : null;
-  if (onboardingData) parts.push(onboarding(onboardingData));
-  else missing.push('Merchant onboarding');
+  if (visible(workspace, hidden, 'merchantOnboarding')) parts.push(onboarding(workspace.merchantOnboarding));
+  else if (roleHides(workspace, hidden, 'merchantOnboarding')) missing.push('Merchant onboarding');
   if (visible(workspace, hidden, 'targetApps')) parts.push(targetApps(workspace.targetApps, filters, actions));
-  else missing.push('Target apps');
+  else if (roleHides(workspace, hidden, 'targetApps')) missing.push('Target apps');
   parts.splice(1, 0, hiddenNote(missing));
   root.replaceChildren(...parts.filter(Boolean));
 }

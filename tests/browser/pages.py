@@ -1,0 +1,96 @@
+"""Driving the dashboard in Chromium: sign in, wait for a view's operation, read the numbers.
+
+:class:`Dashboard` wraps a Playwright page whose context routes every request: those to the
+live gateway go through, any other is aborted and recorded in ``blocked`` (the network is cut,
+and a test asserts nothing tried to leave).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext, Page, Route
+
+SCREENSHOTS = Path(__file__).parents[2] / "artifacts" / "screenshots"
+"""Where each view's screenshot is kept (gitignored; CI keeps it as an artifact)."""
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+class Dashboard:
+    """The dashboard page of one browser context."""
+
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.blocked: list[str] = []
+        self.requested: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: self.requested.append(request.url))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    @classmethod
+    async def open(cls, context: BrowserContext, base_url: str) -> Dashboard:
+        """Cut the context's network but for the gateway, then load /dashboard (the sign-in
+        form, as a fresh context keeps no credential)."""
+        dashboard = cls(await context.new_page(), base_url)
+        await context.route("**/*", dashboard._route)
+        await dashboard.page.goto(f"{base_url}/dashboard")
+        return dashboard
+
+    async def _route(self, route: Route) -> None:
+        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+            await route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            await route.abort("internetdisconnected")
+
+    async def load(self, action: Callable[[], Awaitable[object]], operation: str) -> dict[str, Any]:
+        """Run ``action``, wait for the page's POST of ``operation`` and its drawing; return
+        the body the page sent (query, variables, operationName)."""
+        async with self.page.expect_response(
+            lambda r: r.url.endswith("/graphql") and operation in (r.request.post_data or "")
+        ) as info:
+            await action()
+        response = await info.value
+        body: dict[str, Any] = json.loads(response.request.post_data or "{}")
+        await self.page.wait_for_function(
+            "document.getElementById('view').getAttribute('aria-busy') === 'false'"
+            " && document.getElementById('status').textContent !== 'Loading…'"
+        )
+        return body
+
+    async def sign_in(self, token: str, operation: str = "DataOverview") -> dict[str, Any]:
+        """Paste ``token`` into the sign-in form and wait for the first view."""
+        await self.page.fill("#credential", token)
+        return await self.load(lambda: self.page.click("#sign-in-form [type=submit]"), operation)
+
+    async def card_value(self, field: str) -> float:
+        """The raw value (data-value) shown by the card of ``field``."""
+        selector = f'.card[data-field="{field}"] .card-value'
+        raw = await self.page.get_attribute(selector, "data-value")
+        assert raw is not None, field
+        return float(raw)
+
+    async def card_text(self, field: str) -> str:
+        """The value of the card of ``field`` as the user reads it."""
+        return await self.page.inner_text(f'.card[data-field="{field}"] .card-value')
+
+    async def has_card(self, field: str) -> bool:
+        """True when a card of ``field`` is on the page."""
+        return await self.page.locator(f'.card[data-field="{field}"]').count() > 0
+
+    async def screenshot(self, name: str) -> Path:
+        """A full-page screenshot kept under :data:`SCREENSHOTS`."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def outside_requests(self) -> list[str]:
+        """Requests to anything but the gateway (blocked or not): none is expected."""
+        local = [url for url in self.requested if not url.startswith(self.base_url)]
+        return self.blocked + [url for url in local if not url.startswith(("data:", "blob:"))]
