@@ -10,6 +10,7 @@ injection); numbers are never changed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 from collections.abc import Sequence
@@ -26,9 +27,12 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def write_csv_zip(sheets: Sequence[Sheet], out: IO[bytes]) -> None:
     """Write ``sheets`` to ``out`` as a zip of ``<sheet name>.csv`` files, each streamed."""
+    now = dt.datetime.now(dt.UTC).timetuple()[:6]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for sheet in sheets:
-            with archive.open(f"{sheet.name}.csv", "w") as raw:
+            entry = zipfile.ZipInfo(f"{sheet.name}.csv", date_time=now)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(entry, "w") as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(text)
                 writer.writerow([_text(title, "String") for title in sheet.headers])

@@ -75,6 +75,10 @@ FORMATS = {
 }
 """``format`` value -> :class:`Format`."""
 
+JSON_ONLY = (
+    "POST /export needs `Content-Type: application/json` (form-encoded, multipart and "
+    "text/plain bodies are refused: a browser sends those cross-site without asking)"
+)
 READS_ONLY = "POST /export runs queries only: an export reads, it never changes anything"
 _STATUS = {"INTERNAL_SERVER_ERROR": 500, "NOT_FOUND": 404, "FORBIDDEN": 403}
 """HTTP status of an operation that ran with errors, by code (others: 400); the worst wins."""
@@ -134,9 +138,8 @@ class ExportEndpoint:
 
     async def _answer(self, request: Request, scope: Scope, receive: Receive) -> Response:
         settings = request.app.state.settings
-        unsupported = content_type_refusal("POST", request.headers.get("content-type"))
-        if unsupported is not None:
-            return unsupported.response(JSON)
+        if content_type_refusal("POST", request.headers.get("content-type")) is not None:
+            return graphql_error(415, ErrorCode.BAD_USER_INPUT, JSON_ONLY)
         principal = await caller(request)
         if isinstance(principal, Response):
             return principal

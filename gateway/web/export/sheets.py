@@ -100,7 +100,8 @@ class Export:
         for path in _distinct(self.hidden):
             yield _pair("Hidden field (FORBIDDEN)", path)
         for table, count in zip(self.layout.tables, counts, strict=True):
-            yield _pair(f"Sheet {table.name}", f"{'.'.join(table.path)}: {count} rows")
+            rows = f"{count} row" if count == 1 else f"{count} rows"
+            yield _pair(f"Sheet {table.name}", f"{'.'.join(table.path)}: {rows}")
 
 
 _TYPES = {int: "Int", float: "Float", bool: "Boolean"}
