@@ -56,7 +56,12 @@ def csv_files(response: httpx.Response) -> dict[str, list[list[str]]]:
     """The CSV files of a successful zip export: file name -> rows (header first)."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+    return unzip_csv(response.content)
+
+
+def unzip_csv(content: bytes) -> dict[str, list[list[str]]]:
+    """The CSV files of a zip: file name -> rows (header first)."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return {
             name: list(csv.reader(io.StringIO(archive.read(name).decode("utf-8"), newline="")))
             for name in archive.namelist()

@@ -99,7 +99,7 @@ class SheetNames:
 
 def _shorten(keys: list[str]) -> str:
     """The dotted path of ``keys`` in at most 31 characters: connection wrappers left out
-    first, then leading keys (marked by ``…``), then the last key cut."""
+    first, then leading keys (marked by a leading ``…``), then the end cut (a trailing ``…``)."""
     name = ".".join(keys)
     if len(name) <= MAX_SHEET_NAME:
         return name
@@ -107,7 +107,8 @@ def _shorten(keys: list[str]) -> str:
     name = ".".join(keys)
     if len(name) <= MAX_SHEET_NAME:
         return name
-    while len(keys) > 1 and len("…" + ".".join(keys)) > MAX_SHEET_NAME:
-        keys = keys[1:]
-    name = "…" + ".".join(keys)
+    if len(keys) > 1:
+        while len(keys) > 1 and len("…" + ".".join(keys)) > MAX_SHEET_NAME:
+            keys = keys[1:]
+        name = "…" + ".".join(keys)
     return name if len(name) <= MAX_SHEET_NAME else name[: MAX_SHEET_NAME - 1] + "…"
