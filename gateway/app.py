@@ -4,6 +4,7 @@ Routes:
 
 ======================  ========  ==========================================================
 ``/graphql``            GET/POST  GraphQL over HTTP; GraphiQL for browsers (offline assets)
+``/export``             POST      a query's result as an xlsx workbook or a zip of CSV files
 ``/schema.graphql``     GET       the printed SDL, directives included (text/plain)
 ``/v1/events``          POST      ingest a JSON array or JSON Lines body
 ``/healthz``            GET       liveness: 200 while the process runs, no I/O
@@ -41,6 +42,7 @@ from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
+from gateway.web.export.route import ExportEndpoint
 from gateway.web.fast_hits import FastHits
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
@@ -150,6 +152,7 @@ def create_app(
     static = GZipMiddleware(CachedStaticFiles(directory=STATIC_DIR), compresslevel=6)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        Route("/export", ExportEndpoint(graphql, schema), methods=["POST"], name="export"),
         _schema_endpoint(sdl),
         Route("/v1/events", post_events, methods=["POST"], name="events"),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),

@@ -158,6 +158,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Most lexical tokens (names, punctuation, values) in a GraphQL document.",
     )
+    export_max_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most rows a POST /export file may hold, all sheets together (header rows "
+        "not counted); a larger export is refused with `QUERY_TOO_COMPLEX`.",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",

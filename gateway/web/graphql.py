@@ -35,10 +35,12 @@ from strawberry.schema import BaseSchema
 
 from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
+from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
+from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
 from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
@@ -70,86 +72,6 @@ SCRIPTS = (
     "gateway/graphiql.js",
 )
 """Scripts of the GraphiQL page in load order: React first, GraphiQL, its plugin, our boot."""
-
-DEFAULT_QUERY = """\
-# Mini-program analytics gateway
-#
-# Credentials go in the Headers tab below, e.g.
-#   {"Authorization": "Bearer <JWT>"}
-#   {"X-API-Key": "<key>"}
-# Ctrl-Enter runs; Ctrl-Space completes; see Docs.
-
-query Overview {
-  snapshot {
-    takenAt
-    nextRefreshAt
-  }
-  workspaces(first: 10) {
-    totalCount
-    nodes {
-      id
-      name
-      availableMiniPrograms
-      activeUsers(timeRange: {preset: LAST_7_DAYS}) {
-        value
-        previousValue
-        changeRate
-        series {
-          date
-          value
-        }
-      }
-      targetApps(
-        first: 10
-        orderBy: {field: USER_COUNT}
-        timeRange: {preset: LAST_7_DAYS}
-      ) {
-        nodes {
-          id
-          name
-          activeUsers(timeRange: {preset: LAST_7_DAYS}) {
-            value
-            change
-          }
-          launches(timeRange: {preset: LAST_30_DAYS}) {
-            value
-            series(granularity: WEEK) {
-              date
-              value
-            }
-          }
-          miniProgramStatusCounts {
-            all
-            fullRelease
-            grayscaleRelease
-            reviewing
-            developing
-            inactive
-          }
-          miniPrograms(first: 5) {
-            totalCount
-            nodes {
-              name
-              type
-              category
-              status
-              activeUsers(timeRange: {preset: YESTERDAY}) {
-                value
-              }
-            }
-            pageInfo {
-              hasNextPage
-              endCursor
-            }
-          }
-        }
-      }
-    }
-  }
-}
-"""
-"""The query a first-time visitor sees: the snapshot, workspaces with a metric and its series,
-their apps ranked by users with metrics and status counts, and mini programs."""
 
 
 @cache
@@ -213,6 +135,24 @@ def render_graphiql_page(
 """
 
 
+async def caller(request: Request) -> Principal | Response:
+    """The request's authenticated caller, or the 401 answer (no or an invalid credential)."""
+    state = request.app.state
+    try:
+        principal = await authenticate(request.headers, state.settings, state.engine)
+    except AuthenticationError as exc:
+        return unauthenticated(exc, exc.message)
+    if principal is None:
+        return unauthenticated(None, MISSING_CREDENTIALS)
+    return principal
+
+
+def body_too_large(limit: int) -> Response:
+    """HTTP 413 (``QUERY_TOO_COMPLEX``): a POST body over ``GATEWAY_MAX_QUERY_BYTES``."""
+    message = f"request body larger than {limit} bytes (GATEWAY_MAX_QUERY_BYTES)"
+    return graphql_error(413, ErrorCode.QUERY_TOO_COMPLEX, message)
+
+
 BATCHING_OFF = "batching is off: send one operation per request (GATEWAY_ALLOW_BATCHING)"
 
 
@@ -259,19 +199,27 @@ class GatewayGraphQL(ConformingGraphQL):
         if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
             await self._execute(scope, receive, send)
             return
-        state = request.app.state
         refused = before_auth(scope, request.headers)  # 406, 415: GraphQL over HTTP
         if refused is not None:
             await refused(scope, receive, send)
             return
-        try:
-            principal = await authenticate(request.headers, state.settings, state.engine)
-        except AuthenticationError as exc:
-            await unauthenticated(exc, exc.message)(scope, receive, send)
+        principal = await caller(request)
+        if isinstance(principal, Response):
+            await principal(scope, receive, send)
             return
-        if principal is None:
-            await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
-            return
+        await self.run_authenticated(scope, receive, send, principal)
+
+    async def run_authenticated(
+        self, scope: Scope, receive: Receive, send: Send, principal: Principal
+    ) -> None:
+        """Answer an authenticated request: the body's limits, its parameters and persisted
+        query, then the operation, through the response cache when the app has one.
+
+        ``/export`` calls this too, with its own body, so that an export runs exactly as the
+        same operation sent to ``/graphql`` would.
+        """
+        request = Request(scope, receive)
+        state = request.app.state
         scope[PRINCIPAL_SCOPE_KEY] = principal
         body: bytes | None = b""
         if request.method == "POST":
@@ -296,8 +244,7 @@ class GatewayGraphQL(ConformingGraphQL):
         """The answer to a POST body too large (None) or batched while batching is off; None
         when it may proceed."""
         if body is None:
-            message = f"request body larger than {limit} bytes (GATEWAY_MAX_QUERY_BYTES)"
-            return graphql_error(413, ErrorCode.QUERY_TOO_COMPLEX, message)
+            return body_too_large(limit)
         batching = self.schema.config.batching_config is not None
         if not batching and body.lstrip()[:1] == b"[":
             return graphql_error(400, ErrorCode.BAD_USER_INPUT, BATCHING_OFF)

@@ -163,10 +163,12 @@ def read_params(method: str, body: bytes, query: Mapping[str, str]) -> list[Para
 
 
 @lru_cache(maxsize=512)
-def _operation_type(document: str, operation_name: str | None) -> OperationType | None:
+def operation_type(document: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation ``operation_name`` selects in ``document``; None when the
+    document does not parse or selects no operation (GraphQL then reports why)."""
     try:
         # Unbounded on purpose: a GET's document is bounded by the URL (or, for a persisted
-        # query, by GATEWAY_MAX_QUERY_BYTES when it was registered) and parsed once (memoized).
+        # query or an export, by GATEWAY_MAX_QUERY_BYTES) and parsed once (memoized).
         ast = parse(document, no_location=True)
     except GraphQLError:
         return None  # strawberry answers the syntax error itself
@@ -177,7 +179,7 @@ def _operation_type(document: str, operation_name: str | None) -> OperationType 
 def check_get(document: str, operation_name: str | None) -> None:
     """Raise a 405 :class:`RefusedError` (``Allow: POST``) when a GET would select a mutation or a
     subscription, whether or not the schema has any (GET is safe and idempotent)."""
-    kind = _operation_type(document, operation_name)
+    kind = operation_type(document, operation_name)
     if kind is not None and kind is not OperationType.QUERY:
         raise RefusedError(
             405, ErrorCode.BAD_USER_INPUT, GET_ONLY_QUERIES, headers={"Allow": "POST"}

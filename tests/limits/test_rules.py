@@ -10,7 +10,7 @@ from graphql import GraphQLError, get_introspection_query, parse, specified_rule
 from gateway.schema import QueryLimits, build_schema
 from gateway.schema.limits import alias_rule, depth_rule
 from gateway.settings import Settings
-from gateway.web.graphql import DEFAULT_QUERY
+from gateway.web.default_query import DEFAULT_QUERY
 from tests.limits.support import count_tokens
 
 

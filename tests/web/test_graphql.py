@@ -11,7 +11,8 @@ import httpx
 import orjson
 
 from gateway.schema import print_sdl
-from gateway.web.graphql import DEFAULT_QUERY, STATIC_DIR, render_graphiql_page
+from gateway.web.default_query import DEFAULT_QUERY
+from gateway.web.graphql import STATIC_DIR, render_graphiql_page
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
