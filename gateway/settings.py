@@ -145,6 +145,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Most lexical tokens (names, punctuation, values) in a GraphQL document.",
     )
+    max_query_directives: int = Field(
+        default=50,
+        ge=0,
+        description="Most directives in a GraphQL operation, fragments counted each time they "
+        "are spread.",
+    )
+    max_query_cost: int = Field(
+        default=5000,
+        ge=1,
+        description="Most a GraphQL operation may cost: each metric field costs the entities it "
+        "runs for times its buckets (see README, Query cost); more is refused before execution.",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",
