@@ -29,6 +29,11 @@ class ErrorCode(enum.StrEnum):
     """An automatic persisted query's hash the gateway does not know: send the query too."""
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     """Trusted-documents mode: the operation is not in the manifest."""
+    TIMEOUT = "TIMEOUT"
+    """The operation ran longer than ``GATEWAY_REQUEST_TIMEOUT_SECONDS`` and was stopped."""
+    RATE_LIMITED = "RATE_LIMITED"
+    """The caller sent more requests than its rate limit allows: retry after
+    ``extensions.retryAfter`` seconds."""
 
 
 class GatewayError(Exception):
@@ -75,6 +80,18 @@ class QueryTooComplexError(GatewayError):
     """The operation exceeds the configured depth or cost limits."""
 
     code = ErrorCode.QUERY_TOO_COMPLEX
+
+
+class RequestTimeoutError(GatewayError):
+    """The request ran past ``GATEWAY_REQUEST_TIMEOUT_SECONDS``; nothing of it is answered."""
+
+    code = ErrorCode.TIMEOUT
+
+
+class RateLimitedError(GatewayError):
+    """The caller's token bucket is empty; ``extensions.retryAfter`` says when to retry."""
+
+    code = ErrorCode.RATE_LIMITED
 
 
 class InternalServerError(GatewayError):

@@ -157,6 +157,12 @@ class Settings(BaseSettings):
         description="Most a GraphQL operation may cost: each metric field costs the entities it "
         "runs for times its buckets (see README, Query cost); more is refused before execution.",
     )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a /graphql operation may run, in seconds; then it is stopped and "
+        "answered with TIMEOUT (HTTP 504 under application/graphql-response+json).",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",
