@@ -141,6 +141,8 @@ def create_app(
         depth=settings.max_query_depth,
         aliases=settings.max_query_aliases,
         tokens=settings.max_query_tokens,
+        directives=settings.max_query_directives,
+        cost=settings.max_query_cost,
         allow_batching=settings.allow_batching,
     )
     schema = build_schema(configured_matrix(settings.role_matrix_file), limits)

@@ -33,6 +33,11 @@ class ErrorCode(enum.StrEnum):
     """A database statement ran past ``GATEWAY_DB_STATEMENT_TIMEOUT_MS``."""
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     """The database cannot be reached now; ``extensions.retryAfter`` says when to try again."""
+    TIMEOUT = "TIMEOUT"
+    """The operation ran longer than ``GATEWAY_REQUEST_TIMEOUT_SECONDS`` and was stopped."""
+    RATE_LIMITED = "RATE_LIMITED"
+    """The caller sent more requests than its rate limit allows: retry after
+    ``extensions.retryAfter`` seconds."""
 
 
 class GatewayError(Exception):
@@ -79,6 +84,18 @@ class QueryTooComplexError(GatewayError):
     """The operation exceeds the configured depth or cost limits."""
 
     code = ErrorCode.QUERY_TOO_COMPLEX
+
+
+class RequestTimeoutError(GatewayError):
+    """The request ran past ``GATEWAY_REQUEST_TIMEOUT_SECONDS``; nothing of it is answered."""
+
+    code = ErrorCode.TIMEOUT
+
+
+class RateLimitedError(GatewayError):
+    """The caller's token bucket is empty; ``extensions.retryAfter`` says when to retry."""
+
+    code = ErrorCode.RATE_LIMITED
 
 
 class InternalServerError(GatewayError):

@@ -164,6 +164,24 @@ class Settings(BaseSettings):
         description="Most rows a POST /export file may hold, all sheets together (header rows "
         "not counted); a larger export is refused with `QUERY_TOO_COMPLEX`.",
     )
+    max_query_directives: int = Field(
+        default=50,
+        ge=0,
+        description="Most directives in a GraphQL operation, fragments counted each time they "
+        "are spread.",
+    )
+    max_query_cost: int = Field(
+        default=5000,
+        ge=1,
+        description="Most a GraphQL operation may cost: each metric field costs the entities it "
+        "runs for times its buckets (see README, Query cost); more is refused before execution.",
+    )
+    request_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a /graphql operation may run, in seconds; then it is stopped and "
+        "answered with TIMEOUT (HTTP 504 under application/graphql-response+json).",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",

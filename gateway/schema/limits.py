@@ -1,9 +1,11 @@
-"""Query limits checked before execution: depth, aliases (through fragments) and tokens.
+"""Query limits checked before execution: depth, aliases and directives (through fragments),
+tokens, and cost (:mod:`gateway.schema.cost_limit`).
 
 A document past a limit is answered with one error whose ``extensions.code`` is
-``QUERY_TOO_COMPLEX``; nothing of it executes (parsing stops at the token limit, depth and
-aliases are validation rules). Fragments are expanded where they are spread, so neither limit
-can be dodged by moving selections into named or inline fragments::
+``QUERY_TOO_COMPLEX``; nothing of it executes (parsing stops at the token limit, depth,
+aliases and directives are validation rules, the cost is checked once the variables are
+known). Fragments are expanded where they are spread, so no limit can be dodged by moving
+selections into named or inline fragments::
 
     fragment F on Workspace { a: id b: id }
     { workspaces { nodes { ...F ...F } } }      # 4 aliases, depth 3
@@ -16,13 +18,14 @@ introspection field counts, so a circular introspection query
 
 Example:
     >>> QueryLimits().version
-    'd10-a15-t2000'
+    'd10-a15-t2000-r50-c5000'
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from graphql import (
     ASTValidationRule,
@@ -32,6 +35,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
@@ -41,6 +45,7 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension
 
 from gateway.errors import ErrorCode
+from gateway.schema.cost_limit import CostLimit
 
 _CODE = {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
 
@@ -57,6 +62,10 @@ class QueryLimits:
         aliases: Most aliased fields, fragments expanded where spread
             (``GATEWAY_MAX_QUERY_ALIASES``).
         tokens: Most lexical tokens in the document (``GATEWAY_MAX_QUERY_TOKENS``).
+        directives: Most directives in an operation, fragments counted where spread
+            (``GATEWAY_MAX_QUERY_DIRECTIVES``).
+        cost: Most an operation may cost (``GATEWAY_MAX_QUERY_COST``, see
+            :mod:`gateway.schema.cost`).
         allow_batching: Whether a POST body may be a JSON array of operations
             (``GATEWAY_ALLOW_BATCHING``).
     """
@@ -64,13 +73,15 @@ class QueryLimits:
     depth: int = 10
     aliases: int = 15
     tokens: int = 2000
+    directives: int = 50
+    cost: int = 5000
     allow_batching: bool = False
 
     @property
     def version(self) -> str:
         """A short text naming the limits that decide whether a document runs (cache keys
         carry it: a lowered limit must not be bypassed by a cached answer)."""
-        return f"d{self.depth}-a{self.aliases}-t{self.tokens}"
+        return f"d{self.depth}-a{self.aliases}-t{self.tokens}-r{self.directives}-c{self.cost}"
 
 
 def too_complex(message: str, nodes: list[FieldNode] | None = None) -> GraphQLError:
@@ -95,7 +106,7 @@ def _named(operation: OperationDefinitionNode) -> str:
 
 
 class _Walker:
-    """Depth and alias counts of selection sets, each named fragment computed once.
+    """Depth, alias and directive counts of selection sets, each named fragment computed once.
 
     Memoized because a fragment spread twice in a fragment spread twice ... would otherwise
     cost exponential time in a document of a few hundred tokens. A fragment cycle (reported
@@ -105,7 +116,7 @@ class _Walker:
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         self._fragments = fragments
         self._depths: dict[tuple[str, bool], int] = {}
-        self._aliases: dict[str, int] = {}
+        self._counts: dict[tuple[str, Counted], int] = {}
         self._open: set[str] = set()
 
     def _fragment(self, name: str) -> FragmentDefinitionNode | None:
@@ -139,27 +150,47 @@ class _Walker:
             self._open.discard(name)
         return self._depths[key]
 
-    def aliases(self, selections: SelectionSetNode | None) -> int:
-        """Aliased fields in ``selections``, each spread of a fragment counted in full."""
+    def count(self, selections: SelectionSetNode | None, kind: Counted) -> int:
+        """Aliases or directives in ``selections``, each spread of a fragment counted in full."""
         count = 0
         for node in selections.selections if selections else ():
-            if isinstance(node, FieldNode):
-                count += (node.alias is not None) + self.aliases(node.selection_set)
-            elif isinstance(node, InlineFragmentNode):
-                count += self.aliases(node.selection_set)
+            count += _own(node, kind)
+            if isinstance(node, FieldNode | InlineFragmentNode):
+                count += self.count(node.selection_set, kind)
             elif isinstance(node, FragmentSpreadNode):
-                count += self._spread_aliases(node.name.value)
+                count += self._spread_count(node.name.value, kind)
         return count
 
-    def _spread_aliases(self, name: str) -> int:
-        if name not in self._aliases:
+    def _spread_count(self, name: str, kind: Counted) -> int:
+        key = (name, kind)
+        if key not in self._counts:
             fragment = self._fragment(name)
             if fragment is None:
                 return 0
             self._open.add(name)
-            self._aliases[name] = self.aliases(fragment.selection_set)
+            self._counts[key] = _own(fragment, kind) + self.count(fragment.selection_set, kind)
             self._open.discard(name)
-        return self._aliases[name]
+        return self._counts[key]
+
+
+Counted = Literal["aliases", "directives"]
+"""What :meth:`_Walker.count` counts."""
+
+
+def _own(node: SelectionNode | FragmentDefinitionNode, kind: Counted) -> int:
+    """The aliases or directives written on ``node`` itself (not inside its selections)."""
+    if kind == "aliases":
+        return int(isinstance(node, FieldNode) and node.alias is not None)
+    return len(node.directives or ())
+
+
+def _operation_count(walker: _Walker, operation: OperationDefinitionNode, kind: Counted) -> int:
+    """Aliases or directives of ``operation``: its own and its variables' directives too."""
+    own = 0
+    if kind == "directives":
+        own = len(operation.directives or ())
+        own += sum(len(v.directives or ()) for v in operation.variable_definitions or ())
+    return own + walker.count(operation.selection_set, kind)
 
 
 def depth_rule(limit: int) -> type[ValidationRule]:
@@ -182,24 +213,33 @@ def depth_rule(limit: int) -> type[ValidationRule]:
     return DepthLimit
 
 
-def alias_rule(limit: int) -> type[ValidationRule]:
-    """A validation rule refusing an operation with more than ``limit`` aliases."""
-
-    class AliasLimit(ValidationRule):
+def _count_rule(limit: int, kind: Counted) -> type[ValidationRule]:
+    class CountLimit(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             walker = _Walker(_fragments(context))
             for operation in _operations(context):
-                count = walker.aliases(operation.selection_set)
+                count = _operation_count(walker, operation, kind)
                 if count > limit:
                     context.report_error(
                         too_complex(
-                            f"{_named(operation)} uses {count} aliases (fragments counted "
+                            f"{_named(operation)} uses {count} {kind} (fragments counted "
                             f"each time they are spread); the limit is {limit}"
                         )
                     )
 
-    return AliasLimit
+    return CountLimit
+
+
+def alias_rule(limit: int) -> type[ValidationRule]:
+    """A validation rule refusing an operation with more than ``limit`` aliases."""
+    return _count_rule(limit, "aliases")
+
+
+def directive_rule(limit: int) -> type[ValidationRule]:
+    """A validation rule refusing an operation with more than ``limit`` directives (its own,
+    its variables' and its selections')."""
+    return _count_rule(limit, "directives")
 
 
 class TokenLimitedParserCache(ParserCache):
@@ -250,10 +290,16 @@ def limit_extensions(
     limits: QueryLimits, parse_cache_size: int
 ) -> list[Callable[[], SchemaExtension]]:
     """The schema extensions enforcing ``limits``: the token-limited parser (replacing a plain
-    :class:`ParserCache`), the depth and alias rules, and the code of graphql-core's aborts."""
-    rules: list[type[ASTValidationRule]] = [depth_rule(limits.depth), alias_rule(limits.aliases)]
+    :class:`ParserCache`), the depth, alias and directive rules, the code of graphql-core's
+    aborts, and the cost limit."""
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(limits.depth),
+        alias_rule(limits.aliases),
+        directive_rule(limits.directives),
+    ]
     return [
         lambda: TokenLimitedParserCache(limits.tokens, parse_cache_size),
         lambda: AddValidationRules(rules),
         CodeAbortedValidation,
+        lambda: CostLimit(limit=limits.cost),
     ]

@@ -44,6 +44,7 @@ from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
 from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
+from gateway.web.timeout import within_timeout
 
 STATIC_DIR = Path(__file__).with_name("static")
 """Directory served under ``/static``: vendored GraphiQL assets and the page's own script."""
@@ -251,10 +252,11 @@ class GatewayGraphQL(ConformingGraphQL):
         return None
 
     async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run strawberry's view, then close the request's contexts (their snapshot read
-        transaction), noting which snapshot the response read."""
+        """Run strawberry's view (within the request timeout), then close the request's
+        contexts (their snapshot read transaction), noting which snapshot the response read."""
         try:
-            await super().__call__(scope, receive, send)
+            seconds = scope["app"].state.settings.request_timeout_seconds
+            await within_timeout(super().__call__, scope, receive, send, seconds)
         finally:
             for context in scope.pop(CONTEXTS_SCOPE_KEY, ()):
                 if context.reader.state is not None:

@@ -15,7 +15,10 @@ Stored: status 200 responses whose errors (if any) are all ``FORBIDDEN`` or ``NO
 entry lives until the next snapshot is due plus ``GATEWAY_CACHE_GRACE_SECONDS``.
 
 Every JSON response gets ``extensions.cache`` (``hit``, ``shared``: waited for an identical
-request's computation) and ``extensions.snapshot`` (``id``, ``takenAt``).
+request's computation) and ``extensions.snapshot`` (``id``, ``takenAt``), next to the
+``extensions.cost`` of the operation (:mod:`gateway.schema.cost_limit`), which is stored with
+the entry: a hit reports the cost of the request that computed it, the same document and
+variables.
 """
 
 from __future__ import annotations
@@ -133,29 +136,44 @@ async def capture(execute: Execute, scope: Scope, body: bytes, receive: Receive)
     return captured
 
 
+def _parsed(body: bytes) -> dict[str, Any] | None:
+    """``body`` as a JSON object, or None."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
 def cacheable(captured: Captured, generation: Generation) -> bool:
-    """True when ``captured`` may be stored under ``generation`` (see the module doc)."""
+    """True when ``captured`` may be stored under ``generation`` (see the module doc): an
+    executed operation's answer, so its ``extensions`` (the cost) end the body."""
     if captured.status != 200:
         return False
     if captured.snapshot is not None and captured.snapshot.id != generation.snapshot_id:
         return False
-    try:
-        errors = orjson.loads(captured.body).get("errors") or []
-    except (orjson.JSONDecodeError, AttributeError):
+    parsed = _parsed(captured.body)
+    if parsed is None or not isinstance(parsed.get("extensions"), dict):
         return False
+    errors = parsed.get("errors") or []
     return all((e.get("extensions") or {}).get("code") in CACHEABLE_CODES for e in errors)
 
 
-def with_extensions(body: bytes, extensions: dict[str, object]) -> bytes:
-    """``body`` (a JSON object without top-level ``extensions``) with ``extensions`` added."""
+def with_extensions(body: bytes, extensions: dict[str, object], merge: bool = False) -> bytes:
+    """``body`` with ``extensions`` added: merged into its own top-level ``extensions`` when
+    ``merge`` (the view writes that object last, so it closes the body), else as a new
+    member (``body`` then has none)."""
     if not body.endswith(b"}"):
         return body
-    return body[:-1] + b',"extensions":' + orjson.dumps(extensions) + b"}"
+    return body[: -2 if merge else -1] + _suffix(extensions, merge)
 
 
-def _suffix(extensions: dict[str, object]) -> bytes:
-    """What :func:`with_extensions` puts in place of a body's closing brace."""
-    return b',"extensions":' + orjson.dumps(extensions) + b"}"
+def _suffix(extensions: dict[str, object], merge: bool = True) -> bytes:
+    """What :func:`with_extensions` puts in place of a body's closing brace(s)."""
+    encoded = orjson.dumps(extensions)
+    if merge:
+        return b"," + encoded[1:-1] + b"}}"
+    return b',"extensions":' + encoded + b"}"
 
 
 def _snapshot_extension(snapshot: SnapshotState | Generation) -> dict[str, object]:
@@ -237,17 +255,19 @@ class ResponseCache:
             }
             # The negotiated media type: never frozen into the entry (it holds the body only).
             headers = [(b"content-type", scope_media_type(scope).encode())]
-            await self._send(send, 200, headers, with_extensions(result.value, extensions))
+            # Stored values are executed answers: their own extensions (the cost) close them.
+            await self._send(send, 200, headers, with_extensions(result.value, extensions, True))
             return "hit" if result.hit else ("shared" if result.shared else "miss")
         # Not cacheable: this caller computed it, or waited for one who did (then ask again).
         captured = mine[0] if mine else await capture(execute, scope, body, receive)
         body = captured.body
-        if captured.status == 200:
+        parsed = _parsed(body) if captured.status == 200 else None
+        if parsed is not None:
             extensions = {
                 "cache": {"hit": False, "shared": False},
                 "snapshot": _snapshot_extension(captured.snapshot or generation),
             }
-            body = with_extensions(body, extensions)
+            body = with_extensions(body, extensions, merge="extensions" in parsed)
         await self._send(send, captured.status, captured.headers, body)
         return "miss"
 
@@ -281,7 +301,7 @@ class ResponseCache:
                 "snapshot": _snapshot_extension(generation),
             }
             suffix = self._hit_suffix[generation] = _suffix(extensions)
-        return value[:-1] + suffix if value.endswith(b"}") else value
+        return value[:-2] + suffix if value.endswith(b"}}") else value
 
     def _key(
         self, generation: str, now: dt.datetime, principal: Principal, operation: Operation

@@ -40,7 +40,7 @@ def schema() -> GatewaySchema:
     """The gateway schema with the default matrix (built once)."""
     # These tests select every field of a type in one aliased query: the query limits are
     # not what they test (tests/limits does), so they are out of the way here.
-    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000))
+    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000, cost=10**9))
 
 
 @pytest.fixture

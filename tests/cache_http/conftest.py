@@ -20,7 +20,7 @@ from tests.cache_http.world import build_world
 @pytest.fixture(scope="session")
 def schema() -> GatewaySchema:
     """The gateway schema with the default matrix (for cache-less executions)."""
-    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000))
+    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000, cost=10**9))
 
 
 @pytest.fixture

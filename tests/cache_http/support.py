@@ -47,6 +47,8 @@ def http_settings(settings: Settings, redis_url: str | None, **overrides: object
         "max_query_aliases": 10_000,
         "max_query_depth": 50,
         "max_query_tokens": 100_000,
+        "max_query_directives": 10_000,
+        "max_query_cost": 10**9,
         **overrides,
     }
     return settings.model_copy(update=update)

@@ -25,12 +25,18 @@ def chain(levels: int) -> list[str]:
     return [*head, *islice(tail, max(0, levels - len(head)))][:levels]
 
 
+PAGED = frozenset({"workspaces", "targetApps"})
+"""Connections of the chain: asked with ``first: 1`` so that deep documents stay cheap (the
+cost limit would otherwise refuse 50 × 50 × ... entities)."""
+
+
 def deep_query(depth: int) -> str:
-    """A valid query whose deepest field sits at level ``depth`` (depth >= 2)."""
+    """A valid query whose deepest field sits at level ``depth`` (depth >= 2), one entity
+    per level."""
     fields = chain(depth - 1)
     inner = LEAF[fields[-1]]
     for name in reversed(fields):
-        inner = f"{name} {{ {inner} }}"
+        inner = f"{name}(first: 1) {{ {inner} }}" if name in PAGED else f"{name} {{ {inner} }}"
     return "{ " + inner + " }"
 
 

@@ -10,8 +10,10 @@ from tests.limits.support import codes, deep_query, errors
 
 
 def test_deep_query_has_the_depth_it_claims() -> None:
-    assert deep_query(3) == "{ workspaces { nodes { id } } }"
-    assert deep_query(5) == "{ workspaces { nodes { targetApps { nodes { id } } } } }"
+    assert deep_query(3) == "{ workspaces(first: 1) { nodes { id } } }"
+    assert deep_query(5) == (
+        "{ workspaces(first: 1) { nodes { targetApps(first: 1) { nodes { id } } } } }"
+    )
     assert deep_query(11).count("{") == 11  # the operation's brace and ten fields with selections
 
 

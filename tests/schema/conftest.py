@@ -30,7 +30,7 @@ JWT_SECRET = "test-secret-of-the-schema-tests-32-bytes"
 def schema() -> strawberry.Schema:
     """The gateway schema (built once). Its query limits are raised: these tests check data
     with wide aliased queries; tests/limits checks the limits."""
-    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000))
+    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000, cost=10**9))
 
 
 @pytest.fixture

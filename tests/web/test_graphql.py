@@ -108,8 +108,10 @@ async def test_post_typename_is_json(client: httpx.AsyncClient, admin: dict[str,
     assert response.headers["content-type"] == "application/json"
     body = orjson.loads(response.content)
     assert body["data"] == {"__typename": "Query"}
-    # Every answer says whether it came from the cache and which snapshot it reflects.
+    # Every answer says what it cost, whether it came from the cache and which snapshot it
+    # reflects.
     assert body["extensions"] == {
+        "cost": 0,
         "cache": {"hit": False, "shared": False},
         "snapshot": {"id": 0, "takenAt": None},
     }

@@ -1,0 +1,105 @@
+"""The cost limit: each operation's cost (:mod:`gateway.schema.cost`) checked before it runs.
+
+The cost is computed once the variables are known (it depends on ``first`` and the ranges
+they carry), just before execution; an operation costing more than ``GATEWAY_MAX_QUERY_COST``
+is refused, nothing executed, with::
+
+    {"message": "the operation costs 6100; the limit is 5000",
+     "extensions": {"code": "QUERY_TOO_COMPLEX", "cost": 6100, "limit": 5000}}
+
+Every response of an operation whose cost was computed carries it as ``extensions.cost``
+(refused ones too); the request's ASGI scope keeps it under :data:`COST_SCOPE_KEY` for the
+access log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import DocumentNode, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from gateway.errors import ErrorCode
+from gateway.metrics.timerange import DEFAULT_MAX_DAYS
+from gateway.schema.cost import CostWalker, coerce_variables
+
+COST_SCOPE_KEY = "gateway.cost"
+"""ASGI scope entry holding the computed cost of the request's (last) operation."""
+
+
+def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation execution would run: the one named ``name``, or the only one."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _clock(context: Any) -> tuple[dt.date, int]:
+    """The request's UTC date and longest range (defaults when run without our Context)."""
+    today = getattr(context, "today", None)
+    settings = getattr(context, "settings", None)
+    max_days = getattr(settings, "max_range_days", DEFAULT_MAX_DAYS)
+    if not isinstance(today, dt.date):
+        today = dt.datetime.now(dt.UTC).date()
+    return today, max_days
+
+
+class CostLimit(SchemaExtension):
+    """Compute each operation's cost before it executes; refuse it past ``limit``.
+
+    Args:
+        limit: The most an operation may cost (``GATEWAY_MAX_QUERY_COST``).
+    """
+
+    def __init__(self, *, limit: int) -> None:
+        self.limit = limit
+        self.cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        """Compute the cost (raising ``QUERY_TOO_COMPLEX`` past the limit), then execute."""
+        self.cost = self._compute()
+        if self.cost is not None:
+            request = getattr(self.execution_context.context, "request", None)
+            if request is not None:
+                request.scope[COST_SCOPE_KEY] = self.cost
+            if self.cost > self.limit:
+                raise GraphQLError(
+                    f"the operation costs {self.cost}; the limit is {self.limit}",
+                    extensions={
+                        "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                        "cost": self.cost,
+                        "limit": self.limit,
+                    },
+                )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        """``{"cost": n}`` for the response's ``extensions`` once computed."""
+        return {} if self.cost is None else {"cost": self.cost}
+
+    def _compute(self) -> int | None:
+        """The operation's cost, or None when the operation or its variables are invalid
+        (execution refuses them without running anything)."""
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None:
+            return None
+        operation = find_operation(document, context.operation_name)
+        schema = context.schema._schema
+        if operation is None:
+            return None
+        variables = coerce_variables(schema, operation, context.variables)
+        if variables is None:
+            return None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        today, max_days = _clock(context.context)
+        walker = CostWalker(schema, fragments, variables, today, max_days)
+        try:
+            return walker.operation(operation)
+        except OverflowError:
+            return self.limit + 1  # more selections than any document within limits has
