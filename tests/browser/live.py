@@ -34,6 +34,7 @@ from gateway.authz.tokens import mint_token
 from gateway.cli.demo_tokens import DemoScopes, demo_scopes
 from gateway.cli.serve import load_demo_data
 from gateway.settings import Settings
+from gateway.store.apikeys import create_api_key
 from gateway.store.db import create_engine
 
 JWT_SECRET = "browser-tests-secret-of-at-least-32-bytes"
@@ -132,6 +133,15 @@ class LiveGateway:
         subject = f"browser:{role.value.lower()}"
         grants = [Grant(role, workspace)]
         return mint_token(self.settings, subject, grants, timedelta(hours=1), now=issued)
+
+    async def api_key(self, name: str, role: Role) -> str:
+        """A new API key named ``name`` holding ``role`` (scoped as :meth:`token`'s)."""
+        workspace = self.workspace_id if role.value.startswith("SUPERAPP_") else None
+        engine = create_engine(self.settings)
+        try:
+            return await create_api_key(engine, name, [Grant(role, workspace)])
+        finally:
+            await engine.dispose()
 
     async def graphql(self, body: dict[str, object], token: str) -> dict[str, Any]:
         """POST ``body`` to /graphql as ``token`` (what the page sent, re-run by the test)."""

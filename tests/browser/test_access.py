@@ -62,3 +62,16 @@ async def test_sign_out_forgets_the_credential(dashboard: Dashboard, live: LiveG
     await dashboard.page.get_by_role("button", name="Sign out").click()
     assert await dashboard.page.is_visible("#sign-in")
     assert await dashboard.page.evaluate("sessionStorage.length") == 0
+
+
+async def test_an_api_key_signs_in_and_is_sent_as_x_api_key(
+    dashboard: Dashboard, live: LiveGateway
+) -> None:
+    key = await live.api_key("browser-dashboard", Role.SUPERAPP_ADMIN)
+    async with dashboard.page.expect_request(lambda r: r.url.endswith("/graphql")) as first:
+        await dashboard.sign_in(key)
+    headers = await (await first.value).all_headers()
+    assert headers["x-api-key"] == key
+    assert "authorization" not in headers
+    assert await dashboard.has_card("estimatedAdRevenue")  # the default matrix's admin
+    assert "apikey:browser-dashboard" in await dashboard.page.inner_text("#who")

@@ -11,15 +11,18 @@ import {categoriesOf, renderApp} from './app-page.js';
 import {sortErrors} from './cards.js';
 import {destroyCharts} from './charts.js';
 import {byId, h} from './dom.js';
+import {slugLabel} from './format.js';
 import {renderOverview} from './overview.js';
 import {Access, appView, overviewView} from './queries.js';
 
 const VIEWER_QUERY = {
   operationName: 'DashboardViewer',
   query: 'query DashboardViewer {\n  viewer { subject grants { role workspaceId merchantId } readableFields }\n'
-    + '  snapshot { takenAt nextRefreshAt }\n  workspaces(first: 100) { nodes { id name } }\n}',
+    + '  workspaces(first: 100) { nodes { id name } }\n}',
   variables: {},
 };
+
+const isoDay = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 
 const state = {
   access: new Access([]),
@@ -45,6 +48,7 @@ function showSignIn(message = '') {
   byId('sign-in').hidden = false;
   byId('sign-in-message').textContent = message;
   showError('');
+  byId('snapshot').textContent = '';
   status(message ? 'Signed out.' : '');
   byId('credential').focus();
 }
@@ -59,9 +63,17 @@ function signOut(message = '') {
 /** The last day of the range (UTC), for the month of the MAU card. */
 function rangeEnd(filters) {
   if (filters.range === 'CUSTOM') return filters.to;
-  const day = new Date();
-  day.setUTCDate(day.getUTCDate() - 1);  // every preset but TODAY ends yesterday
-  return day.toISOString().slice(0, 10);
+  return isoDay(filters.range === 'TODAY' ? 0 : 1);  // the other presets end yesterday
+}
+
+/** "Data as of …" from the answer's snapshot (rollups refresh every 30 minutes by default). */
+function showSnapshot(snapshot) {
+  const time = (iso) => iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null;
+  const taken = time(snapshot?.takenAt);
+  const next = time(snapshot?.nextRefreshAt);
+  byId('snapshot').textContent = taken
+    ? `Data as of ${taken}${next ? `; next refresh ${next}` : ''}. Days are UTC days.`
+    : 'No snapshot yet: the first refresh has not run.';
 }
 
 function route() {
@@ -91,7 +103,7 @@ function fillCategories(app) {
   const select = byId('category');
   const known = new Set([...select.options].map((o) => o.value));
   for (const key of categoriesOf(app)) {
-    if (!known.has(key)) select.append(h('option', {value: key}, key.replace(/_/g, ' ')));
+    if (!known.has(key)) select.append(h('option', {value: key}, slugLabel(key)));
   }
 }
 
@@ -125,6 +137,7 @@ async function refresh() {
     state.view = view;
     state.drawn = [where, data, hidden];
     render(where, data, hidden);
+    showSnapshot(data.snapshot);
     showError([...new Set(shown.map((e) => e.message))].join('; '));
     status(`Updated: ${document.getElementById('view-title')?.textContent ?? ''}`);
   } catch (error) {
@@ -167,8 +180,6 @@ async function signIn() {
     status('Failed to sign in.');
   }
 }
-
-const isoDay = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 
 /** A custom range starts as the last 7 complete days; no day after today (UTC) is offered. */
 function prefillCustomRange(form) {

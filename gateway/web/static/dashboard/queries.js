@@ -97,6 +97,9 @@ function operation(name, selection, values) {
   return {query, variables: Object.fromEntries(used.map((v) => [v, values[v]])), operationName: name};
 }
 
+/** When the numbers were computed: every view says it (and so does its spreadsheet). */
+const SNAPSHOT = '  snapshot { takenAt nextRefreshAt }';
+
 const EVENT_ARGS = 'timeRange: $range, type: $type, dataType: $dataType';
 
 /** The time range variable of the filters. */
@@ -142,7 +145,7 @@ export function overviewView(access, filters) {
       '      series { date newTechnical cumulativeTechnical newNonTechnical cumulativeNonTechnical }',
       '    }');
   }
-  lines.push(targetApps(access), '  }');
+  lines.push(targetApps(access), '  }', SNAPSHOT);
   const values = {...filters, range: timeRange(filters),
     order: {field: filters.order, direction: 'DESC'}};
   return operation('DataOverview', lines.filter(Boolean).join('\n'), values);
@@ -170,7 +173,7 @@ export function appView(access, filters) {
   for (const breakdown of BREAKDOWNS) {
     if (can(breakdown.field)) lines.push(`    ${breakdown.field}(${breakdown.args}) { ...BreakdownFields }`);
   }
-  lines.push('  }');
+  lines.push('  }', SNAPSHOT);
   const values = {...filters, range: timeRange(filters), category: filters.category || null};
   return operation('TargetAppDetails', lines.join('\n'), values);
 }
