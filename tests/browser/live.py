@@ -34,7 +34,7 @@ from gateway.authz.tokens import mint_token
 from gateway.cli.demo_tokens import DemoScopes, demo_scopes
 from gateway.cli.serve import load_demo_data
 from gateway.settings import Settings
-from gateway.store.apikeys import create_api_key
+from gateway.store.apikeys import create_api_key, revoke_api_key
 from gateway.store.db import create_engine
 
 JWT_SECRET = "browser-tests-secret-of-at-least-32-bytes"
@@ -140,6 +140,14 @@ class LiveGateway:
         engine = create_engine(self.settings)
         try:
             return await create_api_key(engine, name, [Grant(role, workspace)])
+        finally:
+            await engine.dispose()
+
+    async def revoke(self, name: str) -> None:
+        """Revoke the API key ``name`` (refused from the next request on)."""
+        engine = create_engine(self.settings)
+        try:
+            await revoke_api_key(engine, name)
         finally:
             await engine.dispose()
 
