@@ -101,3 +101,21 @@ async def test_the_page_fits_a_phone_and_labels_its_controls(
     )
     assert overflow <= 0
     await dashboard.screenshot("overview-phone")
+
+
+async def test_a_target_app_address_survives_a_reload_and_leads_back(
+    dashboard: Dashboard, live: LiveGateway
+) -> None:
+    await dashboard.sign_in(live.token(Role.PLATFORM_ADMIN))
+    first = dashboard.page.locator("#target-apps tbody tr").first
+    app_id = await first.get_attribute("data-app")
+    await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    assert dashboard.page.url.endswith(f"#/apps/{app_id}")
+    body = await dashboard.load(dashboard.page.reload, "TargetAppDetails")
+    assert body["variables"]["app"] == app_id
+    await dashboard.load(dashboard.page.go_back, "DataOverview")
+    assert await dashboard.page.locator("#target-apps").count() == 1
+    crumb = dashboard.page.get_by_role("navigation", name="Breadcrumb")
+    await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    await dashboard.load(lambda: crumb.get_by_role("button").click(), "DataOverview")
+    assert dashboard.page.url.endswith("#/")
