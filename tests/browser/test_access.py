@@ -50,6 +50,8 @@ async def test_an_expired_token_goes_back_to_sign_in(
     await message.get_by_text("Sign in again").wait_for()
     assert await dashboard.page.is_visible("#sign-in")
     assert await dashboard.page.is_hidden("#dashboard")
+    assert await dashboard.page.get_by_role("button", name="Sign out").is_hidden()
+    assert "expired" in await message.inner_text()
     stored = await dashboard.page.evaluate("sessionStorage.length")
     assert stored == 0
     await dashboard.screenshot("sign-in-expired")

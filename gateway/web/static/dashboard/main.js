@@ -53,6 +53,11 @@ function showSignIn(message = '') {
   byId('credential').focus();
 }
 
+/** What to tell a user whose credential the gateway refused (expired, revoked, malformed). */
+function refusal(error) {
+  return `The gateway refused the credential (${error.message.replace(/\.$/, '')}). Sign in again.`;
+}
+
 function signOut(message = '') {
   forgetCredential();
   state.view = null;
@@ -142,7 +147,7 @@ async function refresh() {
     status(`Updated: ${document.getElementById('view-title')?.textContent ?? ''}`);
   } catch (error) {
     if (request !== state.request) return;
-    if (error instanceof AuthError) return signOut(`${error.message} Sign in again.`);
+    if (error instanceof AuthError) return signOut(refusal(error));
     state.view = null;
     state.drawn = null;
     root.replaceChildren();
@@ -169,13 +174,14 @@ async function signIn() {
     byId('who').hidden = false;
     byId('dashboard').hidden = false;
     if (!state.filters.workspace && route().name === 'overview') {
-      showError('No workspace is visible to this credential: the dashboard shows workspace analytics.');
+      showError('This credential sees no workspace (a mini-program team role sees only its '
+        + 'merchant\'s mini programs), and the dashboard shows workspace and target app analytics.');
       status('Signed in.');
       return;
     }
     await refresh();
   } catch (error) {
-    if (error instanceof AuthError) return signOut(`${error.message} Sign in again.`);
+    if (error instanceof AuthError) return signOut(refusal(error));
     showError(error.message);
     status('Failed to sign in.');
   }
@@ -212,7 +218,7 @@ async function download() {
     const name = await downloadSpreadsheet(state.view, `${state.view.operationName}.xlsx`);
     status(`Downloaded ${name}.`);
   } catch (error) {
-    if (error instanceof AuthError) return signOut(`${error.message} Sign in again.`);
+    if (error instanceof AuthError) return signOut(refusal(error));
     showError(error.message);
     status('Download failed.');
   } finally {
