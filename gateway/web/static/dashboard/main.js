@@ -150,6 +150,7 @@ async function refresh() {
     if (error instanceof AuthError) return signOut(refusal(error));
     state.view = null;
     state.drawn = null;
+    destroyCharts();
     root.replaceChildren();
     showError(error.message);
     status('Failed to load.');

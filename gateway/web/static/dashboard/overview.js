@@ -106,8 +106,11 @@ function targetApps(connection, filters, actions) {
     h('thead', {}, h('tr', {},
       ['App', 'Users', 'Trend', 'Mini programs', ''].map((t) => h('th', {scope: 'col'}, t)))),
     h('tbody', {}, rows));
+  const more = connection.totalCount > rows.length
+    ? h('p', {class: 'hint'}, `The first ${rows.length} of ${connection.totalCount}, in this order.`)
+    : null;
   return section('target-apps', `Target apps (${connection.totalCount})`,
-    sortControl(filters.order, actions.sortApps), h('div', {class: 'table-wrap'}, table));
+    sortControl(filters.order, actions.sortApps), h('div', {class: 'table-wrap'}, table), more);
 }
 
 /**
