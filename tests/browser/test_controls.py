@@ -119,3 +119,17 @@ async def test_a_target_app_address_survives_a_reload_and_leads_back(
     await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
     await dashboard.load(lambda: crumb.get_by_role("button").click(), "DataOverview")
     assert dashboard.page.url.endswith("#/")
+
+
+async def test_a_platform_role_switches_workspaces(dashboard: Dashboard, live: LiveGateway) -> None:
+    token = live.token(Role.PLATFORM_ADMIN)
+    first = await dashboard.sign_in(token)
+    picker = dashboard.page.get_by_label("Workspace", exact=True)
+    options = await picker.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(options) >= 2  # the tiny data has two workspaces
+    assert first["variables"]["workspace"] == options[0]
+    body = await dashboard.load(lambda: picker.select_option(options[1]), "DataOverview")
+    assert body["variables"]["workspace"] == options[1]
+    workspace = (await live.data(body, token))["workspace"]
+    assert await dashboard.page.inner_text("#view-title") == f"Data overview · {workspace['name']}"
+    assert await dashboard.card_value("activeUsers") == workspace["activeUsers"]["value"]
