@@ -40,7 +40,21 @@ class GatewayMaskErrors(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message=MASKED_MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        """The masked copy of ``error``; the original is logged with the same request id."""
+        """The masked copy of ``error``; the original is logged with the same request id.
+
+        An argument that only turns out invalid during execution (an explicit ``null``
+        variable for a non-null argument with a default, found by the fuzz tests) is the
+        client's mistake: it keeps graphql-core's message, with ``BAD_USER_INPUT``.
+        """
+        if isinstance(error.original_error, GraphQLError):
+            return GraphQLError(
+                message=error.original_error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": ErrorCode.BAD_USER_INPUT.value},
+            )
         request_id = str(uuid.uuid4())
         original = error.original_error or error
         logger.error(

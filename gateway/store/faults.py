@@ -1,12 +1,14 @@
 """Database faults as client errors, and one retry of idempotent reads.
 
-Two failures of the database are the client's business, with a stable code and a fixed
+Three failures of the database are the client's business, with a stable code and a fixed
 message (the driver's text may name the host, the user or the SQL, so it is never sent):
 
 * a statement past ``GATEWAY_DB_STATEMENT_TIMEOUT_MS`` (PostgreSQL ``57014``
   ``query_canceled``, SQLite ``interrupted``) → :class:`~gateway.errors.QueryTimeoutError`;
 * a database that cannot be reached (refused or timed-out connect, a connection lost, a
-  server shutting down or starting up) → :class:`~gateway.errors.ServiceUnavailableError`.
+  server shutting down or starting up) → :class:`~gateway.errors.ServiceUnavailableError`;
+* a text argument PostgreSQL cannot hold (a NUL character: ``22021``, ``22P05``; found by
+  the fuzz tests) → :class:`~gateway.errors.BadUserInputError`.
 
 :func:`read_retrying` runs a read once more on a fresh connection when the first attempt lost
 its connection: after a PostgreSQL restart the pool's connections are dead, pre-ping replaces
@@ -27,7 +29,12 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from gateway.errors import GatewayError, QueryTimeoutError, ServiceUnavailableError
+from gateway.errors import (
+    BadUserInputError,
+    GatewayError,
+    QueryTimeoutError,
+    ServiceUnavailableError,
+)
 
 logger = logging.getLogger("gateway.store.faults")
 
@@ -39,11 +46,14 @@ database is unavailable."""
 
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry later"
 TIMEOUT_MESSAGE = "a database statement ran past the statement timeout; narrow the query"
+BAD_TEXT_MESSAGE = "a text argument holds a character that cannot be stored (NUL)"
 
 _DISCONNECT_STATES = frozenset({"57P01", "57P02", "57P03"})
 """admin_shutdown, crash_shutdown, cannot_connect_now (PostgreSQL); class 08 too."""
 _CANCELED_STATE = "57014"
 """query_canceled: what ``statement_timeout`` raises."""
+_BAD_TEXT_STATES = frozenset({"22021", "22P05"})
+"""character_not_in_repertoire, untranslatable_character: a NUL in a text parameter."""
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -89,11 +99,13 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def client_error(exc: BaseException) -> GatewayError | None:
-    """The client error ``exc`` stands for, or None when it is none of the two faults."""
+    """The client error ``exc`` stands for, or None when it is none of the faults above."""
     if isinstance(exc, GatewayError):
         return exc
     if is_timeout(exc):
         return QueryTimeoutError(TIMEOUT_MESSAGE)
+    if any(_sqlstate(item) in _BAD_TEXT_STATES for item in _chain(exc)):
+        return BadUserInputError(BAD_TEXT_MESSAGE)
     if is_unavailable(exc):
         return ServiceUnavailableError(UNAVAILABLE_MESSAGE, retry_after=RETRY_AFTER_SECONDS)
     return None

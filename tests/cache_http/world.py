@@ -17,8 +17,11 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.principal import Principal
+from gateway.settings import Settings
 from gateway.store import tables
+from gateway.store.db import create_engine
 from gateway.store.ingest import ingest_lines
+from gateway.store.migrate import upgrade
 from gateway.store.rollup import refresh
 from tests.access.conftest import M3, MP6, MP6_DEPLOYMENT
 from tests.access.support import Where, sees
@@ -103,6 +106,16 @@ async def build_world(engine: AsyncEngine) -> None:
         await conn.execute(tables.deployments.insert(), [{**MP6_DEPLOYMENT, "at": t(4)}])
     await ingest(engine, event_lines(seed=1, count=600, first_id=0))
     await refresh(engine)
+
+
+async def build_world_in(settings: Settings) -> None:
+    """Migrate the (empty) database of ``settings`` and :func:`build_world` in it."""
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+        await build_world(engine)
+    finally:
+        await engine.dispose()
 
 
 async def more_events(engine: AsyncEngine, seed: int = 2, count: int = 200) -> None:
