@@ -41,6 +41,7 @@ from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
+from gateway.web.ratelimit import throttle
 from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 from gateway.web.timeout import within_timeout
 
@@ -267,11 +268,13 @@ class GatewayGraphQL(ConformingGraphQL):
             return
         try:
             principal = await authenticate(request.headers, state.settings, state.engine)
-        except AuthenticationError as exc:
-            await unauthenticated(exc, exc.message)(scope, receive, send)
+        except AuthenticationError as exc:  # rate-limited by address, like no credentials
+            refused = await throttle(scope, None) or unauthenticated(exc, exc.message)
+            await refused(scope, receive, send)
             return
-        if principal is None:
-            await unauthenticated(None, MISSING_CREDENTIALS)(scope, receive, send)
+        refused = await throttle(scope, principal)  # 429 RATE_LIMITED
+        if refused is not None or principal is None:
+            await (refused or unauthenticated(None, MISSING_CREDENTIALS))(scope, receive, send)
             return
         scope[PRINCIPAL_SCOPE_KEY] = principal
         body: bytes | None = b""
