@@ -134,6 +134,7 @@ def gateway_env(plan: Plan, backend: str) -> dict[str, str]:
         "GATEWAY_JWT_SECRET": JWT_SECRET,
         "GATEWAY_REFRESH_INTERVAL_SECONDS": str(REFRESH_INTERVAL_SECONDS),
         "GATEWAY_LOG_LEVEL": "warning",
+        "GATEWAY_RATE_LIMIT_PER_SECOND": "0",  # the load comes from one token
     }
     if backend == "redis":
         env["GATEWAY_REDIS_URL"] = plan.redis_url

@@ -48,6 +48,7 @@ from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
 from gateway.web.observability import Observed, watch_snapshot
 from gateway.web.persisted import PersistedQueries
+from gateway.web.ratelimit import RateLimiter
 from gateway.web.refresher import refreshing
 from gateway.web.response_cache import ResponseCache
 from gateway.web.trusted import TrustedDocuments
@@ -87,6 +88,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.cache = cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
+    app.state.rate_limiter = limiter = RateLimiter.create(settings)
     app.state.persisted = persisted = PersistedQueries(
         cache, settings.persisted_query_ttl_seconds, app.state.trusted
     )
@@ -108,6 +110,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         async with refreshing(settings, engine):  # GATEWAY_REFRESH_IN_PROCESS
             yield
     finally:
+        if limiter is not None:
+            await limiter.close()
         await cache.close()
         await engine.dispose()
 

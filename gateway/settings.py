@@ -182,6 +182,19 @@ class Settings(BaseSettings):
         description="Longest a /graphql operation may run, in seconds; then it is stopped and "
         "answered with TIMEOUT (HTTP 504 under application/graphql-response+json).",
     )
+    rate_limit_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        description="Requests per second each caller (principal, or client address without "
+        "credentials) may sustain on /graphql, as a token bucket; 0 turns the limit off. "
+        "Shared through GATEWAY_REDIS_URL when set, else per process.",
+    )
+    rate_limit_burst: int = Field(
+        default=100,
+        ge=1,
+        description="Requests a caller may send at once before GATEWAY_RATE_LIMIT_PER_SECOND "
+        "applies (the bucket's size); past it: HTTP 429 RATE_LIMITED with Retry-After.",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",

@@ -33,6 +33,18 @@ return 0
 _CALL_TIMEOUTS = 3
 
 
+def fail_fast_client(url: str, timeout_seconds: float) -> Redis:
+    """A lazily connecting client of ``url``: ``timeout_seconds`` for connecting and for
+    replies, no retries (a retry doubles the wait; circuit breakers decide instead)."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=timeout_seconds,
+        socket_timeout=timeout_seconds,
+        retry=Retry(NoBackoff(), 0),
+        retry_on_timeout=False,
+    )
+
+
 class RedisBackend:
     """A :class:`~gateway.cache.backend.Backend` on one Redis (shared by all workers).
 
@@ -53,14 +65,7 @@ class RedisBackend:
     @classmethod
     def from_url(cls, url: str, timeout_seconds: float, breaker: CircuitBreaker) -> RedisBackend:
         """Connect lazily to ``url`` with ``timeout_seconds`` for connecting and for replies."""
-        client = Redis.from_url(
-            url,
-            socket_connect_timeout=timeout_seconds,
-            socket_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 0),  # a retry doubles the wait; the breaker decides instead
-            retry_on_timeout=False,
-        )
-        return cls(client, breaker, timeout_seconds)
+        return cls(fail_fast_client(url, timeout_seconds), breaker, timeout_seconds)
 
     @property
     def breaker(self) -> CircuitBreaker:

@@ -14,6 +14,9 @@ content type and body, byte for byte) was answered before, the key found then is
 all it was derived from still holds: the token's validity window, the data's generation and
 the UTC day. Nothing else enters the key (the matrix and the limits are fixed for the
 process's life), so the reuse answers exactly what a fresh lookup would.
+
+The rate limit applies here too (:mod:`gateway.web.ratelimit`): a hit takes a token from its
+principal's bucket, and an empty bucket answers 429.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
+from gateway.web.ratelimit import limiter_of, rate_key, rate_limited
 from gateway.web.response_cache import Located, ResponseCache
 
 MAX_BODY = 65_536
@@ -53,6 +57,7 @@ class _Known:
     located: Located
     valid_from: float
     valid_until: float
+    rate_key: str
 
 
 _HIT = GRAPHQL.labels("hit")
@@ -74,13 +79,18 @@ class FastHits:
             return
         started = time.perf_counter()
         body, complete = await _read(receive)
-        answer, media = None, b""
+        answer, media, key = None, b"", ""
         if complete:
             # No generation read yet and the database down: the full path answers 503.
             with contextlib.suppress(ServiceUnavailableError):
-                answer, media = await self._cached(scope, body)
+                answer, media, key = await self._cached(scope, body)
         if answer is None:
             await self.app(scope, replay(body, receive, more_body=not complete), send)
+            return
+        limiter = limiter_of(scope)
+        wait = await limiter.wait(key) if limiter is not None else 0.0
+        if wait > 0:
+            await rate_limited(wait, media.decode())(scope, receive, send)
             return
         headers = [(b"content-type", media), (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -89,8 +99,9 @@ class FastHits:
         _OK.inc()
         _LATENCY.observe(time.perf_counter() - started)
 
-    async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes]:
-        """The cached answer and the media type negotiated for it, or None (full path)."""
+    async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes, str]:
+        """The cached answer, the media type negotiated for it and the caller's rate-limit
+        key, or None (full path)."""
         state: Any = scope["app"].state
         responses: ResponseCache | None = getattr(state, "responses", None)
         authorization = content_type = accept = None
@@ -102,23 +113,23 @@ class FastHits:
             elif name == b"accept":
                 accept = value.decode("latin-1")
             elif name == b"x-api-key":
-                return None, b""
+                return None, b"", ""
         media = negotiate(accept)  # None: the full path answers 406
         if responses is None or authorization is None or content_type is None or media is None:
-            return None, b""
+            return None, b"", ""
         raw = (authorization, content_type, body)
         known = self._known.get(raw)
         if known is None or not await _holds(known, responses):
             known = await _locate(responses, state.settings, raw)
             if known is None:
                 self._known.pop(raw, None)
-                return None, b""
+                return None, b"", ""
         answer = responses.answer(known.located.key, known.located.generation)
         if answer is None:  # evicted, expired, or never stored (not cacheable)
             self._known.pop(raw, None)
-            return None, b""
+            return None, b"", ""
         self._remember(raw, known)
-        return answer, media.encode()
+        return answer, media.encode(), known.rate_key
 
     def _remember(self, raw: Raw, known: _Known) -> None:
         self._known[raw] = known
@@ -148,7 +159,9 @@ async def _locate(responses: ResponseCache, settings: Any, raw: Raw) -> _Known |
     except AuthenticationError:
         return None  # the full path answers 401 with the reason
     located = await responses.locate(principal, "POST", content_type.decode("latin-1"), body)
-    return None if located is None else _Known(located, valid_from, valid_until)
+    if located is None:
+        return None
+    return _Known(located, valid_from, valid_until, rate_key(principal, {}))
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:

@@ -43,6 +43,7 @@ from gateway.web.body import read_bounded, replay
 from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
+from gateway.web.ratelimit import throttle
 from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 from gateway.web.timeout import within_timeout
 
@@ -137,12 +138,17 @@ def render_graphiql_page(
 
 
 async def caller(request: Request) -> Principal | Response:
-    """The request's authenticated caller, or the 401 answer (no or an invalid credential)."""
+    """The request's authenticated caller, or the answer refusing it: 429 ``RATE_LIMITED``
+    when its bucket is empty (callers without a valid credential are limited by address), else
+    401 for no or an invalid credential."""
     state = request.app.state
     try:
         principal = await authenticate(request.headers, state.settings, state.engine)
     except AuthenticationError as exc:
-        return unauthenticated(exc, exc.message)
+        return await throttle(request.scope, None) or unauthenticated(exc, exc.message)
+    refused = await throttle(request.scope, principal)
+    if refused is not None:
+        return refused
     if principal is None:
         return unauthenticated(None, MISSING_CREDENTIALS)
     return principal

@@ -1,0 +1,116 @@
+"""The per-principal rate limit of ``/graphql``: a token bucket per caller.
+
+Each caller has a bucket of ``GATEWAY_RATE_LIMIT_BURST`` tokens refilled at
+``GATEWAY_RATE_LIMIT_PER_SECOND`` a second (0 turns the limit off); every request takes one,
+cached answers of the fast path (:mod:`gateway.web.fast_hits`) included. Callers are keyed by
+their principal (``jwt:<sub>``, ``api_key:<name>``); requests without valid credentials by
+client address (``ip:<host>``), before they are answered 401. The buckets are in Redis (shared
+by all workers, :mod:`gateway.cache.buckets`) when ``GATEWAY_REDIS_URL`` is set, else
+in-process; Redis trouble lets requests through (counted in
+``gateway_rate_limit_errors_total``).
+
+An empty bucket answers HTTP 429, whatever the media type, with ``Retry-After`` (whole
+seconds, at least 1) and the precise wait in ``extensions.retryAfter`` (seconds)::
+
+    {"errors": [{"message": "rate limit exceeded: retry in 1 s",
+                 "extensions": {"code": "RATE_LIMITED", "retryAfter": 0.02}}]}
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from prometheus_client import Counter
+from starlette.responses import Response
+from starlette.types import Scope
+
+from gateway.authz.principal import Principal
+from gateway.cache.breaker import CircuitBreaker
+from gateway.cache.buckets import Buckets, MemoryBuckets, RedisBuckets
+from gateway.errors import ErrorCode
+from gateway.settings import Settings
+from gateway.web.negotiation import scope_media_type
+
+RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused by the rate limit (429).")
+
+
+@dataclass
+class RateLimiter:
+    """Token buckets of one process (in Redis or in memory), at one rate and burst.
+
+    Args:
+        buckets: Where the buckets live.
+        rate: Tokens gained per second.
+        burst: Most tokens a bucket holds.
+        clock: Wall clock in seconds (tests pass a fake one).
+    """
+
+    buckets: Buckets
+    rate: float
+    burst: int
+    clock: Callable[[], float] = field(default=time.time)
+
+    @classmethod
+    def create(cls, settings: Settings) -> RateLimiter | None:
+        """The limiter ``settings`` ask for; None when the limit is off."""
+        if settings.rate_limit_per_second <= 0:
+            return None
+        buckets: Buckets = MemoryBuckets()
+        if settings.redis_url:
+            breaker = CircuitBreaker(
+                settings.cache_breaker_failures, settings.cache_breaker_reset_seconds
+            )
+            timeout = settings.redis_timeout_ms / 1000
+            buckets = RedisBuckets.from_url(settings.redis_url, timeout, breaker)
+        return cls(buckets, settings.rate_limit_per_second, settings.rate_limit_burst)
+
+    async def wait(self, key: str) -> float:
+        """Take a token of ``key``: 0.0 when the request may go on, else the seconds to wait."""
+        return await self.buckets.take(key, self.rate, self.burst, self.clock())
+
+    async def close(self) -> None:
+        """Release the buckets' connections."""
+        await self.buckets.close()
+
+
+def rate_key(principal: Principal | None, scope: Scope) -> str:
+    """Whose bucket a request takes from: its principal's, or its client address's."""
+    if principal is not None:
+        return f"{principal.via}:{principal.subject}"
+    client = scope.get("client")
+    return f"ip:{client[0] if client else 'unknown'}"
+
+
+def rate_limited(wait: float, media_type: str) -> Response:
+    """The HTTP 429 answer to a request that must wait ``wait`` seconds."""
+    seconds = max(1, math.ceil(wait))
+    extensions = {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": math.ceil(wait * 1000) / 1000}
+    body = {
+        "errors": [
+            {"message": f"rate limit exceeded: retry in {seconds} s", "extensions": extensions}
+        ]
+    }
+    RATE_LIMITED.inc()
+    return Response(
+        orjson.dumps(body), 429, headers={"Retry-After": str(seconds)}, media_type=media_type
+    )
+
+
+def limiter_of(scope: Scope) -> RateLimiter | None:
+    """The app's limiter (None when the limit is off)."""
+    state: Any = scope["app"].state
+    return getattr(state, "rate_limiter", None)
+
+
+async def throttle(scope: Scope, principal: Principal | None) -> Response | None:
+    """The 429 answer when the caller's bucket is empty; None when it may go on."""
+    limiter = limiter_of(scope)
+    if limiter is None:
+        return None
+    wait = await limiter.wait(rate_key(principal, scope))
+    return rate_limited(wait, scope_media_type(scope)) if wait > 0 else None

@@ -1,0 +1,122 @@
+"""The per-principal rate limit: token buckets in Redis and in-process, 429 with retry
+information, the fast path of cached hits included, failing open when Redis is down."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from prometheus_client import REGISTRY
+
+from gateway.authz.tokens import mint_token
+from gateway.cache.breaker import CircuitBreaker
+from gateway.cache.buckets import Buckets, MemoryBuckets, RedisBuckets
+from gateway.settings import Settings
+from tests.limits.conftest import Serve
+from tests.limits.support import codes
+from tests.principals import ADMIN
+from tests.redis_server import _free_port
+
+
+def _buckets(cache_url: str | None, url: str | None = None) -> Buckets:
+    """The buckets of ``cache_url`` (None: in-process)."""
+    if cache_url is None:
+        return MemoryBuckets()
+    return RedisBuckets.from_url(url or cache_url, 0.5, CircuitBreaker(3, 60.0))
+
+
+async def test_a_bucket_empties_after_its_burst_and_refills_at_its_rate(
+    cache_url: str | None,
+) -> None:
+    buckets = _buckets(cache_url)
+    try:
+        taken = [await buckets.take("jwt:a", 2.0, 3, 1000.0) for _ in range(4)]
+        assert taken[:3] == [0.0, 0.0, 0.0]
+        assert taken[3] == pytest.approx(0.5)  # one token at 2 a second
+        assert await buckets.take("jwt:a", 2.0, 3, 1000.25) == pytest.approx(0.25)
+        assert await buckets.take("jwt:a", 2.0, 3, 1000.5) == 0.0  # refilled
+        assert await buckets.take("jwt:a", 2.0, 3, 1000.5) > 0
+        # A long pause refills up to the burst, no more.
+        later = [await buckets.take("jwt:a", 2.0, 3, 2000.0) for _ in range(4)]
+        assert later[:3] == [0.0, 0.0, 0.0]
+        assert later[3] > 0
+    finally:
+        await buckets.close()
+
+
+async def test_separate_callers_have_separate_buckets(cache_url: str | None) -> None:
+    buckets = _buckets(cache_url)
+    try:
+        assert await buckets.take("jwt:a", 1.0, 1, 50.0) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 1, 50.0) > 0
+        assert await buckets.take("jwt:b", 1.0, 1, 50.0) == 0.0
+        assert await buckets.take("ip:10.0.0.1", 1.0, 1, 50.0) == 0.0
+    finally:
+        await buckets.close()
+
+
+def _errors() -> float:
+    return REGISTRY.get_sample_value("gateway_rate_limit_errors_total") or 0.0
+
+
+async def test_redis_down_lets_requests_through_and_counts_it() -> None:
+    before = _errors()
+    buckets = _buckets("redis", f"redis://127.0.0.1:{_free_port()}/0")
+    try:
+        assert [await buckets.take("jwt:a", 1.0, 1, 0.0) for _ in range(5)] == [0.0] * 5
+    finally:
+        await buckets.close()
+    assert _errors() == before + 5  # 3 failures, then the open breaker skips Redis
+
+
+QUERY = {"query": "{ snapshot { id } }"}
+
+
+def _limited(cache_url: str | None) -> dict[str, object]:
+    """Settings overrides: a burst of 2 and a refill too slow to matter during a test."""
+    return {"rate_limit_per_second": 0.001, "rate_limit_burst": 2, "redis_url": cache_url}
+
+
+async def test_an_empty_bucket_answers_429_with_retry_information(
+    serve: Serve, admin: dict[str, str], cache_url: str | None
+) -> None:
+    headers = {**admin, "Accept": "application/graphql-response+json"}
+    async with serve(**_limited(cache_url)) as http:
+        # The same query three times: a miss, a hit (the fast path), then refused.
+        answers = [await http.post("/graphql", json=QUERY, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[1].json()["extensions"]["cache"]["hit"] is True
+    refused = answers[2]
+    assert codes(refused) == ["RATE_LIMITED"]
+    assert refused.headers["content-type"] == "application/graphql-response+json"
+    retry_after = refused.json()["errors"][0]["extensions"]["retryAfter"]
+    assert 900 < retry_after <= 1000  # a token every 1,000 s
+    assert refused.headers["retry-after"] == str(int(retry_after) + 1)
+
+
+async def test_principals_and_addresses_have_their_own_buckets(
+    serve: Serve, admin: dict[str, str], app_settings: Settings, cache_url: str | None
+) -> None:
+    token = mint_token(app_settings, "someone-else", ADMIN.grants, dt.timedelta(hours=1))
+    other = {"Authorization": f"Bearer {token}"}
+    async with serve(**_limited(cache_url)) as http:
+        mine = [await http.post("/graphql", json=QUERY, headers=admin) for _ in range(3)]
+        theirs = await http.post("/graphql", json=QUERY, headers=other)
+        anonymous = [await http.post("/graphql", json=QUERY) for _ in range(3)]
+    assert [a.status_code for a in mine] == [200, 200, 429]
+    assert theirs.status_code == 200
+    # Without credentials the address's bucket applies, before the 401.
+    assert [a.status_code for a in anonymous] == [401, 401, 429]
+
+
+async def test_the_limit_is_off_at_zero(serve: Serve, admin: dict[str, str]) -> None:
+    async with serve(rate_limit_per_second=0, rate_limit_burst=1) as http:
+        answers = [await http.post("/graphql", json=QUERY, headers=admin) for _ in range(5)]
+    assert {a.status_code for a in answers} == {200}
+
+
+async def test_redis_down_lets_http_requests_through(serve: Serve, admin: dict[str, str]) -> None:
+    down = f"redis://127.0.0.1:{_free_port()}/0"
+    async with serve(rate_limit_per_second=0.001, rate_limit_burst=1, redis_url=down) as http:
+        answers = [await http.post("/graphql", json=QUERY, headers=admin) for _ in range(4)]
+    assert {a.status_code for a in answers} == {200}
