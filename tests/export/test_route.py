@@ -173,6 +173,23 @@ async def test_a_role_without_revenue_gets_the_rest_and_the_hidden_fields(
     assert orjson.loads(response.content)["errors"] == graphql.body["errors"]
 
 
+async def test_entities_outside_the_scope_are_hidden_like_forbidden_fields(
+    gateway: Gateway,
+) -> None:
+    developer = principal(Role.MINI_PROGRAM_DEVELOPER, merchant="m-1")
+    query = '{ merchant(id: "m-1") { miniPrograms { nodes { id workspace { name } } } } }'
+    answer = await gateway.ask(developer, query)
+    nodes = answer.data["merchant"]["miniPrograms"]["nodes"]
+    assert {code for _, code in answer.errors} == {"NOT_FOUND"}  # ws-1 is above the merchant
+    book = workbook(await export(gateway, developer, query))
+    assert rows(book, "merchant.miniPrograms.nodes") == [
+        ("ID", "Workspace / Name"),
+        *((node["id"], None) for node in nodes),
+    ]
+    hidden = [r[1] for r in rows(book, "Summary") if r[0] == "Hidden field (NOT_FOUND)"]
+    assert hidden == ["merchant.miniPrograms.nodes.workspace"]
+
+
 async def test_without_credentials_the_answer_is_the_graphql_401(gateway: Gateway) -> None:
     graphql = await gateway.ask(None, "{ snapshot { takenAt } }")
     response = await export(gateway, None, "{ snapshot { takenAt } }")
