@@ -1,18 +1,22 @@
-"""Laying a result out as sheets, from the query's shape in the real schema (no database)."""
+"""Laying a result out as sheets, from the query's shape in the real schema, and which answers
+become files (no database)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+import orjson
 import pytest
 from graphql import GraphQLSchema, parse
 
 from gateway.schema import build_schema
+from gateway.web.export import route
 from gateway.web.export.flatten import Layout, lay_out
 from gateway.web.export.naming import MAX_SHEET_NAME, SUMMARY
 from gateway.web.export.shape import Leaf, ListOf, Obj, ShapeError, shape_of
 from gateway.web.export.sheets import Export, TooManyRowsError
+from gateway.web.response_cache import Captured
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +216,10 @@ def test_the_summary_tells_what_the_export_is_of(schema: GraphQLSchema) -> None:
         operation="Q",
         variables={"range": {"preset": "LAST_7_DAYS"}, "n": 3},
         snapshot={"id": 7, "takenAt": "2024-03-02T00:00:00Z"},
-        hidden=[["workspaces", "nodes", 0, "id"], ["workspaces", "nodes", 1, "id"]],
+        hidden=[
+            (["workspaces", "nodes", 0, "id"], "FORBIDDEN"),
+            (["workspaces", "nodes", 1, "id"], "FORBIDDEN"),
+        ],
         generated_at=dt.datetime(2024, 3, 2, 1, tzinfo=dt.UTC),
     )
     summary, nodes = export.sheets(max_rows=100)
@@ -231,3 +238,32 @@ def test_the_summary_tells_what_the_export_is_of(schema: GraphQLSchema) -> None:
     ]
     with pytest.raises(TooManyRowsError, match="11 rows; the limit is 10"):
         export.sheets(max_rows=10)
+
+
+@pytest.mark.parametrize(
+    ("errors", "data", "file", "status"),
+    [
+        ([], {"a": 1}, True, None),
+        ([("FORBIDDEN", ["a", "b"])], {"a": None}, True, None),
+        ([("NOT_FOUND", ["a", "nodes", 0, "workspace"])], {"a": {}}, True, None),
+        ([("NOT_FOUND", ["targetApp"])], {"targetApp": None}, False, 404),
+        ([("FORBIDDEN", ["a"]), ("BAD_USER_INPUT", ["b"])], {"a": None, "b": None}, False, 400),
+        ([("FORBIDDEN", ["a"])], None, False, 403),
+        ([("NOT_FOUND", ["x"]), ("QUERY_TIMEOUT", ["y"])], {"x": None, "y": None}, False, 504),
+        ([("INTERNAL_SERVER_ERROR", ["x"]), ("NOT_FOUND", ["y"])], {"x": 1, "y": None}, False, 500),
+    ],
+)
+def test_which_answers_become_files_and_the_status_of_the_others(
+    errors: list[tuple[str, list[str | int]]], data: Any, file: bool, status: int | None
+) -> None:
+    answer = {
+        "data": data,
+        "errors": [{"message": "m", "path": p, "extensions": {"code": c}} for c, p in errors],
+    }
+    assert route._refused(answer) is not file
+    if status is not None:
+        captured = Captured(200, [(b"retry-after", b"3")], [orjson.dumps(answer)])
+        response = route._error(captured, answer)
+        assert response.status_code == status
+        assert response.headers["retry-after"] == "3"
+        assert orjson.loads(response.body) == answer

@@ -4,8 +4,10 @@ compared with what ``/graphql`` answers for the same query (SQLite and PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -171,6 +173,23 @@ async def test_a_role_without_revenue_gets_the_rest_and_the_hidden_fields(
     assert orjson.loads(response.content)["errors"] == graphql.body["errors"]
 
 
+async def test_entities_outside_the_scope_are_hidden_like_forbidden_fields(
+    gateway: Gateway,
+) -> None:
+    developer = principal(Role.MINI_PROGRAM_DEVELOPER, merchant="m-1")
+    query = '{ merchant(id: "m-1") { miniPrograms { nodes { id workspace { name } } } } }'
+    answer = await gateway.ask(developer, query)
+    nodes = answer.data["merchant"]["miniPrograms"]["nodes"]
+    assert {code for _, code in answer.errors} == {"NOT_FOUND"}  # ws-1 is above the merchant
+    book = workbook(await export(gateway, developer, query))
+    assert rows(book, "merchant.miniPrograms.nodes") == [
+        ("ID", "Workspace / Name"),
+        *((node["id"], None) for node in nodes),
+    ]
+    hidden = [r[1] for r in rows(book, "Summary") if r[0] == "Hidden field (NOT_FOUND)"]
+    assert hidden == ["merchant.miniPrograms.nodes.workspace"]
+
+
 async def test_without_credentials_the_answer_is_the_graphql_401(gateway: Gateway) -> None:
     graphql = await gateway.ask(None, "{ snapshot { takenAt } }")
     response = await export(gateway, None, "{ snapshot { takenAt } }")
@@ -279,3 +298,27 @@ async def test_format_defaults_to_xlsx_and_csv_is_a_zip(gateway: Gateway) -> Non
     zipped = await export(gateway, ADMIN, "{ snapshot { id takenAt } }", fmt="csv")
     assert zipfile.ZipFile(io.BytesIO(zipped.content)).namelist() == ["Summary.csv"]
     assert zipped.headers["content-disposition"].endswith('.zip"')
+
+
+async def test_aliases_tokens_and_trusted_documents_apply(
+    serve_with: Serve, tmp_path: Path
+) -> None:
+    listed = "query Listed { workspaces { nodes { id name } } }"
+    manifest = tmp_path / "trusted.json"
+    manifest.write_bytes(orjson.dumps({hashlib.sha256(listed.encode()).hexdigest(): listed}))
+    async with serve_with(trusted_documents_file=manifest) as gateway:
+        book = workbook(await export(gateway, ADMIN, listed))
+        assert rows(book, "workspaces.nodes")[1:] == [("ws-1", "Alpha"), ("ws-2", "Beta")]
+        refused = await export(gateway, ADMIN, "{ workspaces { totalCount } }")
+        assert refused.status_code == 403
+        (error,) = orjson.loads(refused.content)["errors"]
+        assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+    async with serve_with(max_query_aliases=2, max_query_tokens=40) as gateway:
+        for query in [
+            "{ a: snapshot { id } b: snapshot { id } c: snapshot { id } }",
+            "{ snapshot { " + "id " * 50 + "} }",
+        ]:
+            response = await export(gateway, ADMIN, query)
+            assert response.status_code == 400, query
+            (error,) = orjson.loads(response.content)["errors"]
+            assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"

@@ -9,14 +9,16 @@ limits, trusted documents, response cache and role matrix, under the caller's ri
 What comes back:
 
 * the file (``Content-Disposition: attachment``, ``<operation>-<UTC date>.xlsx`` / ``.zip``)
-  when the operation ran without errors, or when its only errors are ``FORBIDDEN`` fields:
-  those cells stay empty and the Summary sheet lists them as hidden;
+  when the operation ran without errors, or when its only errors hide parts of the result from
+  the caller (``FORBIDDEN`` fields, ``NOT_FOUND`` entities reached by walking the graph, as the
+  dashboard hides them): those cells stay empty and the Summary sheet lists them as hidden;
 * otherwise a JSON error document (``{"errors": [...]}``, ``application/json``), never a file:
   the statuses ``/graphql`` gives under ``application/graphql-response+json`` (401, 413, 400 for
   a document that does not parse, validate or stay within the limits...), and for an operation
-  that ran with other errors the worst of them: 500 ``INTERNAL_SERVER_ERROR``, 404
-  ``NOT_FOUND``, 403 ``FORBIDDEN`` (no data at all), 400 otherwise. The response then holds the
-  errors and whatever data ``/graphql`` answered;
+  that ran with other errors the highest status among them (:data:`_STATUS`: 504 for a
+  timeout, 503 database unavailable, 500 internal, 429, 404 ``NOT_FOUND``, 403 ``FORBIDDEN``
+  with no data at all, 400 otherwise). The response then holds the errors and whatever data
+  ``/graphql`` answered;
 * 400 for a ``format`` other than ``xlsx`` or ``csv``, a mutation or subscription (an export
   only reads), or a file that would hold more than ``GATEWAY_EXPORT_MAX_ROWS`` rows;
   415 for a body that is not ``application/json``.
@@ -80,9 +82,18 @@ JSON_ONLY = (
     "text/plain bodies are refused: a browser sends those cross-site without asking)"
 )
 READS_ONLY = "POST /export runs queries only: an export reads, it never changes anything"
-_STATUS = {"INTERNAL_SERVER_ERROR": 500, "NOT_FOUND": 404, "FORBIDDEN": 403}
-"""HTTP status of an operation that ran with errors, by code (others: 400); the worst wins."""
+_STATUS = {
+    ErrorCode.QUERY_TIMEOUT.value: 504,
+    ErrorCode.TIMEOUT.value: 504,
+    ErrorCode.SERVICE_UNAVAILABLE.value: 503,
+    ErrorCode.INTERNAL_SERVER_ERROR.value: 500,
+    ErrorCode.RATE_LIMITED.value: 429,
+    ErrorCode.NOT_FOUND.value: 404,
+    ErrorCode.FORBIDDEN.value: 403,
+}
+"""HTTP status of an operation that ran with errors, by code (others: 400); the highest wins."""
 _FORBIDDEN = ErrorCode.FORBIDDEN.value
+_NOT_FOUND = ErrorCode.NOT_FOUND.value
 
 
 @dataclass(frozen=True)
@@ -169,7 +180,10 @@ class ExportEndpoint:
             operation=_operation_name(document, wanted.operation_name),
             variables=wanted.variables,
             snapshot=(answer.get("extensions") or {}).get("snapshot") or {},
-            hidden=[e.get("path") or () for e in answer.get("errors") or ()],
+            hidden=[
+                (e.get("path") or (), (e.get("extensions") or {}).get("code") or "")
+                for e in answer.get("errors") or ()
+            ],
         )
         try:
             file, size = await run_in_threadpool(_write, export, wanted.format.write, max_rows)
@@ -198,23 +212,33 @@ def _graphql_scope(scope: Scope, length: int) -> Scope:
     return {**scope, "headers": headers, MEDIA_TYPE_SCOPE_KEY: GRAPHQL_RESPONSE}
 
 
+def _hidden(error: dict[str, Any]) -> bool:
+    """True for an error that only hides part of the result from this caller: a ``FORBIDDEN``
+    field, or a ``NOT_FOUND`` entity reached by walking the graph (outside the caller's scope),
+    not one asked for by id at the root."""
+    code = (error.get("extensions") or {}).get("code")
+    path = error.get("path") or ()
+    return code == _FORBIDDEN or (code == _NOT_FOUND and len(path) > 1)
+
+
 def _refused(answer: dict[str, Any]) -> bool:
-    """True when an answer of status 200 is no file: no data, or errors besides FORBIDDEN."""
-    errors = answer.get("errors") or []
+    """True when an answer of status 200 is no file: no data, or an error that does more than
+    hide part of it (:func:`_hidden`)."""
     if answer.get("data") is None:
         return True
-    return any((e.get("extensions") or {}).get("code") != _FORBIDDEN for e in errors)
+    return not all(_hidden(e) for e in answer.get("errors") or [])
 
 
 def _error(captured: Captured, answer: dict[str, Any] | None) -> Response:
     """The JSON error response for a captured ``/graphql`` answer that is no file."""
     status = captured.status
     if answer is not None:
-        codes = [(e.get("extensions") or {}).get("code") for e in answer.get("errors") or []]
+        errors = answer.get("errors") or []
         if answer.get("data") is not None:
-            codes = [code for code in codes if code != _FORBIDDEN]
+            errors = [e for e in errors if not _hidden(e)]
+        codes = [(e.get("extensions") or {}).get("code") for e in errors]
         status = max((_STATUS.get(str(code), 400) for code in codes), default=400)
-    kept = {b"www-authenticate", b"allow"}
+    kept = {b"www-authenticate", b"allow", b"retry-after"}
     headers = {k.decode(): v.decode() for k, v in captured.headers if k.lower() in kept}
     return Response(captured.body, status, headers=headers, media_type=JSON)
 

@@ -2,8 +2,8 @@
 
 The Summary lists every scalar outside lists as ``(Field path, Value)``, then, after a blank
 row, what the export was made of: the operation, its variables, the snapshot it read and when
-it was generated (UTC), the fields hidden from the caller (``FORBIDDEN``) and where each other
-sheet's rows come from.
+it was generated (UTC), the fields hidden from the caller (``FORBIDDEN``, ``NOT_FOUND``) and
+where each other sheet's rows come from.
 
 Example:
     >>> from gateway.web.export.shape import Leaf, Obj
@@ -58,7 +58,8 @@ class Export:
         operation: The operation's name ("" when anonymous).
         variables: The variables as sent.
         snapshot: ``extensions.snapshot`` of the response (``id``, ``takenAt``), if any.
-        hidden: The response paths of the fields answered ``FORBIDDEN``.
+        hidden: The response paths of the fields hidden from the caller, with their error
+            codes (``FORBIDDEN``, ``NOT_FOUND``).
         generated_at: When the export was made.
     """
 
@@ -67,7 +68,7 @@ class Export:
     operation: str = ""
     variables: Mapping[str, Any] = field(default_factory=dict)
     snapshot: Mapping[str, Any] = field(default_factory=dict)
-    hidden: Sequence[Sequence[str | int]] = ()
+    hidden: Sequence[tuple[Sequence[str | int], str]] = ()
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def sheets(self, max_rows: int) -> list[Sheet]:
@@ -97,8 +98,8 @@ class Export:
             yield _pair("Snapshot ID", self.snapshot.get("id"), "Int")
             yield _pair("Snapshot taken at (UTC)", self.snapshot.get("takenAt"), "DateTime")
         yield _pair("Generated at (UTC)", self.generated_at.isoformat(), "DateTime")
-        for path in _distinct(self.hidden):
-            yield _pair("Hidden field (FORBIDDEN)", path)
+        for path, code in _distinct(self.hidden):
+            yield _pair(f"Hidden field ({code})", path)
         for table, count in zip(self.layout.tables, counts, strict=True):
             rows = f"{count} row" if count == 1 else f"{count} rows"
             yield _pair(f"Sheet {table.name}", f"{'.'.join(table.path)}: {rows}")
@@ -116,9 +117,9 @@ def _chain(*parts: Iterable[list[Cell]]) -> Iterator[list[Cell]]:
         yield from part
 
 
-def _distinct(paths: Sequence[Sequence[str | int]]) -> list[str]:
-    """Dotted response paths without list indexes, each once, in order."""
-    seen: dict[str, None] = {}
-    for path in paths:
-        seen.setdefault(".".join(str(key) for key in path if isinstance(key, str)), None)
+def _distinct(hidden: Sequence[tuple[Sequence[str | int], str]]) -> list[tuple[str, str]]:
+    """(Dotted response path without list indexes, code), each once, in order."""
+    seen: dict[tuple[str, str], None] = {}
+    for path, code in hidden:
+        seen.setdefault((".".join(str(key) for key in path if isinstance(key, str)), code), None)
     return list(seen)
