@@ -50,8 +50,14 @@ def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 
 def _audit(url: str, authorization: str) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None or not (AUDIT_PROJECT / "node_modules" / "graphql-http").is_dir():
+    node, npm = shutil.which("node"), shutil.which("npm")
+    installed = AUDIT_PROJECT / "node_modules" / "graphql-http"
+    if node is not None and npm is not None and not installed.is_dir():
+        # A plain `pytest` on a fresh checkout: install the pinned audit package (.ci/run does too).
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=AUDIT_PROJECT, check=False, timeout=300
+        )
+    if node is None or not installed.is_dir():
         pytest.fail(f"needs Node and `npm ci` in {AUDIT_PROJECT} (see .ci/run)", pytrace=False)
     done = subprocess.run(
         [node, "audit.mjs", url],
