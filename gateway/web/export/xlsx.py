@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.cell.cell import Cell as XlsxCell
-from openpyxl.styles import Font
+from openpyxl.styles import Font, numbers
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -25,8 +25,11 @@ from gateway.web.export.flatten import Cell
 from gateway.web.export.sheets import Sheet
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATE_FORMAT = numbers.FORMAT_DATE_YYYYMMDD2
+"""The number format of ``Date`` cells (``yyyy-mm-dd``), openpyxl's for a ``date``."""
+DATETIME_FORMAT = numbers.FORMAT_DATE_DATETIME
+"""The number format of ``DateTime`` cells (``yyyy-mm-dd h:mm:ss``), openpyxl's for a
+``datetime``."""
 _BOLD = Font(bold=True)
 
 
@@ -52,31 +55,28 @@ def _header(ws: WriteOnlyWorksheet, text: str) -> XlsxCell:
 
 
 def _cell(ws: WriteOnlyWorksheet, cell: Cell) -> Any:
-    """A value as openpyxl writes it: a number, a date cell, text..."""
+    """A value as openpyxl writes it: a number, a date (openpyxl gives ``date`` values
+    :data:`DATE_FORMAT` and ``datetime`` values :data:`DATETIME_FORMAT`), text..."""
     value, type_name = cell
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str) and type_name == "Date":
-        day = dt.date.fromisoformat(value)
-        return _dated(ws, dt.datetime(day.year, day.month, day.day), DATE_FORMAT)
+        return dt.date.fromisoformat(value)
     if isinstance(value, str) and type_name == "DateTime":
         instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         if instant.tzinfo is not None:
             instant = instant.astimezone(dt.UTC).replace(tzinfo=None)
-        return _dated(ws, instant, DATETIME_FORMAT)
+        return instant
     if isinstance(value, list):
         value = ", ".join("" if v is None else str(v) for v in value)
     elif not isinstance(value, str):
         value = orjson.dumps(value).decode()
-    text = WriteOnlyCell(ws, value=_text(value))
-    text.data_type = "s"  # never a formula, whatever the text starts with
+    value = _text(value)
+    if not value.startswith("="):
+        return value
+    text = WriteOnlyCell(ws, value=value)
+    text.data_type = "s"  # openpyxl would write a formula
     return text
-
-
-def _dated(ws: WriteOnlyWorksheet, value: dt.datetime, number_format: str) -> XlsxCell:
-    cell = WriteOnlyCell(ws, value=value)
-    cell.number_format = number_format
-    return cell
 
 
 def _text(value: str) -> str:
