@@ -50,6 +50,7 @@ from gateway.web.observability import Observed, watch_snapshot
 from gateway.web.persisted import PersistedQueries
 from gateway.web.ratelimit import RateLimiter
 from gateway.web.refresher import refreshing
+from gateway.web.request_log import RequestLog, configure_logging
 from gateway.web.response_cache import ResponseCache
 from gateway.web.trusted import TrustedDocuments
 
@@ -167,9 +168,9 @@ def create_app(
         Route("/dashboard", dashboard_page, methods=["GET"], name="dashboard"),
         Mount(STATIC_PREFIX, app=static, name="static"),
     ]
-    app = Starlette(
-        routes=routes, lifespan=_lifespan, middleware=[Middleware(FastHits), Middleware(Observed)]
-    )
+    configure_logging(settings.log_format, settings.log_level)
+    middleware = [Middleware(RequestLog), Middleware(FastHits), Middleware(Observed)]
+    app = Starlette(routes=routes, lifespan=_lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.matrix_version = schema.authz.matrix.version
     app.state.limits_version = limits.version

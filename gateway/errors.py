@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import ClassVar
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("gateway_request_id", default=None)
+"""The id of the HTTP request being served (set by the access log middleware), named by its
+log lines and by the ``requestId`` of its masked errors."""
 
 
 class ErrorCode(enum.StrEnum):

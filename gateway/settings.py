@@ -216,6 +216,11 @@ class Settings(BaseSettings):
         "(X-API-Key callers only; bearer tokens keep free-form queries).",
     )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines as JSON objects (one a line: time, level, logger, message and "
+        "fields such as request_id) or as text; `gateway demo` uses text unless set.",
+    )
     refresh_interval_seconds: int = Field(
         default=1800,
         ge=1,

@@ -114,6 +114,7 @@ def serve(
         reload=reload,
         reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
         log_level=settings.log_level,
+        access_log=False,  # the gateway's own access log has the request id, principal, cost
     )
 
 
@@ -132,6 +133,8 @@ def _fresh_database(path: Path) -> Settings:
     }
     if "GATEWAY_REFRESH_IN_PROCESS" not in os.environ:
         overrides["refresh_in_process"] = True
+    if "GATEWAY_LOG_FORMAT" not in os.environ:
+        overrides["log_format"] = "text"
     return load_settings(**overrides)
 
 

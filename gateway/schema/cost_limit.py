@@ -27,6 +27,8 @@ from gateway.schema.cost import CostWalker, coerce_variables
 
 COST_SCOPE_KEY = "gateway.cost"
 """ASGI scope entry holding the computed cost of the request's (last) operation."""
+OPERATION_SCOPE_KEY = "gateway.operation"
+"""ASGI scope entry holding the name of the request's (last) operation, if it has one."""
 
 
 def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -57,23 +59,24 @@ class CostLimit(SchemaExtension):
     def __init__(self, *, limit: int) -> None:
         self.limit = limit
         self.cost: int | None = None
+        self.operation_name: str | None = None
 
     def on_execute(self) -> Iterator[None]:
         """Compute the cost (raising ``QUERY_TOO_COMPLEX`` past the limit), then execute."""
         self.cost = self._compute()
-        if self.cost is not None:
-            request = getattr(self.execution_context.context, "request", None)
-            if request is not None:
-                request.scope[COST_SCOPE_KEY] = self.cost
-            if self.cost > self.limit:
-                raise GraphQLError(
-                    f"the operation costs {self.cost}; the limit is {self.limit}",
-                    extensions={
-                        "code": ErrorCode.QUERY_TOO_COMPLEX.value,
-                        "cost": self.cost,
-                        "limit": self.limit,
-                    },
-                )
+        request = getattr(self.execution_context.context, "request", None)
+        if request is not None:
+            request.scope[OPERATION_SCOPE_KEY] = self.operation_name
+            request.scope[COST_SCOPE_KEY] = self.cost
+        if self.cost is not None and self.cost > self.limit:
+            raise GraphQLError(
+                f"the operation costs {self.cost}; the limit is {self.limit}",
+                extensions={
+                    "code": ErrorCode.QUERY_TOO_COMPLEX.value,
+                    "cost": self.cost,
+                    "limit": self.limit,
+                },
+            )
         yield
 
     def get_results(self) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class CostLimit(SchemaExtension):
         schema = context.schema._schema
         if operation is None:
             return None
+        self.operation_name = operation.name.value if operation.name else None
         variables = coerce_variables(schema, operation, context.variables)
         if variables is None:
             return None

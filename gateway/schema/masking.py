@@ -6,8 +6,9 @@ reaches the client as::
     {"message": "Internal server error", "path": [...],
      "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "<uuid4>"}}
 
-and is logged, traceback included, under the same request id. Syntax, validation and variable
-errors (no ``path``: raised before execution) and our own errors keep their message.
+and is logged, traceback included, under the same request id: the HTTP request's (its
+``X-Request-Id`` and access log line), or a new one outside a request. Syntax, validation and
+variable errors (no ``path``: raised before execution) and our own errors keep their message.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import uuid
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from gateway.errors import ErrorCode, GatewayError
+from gateway.errors import REQUEST_ID, ErrorCode, GatewayError
 
 logger = logging.getLogger("gateway.errors")
 
@@ -55,7 +56,7 @@ class GatewayMaskErrors(MaskErrors):
                 path=error.path,
                 extensions={"code": ErrorCode.BAD_USER_INPUT.value},
             )
-        request_id = str(uuid.uuid4())
+        request_id = REQUEST_ID.get() or str(uuid.uuid4())
         original = error.original_error or error
         logger.error(
             "internal error %s at %s: %s",

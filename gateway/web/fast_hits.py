@@ -37,7 +37,8 @@ from gateway.web.body import replay
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
 from gateway.web.ratelimit import limiter_of, rate_key, rate_limited
-from gateway.web.response_cache import Located, ResponseCache
+from gateway.web.request_log import note
+from gateway.web.response_cache import Located, ResponseCache, stored_cost
 
 MAX_BODY = 65_536
 """Larger bodies take the full path (which enforces the configured limit)."""
@@ -79,15 +80,17 @@ class FastHits:
             return
         started = time.perf_counter()
         body, complete = await _read(receive)
-        answer, media, key = None, b"", ""
+        answer, media, known = None, b"", None
         if complete:
             # No generation read yet and the database down: the full path answers 503.
             with contextlib.suppress(ServiceUnavailableError):
-                answer, media, key = await self._cached(scope, body)
-        if answer is None:
+                answer, media, known = await self._cached(scope, body)
+        if answer is None or known is None:
             await self.app(scope, replay(body, receive, more_body=not complete), send)
             return
         limiter = limiter_of(scope)
+        key, operation = known.rate_key, known.located.operation_name or None
+        note(scope, principal=key, operation=operation, cache="hit", cost=stored_cost(answer))
         wait = await limiter.wait(key) if limiter is not None else 0.0
         if wait > 0:
             await rate_limited(wait, media.decode())(scope, receive, send)
@@ -99,9 +102,9 @@ class FastHits:
         _OK.inc()
         _LATENCY.observe(time.perf_counter() - started)
 
-    async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes, str]:
-        """The cached answer, the media type negotiated for it and the caller's rate-limit
-        key, or None (full path)."""
+    async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes, _Known | None]:
+        """The cached answer, the media type negotiated for it and where it was found, or
+        None (full path)."""
         state: Any = scope["app"].state
         responses: ResponseCache | None = getattr(state, "responses", None)
         authorization = content_type = accept = None
@@ -113,23 +116,23 @@ class FastHits:
             elif name == b"accept":
                 accept = value.decode("latin-1")
             elif name == b"x-api-key":
-                return None, b"", ""
+                return None, b"", None
         media = negotiate(accept)  # None: the full path answers 406
         if responses is None or authorization is None or content_type is None or media is None:
-            return None, b"", ""
+            return None, b"", None
         raw = (authorization, content_type, body)
         known = self._known.get(raw)
         if known is None or not await _holds(known, responses):
             known = await _locate(responses, state.settings, raw)
             if known is None:
                 self._known.pop(raw, None)
-                return None, b"", ""
+                return None, b"", None
         answer = responses.answer(known.located.key, known.located.generation)
         if answer is None:  # evicted, expired, or never stored (not cacheable)
             self._known.pop(raw, None)
-            return None, b"", ""
+            return None, b"", None
         self._remember(raw, known)
-        return answer, media.encode(), known.rate_key
+        return answer, media.encode(), known
 
     def _remember(self, raw: Raw, known: _Known) -> None:
         self._known[raw] = known

@@ -44,7 +44,7 @@ from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
 from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import throttle
-from gateway.web.response_cache import SNAPSHOT_READ_SCOPE_KEY, ResponseCache
+from gateway.web.response_cache import CACHE_SCOPE_KEY, SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 from gateway.web.timeout import within_timeout
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -245,6 +245,7 @@ class GatewayGraphQL(ConformingGraphQL):
             await self._execute(scope, receive, send)
             return
         outcome = await responses.handle(scope, receive, send, self._execute, principal)
+        scope[CACHE_SCOPE_KEY] = outcome  # for the access log
         GRAPHQL.labels(outcome).inc()
 
     def _refuse(self, body: bytes | None, limit: int) -> Response | None:

@@ -55,6 +55,29 @@ def watch_snapshot(taken_at: Callable[[], dt.datetime | None]) -> None:
     SNAPSHOT_AGE.set_function(age)
 
 
+class StatusSend:
+    """A ``send`` that remembers the response's status (0 until a response starts) and
+    adds ``headers`` to it.
+
+    Args:
+        send: The ``send`` to pass messages on to.
+        headers: Headers added to the response start, e.g. ``[(b"x-request-id", b"...")]``.
+    """
+
+    def __init__(self, send: Send, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self._send = send
+        self._headers = headers or []
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        """Note the status of a response start, then pass the message on."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self._headers:
+                message["headers"] = [*message.get("headers", ()), *self._headers]
+        await self._send(message)
+
+
 class Observed:
     """ASGI middleware counting and timing every HTTP request; a
     :class:`~gateway.errors.ServiceUnavailableError` raised before the response started is
@@ -69,22 +92,15 @@ class Observed:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 0  # until the response starts
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        sending = StatusSend(send)
         try:
             await self.app(scope, receive, sending)
         except ServiceUnavailableError as exc:
-            if status:
+            if sending.status:
                 raise
-            status = 503  # the database's absence stopped it before execution
+            sending.status = 503  # the database's absence stopped it before execution
             await send_unavailable(scope, send, exc)
         finally:
             path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
-            REQUESTS.labels(path, scope["method"], str(status or 500)).inc()
+            REQUESTS.labels(path, scope["method"], str(sending.status or 500)).inc()
             LATENCY.labels(path).observe(time.perf_counter() - started)

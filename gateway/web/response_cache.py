@@ -43,6 +43,8 @@ from gateway.web.negotiation import scope_media_type
 from gateway.web.persisted import Documents, cacheable_document, no_documents
 
 LAYER = "response"
+CACHE_SCOPE_KEY = "gateway.cache_outcome"
+"""ASGI scope entry: the outcome of :meth:`ResponseCache.handle` for the request."""
 SNAPSHOT_READ_SCOPE_KEY = "gateway.snapshot_read"
 """ASGI scope entry where the view records the snapshot a response read (if any)."""
 CACHEABLE_CODES = frozenset({"FORBIDDEN", "NOT_FOUND"})
@@ -136,6 +138,19 @@ async def capture(execute: Execute, scope: Scope, body: bytes, receive: Receive)
     return captured
 
 
+_COST = b'"extensions":{"cost":'
+
+
+def stored_cost(value: bytes) -> int | None:
+    """The ``extensions.cost`` of a stored answer (it opens the closing ``extensions``),
+    read without parsing the body."""
+    start = value.rfind(_COST)
+    if start < 0:
+        return None
+    digits = value[start + len(_COST) : start + len(_COST) + 20].split(b",")[0].split(b"}")[0]
+    return int(digits) if digits.isdigit() else None
+
+
 def _parsed(body: bytes) -> dict[str, Any] | None:
     """``body`` as a JSON object, or None."""
     try:
@@ -191,6 +206,8 @@ class Located:
     key: str
     generation: Generation
     day: int
+    operation_name: str = ""
+    """The request's ``operationName`` (for the access log)."""
 
 
 @dataclass
@@ -286,7 +303,7 @@ class ResponseCache:
         generation = await self.tracker.current()
         now = dt.datetime.now(dt.UTC)
         key = self._key(generation.token, now, principal, operation)
-        return Located(key, generation, now.date().toordinal())
+        return Located(key, generation, now.date().toordinal(), operation.operation_name)
 
     def answer(self, key: str, generation: Generation) -> bytes | None:
         """The cached answer under ``key`` (``extensions`` included) if this process holds it

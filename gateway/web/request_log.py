@@ -1,0 +1,138 @@
+"""Structured logs: one access line per HTTP request, JSON (``GATEWAY_LOG_FORMAT=json``) or text.
+
+Every request gets an id: the caller's ``X-Request-Id`` when it is a short token, else a new
+one. It is sent back in ``X-Request-Id``, named by every log line of the request (internal
+errors carry it as ``requestId``, :mod:`gateway.schema.masking`, which logs their traceback
+under it) and closes the request in the ``gateway.access`` logger::
+
+    {"time": "...", "level": "INFO", "logger": "gateway.access",
+     "message": "POST /graphql 200 3.1 ms", "request_id": "5b0c...", "method": "POST",
+     "path": "/graphql", "status": 200, "duration_ms": 3.1, "principal": "jwt:alice",
+     "operation": "Overview", "cost": 91, "cache": "hit"}
+
+``principal`` is ``<credential kind>:<subject>`` (JWT ``sub`` or API key name); ``operation``,
+``cost`` and ``cache`` (``hit``, ``shared``, ``miss``, ``bypass``) are null where they do not
+apply (another route, a refused request). Parts of the app record them in the ASGI scope
+(:func:`note`); nothing of a log line reaches a response.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.errors import REQUEST_ID
+from gateway.schema.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
+from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
+from gateway.web.observability import StatusSend
+from gateway.web.ratelimit import rate_key
+from gateway.web.response_cache import CACHE_SCOPE_KEY
+
+access_logger = logging.getLogger("gateway.access")
+
+NOTES_SCOPE_KEY = "gateway.log"
+"""ASGI scope entry: what parts of the app noted for the access line (:func:`note`)."""
+
+_CALLER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_FIELDS = ("principal", "operation", "cost", "cache")
+
+
+def note(scope: Scope, **fields: object) -> None:
+    """Record access-line fields (``principal``, ``operation``, ``cost``, ``cache``)."""
+    scope.setdefault(NOTES_SCOPE_KEY, {}).update(fields)
+
+
+def request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-Id`` if it is a short token, else a new random id."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            if _CALLER_ID.fullmatch(text):
+                return text
+    return uuid.uuid4().hex
+
+
+def _fields(scope: Scope) -> dict[str, Any]:
+    """The access-line fields the app noted, or read from the scope."""
+    noted: dict[str, Any] = dict(scope.get(NOTES_SCOPE_KEY, {}))
+    principal = scope.get(PRINCIPAL_SCOPE_KEY)
+    noted.setdefault("principal", rate_key(principal, scope) if principal else None)
+    noted.setdefault("operation", scope.get(OPERATION_SCOPE_KEY))
+    noted.setdefault("cost", scope.get(COST_SCOPE_KEY))
+    noted.setdefault("cache", scope.get(CACHE_SCOPE_KEY))
+    return {name: noted.get(name) for name in _FIELDS}
+
+
+class RequestLog:
+    """ASGI middleware: a request id for every request, and its access line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request with its id set, then log it."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope)
+        token = REQUEST_ID.set(rid)
+        sending = StatusSend(send, [(b"x-request-id", rid.encode())])
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            REQUEST_ID.reset(token)
+            if access_logger.isEnabledFor(logging.INFO):
+                _log(scope, rid, sending.status or 500, started)
+
+
+def _log(scope: Scope, rid: str, status: int, started: float) -> None:
+    """Write the access line of a request."""
+    duration = round((time.perf_counter() - started) * 1000, 1)
+    method, path = scope["method"], scope["path"]
+    fields = {"request_id": rid, "method": method, "path": path, "status": status}
+    extra = {**fields, "duration_ms": duration, **_fields(scope)}
+    access_logger.info("%s %s %d %.1f ms", method, path, status, duration, extra=extra)
+
+
+class _TextFormatter(logging.Formatter):
+    """Text lines; an access line ends with its fields as ``name=value``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if not hasattr(record, "request_id"):
+            return line
+        fields = " ".join(f"{n}={getattr(record, n, None)}" for n in ("request_id", *_FIELDS))
+        return f"{line} {fields}"
+
+
+HANDLER_NAME = "gateway"
+"""Name of the handler :func:`configure_logging` installs (replaced, never duplicated)."""
+
+
+def configure_logging(log_format: str, level: str) -> None:
+    """Send the root logger's records to stderr as JSON lines or text, at ``level``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(HANDLER_NAME)
+    if log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "{asctime}{levelname}{name}{message}",
+                style="{",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
