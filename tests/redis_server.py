@@ -3,13 +3,16 @@ server on 6379 is never touched), and the fixtures that hand one out."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 
 from tests.conftest import REDIS_URL
 
@@ -23,6 +26,29 @@ def cache_url(request: pytest.FixtureRequest) -> str | None:
         return None
     request.getfixturevalue("redis_client")
     return REDIS_URL
+
+
+STALLS = [("CLIENT", "PAUSE", "3000"), ("DEBUG", "SLEEP", "3")]
+"""Ways to stall a Redis for 3 s: long beside the 100 ms timeouts of the tests, so "answered
+before the stall ended" is an order of events, not a timing bound a busy machine could miss."""
+
+
+@contextlib.asynccontextmanager
+async def stalled(url: str, command: tuple[str, ...]) -> AsyncIterator[asyncio.Task[object]]:
+    """Stall the Redis at ``url`` with ``command`` (one of :data:`STALLS`); yields a task that
+    ends only when Redis answers again (a PING sent on another connection once the stall began:
+    ``CLIENT PAUSE`` itself returns at once)."""
+    async with aioredis.Redis.from_url(url) as admin, aioredis.Redis.from_url(url) as prober:
+        # redis-py leaves execute_command untyped; DEBUG SLEEP has no typed method.
+        stalling = asyncio.create_task(admin.execute_command(*command))  # type: ignore[no-untyped-call]
+        await asyncio.sleep(0.05)
+        probe: asyncio.Task[object] = asyncio.create_task(prober.ping())  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)
+        try:
+            yield probe
+        finally:
+            await stalling
+            await probe
 
 
 def _free_port() -> int:

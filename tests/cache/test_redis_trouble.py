@@ -8,7 +8,6 @@ when Redis is in trouble is in ``test_near.py``.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,14 +17,10 @@ from gateway.cache import SnapshotCache, cache_key
 from gateway.cache.redis import RedisBackend
 from tests.cache.conftest import RedisServer, cache_settings
 from tests.cache.support import Counting, breakers_open, computations, lookups
+from tests.redis_server import STALLS, stalled
 
 TIMEOUT_MS = 100
 RESET_SECONDS = 0.5
-
-
-LATENCY_BOUND = 0.5
-"""Longest accepted call while Redis is down or stalled for 1 s: a few timeouts, plus slack for
-a busy test machine (event-loop scheduling of 20 concurrent calls), well below the stall."""
 
 
 def make_cache(
@@ -57,19 +52,17 @@ def breaker_state(cache: SnapshotCache) -> str:
     return backend.breaker.state
 
 
-async def load(cache: SnapshotCache, layer: str, round_: int, width: int = 20) -> list[float]:
-    """``width`` concurrent calls on distinct keys; returns each call's duration (seconds)."""
+async def load(cache: SnapshotCache, layer: str, round_: int, width: int = 20) -> None:
+    """``width`` concurrent calls on distinct keys, each checked to be answered."""
 
-    async def one(i: int) -> float:
-        started = time.monotonic()
+    async def one(i: int) -> None:
         result = await cache.get_or_compute(
             layer, cache_key(layer, str(round_), str(i)), compute, 60
         )
         assert result.value == b"v"  # answered, whatever Redis did
-        return time.monotonic() - started
 
     compute = Counting(b"v")
-    return await asyncio.gather(*(one(i) for i in range(width)))
+    await asyncio.gather(*(one(i) for i in range(width)))
 
 
 async def test_stop_mid_load_answers_everything_and_opens_the_breaker(
@@ -78,25 +71,22 @@ async def test_stop_mid_load_answers_everything_and_opens_the_breaker(
     opened_before = breakers_open()
     rounds = 40
 
-    async def keep_loading() -> list[float]:
-        durations: list[float] = []
+    async def keep_loading() -> None:
         for round_ in range(rounds):
-            durations += await load(cache, layer, round_)
+            await load(cache, layer, round_)
             await asyncio.sleep(0.01)
-        return durations
 
     loading = asyncio.create_task(keep_loading())
     await asyncio.sleep(0.1)
     assert not loading.done()
     await asyncio.to_thread(private_redis.stop)  # while calls are in flight
-    durations = await loading
+    await loading
     assert breaker_state(cache) == "open"
     assert breakers_open() == opened_before + 1
     assert lookups(layer, "hit") == 0
     assert 0 < lookups(layer, "error") < rounds * 20
     assert lookups(layer, "error") + lookups(layer, "miss") == rounds * 20
     assert computations(layer) == rounds * 20  # every call answered, from the "database"
-    assert max(durations) < LATENCY_BOUND  # never more than about a timeout
     assert await cache.get_many(layer, ["k1", "k2"]) == {}
     await cache.set_many(layer, {"k1": b"x"}, ttl_seconds=60)  # skipped, no exception
 
@@ -121,23 +111,17 @@ async def test_restart_uses_redis_again_after_the_reset_period(
         assert await client.get(key) == b"fresh"
 
 
-@pytest.mark.parametrize(
-    "stall", [("CLIENT", "PAUSE", "1000"), ("DEBUG", "SLEEP", "1")], ids=["pause", "sleep"]
-)
-async def test_slow_redis_costs_about_one_timeout_not_one_second(
+@pytest.mark.parametrize("stall", STALLS, ids=["pause", "sleep"])
+async def test_slow_redis_costs_about_one_timeout_not_the_stall(
     cache: SnapshotCache, private_redis: RedisServer, layer: str, stall: tuple[str, ...]
 ) -> None:
     await load(cache, layer, 0)  # connections open and warm
     errors_before = lookups(layer, "error")  # a busy machine may time out a warm-up call
-    async with aioredis.Redis.from_url(private_redis.url) as admin:
-        stalled = asyncio.create_task(admin.execute_command(*stall))
-        await asyncio.sleep(0.05)
-        started = time.monotonic()
-        durations = [d for round_ in range(1, 6) for d in await load(cache, layer, round_)]
-        elapsed = time.monotonic() - started
-        await stalled
-    assert elapsed < 0.8  # five rounds, all answered before the stall ends
-    assert max(durations) < LATENCY_BOUND
+    async with stalled(private_redis.url, stall) as redis_answers:
+        for round_ in range(1, 6):
+            await load(cache, layer, round_)
+        answered_during_stall = not redis_answers.done()
+    assert answered_during_stall  # five rounds of 20 calls, all answered before the stall ended
     assert breaker_state(cache) == "open"
     assert lookups(layer, "error") - errors_before == 5 * 20
 
