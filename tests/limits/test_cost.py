@@ -4,15 +4,19 @@ reported in ``extensions.cost`` (cached answers included)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, parse
 
 from gateway.schema import build_schema
 from gateway.schema.cost import CostWalker, coerce_variables
+from gateway.settings import Settings
 from gateway.web.graphql import DEFAULT_QUERY
 from tests.limits.conftest import Serve
 from tests.limits.support import codes, errors
@@ -211,3 +215,12 @@ async def test_a_cached_answer_reports_the_cost_of_its_request(
     assert hits == [False, True, True]  # the third from the fast path
     assert [a.json()["extensions"]["cost"] for a in answers] == [91, 91, 91]
     assert len(executions) == 1
+
+
+def test_the_readmes_example_queries_are_within_the_default_limit() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    documents = [orjson.loads(q) for q in re.findall(r'"query": ("(?:[^"\\]|\\.)*")', readme)]
+    assert documents  # the /export example at least
+    month = {"range": {"preset": "LAST_30_DAYS"}}
+    for document in documents:
+        assert cost(document, month) <= Settings().max_query_cost, document
