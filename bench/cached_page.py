@@ -134,7 +134,10 @@ def gateway_env(plan: Plan, backend: str) -> dict[str, str]:
         "GATEWAY_JWT_SECRET": JWT_SECRET,
         "GATEWAY_REFRESH_INTERVAL_SECONDS": str(REFRESH_INTERVAL_SECONDS),
         "GATEWAY_LOG_LEVEL": "warning",
-        "GATEWAY_RATE_LIMIT_PER_SECOND": "0",  # the load comes from one token
+        # The load comes from one token: a bucket it cannot empty, so that every answer still
+        # pays for its rate-limit check (in Redis with the redis backend), as in production.
+        "GATEWAY_RATE_LIMIT_PER_SECOND": "1000000000",
+        "GATEWAY_RATE_LIMIT_BURST": "1000000000",
     }
     if backend == "redis":
         env["GATEWAY_REDIS_URL"] = plan.redis_url

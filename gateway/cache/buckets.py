@@ -2,8 +2,16 @@
 
 A bucket holds up to ``burst`` tokens and gains ``rate`` tokens a second; a request takes one.
 An empty bucket answers how long until a token is back. With ``GATEWAY_REDIS_URL`` every worker
-shares the buckets (one script call per request: read, refill, take and write at once, so two
-workers can never spend the same token); without it each process keeps its own.
+shares the buckets (a script call reads, refills, takes and writes at once, so two workers can
+never spend the same token); without it each process keeps its own.
+
+A Redis round trip per request would cost a cached answer most of its speed, so each process
+**leases** tokens: a script call takes up to :func:`lease_size` tokens at once (a tenth of a
+second's worth, at most a tenth of the burst; one token for small rates, which keeps those
+exact), the next requests spend them locally, and what a lease has left when it lapses
+(:data:`LEASE_SECONDS`) goes back to the bucket with the process's next call for that caller.
+Tokens are never spent twice; a caller may only be refused a little early while another
+process still holds part of a lease (at most a lease per process).
 
 Redis trouble never refuses a request: the check fails open (the request is allowed) and is
 counted in ``gateway_rate_limit_errors_total``; after a few failures the circuit breaker skips
@@ -38,26 +46,42 @@ RATE_LIMIT_ERRORS = Counter(
 MAX_MEMORY_BUCKETS = 100_000
 """Buckets kept in-process (least recently used dropped first: a dropped bucket is full)."""
 
+LEASE_SECONDS = 1.0
+"""How long a process may spend the tokens of a lease before the rest go back."""
+
 # KEYS[1]: the bucket (a hash of tokens and last update); ARGV: rate per second, burst, now
-# (seconds, float). Returns 0 when a token was taken, else the microseconds until one is back.
-_TAKE = """
+# (seconds, float), tokens wanted, tokens given back. Returns {tokens granted (0 or more),
+# microseconds until a token is back (when none was granted)}.
+_LEASE = """
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local want, back = tonumber(ARGV[4]), tonumber(ARGV[5])
 local state = redis.call("HMGET", KEYS[1], "tokens", "at")
 local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil or at == nil then
     tokens, at = burst, now
 end
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local wait = 0
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate + back)
+local granted, wait = 0, 0
 if tokens >= 1 then
-    tokens = tokens - 1
+    granted = math.min(want, math.floor(tokens))
+    tokens = tokens - granted
 else
     wait = math.ceil((1 - tokens) / rate * 1000000)
 end
 redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "at", tostring(math.max(now, at)))
 redis.call("PEXPIRE", KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return wait
+return {granted, wait}
 """
+
+
+def lease_size(rate: float, burst: int) -> int:
+    """Tokens one script call takes: a tenth of a second's worth, at most a tenth of the burst,
+    at least one.
+
+    >>> lease_size(50.0, 100), lease_size(2.0, 3), lease_size(1e9, 10**9)
+    (5, 1, 100000000)
+    """
+    return max(1, min(burst // 10, int(rate * LEASE_SECONDS / 10)))
 
 
 class Buckets(Protocol):
@@ -112,7 +136,9 @@ class RedisBuckets:
         self._client = client
         self._breaker = breaker
         self._timeout = timeout_seconds
-        self._script = client.register_script(_TAKE)
+        self._script = client.register_script(_LEASE)
+        self._leases: LRUCache[str, tuple[int, float]] = LRUCache(maxsize=MAX_MEMORY_BUCKETS)
+        """Per caller: tokens of the current lease left, and when it lapses."""
 
     @classmethod
     def from_url(cls, url: str, timeout_seconds: float, breaker: CircuitBreaker) -> RedisBuckets:
@@ -120,20 +146,31 @@ class RedisBuckets:
         return cls(fail_fast_client(url, timeout_seconds), breaker, timeout_seconds * 3)
 
     async def take(self, key: str, rate: float, burst: int, now: float) -> float:
-        """Take a token (see :class:`Buckets`); 0.0 (allowed) when Redis fails."""
+        """Take a token (see :class:`Buckets`): from this process's lease of ``key`` while it
+        lasts, else from Redis; 0.0 (allowed) when Redis fails."""
+        left, lapses = self._leases.pop(key, (0, 0.0))
+        if left > 0 and now < lapses:
+            self._leases[key] = (left - 1, lapses)
+            return 0.0
+        want = lease_size(rate, burst)
 
         async def call() -> object:
             async with asyncio.timeout(self._timeout):
                 return await self._script(
-                    keys=[cache_key("rate", key)], args=[repr(rate), burst, repr(now)]
+                    keys=[cache_key("rate", key)], args=[repr(rate), burst, repr(now), want, left]
                 )
 
         try:
-            wait = await self._breaker.call(call)
+            answer = await self._breaker.call(call)
         except CacheUnavailable:
             RATE_LIMIT_ERRORS.inc()
             return 0.0
-        return int(wait) / 1_000_000 if isinstance(wait, int | bytes | str) else 0.0
+        granted, wait = answer if isinstance(answer, list) else (1, 0)
+        if int(granted) < 1:
+            return int(wait) / 1_000_000
+        more, _ = self._leases.pop(key, (0, 0.0))  # another request's lease, taken meanwhile
+        self._leases[key] = (int(granted) - 1 + more, now + LEASE_SECONDS)
+        return 0.0
 
     async def close(self) -> None:
         """Close the client's connections."""

@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from gateway.authz.tokens import mint_token
 from gateway.cache.breaker import CircuitBreaker
-from gateway.cache.buckets import Buckets, MemoryBuckets, RedisBuckets
+from gateway.cache.buckets import LEASE_SECONDS, Buckets, MemoryBuckets, RedisBuckets, lease_size
+from gateway.cache.keys import cache_key
 from gateway.settings import Settings
+from tests.conftest import REDIS_URL
 from tests.limits.conftest import Serve
 from tests.limits.support import codes
 from tests.principals import ADMIN
@@ -51,6 +54,65 @@ async def test_separate_callers_have_separate_buckets(cache_url: str | None) -> 
         assert await buckets.take("jwt:a", 1.0, 1, 50.0) > 0
         assert await buckets.take("jwt:b", 1.0, 1, 50.0) == 0.0
         assert await buckets.take("ip:10.0.0.1", 1.0, 1, 50.0) == 0.0
+    finally:
+        await buckets.close()
+
+
+def _redis_buckets() -> RedisBuckets:
+    return RedisBuckets.from_url(REDIS_URL, 0.5, CircuitBreaker(3, 60.0))
+
+
+async def _script_calls(client: aioredis.Redis) -> int:
+    stats = await client.info("commandstats")
+    return sum(
+        int(v["calls"]) for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval")
+    )
+
+
+async def test_a_process_leases_tokens_and_spends_them_without_redis(
+    redis_client: aioredis.Redis,
+) -> None:
+    buckets = _redis_buckets()
+    try:
+        calls = await _script_calls(redis_client)
+        taken = [await buckets.take("jwt:a", 1000.0, 1000, 10.0) for _ in range(1001)]
+        # Exactly the burst, in leases of 100 tokens: ten script calls, then one refusal.
+        assert taken[:1000] == [0.0] * 1000
+        assert taken[1000] > 0
+        assert await _script_calls(redis_client) - calls == 11
+    finally:
+        await buckets.close()
+
+
+async def test_two_processes_never_spend_more_than_the_bucket(
+    redis_client: aioredis.Redis,
+) -> None:
+    one, two = _redis_buckets(), _redis_buckets()
+    try:
+        allowed = 0
+        for i in range(700):  # alternating, as two workers behind one load balancer
+            for buckets in (one, two):
+                allowed += await buckets.take("jwt:a", 100.0, 1000, 10.0 + i * 1e-6) == 0.0
+        assert 1000 - 2 * lease_size(100.0, 1000) <= allowed <= 1000 + 1  # + 0.14 s refilled
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_lapsed_leases_rest_goes_back_to_the_bucket(
+    redis_client: aioredis.Redis,
+) -> None:
+    buckets = _redis_buckets()
+    try:
+        # 4,901 tokens spent from 50 leases of 100: 5,000 left in Redis, 99 in this process.
+        taken = [await buckets.take("jwt:a", 1000.0, 10_000, 10.0) for _ in range(4901)]
+        assert set(taken) == {0.0}
+        # A second later the lease has lapsed: its 99 go back with the next call, beside the
+        # 1,000 refilled, and a new lease of 100 is taken (without the 99: 5,900).
+        assert await buckets.take("jwt:a", 1000.0, 10_000, 10.0 + LEASE_SECONDS) == 0.0
+        tokens = await redis_client.hget(cache_key("rate", "jwt:a"), "tokens")
+        assert tokens is not None
+        assert float(tokens) == pytest.approx(5000 + 1000 + 99 - 100, abs=1e-6)
     finally:
         await buckets.close()
 
