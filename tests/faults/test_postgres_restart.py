@@ -56,7 +56,9 @@ async def database(postgres_up: PostgresServer) -> Settings:
         await admin.execute("CREATE DATABASE gateway")
     finally:
         await admin.close()
-    settings = Settings(database_url=postgres_up.url.rsplit("/", 1)[0] + "/gateway")
+    # No rate limit: 20 clients share one principal here (tests/limits covers the limit).
+    database_url = postgres_up.url.rsplit("/", 1)[0] + "/gateway"
+    settings = Settings(database_url=database_url, rate_limit_per_second=0)
     await build_world_in(settings)
     return settings
 
