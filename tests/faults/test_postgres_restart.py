@@ -14,13 +14,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-
-import asyncpg
-import orjson
-import pytest
 
 from gateway.authz.principal import Grant, Principal, Role
 from gateway.settings import Settings
@@ -28,7 +23,7 @@ from gateway.store.apikeys import create_api_key
 from gateway.store.db import create_engine
 from gateway.store.faults import RETRY_AFTER_SECONDS
 from tests.cache_http.support import Gateway, http_settings, serve
-from tests.cache_http.world import build_world_in
+from tests.faults.conftest import launch_line
 from tests.postgres_server import PostgresServer
 from tests.principals import ADMIN
 
@@ -45,27 +40,6 @@ CLIENTS = 20
 def uncached(n: int) -> str:
     """A document no one asked before (its alias is new), so only the database answers it."""
     return f'{{ w{n}: workspace(id: "ws-1") {{ name pageViews(timeRange: {R}) {{ value }} }} }}'
-
-
-@pytest.fixture
-async def database(postgres_up: PostgresServer) -> Settings:
-    """A fresh ``gateway`` database on the private cluster with the cache tests' world."""
-    admin = await asyncpg.connect(postgres_up.url)
-    try:
-        await admin.execute("DROP DATABASE IF EXISTS gateway WITH (FORCE)")
-        await admin.execute("CREATE DATABASE gateway")
-    finally:
-        await admin.close()
-    settings = Settings(database_url=postgres_up.url.rsplit("/", 1)[0] + "/gateway")
-    await build_world_in(settings)
-    return settings
-
-
-@pytest.fixture
-async def gateway(database: Settings) -> AsyncIterator[Gateway]:
-    """The app on the private database, in-process cache, generation polled every 0.2 s."""
-    async with serve(http_settings(database, None, cache_poll_seconds=0.2)) as served:
-        yield served
 
 
 @dataclass(frozen=True)
@@ -155,25 +129,12 @@ async def _api_key(settings: Settings, name: str, grant: Grant) -> str:
         await engine.dispose()
 
 
-def _launch(n: int) -> bytes:
-    return orjson.dumps(
-        {
-            "kind": "launch",
-            "id": f"outage-{n}",
-            "at": "2024-03-02T08:00:00+00:00",
-            "targetAppId": "app-1",
-            "miniProgramId": "mp-1",
-            "userGuid": "u1",
-        }
-    )
-
-
 async def test_what_needs_the_database_before_execution_answers_503_with_retry_after(
     gateway: Gateway, database: Settings, postgres_up: PostgresServer
 ) -> None:
     reader = await _api_key(database, "dashboard", Grant(Role.PLATFORM_ADMIN))
     ingester = await _api_key(database, "ingest-bot", Grant(Role.INGESTER))
-    body = b"\n".join(_launch(n) for n in range(3))
+    body = b"\n".join(launch_line(f"outage-{n}") for n in range(3))
     await asyncio.to_thread(postgres_up.stop)
     keyed = await gateway.http.post(
         "/graphql", json={"query": CACHED[0]}, headers={"X-API-Key": reader}

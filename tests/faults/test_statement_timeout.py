@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.errors import QueryTimeoutError
 from gateway.loaders.catalog import WorkspaceByIdLoader
+from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
 from gateway.store.db import create_engine, unbounded
 from gateway.store.faults import TIMEOUT_MESSAGE, client_error
@@ -108,3 +109,28 @@ async def test_bounded_engines_bound_statements_and_unbounded_lifts_it(
                 await conn.execute(text(FINITE[conn.dialect.name]))
     finally:
         await bounded.dispose()
+
+
+async def test_a_timeout_inside_the_snapshot_transaction_is_query_timeout_too(
+    settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's read transaction (metrics, ``snapshot``) times out the same way, and
+    ending it afterwards (SQLite: the interrupted transaction is already gone) is no error."""
+    await insert_catalog(engine)
+    original = SnapshotReader.read
+
+    async def slow(self: SnapshotReader, work: Any) -> Any:
+        async def endless_first(conn: AsyncConnection, snapshot: Any) -> Any:
+            await conn.execute(text(ENDLESS[conn.dialect.name]))
+            return await work(conn, snapshot)
+
+        return await original(self, endless_first)
+
+    monkeypatch.setattr(SnapshotReader, "read", slow)
+    async with serve(http_settings(settings, None, db_statement_timeout_ms=200)) as gateway:
+        answer = await gateway.ask(ADMIN, "{ snapshot { id } }")
+        assert answer.status == 200
+        assert answer.errors == [(("snapshot",), "QUERY_TIMEOUT")]
+        monkeypatch.undo()
+        again = await gateway.ask(ADMIN, "{ snapshot { id } }")
+        assert again.errors == []

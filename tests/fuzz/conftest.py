@@ -65,6 +65,7 @@ async def live() -> AsyncIterator[Live]:
         database_url=url.set(database=name).render_as_string(hide_password=False),
         jwt_secret=SecretStr(JWT_SECRET),
         cache_poll_seconds=0.5,
+        rate_limit_per_second=0,  # examples come faster than any caller's limit
     )
     await build_world_in(settings)
     port = _free_port()
