@@ -37,7 +37,7 @@ from gateway.web.body import replay
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
 from gateway.web.ratelimit import limiter_of, rate_key, rate_limited
-from gateway.web.request_log import note
+from gateway.web.request_log import logging_access, note
 from gateway.web.response_cache import Located, ResponseCache, stored_cost
 
 MAX_BODY = 65_536
@@ -90,7 +90,8 @@ class FastHits:
             return
         limiter = limiter_of(scope)
         key, operation = known.rate_key, known.located.operation_name or None
-        note(scope, principal=key, operation=operation, cache="hit", cost=stored_cost(answer))
+        if logging_access():
+            note(scope, principal=key, operation=operation, cache="hit", cost=stored_cost(answer))
         wait = await limiter.wait(key) if limiter is not None else 0.0
         if wait > 0:
             await rate_limited(wait, media.decode())(scope, receive, send)

@@ -19,10 +19,10 @@ apply (another route, a refused request). Parts of the app record them in the AS
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -49,6 +49,12 @@ def note(scope: Scope, **fields: object) -> None:
     scope.setdefault(NOTES_SCOPE_KEY, {}).update(fields)
 
 
+def logging_access() -> bool:
+    """True when access lines are written (``gateway.access`` at INFO): noting fields that
+    cost something to compute is wasted otherwise."""
+    return access_logger.isEnabledFor(logging.INFO)
+
+
 def request_id(scope: Scope) -> str:
     """The caller's ``X-Request-Id`` if it is a short token, else a new random id."""
     for name, value in scope.get("headers", ()):
@@ -56,7 +62,7 @@ def request_id(scope: Scope) -> str:
             text: str = value.decode("latin-1")
             if _CALLER_ID.fullmatch(text):
                 return text
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # random, as uuid4 but a third of the cost
 
 
 def _fields(scope: Scope) -> dict[str, Any]:
@@ -89,7 +95,7 @@ class RequestLog:
             await self.app(scope, receive, sending)
         finally:
             REQUEST_ID.reset(token)
-            if access_logger.isEnabledFor(logging.INFO):
+            if logging_access():
                 _log(scope, rid, sending.status or 500, started)
 
 
