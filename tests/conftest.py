@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.schema import QueryLimits
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
@@ -31,6 +32,10 @@ PG_ADMIN_URL = os.environ.get(
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # One Redis database per test session name (DBs 8-15), like the PostgreSQL database below, so
 # parallel sessions never flush each other's keys.
+RAISED_LIMITS = QueryLimits(depth=50, aliases=10_000, tokens=100_000, cost=10**9)
+"""Query limits for tests about data, not limits: their large random or many-entity documents
+must run (tests/limits tests the defaults)."""
+
 REDIS_URL = os.environ.get(
     "GATEWAY_TEST_REDIS_URL",
     f"redis://127.0.0.1:6379/{15 - zlib.crc32(_WORKER.encode()) % 8}",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.schema import GatewaySchema, QueryLimits, build_schema
+from gateway.schema import GatewaySchema, build_schema
 from gateway.store import tables
+from tests.conftest import RAISED_LIMITS
 from tests.schema.catalog_data import insert_catalog, t
 
 M3 = {
@@ -40,7 +41,7 @@ def schema() -> GatewaySchema:
     """The gateway schema with the default matrix (built once)."""
     # These tests select every field of a type in one aliased query: the query limits are
     # not what they test (tests/limits does), so they are out of the way here.
-    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000, cost=10**9))
+    return build_schema(limits=RAISED_LIMITS)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import Settings
+from tests.conftest import RAISED_LIMITS
 from tests.loaders.statements import counting_statements
 from tests.principals import ADMIN
 from tests.schema import catalog_metrics_data as bf
@@ -44,7 +45,7 @@ VARIABLES = {"r": {"preset": "LAST_30_DAYS"}, "q": {"from": "2026-03-01", "to": 
 
 
 async def _statements(engine: AsyncEngine, settings: Settings, query: str) -> tuple[int, Any]:
-    schema = build_schema()
+    schema = build_schema(limits=RAISED_LIMITS)
     # Warm the pool first: a dialect's first-connect queries are not the query's.
     warm = Context.create(engine, settings, now=bf.NOW, principal=ADMIN)
     await schema.execute("{ workspaces(first: 1) { totalCount } }", context_value=warm)

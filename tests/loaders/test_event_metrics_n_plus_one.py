@@ -19,6 +19,7 @@ from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
+from tests.conftest import RAISED_LIMITS
 from tests.loaders.statements import counting_statements
 from tests.metrics.engine_support import clear
 from tests.principals import ADMIN
@@ -96,7 +97,7 @@ async def _run(
     report = await ingest_lines(engine, _lines(apps, mini_programs), source="test")
     assert report.quarantined == 0, report
     await refresh(engine)
-    schema = build_schema()
+    schema = build_schema(limits=RAISED_LIMITS)
     # Warm the pool first: a dialect's first-connect queries are not the query's.
     async with Context.create(engine, settings, now=NOW, principal=ADMIN) as warm:
         await schema.execute("{ snapshot { id } }", context_value=warm)

@@ -18,6 +18,7 @@ from gateway.domain import DeploymentStatus
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store import tables
+from tests.conftest import RAISED_LIMITS
 from tests.loaders.statements import counting_statements
 from tests.principals import ADMIN
 
@@ -105,7 +106,7 @@ WORKSPACES_QUERY = f"""{{ workspaces(first: 100) {{ totalCount nodes {{
 async def _count_statements(
     engine: AsyncEngine, settings: Settings, query: str
 ) -> tuple[int, dict[str, Any]]:
-    schema = build_schema()
+    schema = build_schema(limits=RAISED_LIMITS)
     # Warm the pool first: a dialect's first-connect queries are not the query's.
     await schema.execute(
         "{ workspaces(first: 1) { totalCount } }",

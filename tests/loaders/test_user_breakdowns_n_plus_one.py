@@ -18,6 +18,7 @@ from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
+from tests.conftest import RAISED_LIMITS
 from tests.loaders.statements import counting_statements
 from tests.metrics.engine_support import clear
 from tests.principals import ADMIN
@@ -71,7 +72,7 @@ async def _statements(engine: AsyncEngine, settings: Settings, apps: int) -> tup
     report = await ingest_lines(engine, _lines(apps, random.Random(5)), source="test")
     assert report.quarantined == 0, report.problems
     await refresh(engine, now=NOW)
-    schema = build_schema()
+    schema = build_schema(limits=RAISED_LIMITS)
     # Warm the pool first: a dialect's first-connect queries are not the query's.
     async with Context.create(engine, settings, now=NOW, principal=ADMIN) as warm:
         await schema.execute("{ workspaces(first: 1) { totalCount } }", context_value=warm)

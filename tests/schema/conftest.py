@@ -15,10 +15,11 @@ from starlette.routing import Route
 
 from gateway.authz.tokens import mint_token
 from gateway.cache import SnapshotCache
-from gateway.schema import QueryLimits, build_schema
+from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.web.graphql import GatewayGraphQL
 from gateway.web.persisted import PersistedQueries
+from tests.conftest import RAISED_LIMITS
 from tests.principals import ADMIN
 from tests.schema.catalog_data import insert_catalog
 
@@ -30,7 +31,7 @@ JWT_SECRET = "test-secret-of-the-schema-tests-32-bytes"
 def schema() -> strawberry.Schema:
     """The gateway schema (built once). Its query limits are raised: these tests check data
     with wide aliased queries; tests/limits checks the limits."""
-    return build_schema(limits=QueryLimits(depth=50, aliases=10_000, tokens=100_000, cost=10**9))
+    return build_schema(limits=RAISED_LIMITS)
 
 
 @pytest.fixture
