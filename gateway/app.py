@@ -46,7 +46,7 @@ from gateway.web.export.route import ExportEndpoint
 from gateway.web.fast_hits import FastHits
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
-from gateway.web.observability import Observed, watch_snapshot
+from gateway.web.observability import watch_snapshot
 from gateway.web.persisted import PersistedQueries
 from gateway.web.ratelimit import RateLimiter
 from gateway.web.refresher import refreshing
@@ -173,7 +173,7 @@ def create_app(
         Mount(STATIC_PREFIX, app=static, name="static"),
     ]
     configure_logging(settings.log_format, settings.log_level)
-    middleware = [Middleware(RequestLog), Middleware(FastHits), Middleware(Observed)]
+    middleware = [Middleware(RequestLog), Middleware(FastHits)]
     app = Starlette(routes=routes, lifespan=_lifespan, middleware=middleware)
     app.state.settings = settings
     app.state.matrix_version = schema.authz.matrix.version

@@ -35,7 +35,7 @@ from gateway.authz.tokens import verify_token_window
 from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
 from gateway.web.negotiation import negotiate
-from gateway.web.observability import GRAPHQL, LATENCY, REQUESTS
+from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import limiter_of, rate_key, rate_limited
 from gateway.web.request_log import logging_access, note
 from gateway.web.response_cache import Located, ResponseCache, stored_cost
@@ -62,8 +62,6 @@ class _Known:
 
 
 _HIT = GRAPHQL.labels("hit")
-_OK = REQUESTS.labels("/graphql", "POST", "200")
-_LATENCY = LATENCY.labels("/graphql")
 
 
 class FastHits:
@@ -78,7 +76,6 @@ class FastHits:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/graphql":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
         body, complete = await _read(receive)
         answer, media, known = None, b"", None
         if complete:
@@ -100,8 +97,6 @@ class FastHits:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
         _HIT.inc()
-        _OK.inc()
-        _LATENCY.observe(time.perf_counter() - started)
 
     async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes, _Known | None]:
         """The cached answer, the media type negotiated for it and where it was found, or

@@ -6,7 +6,7 @@ still arrives; cached answers need no database at all). Some requests cannot get
 an API key is looked up in the database, the response cache needs the data's generation
 once per process, and ``POST /v1/events`` must store what it accepts. Those raise
 :class:`~gateway.errors.ServiceUnavailableError` before anything was sent, and
-:func:`send_unavailable` answers it (from :class:`gateway.web.observability.Observed`, the
+:func:`send_unavailable` answers it (from :class:`gateway.web.request_log.RequestLog`, the
 middleware that sees every response):
 
 * ``/v1/events``: ``{"error": {"code": "SERVICE_UNAVAILABLE", "message", "retryAfter"}}``,

@@ -15,17 +15,22 @@ a scan of random URLs cannot grow the label set.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from gateway.errors import ServiceUnavailableError
-from gateway.web.faults import send_unavailable
+from starlette.types import Message, Send
 
 KNOWN_PATHS = frozenset(
-    {"/graphql", "/schema.graphql", "/v1/events", "/healthz", "/readyz", "/metrics"}
+    {
+        "/graphql",
+        "/export",
+        "/dashboard",
+        "/schema.graphql",
+        "/v1/events",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
 )
 
 REQUESTS = Counter(
@@ -76,31 +81,3 @@ class StatusSend:
             if self._headers:
                 message["headers"] = [*message.get("headers", ()), *self._headers]
         await self._send(message)
-
-
-class Observed:
-    """ASGI middleware counting and timing every HTTP request; a
-    :class:`~gateway.errors.ServiceUnavailableError` raised before the response started is
-    answered 503 with ``Retry-After`` (:func:`gateway.web.faults.send_unavailable`)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request through the app, then record it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        sending = StatusSend(send)
-        try:
-            await self.app(scope, receive, sending)
-        except ServiceUnavailableError as exc:
-            if sending.status:
-                raise
-            sending.status = 503  # the database's absence stopped it before execution
-            await send_unavailable(scope, send, exc)
-        finally:
-            path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
-            REQUESTS.labels(path, scope["method"], str(sending.status or 500)).inc()
-            LATENCY.labels(path).observe(time.perf_counter() - started)

@@ -28,10 +28,11 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.errors import REQUEST_ID
+from gateway.errors import REQUEST_ID, ServiceUnavailableError
 from gateway.schema.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
+from gateway.web.faults import send_unavailable
 from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
-from gateway.web.observability import StatusSend
+from gateway.web.observability import KNOWN_PATHS, LATENCY, REQUESTS, StatusSend
 from gateway.web.ratelimit import rate_key
 from gateway.web.response_cache import CACHE_SCOPE_KEY
 
@@ -77,13 +78,16 @@ def _fields(scope: Scope) -> dict[str, Any]:
 
 
 class RequestLog:
-    """ASGI middleware: a request id for every request, and its access line."""
+    """ASGI middleware in front of everything else, fast hits included: a request id for every
+    request, its count and latency in the HTTP metrics, its access line; a
+    :class:`~gateway.errors.ServiceUnavailableError` raised before the response started is
+    answered 503 with ``Retry-After`` (:func:`gateway.web.faults.send_unavailable`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the request with its id set, then log it."""
+        """Serve the request with its id set, then record and log it."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -93,10 +97,18 @@ class RequestLog:
         sending = StatusSend(send, [(b"x-request-id", rid.encode())])
         try:
             await self.app(scope, receive, sending)
+        except ServiceUnavailableError as exc:
+            if sending.status:
+                raise
+            await send_unavailable(scope, sending, exc)  # stopped before execution
         finally:
             REQUEST_ID.reset(token)
+            status = sending.status or 500
+            path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+            REQUESTS.labels(path, scope["method"], str(status)).inc()
+            LATENCY.labels(path).observe(time.perf_counter() - started)
             if logging_access():
-                _log(scope, rid, sending.status or 500, started)
+                _log(scope, rid, status, started)
 
 
 def _log(scope: Scope, rid: str, status: int, started: float) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.principal import Grant, Role
@@ -135,3 +136,23 @@ async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() ->
     assert not await fast_hits._holds(_known(today, generation, time.time() - 1), responses)
     newer = Generation(4, generation.taken_at, 7)
     assert not await fast_hits._holds(_known(today, newer, later), responses)
+
+
+def _answered(status: str) -> float:
+    labels = {"path": "/graphql", "method": "POST", "status": status}
+    return REGISTRY.get_sample_value("gateway_http_requests_total", labels) or 0.0
+
+
+async def test_every_answer_counts_once_in_the_http_metrics_with_its_request_id(
+    client: httpx.AsyncClient, admin: dict[str, str], engine: AsyncEngine
+) -> None:
+    await _workspaces(engine)
+    before = _answered("200")
+    miss = await _ask(client, admin)
+    hit = await _ask(client, admin)  # answered by the fast path
+    refused = await _ask(client, {})
+    assert orjson.loads(hit.content)["extensions"]["cache"]["hit"] is True
+    assert _answered("200") - before == 2
+    assert refused.status_code == 401
+    ids = {r.headers["x-request-id"] for r in (miss, hit, refused)}
+    assert len(ids) == 3
