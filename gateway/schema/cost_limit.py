@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import DocumentNode, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
+from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from gateway.errors import ErrorCode
@@ -29,14 +29,6 @@ COST_SCOPE_KEY = "gateway.cost"
 """ASGI scope entry holding the computed cost of the request's (last) operation."""
 OPERATION_SCOPE_KEY = "gateway.operation"
 """ASGI scope entry holding the name of the request's (last) operation, if it has one."""
-
-
-def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    """The operation execution would run: the one named ``name``, or the only one."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((o for o in operations if o.name and o.name.value == name), None)
 
 
 def _clock(context: Any) -> tuple[dt.date, int]:
@@ -90,7 +82,7 @@ class CostLimit(SchemaExtension):
         document = context.graphql_document
         if document is None:
             return None
-        operation = find_operation(document, context.operation_name)
+        operation = get_operation_ast(document, context.operation_name)
         schema = context.schema._schema
         if operation is None:
             return None
