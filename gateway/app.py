@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -37,6 +38,7 @@ from gateway.authz.matrix_file import configured_matrix
 from gateway.authz.tokens import check_jwt_settings
 from gateway.cache import SnapshotCache
 from gateway.loaders.generation import GenerationTracker
+from gateway.resolvers.sealing import install_cursor_secret
 from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
@@ -121,6 +123,18 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+def _seal_cursors(settings: Settings) -> None:
+    """Install the key that seals cursors: every process of a deployment must share it."""
+    secret = settings.cursor_secret or settings.jwt_secret
+    if secret is None:
+        logging.getLogger("gateway").warning(
+            "neither GATEWAY_CURSOR_SECRET nor GATEWAY_JWT_SECRET is set: cursors are sealed "
+            "with a key of this process only (set GATEWAY_CURSOR_SECRET to page across processes)"
+        )
+        return
+    install_cursor_secret(secret.get_secret_value().encode())
+
+
 def create_app(
     settings: Settings | None = None, *, graphiql_headers: Mapping[str, str] | None = None
 ) -> Starlette:
@@ -145,6 +159,7 @@ def create_app(
     """
     settings = settings if settings is not None else load_settings()
     check_jwt_settings(settings)  # a bad key file stops the start (AuthConfigError)
+    _seal_cursors(settings)
     # GATEWAY_ROLE_MATRIX_FILE is validated here: a bad file stops the start (MatrixError).
     limits = QueryLimits(
         depth=settings.max_query_depth,

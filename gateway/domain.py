@@ -95,3 +95,13 @@ class Granularity(enum.Enum):
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$"
 """Categories and sources are slugs (``food_beverage``, ``alipay_plus``), at most 64 long."""
+
+ID_PATTERN = r"^[A-Za-z0-9_.:@/-]{1,128}$"
+"""Every id (``id``, ``workspaceId``, ``targetAppId``, ``miniProgramId``, ``merchantId``, ``guid``,
+``userGuid``, grant ids) is 1 to 128 ASCII letters, digits and ``_ - . : @ /`` (SPEC §2).
+
+Keys and scope strings may then use any other character as a separator (``|``, a space, NUL),
+and a record or credential with any other id is bad input, never stored.
+"""
+ID_MAX_LENGTH = 128
+"""The longest id (part of :data:`ID_PATTERN`, named for messages)."""

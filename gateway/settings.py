@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DRIVERS = {
@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         default=None,
         description="HS256 secret for `Authorization: Bearer` JWTs (at least 32 characters); "
         "`gateway token` signs with it.",
+    )
+    cursor_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret that seals Relay cursors (at least 32 characters; the same on every "
+        "host); unset = derived from GATEWAY_JWT_SECRET, or a per-process key (with a warning) "
+        "when only a public key is configured.",
     )
     jwt_public_key_file: Path | None = Field(
         default=None,
@@ -243,14 +249,15 @@ class Settings(BaseSettings):
     def _driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
-    @field_validator("jwt_secret")
+    @field_validator("jwt_secret", "cursor_secret")
     @classmethod
-    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+    def _secret_length(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         # HS256 is only as strong as its key: a short secret can be brute-forced offline from
         # any one token (RFC 7518 §3.2 asks for at least 256 bits).
         if value is not None and len(value.get_secret_value()) < MIN_JWT_SECRET_LENGTH:
             raise ValueError(
-                f"GATEWAY_JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} characters; "
+                f"GATEWAY_{(info.field_name or '').upper()} must be at least "
+                f"{MIN_JWT_SECRET_LENGTH} characters; "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value

@@ -16,7 +16,13 @@ Example:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
+
+from gateway.domain import ID_PATTERN
+from gateway.encoding import encode_parts
+
+_ID = re.compile(ID_PATTERN)
 
 
 class Role(enum.StrEnum):
@@ -85,6 +91,9 @@ class Grant:
     merchant_id: str | None = None
 
     def __post_init__(self) -> None:
+        for name, value in (("workspaceId", self.workspace_id), ("merchantId", self.merchant_id)):
+            if value is not None and not _ID.fullmatch(value):
+                raise GrantError(f"{name} must be 1 to 128 ASCII letters, digits and _ - . : @ /")
         family = FAMILY[self.role]
         if family is Family.SUPERAPP:
             if not self.workspace_id or self.merchant_id is not None:
@@ -177,7 +186,7 @@ class Principal:
 
     @property
     def scope_key(self) -> str:
-        """A stable text naming the effective grants (cache keys include it)."""
-        return ";".join(
-            f"{g.role.value}:{g.workspace_id or ''}:{g.merchant_id or ''}" for g in self.grants
-        )
+        """A stable text naming the effective grants (cache keys include it): a JSON array of
+        ``[role, workspaceId, merchantId]``, injective whatever characters the ids hold."""
+        grants = ((g.role.value, g.workspace_id, g.merchant_id) for g in self.grants)
+        return encode_parts(*grants).decode()

@@ -1,18 +1,25 @@
 """Cache keys: versioned, namespaced by layer, fixed length whatever the parts.
 
+Every key is an injective encoding of its parts: the parts are written as one canonical JSON
+array (:func:`gateway.encoding.encode_parts`) before they are hashed, so no choice of ids,
+subjects or other caller data can make two different tuples of parts share a key (a separator
+join could: ``("a;b", "c")`` and ``("a", "b;c")``).
+
 Example:
     >>> cache_key("metric", "snap-7", "ws-1", "dau")
-    'gw:v1:metric:0ecebcf65b3a54771d9de45c85203854'
+    'gw:v2:metric:49e013be16d4ba37f116c7cd076227f5'
 """
 
 from __future__ import annotations
 
 import hashlib
 
-KEY_VERSION = "v1"
-"""Bump when a cached value's shape changes: old entries are then simply never read again."""
+from gateway.encoding import encode_parts
 
-_SEPARATOR = "\x1f"  # ASCII unit separator: cannot appear in ids, so ("a", "bc") != ("ab", "c").
+KEY_VERSION = "v2"
+"""Bump when a cached value's shape or the key's encoding changes: old entries are then simply
+never read again (v2: parts encoded as a JSON array instead of joined by a separator)."""
+
 _DIGEST_CHARS = 32  # 128 bits of SHA-256: collisions are out of reach, keys stay short.
 
 
@@ -27,7 +34,7 @@ def cache_key(layer: str, *parts: str) -> str:
         *parts: Everything the value depends on, in a fixed order.
 
     Returns:
-        The key, e.g. ``gw:v1:metric:3f0c...`` (32 hex characters after the layer).
+        The key, e.g. ``gw:v2:metric:3f0c...`` (32 hex characters after the layer).
     """
-    digest = hashlib.sha256(_SEPARATOR.join(parts).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(encode_parts(layer, *parts)).hexdigest()
     return f"gw:{KEY_VERSION}:{layer}:{digest[:_DIGEST_CHARS]}"

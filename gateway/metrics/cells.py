@@ -7,7 +7,11 @@ An event of user ``u`` in target app ``a`` (of workspace ``w``) and mini program
 - ``ws:<w>`` x ``dt`` x type in {``t``, ``*``} x category in {``c``, ``*``}  (4 cells)
 - ``app:<a>`` x ``dt`` x type in {``t``, ``*``} x category in {``c``, ``*``}  (4 cells)
 - ``mp:<m>`` x ``dt`` x ``*`` x ``*`` (the mini program across all apps)
-- ``app:<a>/mp:<m>`` x ``dt`` x ``*`` x ``*`` (the mini program inside one app)
+- ``app:<a>|mp:<m>`` x ``dt`` x ``*`` x ``*`` (the mini program inside one app)
+
+Scopes are injective: ids are 1 to 128 of ``[A-Za-z0-9_.:@/-]``
+(:data:`~gateway.domain.ID_PATTERN`), so the fixed prefixes and the ``|`` between an app and a
+mini program, outside that grammar, never let two scopes spell alike.
 
 A query reads exactly one cell. A type or category filter on a single mini program is answered
 from the mini program's own attributes: when it matches, the filter changes nothing; when it does
@@ -20,7 +24,7 @@ Example:
     >>> mini_program_cell("m1", mp_type=MiniProgramType.MINI_PROGRAM, category="games", filters=f)
     >>> mini_program_cell("m1", app_id="a1", mp_type=MiniProgramType.MINI_GAME,
     ...                   category="games", filters=f)
-    CellKey(scope='app:a1/mp:m1', data_type='PRODUCTION', mp_type='*', category='*')
+    CellKey(scope='app:a1|mp:m1', data_type='PRODUCTION', mp_type='*', category='*')
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ class CellKey:
     """The identity of one rollup cell (a row of ``rollup_cells``).
 
     Attributes:
-        scope: ``ws:<id>``, ``app:<id>``, ``mp:<id>`` or ``app:<id>/mp:<id>``.
+        scope: ``ws:<id>``, ``app:<id>``, ``mp:<id>`` or ``app:<id>|mp:<id>``.
         data_type: A :class:`~gateway.domain.DataType` name.
         mp_type: A :class:`~gateway.domain.MiniProgramType` name, or ``*``.
         category: A category slug, or ``*``.
@@ -71,7 +75,7 @@ def app_scope(app_id: str) -> str:
 
 def mini_program_scope(mp_id: str, app_id: str | None = None) -> str:
     """Scope string of a mini program, across apps or (with ``app_id``) inside one app."""
-    return f"mp:{mp_id}" if app_id is None else f"app:{app_id}/mp:{mp_id}"
+    return f"mp:{mp_id}" if app_id is None else f"app:{app_id}|mp:{mp_id}"
 
 
 def _filtered(scope: str, filters: Filters) -> CellKey:

@@ -7,9 +7,11 @@ loader rows; the schema wraps them into GraphQL objects.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from gateway.context import Context
-from gateway.domain import DeploymentStatus, TypeFilter
+from gateway.domain import ID_PATTERN, DeploymentStatus, TypeFilter
+from gateway.errors import BadUserInputError
 from gateway.loaders.keys import MiniProgramFilter, PageKey, PairKey, ScopeKey
 from gateway.loaders.rows import (
     MerchantRow,
@@ -22,6 +24,16 @@ from gateway.loaders.rows import (
 from gateway.metrics.status_groups import StatusCounts
 from gateway.resolvers.category import check_category
 from gateway.resolvers.pagination import check_first, decode_cursor
+
+_ID = re.compile(ID_PATTERN)
+
+
+def check_id(value: str) -> str:
+    """``value`` when it is a well-formed id (SPEC §2), else BAD_USER_INPUT (no entity could
+    have it, so nothing is looked up)."""
+    if not _ID.fullmatch(value):
+        raise BadUserInputError("an id is 1 to 128 ASCII letters, digits and _ - . : @ /")
+    return value
 
 
 def page_key(
@@ -43,22 +55,22 @@ def page_key(
 
 async def workspace(ctx: Context, workspace_id: str) -> WorkspaceRow | None:
     """A workspace by id, or None."""
-    return await ctx.loaders.workspace.load(workspace_id)
+    return await ctx.loaders.workspace.load(check_id(workspace_id))
 
 
 async def target_app(ctx: Context, target_app_id: str) -> TargetAppRow | None:
     """A target app by id, or None."""
-    return await ctx.loaders.target_app.load(target_app_id)
+    return await ctx.loaders.target_app.load(check_id(target_app_id))
 
 
 async def mini_program(ctx: Context, mini_program_id: str) -> MiniProgramRow | None:
     """A mini program by id, or None."""
-    return await ctx.loaders.mini_program.load(mini_program_id)
+    return await ctx.loaders.mini_program.load(check_id(mini_program_id))
 
 
 async def merchant(ctx: Context, merchant_id: str) -> MerchantRow | None:
     """A merchant by id, or None."""
-    return await ctx.loaders.merchant.load(merchant_id)
+    return await ctx.loaders.merchant.load(check_id(merchant_id))
 
 
 async def workspaces(ctx: Context, first: int | None, after: str | None) -> Page[WorkspaceRow]:

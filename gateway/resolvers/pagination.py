@@ -1,20 +1,17 @@
 """Relay pagination arguments: page size bounds and opaque keyset cursors.
 
-A cursor is the URL-safe base64 of a versioned keyset position, ``"v1:<id>"``; lists are
-ordered by id, so the position is the id of the last item seen.
+A cursor seals (:mod:`gateway.resolvers.sealing`) a versioned keyset position, ``"v1:<id>"``;
+lists are ordered by id, so the position is the id of the last item seen. The holder of a
+cursor cannot read the id in it, nor make one.
 
->>> encode_cursor("ta-1")
-'djE6dGEtMQ=='
 >>> decode_cursor(encode_cursor("ta-1"))
 'ta-1'
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from gateway.errors import BadUserInputError
+from gateway.resolvers.sealing import seal, unseal
 
 DEFAULT_FIRST = 50
 """Page size when ``first`` is not given."""
@@ -28,7 +25,7 @@ CURSOR_VERSION = "v1"
 
 def encode_cursor(item_id: str) -> str:
     """The opaque cursor of the item ``item_id``."""
-    return base64.urlsafe_b64encode(f"{CURSOR_VERSION}:{item_id}".encode()).decode("ascii")
+    return seal(f"{CURSOR_VERSION}:{item_id}".encode())
 
 
 def decode_cursor(cursor: str | None) -> str | None:
@@ -39,11 +36,10 @@ def decode_cursor(cursor: str | None) -> str | None:
     """
     if not isinstance(cursor, str):
         return None
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise BadUserInputError(f"malformed cursor {cursor!r}") from None
-    version, sep, item_id = text.partition(":")
+    position = unseal(cursor)
+    if position is None:
+        raise BadUserInputError(f"malformed cursor {cursor!r}")
+    version, sep, item_id = position.decode("utf-8", "replace").partition(":")
     if version != CURSOR_VERSION or not sep or not item_id:
         raise BadUserInputError(f"malformed cursor {cursor!r}")
     return item_id

@@ -18,8 +18,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import enum
 from dataclasses import dataclass
 
@@ -35,6 +33,7 @@ from gateway.resolvers import catalog
 from gateway.resolvers.catalog_metrics import mini_program_count
 from gateway.resolvers.metrics import load_metric
 from gateway.resolvers.pagination import check_first
+from gateway.resolvers.sealing import seal, unseal
 from gateway.resolvers.time_range import date_range
 
 CURSOR_PREFIX = "v2:"
@@ -76,7 +75,7 @@ class Ordering:
 def encode_position(ordering: Ordering, value: Value, item_id: str) -> str:
     """The opaque cursor of the item ``item_id`` whose sort value is ``value``."""
     body = orjson.dumps({"o": ordering.signature, "v": value, "id": item_id})
-    return base64.urlsafe_b64encode(CURSOR_PREFIX.encode() + body).decode("ascii")
+    return seal(CURSOR_PREFIX.encode() + body)
 
 
 def _parse(cursor: object) -> tuple[str, Value, str] | None:
@@ -87,9 +86,8 @@ def _parse(cursor: object) -> tuple[str, Value, str] | None:
     """
     if not isinstance(cursor, str):
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii"))
-    except (binascii.Error, UnicodeError, ValueError):
+    raw = unseal(cursor)
+    if raw is None:
         return None  # not ours: the id-cursor decoder reports it
     if not raw.startswith(CURSOR_PREFIX.encode()):
         return None

@@ -32,7 +32,7 @@ from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant
+from gateway.authz.principal import Grant, GrantError
 from gateway.store.faults import read_retrying
 from gateway.store.tables import api_keys
 
@@ -224,4 +224,8 @@ async def _verify(
                 )
                 .values(last_used_at=now)
             )
-    return ApiKeyMatch(row.name, _parse_grants(row.grants))
+    try:
+        grants = _parse_grants(row.grants)
+    except GrantError:  # stored before ids had a grammar: the key no longer authenticates
+        return None
+    return ApiKeyMatch(row.name, grants)

@@ -18,6 +18,7 @@ from typing import Annotated
 import msgspec
 
 from gateway.domain import (
+    ID_PATTERN,
     SLUG_PATTERN,
     DataType,
     DeploymentStatus,
@@ -25,7 +26,7 @@ from gateway.domain import (
     MiniProgramType,
 )
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]  # 1-128 of [A-Za-z0-9_.:@/-]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=64)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]

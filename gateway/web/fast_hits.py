@@ -36,7 +36,7 @@ from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL
-from gateway.web.ratelimit import limiter_of, rate_key, rate_limited
+from gateway.web.ratelimit import caller_label, limiter_of, rate_key, rate_limited
 from gateway.web.request_log import logging_access, note
 from gateway.web.response_cache import Located, ResponseCache, stored_cost
 
@@ -59,6 +59,7 @@ class _Known:
     valid_from: float
     valid_until: float
     rate_key: str
+    label: str
 
 
 _HIT = GRAPHQL.labels("hit")
@@ -88,7 +89,13 @@ class FastHits:
         limiter = limiter_of(scope)
         key, operation = known.rate_key, known.located.operation_name or None
         if logging_access():
-            note(scope, principal=key, operation=operation, cache="hit", cost=stored_cost(answer))
+            note(
+                scope,
+                principal=known.label,
+                operation=operation,
+                cache="hit",
+                cost=stored_cost(answer),
+            )
         wait = await limiter.wait(key) if limiter is not None else 0.0
         if wait > 0:
             await rate_limited(wait, media.decode())(scope, receive, send)
@@ -160,7 +167,9 @@ async def _locate(responses: ResponseCache, settings: Any, raw: Raw) -> _Known |
     located = await responses.locate(principal, "POST", content_type.decode("latin-1"), body)
     if located is None:
         return None
-    return _Known(located, valid_from, valid_until, rate_key(principal, {}))
+    return _Known(
+        located, valid_from, valid_until, rate_key(principal, {}), caller_label(principal)
+    )
 
 
 async def _read(receive: Receive) -> tuple[bytes, bool]:

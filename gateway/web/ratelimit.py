@@ -32,6 +32,7 @@ from starlette.types import Scope
 from gateway.authz.principal import Principal
 from gateway.cache.breaker import CircuitBreaker
 from gateway.cache.buckets import Buckets, MemoryBuckets, RedisBuckets
+from gateway.encoding import encode_parts
 from gateway.errors import ErrorCode
 from gateway.settings import Settings
 from gateway.web.negotiation import scope_media_type
@@ -79,11 +80,17 @@ class RateLimiter:
 
 
 def rate_key(principal: Principal | None, scope: Scope) -> str:
-    """Whose bucket a request takes from: its principal's, or its client address's."""
+    """Whose bucket a request takes from: its principal's, or its client address's (an
+    injective encoding: no subject can name another caller's or an address's bucket)."""
     if principal is not None:
-        return f"{principal.via}:{principal.subject}"
+        return encode_parts("principal", principal.via, principal.subject).decode()
     client = scope.get("client")
-    return f"ip:{client[0] if client else 'unknown'}"
+    return encode_parts("ip", client[0] if client else None).decode()
+
+
+def caller_label(principal: Principal) -> str:
+    """The caller as access lines name it, e.g. ``jwt:alice`` (readable, not a key)."""
+    return f"{principal.via}:{principal.subject}"
 
 
 def rate_limited(wait: float, media_type: str) -> Response:

@@ -33,7 +33,7 @@ from gateway.schema.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
 from gateway.web.faults import send_unavailable
 from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
 from gateway.web.observability import KNOWN_PATHS, LATENCY, REQUESTS, StatusSend
-from gateway.web.ratelimit import rate_key
+from gateway.web.ratelimit import caller_label
 from gateway.web.response_cache import CACHE_SCOPE_KEY
 
 access_logger = logging.getLogger("gateway.access")
@@ -70,7 +70,7 @@ def _fields(scope: Scope) -> dict[str, Any]:
     """The access-line fields the app noted, or read from the scope."""
     noted: dict[str, Any] = dict(scope.get(NOTES_SCOPE_KEY, {}))
     principal = scope.get(PRINCIPAL_SCOPE_KEY)
-    noted.setdefault("principal", rate_key(principal, scope) if principal else None)
+    noted.setdefault("principal", caller_label(principal) if principal else None)
     noted.setdefault("operation", scope.get(OPERATION_SCOPE_KEY))
     noted.setdefault("cost", scope.get(COST_SCOPE_KEY))
     noted.setdefault("cache", scope.get(CACHE_SCOPE_KEY))

@@ -150,6 +150,11 @@ def test_missing_required_claim_is_rejected(hs_settings: Settings, claim: str) -
         [{"role": "PLATFORM_ADMIN", "workspaceId": "ws_1"}],
         [{"role": "PLATFORM_ADMIN", "extra": 1}],
         [OPERATOR, "PLATFORM_ADMIN"],
+        # Ids outside the grammar (SPEC §2): one once aliased another caller's cache key.
+        [{"role": "SUPERAPP_OPERATOR", "workspaceId": "ws-1;SUPERAPP_OPERATOR:ws-2:"}],
+        [{"role": "SUPERAPP_OPERATOR", "workspaceId": "ws\u0000"}],
+        [{"role": "MINI_PROGRAM_ADMIN", "merchantId": "m" * 129}],
+        [{"role": "MINI_PROGRAM_ADMIN", "merchantId": ""}],
     ],
 )
 def test_bad_grants_are_rejected(hs_settings: Settings, grants: object) -> None:

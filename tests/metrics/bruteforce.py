@@ -81,7 +81,7 @@ def cells_of(e: Event, mps: dict[str, MiniProgram]) -> list[tuple[str, str, str,
             for category in (mp.category, "*"):
                 out.append((scope, e.data_type, mp_type, category))
     out.append((f"mp:{e.mp}", e.data_type, "*", "*"))
-    out.append((f"app:{e.app}/mp:{e.mp}", e.data_type, "*", "*"))
+    out.append((f"app:{e.app}|mp:{e.mp}", e.data_type, "*", "*"))
     return out
 
 

@@ -236,3 +236,21 @@ async def test_empty_database_answers_empty_lists(
             "pageInfo": {"hasNextPage": False, "startCursor": None, "endCursor": None},
         }
     }
+
+
+async def test_an_id_outside_the_grammar_is_bad_user_input(
+    schema: strawberry.Schema, catalog: AsyncEngine, settings: Settings
+) -> None:
+    """No entity can have such an id (SPEC §2), so nothing is looked up: the caller is told."""
+    for field in ("workspace", "targetApp", "miniProgram", "merchant"):
+        for bad in ("", "x" * 129, "ws-1;x", "a b", "w\u00e9"):
+            result = await run(
+                schema,
+                catalog,
+                settings,
+                f"query($id: ID!) {{ {field}(id: $id) {{ id }} }}",
+                {"id": bad},
+            )
+            assert result.errors is not None, (field, bad)
+            assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+            assert "1 to 128" in result.errors[0].message

@@ -9,6 +9,7 @@ import pytest
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.resolvers.pagination import encode_cursor
 from gateway.settings import Settings
 from gateway.store import tables
 from tests.schema.catalog_data import data, run
@@ -94,7 +95,7 @@ async def test_nested_pages_are_per_parent(
             "pageInfo": {"hasNextPage": True},
         }
     # A cursor is a keyset position: after app-3-1 every workspace keeps its ids above it.
-    cursor = base64.urlsafe_b64encode(b"v1:app-3-1").decode()
+    cursor = encode_cursor("app-3-1")
     after = await data(schema, many_workspaces, settings, query, {"after": cursor})
     by_ws = {ws["id"]: ws["targetApps"] for ws in after["workspaces"]["nodes"]}
     assert by_ws["ws-3"]["nodes"] == [{"id": "app-3-2"}]
@@ -129,6 +130,8 @@ async def test_first_100_is_accepted(
         base64.urlsafe_b64encode(b"ws-1").decode(),
         base64.urlsafe_b64encode(b"v1:").decode(),
         base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        base64.urlsafe_b64encode(b"v1:ws-1").decode(),  # a position not sealed by the gateway
+        encode_cursor("ws-1")[:-2] + ("AA" if not encode_cursor("ws-1").endswith("AA") else "BB"),
     ],
 )
 async def test_bad_cursor_is_bad_user_input(
@@ -141,3 +144,21 @@ async def test_bad_cursor_is_bad_user_input(
         assert result.errors is not None
         assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
         assert result.errors[0].message.startswith("malformed cursor")
+
+
+async def test_cursors_reveal_no_id(
+    schema: strawberry.Schema, many_workspaces: AsyncEngine, settings: Settings
+) -> None:
+    """A cursor seals its position: neither it nor its base64 decoding names the item (lists
+    may hold items whose parents the caller gets NOT_FOUND for, e.g. a team's deployments)."""
+    query = """{ workspaces(first: 3) { edges { cursor node { id
+        targetApps(first: 2) { edges { cursor node { id } } } } } } }"""
+    result = await data(schema, many_workspaces, settings, query)
+    pairs = [(e["cursor"], e["node"]["id"]) for e in result["workspaces"]["edges"]]
+    for ws in result["workspaces"]["edges"]:
+        pairs += [(e["cursor"], e["node"]["id"]) for e in ws["node"]["targetApps"]["edges"]]
+    assert len(pairs) == 9
+    for cursor, item_id in pairs:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        assert item_id not in cursor
+        assert item_id.encode() not in decoded

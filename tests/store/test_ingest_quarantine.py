@@ -71,6 +71,16 @@ BAD: list[tuple[str, bytes, str | None]] = [
     ("unknown targetApp", line(launch("e9", aid="nope")), "launch"),
     ("unknown miniProgram", line(launch("e9", pid="nope")), "launch"),
     ("workspace mismatch", line(launch("e9", aid="app2", pid="mp1")), "launch"),
+    # Ids are 1 to 128 of [A-Za-z0-9_.:@/-] (SPEC §2): keys may then never be confused.
+    ("bad id", line(launch("e;9")), "launch"),
+    ("bad id", line({**launch("e9"), "userGuid": "u 1"}), "launch"),
+    ("bad id", line({**launch("e9"), "userGuid": ""}), "launch"),
+    ("bad id", line({**launch("e9"), "miniProgramId": "mp1|x"}), "launch"),
+    ("bad id", line(workspace("w" * 129)), "workspace"),
+    ("bad id", line({**target_app("app9"), "workspaceId": "ws1\u001f"}), "targetApp"),
+    ("bad id", line({**mini_program("mp9"), "merchantId": "m\u00e9"}), "miniProgram"),
+    ("bad id", line({"kind": "user", "guid": "g#1", "source": "wallet"}), "user"),
+    ("bad id", line(deployment(aid="app1;SUPER_ADMIN")), "deployment"),
 ]
 
 
@@ -98,7 +108,7 @@ async def test_text_unfit_for_the_database_is_quarantined_not_raised(engine: Asy
     data = [*lines(catalog()), nul, b"\xff\xfe\x00garbage\n", line({"kind": "\u0000" * 100})]
     report = await ingest_lines(engine, [*data, valid_but_nul, line(launch("e1"))], source="t")
     assert report.quarantined == 4
-    assert report.problems[-1].reason_class == "invalid value"
+    assert report.problems[-1].reason_class == "bad id"
     assert len(await list_quarantine(engine)) == 4
     assert await count(engine, t.launches) == 1
 

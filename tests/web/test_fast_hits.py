@@ -118,7 +118,9 @@ async def test_a_remembered_request_is_refused_once_its_token_expires(
 
 
 def _known(day: int, generation: Generation, valid_until: float) -> fast_hits._Known:
-    return fast_hits._Known(Located("k", generation, day), 0.0, valid_until, "jwt:someone")
+    return fast_hits._Known(
+        Located("k", generation, day), 0.0, valid_until, "jwt:someone", "jwt:someone"
+    )
 
 
 async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() -> None:

@@ -30,6 +30,10 @@ WRONG_TYPE = "wrong type"
 INVALID_VALUE = "invalid value"
 NEGATIVE_DURATION = "negative duration"
 BAD_REVENUE = "bad revenue"
+BAD_ID = "bad id"
+_ID_FIELDS = frozenset(
+    {"id", "workspaceId", "targetAppId", "miniProgramId", "merchantId", "guid", "userGuid"}
+)
 
 _AT_FIELD = re.compile(r"- at `\$\.(\w+)`")
 
@@ -130,6 +134,10 @@ def classify_decode_error(exc: msgspec.DecodeError) -> tuple[str, str]:
         return MISSING_FIELD, reason
     if reason.startswith("Expected `") and ", got `" in reason:
         return WRONG_TYPE, reason
+    if at_field in _ID_FIELDS and "matching regex" in reason:
+        return BAD_ID, (
+            f"`{at_field}` must be 1 to 128 ASCII letters, digits and _ - . : @ / ({reason})"
+        )
     if at_field == "durationMs":
         return (NEGATIVE_DURATION if ">= 0" in reason else INVALID_VALUE), reason
     if at_field == "revenue" or reason.startswith("revenue"):
