@@ -33,17 +33,18 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.schema import BaseSchema
 
-from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
+from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
+from gateway.web.negotiation import scope_media_type
 from gateway.web.observability import GRAPHQL
-from gateway.web.ratelimit import throttle
+from gateway.web.ratelimit import rate_limited, throttle_batch
 from gateway.web.response_cache import CACHE_SCOPE_KEY, SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 from gateway.web.timeout import within_timeout
 
@@ -139,16 +140,15 @@ def render_graphiql_page(
 
 async def caller(request: Request) -> Principal | Response:
     """The request's authenticated caller, or the answer refusing it: 429 ``RATE_LIMITED``
-    when its bucket is empty (callers without a valid credential are limited by address), else
-    401 for no or an invalid credential."""
-    state = request.app.state
+    when its bucket is empty (callers without a valid credential are limited by address, API
+    keys before they are looked up: :mod:`gateway.web.callers`), else 401 for no or an
+    invalid credential."""
     try:
-        principal = await authenticate(request.headers, state.settings, state.engine)
+        principal = await authenticate_limited(request)
+    except Throttled as refused:
+        return rate_limited(refused.wait, scope_media_type(request.scope))
     except AuthenticationError as exc:
-        return await throttle(request.scope, None) or unauthenticated(exc, exc.message)
-    refused = await throttle(request.scope, principal)
-    if refused is not None:
-        return refused
+        return unauthenticated(exc, exc.message)
     if principal is None:
         return unauthenticated(None, MISSING_CREDENTIALS)
     return principal
@@ -236,8 +236,12 @@ class GatewayGraphQL(ConformingGraphQL):
                 await refused(scope, receive, send)
                 return
             receive = replay(body or b"", receive)
-        refused = await admit(request, body or b"", principal, state.persisted)
-        if refused is not None:  # malformed, unknown or untrusted persisted query, GET mutation
+        admitted = await admit(request, body or b"", principal, state.persisted)
+        if isinstance(admitted, Response):  # malformed, unknown or untrusted persisted query,
+            await admitted(scope, receive, send)  # GET mutation
+            return
+        refused = await throttle_batch(scope, principal, admitted)  # a token per operation
+        if refused is not None:
             await refused(scope, receive, send)
             return
         responses: ResponseCache | None = getattr(state, "responses", None)
