@@ -186,7 +186,8 @@ class Settings(BaseSettings):
         default=50.0,
         ge=0,
         description="Requests per second each caller (principal, or client address without "
-        "credentials) may sustain on /graphql, as a token bucket; 0 turns the limit off. "
+        "credentials) may sustain on /graphql, /export and /v1/events (a batch counts each "
+        "operation), as a token bucket; 0 turns the limit off. "
         "Shared through GATEWAY_REDIS_URL when set, else per process.",
     )
     rate_limit_burst: int = Field(
@@ -194,6 +195,20 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a caller may send at once before GATEWAY_RATE_LIMIT_PER_SECOND "
         "applies (the bucket's size); past it: HTTP 429 RATE_LIMITED with Retry-After.",
+    )
+    cost_budget_per_window: int = Field(
+        default=60_000,
+        ge=0,
+        description="Query-cost points each caller may spend per window on /graphql and "
+        "/export (a request spends 1, plus the cost of each operation it executes; a cached "
+        "answer spends 1); past it: HTTP 429 RATE_LIMITED until the window resets. 0 = off. "
+        "Shared through GATEWAY_REDIS_URL when set, else per process.",
+    )
+    cost_budget_window_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="Length of a caller's cost-budget window, in seconds, from its first "
+        "spend (0 = off).",
     )
     allow_batching: bool = Field(
         default=False,

@@ -39,6 +39,7 @@ from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
+from gateway.web.budget import open_meter
 from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
@@ -228,6 +229,12 @@ class GatewayGraphQL(ConformingGraphQL):
         request = Request(scope, receive)
         state = request.app.state
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        meter = await open_meter(scope, principal)  # the cost budget's admission point
+        if isinstance(meter, Response):
+            await meter(scope, receive, send)
+            return
+        if meter is not None:
+            send = meter.send(send)  # X-RateLimit-* headers
         body: bytes | None = b""
         if request.method == "POST":
             body = await read_bounded(request, state.settings.max_query_bytes)
@@ -244,11 +251,14 @@ class GatewayGraphQL(ConformingGraphQL):
         if refused is not None:
             await refused(scope, receive, send)
             return
+        if meter is not None:
+            meter.batch = admitted > 1
         responses: ResponseCache | None = getattr(state, "responses", None)
         if responses is None:
             await self._execute(scope, receive, send)
             return
-        outcome = await responses.handle(scope, receive, send, self._execute, principal)
+        report = meter.report if meter is not None else None
+        outcome = await responses.handle(scope, receive, send, self._execute, principal, report)
         scope[CACHE_SCOPE_KEY] = outcome  # for the access log
         GRAPHQL.labels(outcome).inc()
 
