@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -210,6 +211,13 @@ class Settings(BaseSettings):
         description="Length of a caller's cost-budget window, in seconds, from its first "
         "spend (0 = off).",
     )
+    trusted_proxies: str | None = Field(
+        default=None,
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers `gateway serve` believes (the client "
+        "address of rate limits and logs); unset = none, the connection's peer is the client; "
+        "`*` = any peer.",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",
@@ -253,6 +261,21 @@ class Settings(BaseSettings):
         description="Longest time range a metric may be asked for, in days.",
     )
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str | None) -> str | None:
+        for entry in filter(None, (part.strip() for part in (value or "").split(","))):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GATEWAY_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                    "(e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str) -> str:
@@ -269,6 +292,12 @@ class Settings(BaseSettings):
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
+
+    @property
+    def proxies(self) -> list[str]:
+        """The entries of ``trusted_proxies`` (empty: trust no forwarding header)."""
+        entries = (self.trusted_proxies or "").split(",")
+        return [entry.strip() for entry in entries if entry.strip()]
 
     @property
     def is_postgres(self) -> bool:
