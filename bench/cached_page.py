@@ -138,6 +138,8 @@ def gateway_env(plan: Plan, backend: str) -> dict[str, str]:
         # pays for its rate-limit check (in Redis with the redis backend), as in production.
         "GATEWAY_RATE_LIMIT_PER_SECOND": "1000000000",
         "GATEWAY_RATE_LIMIT_BURST": "1000000000",
+        # Likewise a cost budget it cannot spend: every hit still pays for its metering.
+        "GATEWAY_COST_BUDGET_PER_WINDOW": "1000000000",
     }
     if backend == "redis":
         env["GATEWAY_REDIS_URL"] = plan.redis_url

@@ -42,6 +42,7 @@ from gateway.resolvers.sealing import install_cursor_secret
 from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
+from gateway.web.budget import CostBudget
 from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
 from gateway.web.export.route import ExportEndpoint
@@ -92,6 +93,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
     app.state.rate_limiter = limiter = RateLimiter.create(settings)
+    app.state.cost_budget = budget = CostBudget.create(settings)
     app.state.persisted = persisted = PersistedQueries(
         cache, settings.persisted_query_ttl_seconds, app.state.trusted
     )
@@ -119,6 +121,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         if limiter is not None:
             await limiter.close()
+        if budget is not None:
+            await budget.close()
         await cache.close()
         await engine.dispose()
 

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -192,7 +193,8 @@ class Settings(BaseSettings):
         default=50.0,
         ge=0,
         description="Requests per second each caller (principal, or client address without "
-        "credentials) may sustain on /graphql, as a token bucket; 0 turns the limit off. "
+        "credentials) may sustain on /graphql, /export and /v1/events (a batch counts each "
+        "operation), as a token bucket; 0 turns the limit off. "
         "Shared through GATEWAY_REDIS_URL when set, else per process.",
     )
     rate_limit_burst: int = Field(
@@ -200,6 +202,27 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests a caller may send at once before GATEWAY_RATE_LIMIT_PER_SECOND "
         "applies (the bucket's size); past it: HTTP 429 RATE_LIMITED with Retry-After.",
+    )
+    cost_budget_per_window: int = Field(
+        default=60_000,
+        ge=0,
+        description="Query-cost points each caller may spend per window on /graphql and "
+        "/export (a request spends 1, plus the cost of each operation it executes; a cached "
+        "answer spends 1); past it: HTTP 429 RATE_LIMITED until the window resets. 0 = off. "
+        "Shared through GATEWAY_REDIS_URL when set, else per process.",
+    )
+    cost_budget_window_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="Length of a caller's cost-budget window, in seconds, from its first "
+        "spend (0 = off).",
+    )
+    trusted_proxies: str | None = Field(
+        default=None,
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers `gateway serve` believes (the client "
+        "address of rate limits and logs); unset = none, the connection's peer is the client; "
+        "`*` = any peer.",
     )
     allow_batching: bool = Field(
         default=False,
@@ -244,6 +267,21 @@ class Settings(BaseSettings):
         description="Longest time range a metric may be asked for, in days.",
     )
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str | None) -> str | None:
+        for entry in filter(None, (part.strip() for part in (value or "").split(","))):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GATEWAY_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                    "(e.g. 10.0.0.5 or 10.0.0.0/8)"
+                ) from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _driver(cls, value: str) -> str:
@@ -261,6 +299,12 @@ class Settings(BaseSettings):
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
+
+    @property
+    def proxies(self) -> list[str]:
+        """The entries of ``trusted_proxies`` (empty: trust no forwarding header)."""
+        entries = (self.trusted_proxies or "").split(",")
+        return [entry.strip() for entry in entries if entry.strip()]
 
     @property
     def is_postgres(self) -> bool:

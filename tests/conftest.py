@@ -122,9 +122,9 @@ async def settings(backend: tuple[str, AsyncEngine | None]) -> Settings:
     url, pg_engine = backend
     if pg_engine is not None:
         await _truncate_postgres(pg_engine)
-    # The rate limit is off: tests send many requests as one principal at once
-    # (tests/limits/test_rate_limit.py turns it on).
-    return Settings(database_url=url, rate_limit_per_second=0)
+    # The rate limit and the cost budget are off: tests send many requests as one principal
+    # at once (tests/limits/test_rate_limit.py and test_cost_budget.py turn them on).
+    return Settings(database_url=url, rate_limit_per_second=0, cost_budget_per_window=0)
 
 
 @pytest.fixture

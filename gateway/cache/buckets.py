@@ -1,7 +1,8 @@
 """Token buckets for the per-principal rate limit: atomic in Redis (a Lua script), or in-process.
 
-A bucket holds up to ``burst`` tokens and gains ``rate`` tokens a second; a request takes one.
-An empty bucket answers how long until a token is back. With ``GATEWAY_REDIS_URL`` every worker
+A bucket holds up to ``burst`` tokens and gains ``rate`` tokens a second; a request takes one
+(a batch of operations one per operation, at most ``burst`` at once). A bucket without enough
+tokens answers how long until they are back, and gives none. With ``GATEWAY_REDIS_URL`` every worker
 shares the buckets (a script call reads, refills, takes and writes at once, so two workers can
 never spend the same token); without it each process keeps its own.
 
@@ -50,11 +51,12 @@ LEASE_SECONDS = 1.0
 """How long a process may spend the tokens of a lease before the rest go back."""
 
 # KEYS[1]: the bucket (a hash of tokens and last update); ARGV: rate per second, burst, now
-# (seconds, float), tokens wanted, tokens given back. Returns {tokens granted (0 or more),
-# microseconds until a token is back (when none was granted)}.
+# (seconds, float), tokens wanted, tokens given back, tokens needed (at most wanted). Returns
+# {tokens granted (0, or from needed to wanted), microseconds until the needed tokens are back
+# (when none was granted)}.
 _LEASE = """
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local want, back = tonumber(ARGV[4]), tonumber(ARGV[5])
+local want, back, need = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local state = redis.call("HMGET", KEYS[1], "tokens", "at")
 local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil or at == nil then
@@ -62,11 +64,11 @@ if tokens == nil or at == nil then
 end
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate + back)
 local granted, wait = 0, 0
-if tokens >= 1 then
+if tokens >= need then
     granted = math.min(want, math.floor(tokens))
     tokens = tokens - granted
 else
-    wait = math.ceil((1 - tokens) / rate * 1000000)
+    wait = math.ceil((need - tokens) / rate * 1000000)
 end
 redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "at", tostring(math.max(now, at)))
 redis.call("PEXPIRE", KEYS[1], math.ceil(burst / rate * 1000) + 1000)
@@ -87,9 +89,9 @@ def lease_size(rate: float, burst: int) -> int:
 class Buckets(Protocol):
     """Where the buckets live."""
 
-    async def take(self, key: str, rate: float, burst: int, now: float) -> float:
-        """Take a token from ``key``'s bucket: 0.0 when taken, else the seconds until one is
-        back (nothing taken)."""
+    async def take(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
+        """Take ``count`` tokens (at most ``burst``) from ``key``'s bucket: 0.0 when taken,
+        else the seconds until they are back (nothing taken)."""
         ...
 
     async def close(self) -> None:
@@ -103,21 +105,22 @@ class MemoryBuckets:
     def __init__(self, maxsize: int = MAX_MEMORY_BUCKETS) -> None:
         self._state: LRUCache[str, tuple[float, float]] = LRUCache(maxsize=maxsize)
 
-    def take_now(self, key: str, rate: float, burst: int, now: float) -> float:
+    def take_now(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
         """:meth:`take`, synchronously."""
+        count = min(count, burst)
         tokens, at = self._state.get(key, (float(burst), now))
         tokens = min(burst, tokens + max(0.0, now - at) * rate)
         wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
+        if tokens >= count:
+            tokens -= count
         else:
-            wait = (1 - tokens) / rate
+            wait = (count - tokens) / rate
         self._state[key] = (tokens, max(now, at))
         return wait
 
-    async def take(self, key: str, rate: float, burst: int, now: float) -> float:
-        """Take a token (see :class:`Buckets`)."""
-        return self.take_now(key, rate, burst, now)
+    async def take(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
+        """Take tokens (see :class:`Buckets`)."""
+        return self.take_now(key, rate, burst, now, count)
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -145,19 +148,21 @@ class RedisBuckets:
         """Connect lazily to ``url``, ``timeout_seconds`` for connecting and for replies."""
         return cls(fail_fast_client(url, timeout_seconds), breaker, timeout_seconds * 3)
 
-    async def take(self, key: str, rate: float, burst: int, now: float) -> float:
-        """Take a token (see :class:`Buckets`): from this process's lease of ``key`` while it
+    async def take(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
+        """Take tokens (see :class:`Buckets`): from this process's lease of ``key`` while it
         lasts, else from Redis; 0.0 (allowed) when Redis fails."""
+        count = min(count, burst)
         left, lapses = self._leases.pop(key, (0, 0.0))
-        if left > 0 and now < lapses:
-            self._leases[key] = (left - 1, lapses)
+        if left >= count and now < lapses:
+            self._leases[key] = (left - count, lapses)
             return 0.0
-        want = lease_size(rate, burst)
+        want = max(count, lease_size(rate, burst))
 
         async def call() -> object:
             async with asyncio.timeout(self._timeout):
                 return await self._script(
-                    keys=[cache_key("rate", key)], args=[repr(rate), burst, repr(now), want, left]
+                    keys=[cache_key("rate", key)],
+                    args=[repr(rate), burst, repr(now), want, left, count],
                 )
 
         try:
@@ -165,11 +170,11 @@ class RedisBuckets:
         except CacheUnavailable:
             RATE_LIMIT_ERRORS.inc()
             return 0.0
-        granted, wait = answer if isinstance(answer, list) else (1, 0)
-        if int(granted) < 1:
+        granted, wait = answer if isinstance(answer, list) else (count, 0)
+        if int(granted) < count:
             return int(wait) / 1_000_000
         more, _ = self._leases.pop(key, (0, 0.0))  # another request's lease, taken meanwhile
-        self._leases[key] = (int(granted) - 1 + more, now + LEASE_SECONDS)
+        self._leases[key] = (int(granted) - count + more, now + LEASE_SECONDS)
         return 0.0
 
     async def close(self) -> None:

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 import uvicorn
@@ -86,6 +86,27 @@ def _check_trusted_documents(settings: Settings) -> None:
         raise typer.Exit(2) from exc
 
 
+class ProxyOptions(TypedDict):
+    """uvicorn's options about forwarding headers."""
+
+    proxy_headers: bool
+    forwarded_allow_ips: list[str] | None
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """uvicorn's forwarding options: believe ``X-Forwarded-For`` / ``-Proto`` only from
+    ``GATEWAY_TRUSTED_PROXIES`` (uvicorn's own default trusts them from 127.0.0.1, so a local
+    client could pick the address its rate limit is keyed on).
+
+    >>> proxy_options(Settings())
+    {'proxy_headers': False, 'forwarded_allow_ips': None}
+    >>> proxy_options(Settings(trusted_proxies="10.0.0.0/8, 10.1.2.3"))
+    {'proxy_headers': True, 'forwarded_allow_ips': ['10.0.0.0/8', '10.1.2.3']}
+    """
+    proxies = settings.proxies
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [default: GATEWAY_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: GATEWAY_PORT].")] = None,
@@ -115,6 +136,7 @@ def serve(
         reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
         log_level=settings.log_level,
         access_log=False,  # the gateway's own access log has the request id, principal, cost
+        **proxy_options(settings),
     )
 
 
@@ -245,7 +267,14 @@ def demo(
     from gateway.app import create_app
 
     app = create_app(settings, graphiql_headers={"Authorization": f"Bearer {tokens[0].token}"})
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        **proxy_options(settings),
+    )
     # uvicorn re-raises Ctrl-C once it has shut down gracefully; for the demo that is the
     # normal way to stop, not an error.
     with contextlib.suppress(KeyboardInterrupt):

@@ -10,13 +10,17 @@ is refused, nothing executed, with::
 Every response of an operation whose cost was computed carries it as ``extensions.cost``
 (refused ones too); the request's ASGI scope keeps it under :data:`COST_SCOPE_KEY` for the
 access log.
+
+An operation within the limit is then charged to its caller's cost budget, when the request
+has a :class:`CostMeter` under :data:`METER_SCOPE_KEY` (:mod:`gateway.web.budget`): a budget
+without enough points left refuses it (``RATE_LIMITED``) before anything executes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
@@ -25,10 +29,20 @@ from gateway.errors import ErrorCode
 from gateway.metrics.timerange import DEFAULT_MAX_DAYS
 from gateway.schema.cost import CostWalker, coerce_variables
 
+METER_SCOPE_KEY = "gateway.meter"
+"""ASGI scope entry holding the request's :class:`CostMeter`, if its caller has a budget."""
 COST_SCOPE_KEY = "gateway.cost"
 """ASGI scope entry holding the computed cost of the request's (last) operation."""
 OPERATION_SCOPE_KEY = "gateway.operation"
 """ASGI scope entry holding the name of the request's (last) operation, if it has one."""
+
+
+class CostMeter(Protocol):
+    """What charges an operation's cost to its caller's budget."""
+
+    async def charge(self, cost: int) -> None:
+        """Spend ``cost`` points; raise a ``RATE_LIMITED`` error when they are not left."""
+        ...
 
 
 def _clock(context: Any) -> tuple[dt.date, int]:
@@ -53,11 +67,14 @@ class CostLimit(SchemaExtension):
         self.cost: int | None = None
         self.operation_name: str | None = None
 
-    def on_execute(self) -> Iterator[None]:
-        """Compute the cost (raising ``QUERY_TOO_COMPLEX`` past the limit), then execute."""
+    async def on_execute(self) -> AsyncIterator[None]:
+        """Compute the cost (raising ``QUERY_TOO_COMPLEX`` past the limit), charge it to the
+        caller's budget (raising ``RATE_LIMITED`` when spent), then execute."""
         self.cost = self._compute()
         request = getattr(self.execution_context.context, "request", None)
+        meter: CostMeter | None = None
         if request is not None:
+            meter = request.scope.get(METER_SCOPE_KEY)
             request.scope[OPERATION_SCOPE_KEY] = self.operation_name
             request.scope[COST_SCOPE_KEY] = self.cost
         if self.cost is not None and self.cost > self.limit:
@@ -69,6 +86,8 @@ class CostLimit(SchemaExtension):
                     "limit": self.limit,
                 },
             )
+        if meter is not None and self.cost is not None:
+            await meter.charge(self.cost)
         yield
 
     def get_results(self) -> dict[str, Any]:

@@ -178,6 +178,16 @@ async def revoke_api_key(
         return _info(fresh.mappings().one())
 
 
+def api_key_prefix(key: str) -> str | None:
+    """The public prefix of a well-formed key (no database read), else None.
+
+    >>> api_key_prefix("gw_0123456789ab_" + "x" * 43), api_key_prefix("nonsense")
+    ('0123456789ab', None)
+    """
+    parsed = _KEY.match(key.strip())
+    return parsed.group(1) if parsed is not None else None
+
+
 async def verify_api_key(
     engine: AsyncEngine, key: str, *, now: datetime | None = None
 ) -> ApiKeyMatch | None:

@@ -62,12 +62,14 @@ def before_auth(scope: Scope, headers: Headers) -> Response | None:
 
 async def admit(
     request: Request, body: bytes, principal: Principal, persisted: PersistedQueries
-) -> Response | None:
+) -> Response | int:
     """Check the parameters, resolve persisted queries and refuse mutations over GET; the
-    refusal, or None when the request may run (hash-only documents noted in the scope)."""
+    refusal, or the number of operations when the request may run (more than one: a batch;
+    hash-only documents noted in the scope)."""
     documents: dict[str, str] = {}
     try:
-        for params in read_params(request.method, body, request.query_params):
+        operations = read_params(request.method, body, request.query_params)
+        for params in operations:
             document = await persisted.resolve(params, principal)
             sha = persisted_hash(params.extensions)
             if params.query is None and sha is not None:
@@ -77,7 +79,7 @@ async def admit(
     except RefusedError as refusal:
         return refusal.response(scope_media_type(request.scope))
     request.scope[DOCUMENTS_SCOPE_KEY] = documents
-    return None
+    return len(operations)
 
 
 def is_request_error(result: ExecutionResult | StrawberryResult) -> bool:

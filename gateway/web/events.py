@@ -9,6 +9,9 @@ Request:
       non-whitespace byte decides: ``[`` is an array, anything else is JSON Lines. A record's
       ``line`` is its 1-based line in a JSON Lines body, its 1-based position in an array.
     * At most ``GATEWAY_MAX_REQUEST_BYTES`` bytes, else 413.
+    * One token of the caller's rate-limit bucket per request, whatever its size (the body is
+      bounded above; counting records would throttle the bulk path): an empty bucket is 429
+      (``RATE_LIMITED``, ``Retry-After``), taken before an API key is looked up.
 
 Response (JSON, camelCase):
     * 200: every record was stored (or was an already stored duplicate event).
@@ -29,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
@@ -37,12 +41,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.authz.authenticate import authenticate, www_authenticate
+from gateway.authz.authenticate import www_authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Role
 from gateway.settings import Settings
 from gateway.store.faults import db_faults
 from gateway.store.ingest import IngestReport, ingest_lines
+from gateway.web.callers import Throttled, authenticate_limited
 
 SOURCE = "http"
 
@@ -61,10 +66,20 @@ def _error(status_code: int, code: str, message: str) -> Response:
     return _json({"error": {"code": code, "message": message}}, status_code)
 
 
-async def _authorize(request: Request, settings: Settings, engine: AsyncEngine) -> Response | None:
+def _throttled(wait: float) -> Response:
+    """HTTP 429: the caller's rate-limit bucket is empty (see gateway.web.ratelimit)."""
+    seconds = max(1, math.ceil(wait))
+    response = _error(429, "RATE_LIMITED", f"rate limit exceeded: retry in {seconds} s")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+async def _authorize(request: Request) -> Response | None:
     """None when the request may ingest (an ``INGESTER`` principal), else the error response."""
     try:
-        principal = await authenticate(request.headers, settings, engine)
+        principal = await authenticate_limited(request)  # one token of the caller's bucket
+    except Throttled as refused:
+        return _throttled(refused.wait)
     except AuthenticationError as exc:
         response = _error(401, "UNAUTHENTICATED", exc.message)
         response.headers["WWW-Authenticate"] = www_authenticate(exc)
@@ -135,7 +150,7 @@ async def post_events(request: Request) -> Response:
     """Ingest the records of the body; see the module docstring for the contract."""
     settings: Settings = request.app.state.settings
     engine: AsyncEngine = request.app.state.engine
-    denied = await _authorize(request, settings, engine)
+    denied = await _authorize(request)
     if denied is not None:
         return denied
     try:

@@ -16,7 +16,9 @@ the UTC day. Nothing else enters the key (the matrix and the limits are fixed fo
 process's life), so the reuse answers exactly what a fresh lookup would.
 
 The rate limit applies here too (:mod:`gateway.web.ratelimit`): a hit takes a token from its
-principal's bucket, and an empty bucket answers 429.
+principal's bucket, and an empty bucket answers 429. So does the cost budget
+(:mod:`gateway.web.budget`): a hit spends one point (from a lease of the process, mostly),
+reported in ``X-RateLimit-*`` headers and ``extensions.rateLimit``; a spent budget answers 429.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from gateway.authz.errors import AuthenticationError
 from gateway.authz.tokens import verify_token_window
 from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
+from gateway.web.budget import budget_of
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import caller_label, limiter_of, rate_key, rate_limited
@@ -100,14 +103,26 @@ class FastHits:
         if wait > 0:
             await rate_limited(wait, media.decode())(scope, receive, send)
             return
-        headers = [(b"content-type", media), (b"content-length", b"%d" % len(answer))]
+        headers = [(b"content-type", media)]
+        extra: dict[str, object] | None = None
+        budget = budget_of(scope)
+        if budget is not None:  # a hit spends the admission point only (often a leased one)
+            window = await budget.spend(key, 1)
+            if window is not None and not window.granted:
+                await budget.refused(window, 1, media.decode())(scope, receive, send)
+                return
+            headers += budget.headers(window)
+            extra = {"rateLimit": budget.report(window, 1)} if window is not None else None
+        responses: ResponseCache = scope["app"].state.responses  # _cached found it there
+        answer = responses.dress(answer, known.located.generation, extra)
+        headers.append((b"content-length", b"%d" % len(answer)))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
         _HIT.inc()
 
     async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes, _Known | None]:
-        """The cached answer, the media type negotiated for it and where it was found, or
-        None (full path)."""
+        """The stored answer (not dressed yet), the media type negotiated for it and where it
+        was found, or None (full path)."""
         state: Any = scope["app"].state
         responses: ResponseCache | None = getattr(state, "responses", None)
         authorization = content_type = accept = None
@@ -130,7 +145,7 @@ class FastHits:
             if known is None:
                 self._known.pop(raw, None)
                 return None, b"", None
-        answer = responses.answer(known.located.key, known.located.generation)
+        answer = responses.peek(known.located.key)  # dressed once the budget is spent
         if answer is None:  # evicted, expired, or never stored (not cacheable)
             self._known.pop(raw, None)
             return None, b"", None

@@ -33,17 +33,19 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.schema import BaseSchema
 
-from gateway.authz.authenticate import authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
+from gateway.web.budget import open_meter
+from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
+from gateway.web.negotiation import scope_media_type
 from gateway.web.observability import GRAPHQL
-from gateway.web.ratelimit import throttle
+from gateway.web.ratelimit import rate_limited, throttle_batch
 from gateway.web.response_cache import CACHE_SCOPE_KEY, SNAPSHOT_READ_SCOPE_KEY, ResponseCache
 from gateway.web.timeout import within_timeout
 
@@ -139,16 +141,15 @@ def render_graphiql_page(
 
 async def caller(request: Request) -> Principal | Response:
     """The request's authenticated caller, or the answer refusing it: 429 ``RATE_LIMITED``
-    when its bucket is empty (callers without a valid credential are limited by address), else
-    401 for no or an invalid credential."""
-    state = request.app.state
+    when its bucket is empty (callers without a valid credential are limited by address, API
+    keys before they are looked up: :mod:`gateway.web.callers`), else 401 for no or an
+    invalid credential."""
     try:
-        principal = await authenticate(request.headers, state.settings, state.engine)
+        principal = await authenticate_limited(request)
+    except Throttled as refused:
+        return rate_limited(refused.wait, scope_media_type(request.scope))
     except AuthenticationError as exc:
-        return await throttle(request.scope, None) or unauthenticated(exc, exc.message)
-    refused = await throttle(request.scope, principal)
-    if refused is not None:
-        return refused
+        return unauthenticated(exc, exc.message)
     if principal is None:
         return unauthenticated(None, MISSING_CREDENTIALS)
     return principal
@@ -228,6 +229,12 @@ class GatewayGraphQL(ConformingGraphQL):
         request = Request(scope, receive)
         state = request.app.state
         scope[PRINCIPAL_SCOPE_KEY] = principal
+        meter = await open_meter(scope, principal)  # the cost budget's admission point
+        if isinstance(meter, Response):
+            await meter(scope, receive, send)
+            return
+        if meter is not None:
+            send = meter.send(send)  # X-RateLimit-* headers
         body: bytes | None = b""
         if request.method == "POST":
             body = await read_bounded(request, state.settings.max_query_bytes)
@@ -236,15 +243,22 @@ class GatewayGraphQL(ConformingGraphQL):
                 await refused(scope, receive, send)
                 return
             receive = replay(body or b"", receive)
-        refused = await admit(request, body or b"", principal, state.persisted)
-        if refused is not None:  # malformed, unknown or untrusted persisted query, GET mutation
+        admitted = await admit(request, body or b"", principal, state.persisted)
+        if isinstance(admitted, Response):  # malformed, unknown or untrusted persisted query,
+            await admitted(scope, receive, send)  # GET mutation
+            return
+        refused = await throttle_batch(scope, principal, admitted)  # a token per operation
+        if refused is not None:
             await refused(scope, receive, send)
             return
+        if meter is not None:
+            meter.batch = admitted > 1
         responses: ResponseCache | None = getattr(state, "responses", None)
         if responses is None:
             await self._execute(scope, receive, send)
             return
-        outcome = await responses.handle(scope, receive, send, self._execute, principal)
+        report = meter.report if meter is not None else None
+        outcome = await responses.handle(scope, receive, send, self._execute, principal, report)
         scope[CACHE_SCOPE_KEY] = outcome  # for the access log
         GRAPHQL.labels(outcome).inc()
 

@@ -2,9 +2,11 @@
 
 Each caller has a bucket of ``GATEWAY_RATE_LIMIT_BURST`` tokens refilled at
 ``GATEWAY_RATE_LIMIT_PER_SECOND`` a second (0 turns the limit off); every request takes one,
-cached answers of the fast path (:mod:`gateway.web.fast_hits`) included. Callers are keyed by
-their principal (``jwt:<sub>``, ``api_key:<name>``); requests without valid credentials by
-client address (``ip:<host>``), before they are answered 401. The buckets are in Redis (shared
+cached answers of the fast path (:mod:`gateway.web.fast_hits`) and ``POST /v1/events``
+included, and a batch one per operation (:func:`throttle_batch`). Callers are keyed by their
+principal (``jwt:<sub>``), an API key by its public prefix before it is looked up
+(:mod:`gateway.web.callers`); requests without valid credentials by client address
+(``ip:<host>``), before they are answered 401. The buckets are in Redis (shared
 by all workers, :mod:`gateway.cache.buckets`) when ``GATEWAY_REDIS_URL`` is set, else
 in-process; Redis trouble lets requests through (counted in
 ``gateway_rate_limit_errors_total``).
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 from prometheus_client import Counter
 from starlette.responses import Response
 from starlette.types import Scope
@@ -36,6 +39,10 @@ from gateway.encoding import encode_parts
 from gateway.errors import ErrorCode
 from gateway.settings import Settings
 from gateway.web.negotiation import scope_media_type
+
+KNOWN_API_KEYS = 4096
+"""Most API key prefixes remembered as valid per process (least recently used dropped first;
+only keys that authenticated enter, so a flood of bad keys cannot fill it)."""
 
 RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused by the rate limit (429).")
 
@@ -55,6 +62,10 @@ class RateLimiter:
     rate: float
     burst: int
     clock: Callable[[], float] = field(default=time.time)
+    known_keys: LRUCache[str, None] = field(
+        default_factory=lambda: LRUCache(maxsize=KNOWN_API_KEYS), repr=False
+    )
+    """Public prefixes of the API keys that authenticated here (:mod:`gateway.web.callers`)."""
 
     @classmethod
     def create(cls, settings: Settings) -> RateLimiter | None:
@@ -70,9 +81,10 @@ class RateLimiter:
             buckets = RedisBuckets.from_url(settings.redis_url, timeout, breaker)
         return cls(buckets, settings.rate_limit_per_second, settings.rate_limit_burst)
 
-    async def wait(self, key: str) -> float:
-        """Take a token of ``key``: 0.0 when the request may go on, else the seconds to wait."""
-        return await self.buckets.take(key, self.rate, self.burst, self.clock())
+    async def wait(self, key: str, count: int = 1) -> float:
+        """Take ``count`` tokens of ``key`` (at most the burst): 0.0 when the request may go
+        on, else the seconds to wait."""
+        return await self.buckets.take(key, self.rate, self.burst, self.clock(), count)
 
     async def close(self) -> None:
         """Release the buckets' connections."""
@@ -120,4 +132,14 @@ async def throttle(scope: Scope, principal: Principal | None) -> Response | None
     if limiter is None:
         return None
     wait = await limiter.wait(rate_key(principal, scope))
+    return rate_limited(wait, scope_media_type(scope)) if wait > 0 else None
+
+
+async def throttle_batch(scope: Scope, principal: Principal, operations: int) -> Response | None:
+    """The 429 answer when the caller's bucket lacks a token for each operation of a batch
+    beyond the first (which the request took on its way in); None when it may go on."""
+    limiter = limiter_of(scope)
+    if limiter is None or operations <= 1:
+        return None
+    wait = await limiter.wait(rate_key(principal, scope), operations - 1)
     return rate_limited(wait, scope_media_type(scope)) if wait > 0 else None

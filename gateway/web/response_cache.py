@@ -54,6 +54,8 @@ VIEWER_FIELD = "viewer"
 """``Query.viewer`` answers the caller's subject and credential kind, not only its grants."""
 
 Execute = Callable[[Scope, Receive, Send], Awaitable[None]]
+Report = Callable[[], dict[str, object]]
+"""Extra ``extensions`` entries of an answer, known once it is computed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +233,17 @@ class ResponseCache:
     """The document of a persisted-query hash this process knows (APQ requests)."""
 
     async def handle(
-        self, scope: Scope, receive: Receive, send: Send, execute: Execute, principal: Principal
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        execute: Execute,
+        principal: Principal,
+        report: Report | None = None,
     ) -> str:
         """Answer the request; returns the cache outcome (``hit``, ``shared``, ``miss``,
-        ``bypass``)."""
+        ``bypass``). ``report`` adds its entries (the cost budget's ``rateLimit``) to the
+        ``extensions`` added to the answer, as they are once it is computed."""
         request = Request(scope, receive)
         body = await request.body() if request.method == "POST" else b""
         content_type = request.headers.get("content-type", "")
@@ -269,6 +278,7 @@ class ResponseCache:
             extensions = {
                 "cache": {"hit": result.hit, "shared": result.shared},
                 "snapshot": _snapshot_extension(snapshot),
+                **(report() if report is not None else {}),
             }
             # The negotiated media type: never frozen into the entry (it holds the body only).
             headers = [(b"content-type", scope_media_type(scope).encode())]
@@ -283,6 +293,7 @@ class ResponseCache:
             extensions = {
                 "cache": {"hit": False, "shared": False},
                 "snapshot": _snapshot_extension(captured.snapshot or generation),
+                **(report() if report is not None else {}),
             }
             body = with_extensions(body, extensions, merge="extensions" in parsed)
         await self._send(send, captured.status, captured.headers, body)
@@ -308,9 +319,18 @@ class ResponseCache:
     def answer(self, key: str, generation: Generation) -> bytes | None:
         """The cached answer under ``key`` (``extensions`` included) if this process holds it
         (the in-process cache or the near copy of Redis: no I/O), else None."""
-        value = self.cache.peek(LAYER, key)
-        if value is None:
-            return None
+        value = self.peek(key)
+        return None if value is None else self.dress(value, generation)
+
+    def peek(self, key: str) -> bytes | None:
+        """The stored value under ``key`` if this process holds it (no I/O), else None."""
+        return self.cache.peek(LAYER, key)
+
+    def dress(
+        self, value: bytes, generation: Generation, extra: dict[str, object] | None = None
+    ) -> bytes:
+        """A stored ``value`` as a hit answers it: with ``extensions.cache``,
+        ``extensions.snapshot`` and the ``extra`` entries (one copy of the body)."""
         suffix = self._hit_suffix.get(generation)
         if suffix is None:  # once per generation: the same extensions on every hit
             extensions = {
@@ -318,7 +338,11 @@ class ResponseCache:
                 "snapshot": _snapshot_extension(generation),
             }
             suffix = self._hit_suffix[generation] = _suffix(extensions)
-        return value[:-2] + suffix if value.endswith(b"}}") else value
+        if not value.endswith(b"}}"):
+            return value
+        if extra:  # one copy of the body: the extra entries, then the generation's suffix
+            return b"".join((value[:-2], _suffix(extra)[:-2], suffix))
+        return value[:-2] + suffix
 
     def _key(
         self, generation: str, now: dt.datetime, principal: Principal, operation: Operation

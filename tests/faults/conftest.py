@@ -40,7 +40,9 @@ async def database(postgres_up: PostgresServer) -> Settings:
         await admin.close()
     # No rate limit: 20 clients share one principal here (tests/limits covers the limit).
     database_url = postgres_up.url.rsplit("/", 1)[0] + "/gateway"
-    settings = Settings(database_url=database_url, rate_limit_per_second=0)
+    settings = Settings(
+        database_url=database_url, rate_limit_per_second=0, cost_budget_per_window=0
+    )
     await build_world_in(settings)
     return settings
 

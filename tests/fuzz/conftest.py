@@ -66,6 +66,7 @@ async def live() -> AsyncIterator[Live]:
         jwt_secret=SecretStr(JWT_SECRET),
         cache_poll_seconds=0.5,
         rate_limit_per_second=0,  # examples come faster than any caller's limit
+        cost_budget_per_window=0,  # and cost more than any caller's budget
     )
     await build_world_in(settings)
     port = _free_port()

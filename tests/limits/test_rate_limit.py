@@ -182,3 +182,42 @@ async def test_redis_down_lets_http_requests_through(serve: Serve, admin: dict[s
     async with serve(rate_limit_per_second=0.001, rate_limit_burst=1, redis_url=down) as http:
         answers = [await http.post("/graphql", json=QUERY, headers=admin) for _ in range(4)]
     assert {a.status_code for a in answers} == {200}
+
+
+async def test_a_take_of_several_tokens_is_all_or_nothing(cache_url: str | None) -> None:
+    buckets = _buckets(cache_url)
+    try:
+        assert await buckets.take("jwt:a", 1.0, 5, 100.0, 3) == 0.0
+        # Two tokens left: three more are refused (none taken), with the wait for the third.
+        assert await buckets.take("jwt:a", 1.0, 5, 100.0, 3) == pytest.approx(1.0)
+        assert await buckets.take("jwt:a", 1.0, 5, 100.0, 2) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 5, 100.0) > 0
+        # More than the burst takes the whole bucket, once it is full: never refused for ever.
+        assert await buckets.take("jwt:a", 1.0, 5, 200.0, 50) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 5, 200.0) > 0
+    finally:
+        await buckets.close()
+
+
+def _batch(size: int) -> list[dict[str, object]]:
+    return [{"query": "query B($n: Int) { workspaces(first: $n) { totalCount } }",
+             "variables": {"n": i + 1}} for i in range(size)]  # fmt: skip
+
+
+async def test_a_batch_takes_a_token_per_operation(
+    serve: Serve, admin: dict[str, str], cache_url: str | None, executions: list[str]
+) -> None:
+    limited = {**_limited(cache_url), "rate_limit_burst": 5, "allow_batching": True}
+    async with serve(**limited) as http:
+        first = await http.post("/graphql", json=_batch(3), headers=admin)
+        second = await http.post("/graphql", json=_batch(3), headers=admin)  # 2 tokens left
+        ran = len(executions)
+        single = await http.post("/graphql", json=_batch(1)[0], headers=admin)
+    assert first.status_code == 200
+    assert len(first.json()) == 3
+    # Counted as one request, the second batch would run; it needs three tokens of the two
+    # left and is refused before anything executes.
+    assert second.status_code == 429
+    assert codes(second) == ["RATE_LIMITED"]
+    assert ran == 3
+    assert single.status_code == 200  # the one token the refusal left

@@ -29,7 +29,7 @@ The file is written in a worker thread to a spooled temporary file (memory up to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
@@ -92,6 +92,8 @@ _STATUS = {
     ErrorCode.FORBIDDEN.value: 403,
 }
 """HTTP status of an operation that ran with errors, by code (others: 400); the highest wins."""
+_QUOTA = (b"x-ratelimit-limit", b"x-ratelimit-remaining", b"x-ratelimit-used", b"x-ratelimit-reset")
+"""Headers of the caller's cost budget (:mod:`gateway.web.budget`), kept on every answer."""
 _FORBIDDEN = ErrorCode.FORBIDDEN.value
 _NOT_FOUND = ErrorCode.NOT_FOUND.value
 
@@ -170,7 +172,9 @@ class ExportEndpoint:
         answer = orjson.loads(captured.body) if captured.status == 200 else None
         if answer is None or _refused(answer):
             return _error(captured, answer)
-        return await self._file(wanted, answer, settings.export_max_rows)
+        file = await self._file(wanted, answer, settings.export_max_rows)
+        file.headers.update(_kept(captured, _QUOTA))  # the cost budget's X-RateLimit-*
+        return file
 
     async def _file(self, wanted: ExportRequest, answer: dict[str, Any], max_rows: int) -> Response:
         document = parse(wanted.query)
@@ -238,9 +242,14 @@ def _error(captured: Captured, answer: dict[str, Any] | None) -> Response:
             errors = [e for e in errors if not _hidden(e)]
         codes = [(e.get("extensions") or {}).get("code") for e in errors]
         status = max((_STATUS.get(str(code), 400) for code in codes), default=400)
-    kept = {b"www-authenticate", b"allow", b"retry-after"}
-    headers = {k.decode(): v.decode() for k, v in captured.headers if k.lower() in kept}
-    return Response(captured.body, status, headers=headers, media_type=JSON)
+    kept = {b"www-authenticate", b"allow", b"retry-after", *_QUOTA}
+    return Response(captured.body, status, headers=_kept(captured, kept), media_type=JSON)
+
+
+def _kept(captured: Captured, names: Iterable[bytes]) -> dict[str, str]:
+    """The headers of ``captured`` named in ``names`` (lower case)."""
+    wanted = set(names)
+    return {k.decode(): v.decode() for k, v in captured.headers if k.lower() in wanted}
 
 
 def _operation_name(document: Any, name: str | None) -> str:
