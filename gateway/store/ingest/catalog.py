@@ -4,12 +4,18 @@ The whole catalog's keys (ids and owning workspaces, a few thousand rows) are re
 :class:`CatalogView` at the start of each chunk's transaction; records are checked against it
 in line order and update it as they go, so a record may refer to one earlier in the same chunk.
 The surviving rows are then written per table, parents first.
+
+A mini program belongs to its workspace (SPEC §2): a deployment into another workspace's app is
+inconsistent, and so is an upsert that moves an app or a mini program with deployments, or a
+merchant with mini programs, to another workspace (``workspace move``): the events already
+counted for the old workspace would otherwise be read by the new one's callers.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +66,14 @@ class CatalogView:
     merchants: dict[str, str]
     target_apps: dict[str, str]
     mini_programs: dict[str, str]
+    deployed_apps: set[str] = field(default_factory=set)
+    """Target apps with at least one deployment record (tied to their workspace)."""
+    deployed_mini_programs: set[str] = field(default_factory=set)
+    """Mini programs with at least one deployment record (tied to their workspace)."""
+    merchant_of: dict[str, str] = field(default_factory=dict)
+    """Each mini program's merchant, for those that have one."""
+    merchant_mini_programs: Counter[str] = field(default_factory=Counter)
+    """How many mini programs name each merchant (a merchant with any is tied)."""
 
     @classmethod
     async def load(cls, conn: AsyncConnection) -> CatalogView:
@@ -70,11 +84,28 @@ class CatalogView:
             return {row.id: row.workspace_id for row in rows}
 
         ids = await conn.scalars(select(workspaces.c.id))
+        pairs = await conn.execute(
+            select(deployments.c.target_app_id, deployments.c.mini_program_id).distinct()
+        )
+        apps, mps = set(), set()
+        for app_id, mp_id in pairs:
+            apps.add(app_id)
+            mps.add(mp_id)
+        owned = await conn.execute(
+            select(mini_programs.c.id, mini_programs.c.merchant_id).where(
+                mini_programs.c.merchant_id.is_not(None)
+            )
+        )
+        merchant_of = {row.id: row.merchant_id for row in owned}
         return cls(
             set(ids),
             await owners(merchants),
             await owners(target_apps),
             await owners(mini_programs),
+            apps,
+            mps,
+            merchant_of,
+            Counter(merchant_of.values()),
         )
 
     def copy(self) -> CatalogView:
@@ -84,6 +115,10 @@ class CatalogView:
             dict(self.merchants),
             dict(self.target_apps),
             dict(self.mini_programs),
+            set(self.deployed_apps),
+            set(self.deployed_mini_programs),
+            dict(self.merchant_of),
+            Counter(self.merchant_mini_programs),
         )
 
     def check_event(self, target_app_id: str, mini_program_id: str) -> Reference | None:
@@ -114,7 +149,31 @@ class CatalogView:
                 self.target_apps[record.id] = record.workspace_id
             elif isinstance(record, MiniProgramRecord):
                 self.mini_programs[record.id] = record.workspace_id
+                self._set_merchant(record.id, record.merchant_id)
+            elif isinstance(record, DeploymentRecord):
+                self.deployed_apps.add(record.target_app_id)
+                self.deployed_mini_programs.add(record.mini_program_id)
         return problem
+
+    def _set_merchant(self, mini_program_id: str, merchant_id: str | None) -> None:
+        old = self.merchant_of.pop(mini_program_id, None)
+        if old is not None:
+            self.merchant_mini_programs[old] -= 1
+        if merchant_id is not None:
+            self.merchant_of[mini_program_id] = merchant_id
+            self.merchant_mini_programs[merchant_id] += 1
+
+    def moved(
+        self, kind: str, owners: dict[str, str], entity_id: str, workspace_id: str, ties: str | None
+    ) -> Reference | None:
+        """The ``workspace move`` problem of an upsert that moves a tied entity, else None."""
+        old = owners.get(entity_id)
+        if old is None or old == workspace_id or ties is None:
+            return None
+        return "workspace move", (
+            f"{kind} {entity_id!r} belongs to workspace {old!r} and {ties} there: it cannot "
+            f"move to {workspace_id!r}"
+        )
 
     def _workspace(self, workspace_id: str) -> Reference | None:
         if workspace_id in self.workspaces:
@@ -122,13 +181,29 @@ class CatalogView:
         return "unknown workspace", f"unknown workspace {workspace_id!r}"
 
 
-def _check_owned(view: CatalogView, record: Any) -> Reference | None:
-    return view._workspace(record.workspace_id)
+def _check_target_app(view: CatalogView, record: Any) -> Reference | None:
+    assert isinstance(record, TargetAppRecord)
+    ties = "has deployments" if record.id in view.deployed_apps else None
+    return view._workspace(record.workspace_id) or view.moved(
+        "targetApp", view.target_apps, record.id, record.workspace_id, ties
+    )
+
+
+def _check_merchant(view: CatalogView, record: Any) -> Reference | None:
+    assert isinstance(record, MerchantRecord)
+    count = view.merchant_mini_programs[record.id]
+    ties = f"has {count} mini program(s)" if count > 0 else None
+    return view._workspace(record.workspace_id) or view.moved(
+        "merchant", view.merchants, record.id, record.workspace_id, ties
+    )
 
 
 def _check_mini_program(view: CatalogView, record: Any) -> Reference | None:
     assert isinstance(record, MiniProgramRecord)
-    problem = view._workspace(record.workspace_id)
+    ties = "has deployments" if record.id in view.deployed_mini_programs else None
+    problem = view._workspace(record.workspace_id) or view.moved(
+        "miniProgram", view.mini_programs, record.id, record.workspace_id, ties
+    )
     if problem is not None or record.merchant_id is None:
         return problem
     merchant_ws = view.merchants.get(record.merchant_id)
@@ -154,8 +229,8 @@ def _no_check(view: CatalogView, record: Any) -> Reference | None:
 
 _CHECKS: dict[type[Any], Callable[[CatalogView, Any], Reference | None]] = {
     WorkspaceRecord: _no_check,
-    MerchantRecord: _check_owned,
-    TargetAppRecord: _check_owned,
+    MerchantRecord: _check_merchant,
+    TargetAppRecord: _check_target_app,
     MiniProgramRecord: _check_mini_program,
     DeploymentRecord: _check_deployment,
     UserRecord: _no_check,
