@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         description="HS256 secret for `Authorization: Bearer` JWTs (at least 32 characters); "
         "`gateway token` signs with it.",
     )
+    jwt_max_lifetime_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="Longest lifetime of a JWT the gateway accepts, in seconds (`exp` - `iat`, "
+        "or `exp` - now without `iat`); `gateway token` mints within it. 0 = no maximum.",
+    )
     cursor_secret: SecretStr | None = Field(
         default=None,
         description="Secret that seals Relay cursors (at least 32 characters; the same on every "

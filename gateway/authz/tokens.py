@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -110,7 +111,7 @@ def _key_for(algorithm: str, settings: Settings) -> Any:
 def _decode(token: str, settings: Settings) -> dict[str, Any]:
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
-    except jwt.DecodeError as exc:
+    except jwt.PyJWTError as exc:  # DecodeError, and InvalidTokenError for a bad kid or crit
         raise AuthenticationError("token is malformed") from exc
     if not isinstance(algorithm, str):
         raise AuthenticationError("token header names no algorithm")
@@ -177,14 +178,61 @@ def verify_token_window(token: str, settings: Settings) -> tuple[Principal, floa
 
 
 def _verify(token: str, settings: Settings) -> tuple[Principal, float, float]:
-    """Check ``token`` in full: its principal, valid from (nbf/iat) and expiry (POSIX)."""
-    claims = _decode(token, settings)
+    """Check ``token`` in full: its principal, valid from (nbf/iat) and expiry (POSIX).
+
+    Whatever a token holds (any header, claim types, encodings, sizes), the answer is the
+    principal or an :class:`AuthenticationError`: an exception of the JWT library or of the
+    checks below that is not one is refused as a malformed token, never a server error.
+    """
+    try:
+        return _checked(_decode(token, settings), settings)
+    except AuthenticationError:
+        raise
+    except Exception as exc:  # hostile input must never reach a 500
+        raise AuthenticationError("token is malformed") from exc
+
+
+def _checked(claims: dict[str, Any], settings: Settings) -> tuple[Principal, float, float]:
     subject = claims["sub"]
-    if not isinstance(subject, str) or not subject:
-        raise AuthenticationError("token 'sub' must be a non-empty string")
+    if not isinstance(subject, str) or not _SUBJECT.fullmatch(subject):
+        raise AuthenticationError(
+            f"token 'sub' must be 1 to {MAX_SUBJECT_LENGTH} printable characters"
+        )
     principal = Principal(subject, _grants(claims.get("grants")), via="jwt")
-    starts = [float(claims[c]) for c in ("nbf", "iat") if isinstance(claims.get(c), int | float)]
-    return principal, max(starts, default=-math.inf), float(claims["exp"])
+    times = {name: _time(claims, name) for name in ("exp", "nbf", "iat")}
+    expires = times["exp"]
+    assert expires is not None  # required by _decode
+    starts = [t for t in (times["nbf"], times["iat"]) if t is not None]
+    limit = settings.jwt_max_lifetime_seconds
+    if limit:
+        issued = times["iat"] if times["iat"] is not None else time.time()
+        if expires - issued > limit + LEEWAY.total_seconds():
+            raise AuthenticationError(
+                f"token lifetime is longer than this gateway accepts ({limit} s): "
+                "mint a shorter-lived token"
+            )
+    return principal, max(starts, default=-math.inf), expires
+
+
+MAX_SUBJECT_LENGTH = 256
+_SUBJECT = re.compile(rf"[^\x00-\x1f\x7f\ud800-\udfff]{{1,{MAX_SUBJECT_LENGTH}}}")
+"""A subject is printable text (it is logged, keyed on and answered in ``viewer``)."""
+
+
+def _time(claims: dict[str, Any], name: str) -> float | None:
+    """A NumericDate claim as POSIX seconds (None when absent); refused unless a finite number
+    of seconds within years 1970-9999."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AuthenticationError(f"token '{name}' must be a number of seconds")
+    if not 0 <= value <= _LAST_SECOND:
+        raise AuthenticationError(f"token '{name}' is out of range")
+    return float(value)
+
+
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 _VERIFIED: LRUCache[tuple[str, tuple[object, ...]], tuple[Principal, float, float]] = LRUCache(
@@ -219,6 +267,11 @@ def mint_token(
         )
     if ttl <= timedelta(0):
         raise AuthConfigError("the token lifetime must be positive")
+    limit = settings.jwt_max_lifetime_seconds
+    if limit and ttl.total_seconds() > limit:
+        raise AuthConfigError(
+            f"the token lifetime is longer than GATEWAY_JWT_MAX_LIFETIME_SECONDS ({limit} s)"
+        )
     claimed = [grant.as_claim() for grant in grants]
     if not claimed:
         raise AuthConfigError("a token needs at least one grant")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import secrets
@@ -237,6 +238,21 @@ class AnnouncingServer(uvicorn.Server):
                 console.print(f"[bold]{label}[/bold] {value}", soft_wrap=True, highlight=False)
 
 
+def warn_if_exposed(console: Console, host: str) -> None:
+    """Warn when the demo binds an address other machines may reach."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        console.print(
+            f"[bold red]warning:[/bold red] the demo binds {host}: anyone who reaches it can "
+            "read the demo data with the tokens printed below (GraphiQL offers its token to "
+            "this machine only). Use --host 127.0.0.1 unless that is what you want.",
+            highlight=False,
+        )
+
+
 def demo(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
@@ -249,6 +265,7 @@ def demo(
 ) -> None:
     """Run a self-contained demo: fresh SQLite, generated data, GraphiQL. Works offline."""
     console = Console()
+    warn_if_exposed(console, host)
     settings = _fresh_database(database)
     started = time.perf_counter()
     report = asyncio.run(load_demo_data(settings, scale, console))

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from gateway.web.graphql import STATIC_DIR, asset_version
+from gateway.web.security_headers import page_policy
 
 DASHBOARD_DIR = "dashboard"
 """Folder of the dashboard's page, modules and styles, relative to ``STATIC_DIR``."""
@@ -42,6 +43,11 @@ def import_map() -> str:
     >>> '"./static/dashboard/api.js": "./static/dashboard/api.js?v=' in import_map()
     True
     """
+    return f'<script type="importmap">{_import_map_body()}</script>'
+
+
+@cache
+def _import_map_body() -> str:
     modules = sorted((STATIC_DIR / DASHBOARD_DIR).rglob("*.js"))
     # "./" makes the keys URL-like: a relative import resolves to a URL, then matches one.
     imports = {
@@ -49,7 +55,7 @@ def import_map() -> str:
         for path in (m.relative_to(STATIC_DIR).as_posix() for m in modules)
     }
     body = orjson.dumps({"imports": imports}, option=orjson.OPT_INDENT_2).decode()
-    return f'<script type="importmap">\n{body}\n</script>'
+    return f"\n{body}\n"
 
 
 @cache
@@ -64,4 +70,11 @@ def render_dashboard_page() -> str:
 async def dashboard_page(request: Request) -> HTMLResponse:
     """GET ``/dashboard``: the page (never cached, so a new version's assets are picked up)."""
     del request
-    return HTMLResponse(render_dashboard_page(), headers={"Cache-Control": "no-cache"})
+    # The import map is the page's one inline script: allowed by its hash, nothing else is.
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": _policy()}
+    return HTMLResponse(render_dashboard_page(), headers=headers)
+
+
+@cache
+def _policy() -> str:
+    return page_policy(_import_map_body())

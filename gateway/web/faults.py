@@ -56,3 +56,25 @@ async def send_unavailable(scope: Scope, send: Send, error: ServiceUnavailableEr
     ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+INTERNAL_MESSAGE = "internal server error"
+
+
+async def send_internal_error(scope: Scope, send: Send, request_id: str) -> None:
+    """Answer an unexpected exception raised before the response started: the masked JSON
+    500 (``INTERNAL_SERVER_ERROR`` with the request id; nothing of the exception)."""
+    extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
+    if scope["path"] == EVENTS_PATH:
+        body = orjson.dumps({"error": {"message": INTERNAL_MESSAGE, **extensions}})
+        media_type = "application/json"
+    else:
+        body = orjson.dumps({"errors": [{"message": INTERNAL_MESSAGE, "extensions": extensions}]})
+        media_type = scope_media_type(scope)
+    headers = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+import ipaddress
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 import orjson
+from starlette.datastructures import Address
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -91,6 +93,16 @@ def asset_version(relative_path: str) -> str:
 def asset_url(root_path: str, relative_path: str) -> str:
     """The versioned, host-relative URL of a static asset, e.g. ``/static/x.js?v=ab12cd34ef56``."""
     return f"{root_path}{STATIC_PREFIX}/{relative_path}?v={asset_version(relative_path)}"
+
+
+def is_loopback(client: Address | None) -> bool:
+    """True when ``client`` is this machine (127.0.0.0/8, ::1)."""
+    if client is None:
+        return False
+    try:
+        return ipaddress.ip_address(client.host).is_loopback
+    except ValueError:
+        return False
 
 
 def render_graphiql_page(
@@ -180,9 +192,11 @@ class GatewayGraphQL(ConformingGraphQL):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Serve the offline GraphiQL page instead of strawberry's CDN-based one."""
+        # The demo's pre-filled token goes to this machine's own browser only: anyone else
+        # who reaches the address gets the page without it (and must sign in).
+        headers = self._graphiql_headers if is_loopback(request.client) else None
         page = render_graphiql_page(
-            root_path=request.scope.get("root_path", ""),
-            default_headers=self._graphiql_headers,
+            root_path=request.scope.get("root_path", ""), default_headers=headers
         )
         # The page embeds a token in the demo; never let a shared cache keep it.
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})

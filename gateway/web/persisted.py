@@ -8,7 +8,7 @@ client sends hash and query together: the gateway checks that the query's SHA-25
 (else ``BAD_USER_INPUT``), stores it and runs it.
 
 Registered documents live in the snapshot cache's backend (Redis when ``GATEWAY_REDIS_URL`` is
-set, so every worker knows them; in-process otherwise) under ``gw:v1:apq:<digest>``, not tied
+set, so every worker knows them; in-process otherwise) under ``gw:v2:apq:<digest>``, not tied
 to a snapshot, for ``GATEWAY_PERSISTED_QUERY_TTL_SECONDS``; each process also keeps the last
 :data:`LOCAL_DOCUMENTS` it saw (a hash names one document forever, so that copy never goes
 stale). With a trusted-documents manifest (:mod:`gateway.web.trusted`), listed hashes always

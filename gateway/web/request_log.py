@@ -26,17 +26,23 @@ import time
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.errors import REQUEST_ID, ServiceUnavailableError
 from gateway.schema.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
-from gateway.web.faults import send_unavailable
+from gateway.web.faults import send_internal_error, send_unavailable
 from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
 from gateway.web.observability import KNOWN_PATHS, LATENCY, REQUESTS, StatusSend
 from gateway.web.ratelimit import caller_label
 from gateway.web.response_cache import CACHE_SCOPE_KEY
+from gateway.web.security_headers import securing
 
 access_logger = logging.getLogger("gateway.access")
+error_logger = logging.getLogger("gateway.error")
+
+CLIENT_CLOSED = 499
+"""The status recorded (never sent) for a request whose client went away mid-body."""
 
 NOTES_SCOPE_KEY = "gateway.log"
 """ASGI scope entry: what parts of the app noted for the access line (:func:`note`)."""
@@ -94,13 +100,21 @@ class RequestLog:
         started = time.perf_counter()
         rid = request_id(scope)
         token = REQUEST_ID.set(rid)
-        sending = StatusSend(send, [(b"x-request-id", rid.encode())])
+        sending = StatusSend(securing(send), [(b"x-request-id", rid.encode())])
         try:
             await self.app(scope, receive, sending)
         except ServiceUnavailableError as exc:
             if sending.status:
                 raise
             await send_unavailable(scope, sending, exc)  # stopped before execution
+        except ClientDisconnect:
+            sending.status = sending.status or CLIENT_CLOSED  # nobody is left to answer
+        except Exception:
+            # One JSON line with the traceback inside, under the request's id; the caller gets
+            # the masked JSON 500 (nothing reaches Starlette's plain-text one or uvicorn's log).
+            error_logger.exception("unhandled error", extra={"request_id": rid})
+            if not sending.status:
+                await send_internal_error(scope, sending, rid)
         finally:
             REQUEST_ID.reset(token)
             status = sending.status or 500

@@ -178,7 +178,7 @@ async def test_entries_expire_when_the_next_snapshot_is_due_plus_grace(
     taken = dt.datetime.fromisoformat(answer.body["extensions"]["snapshot"]["takenAt"])
     due = (taken + dt.timedelta(seconds=600 + 30) - dt.datetime.now(dt.UTC)).total_seconds()
     for layer in ("response", "metric"):
-        keys = [key async for key in redis_client.scan_iter(f"gw:v1:{layer}:*")]
+        keys = [key async for key in redis_client.scan_iter(f"gw:v2:{layer}:*")]
         assert keys, layer
         for key in keys:
             ttl = await redis_client.pttl(key) / 1000

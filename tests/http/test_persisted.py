@@ -109,7 +109,7 @@ async def test_registered_documents_live_in_redis_for_every_process(
     async with serve(redis_url=REDIS_URL, persisted_query_ttl_seconds=3600) as first:
         assert (await post(first, apq(WORKSPACES, with_query=True), admin)).status_code == 200
     key = cache_key("apq", sha256(WORKSPACES))
-    assert key.startswith("gw:v1:apq:")
+    assert key.startswith("gw:v2:apq:")
     assert await redis_client.get(key) == WORKSPACES.encode()
     assert 3500 < await redis_client.ttl(key) <= 3600  # not tied to a snapshot
     # Another process (a fresh app) knows the hash through Redis.
