@@ -270,7 +270,8 @@ class Settings(BaseSettings):
         default=90,
         ge=1,
         le=3660,
-        description="Longest time range a metric may be asked for, in days.",
+        description="Longest time range a metric may be asked for, in days. No range, month or "
+        "previous period reaches before 1970-01-01 (earlier dates are `BAD_USER_INPUT`).",
     )
 
     @field_validator("trusted_proxies")

@@ -114,6 +114,17 @@ class TimeRangeSpec:
 
 _FORMS = "give exactly one of: preset, {days, endDate} or {from, to}"
 
+EARLIEST_DAY = date(1970, 1, 1)
+"""No range, month or previous period reaches before this day (nothing is dated earlier): a
+date far in the past is bad input, never arithmetic past ``date.min``."""
+
+
+def _not_too_early(name: str, value: date) -> None:
+    if value < EARLIEST_DAY:
+        raise BadUserInputError(
+            f"{name} ({value}) is before {EARLIEST_DAY}, the earliest day this gateway serves"
+        )
+
 
 def resolve_time_range(
     spec: TimeRangeSpec, *, today: date, max_days: int = DEFAULT_MAX_DAYS
@@ -134,9 +145,16 @@ def resolve_time_range(
     if spec.preset is not None:
         back_start, back_end = _PRESET_DAYS[spec.preset]
         return DateRange(today - timedelta(days=back_start), today - timedelta(days=back_end))
-    if forms[1]:
-        return _days_form(spec, today=today, max_days=max_days)
-    return _custom_form(spec, today=today, max_days=max_days)
+    try:
+        if forms[1]:
+            span = _days_form(spec, today=today, max_days=max_days)
+        else:
+            span = _custom_form(spec, today=today, max_days=max_days)
+        # The previous period, of equal length, must not reach before the earliest day.
+        _not_too_early("timeRange's previous period", span.start - timedelta(days=span.days))
+    except OverflowError:
+        raise BadUserInputError(f"timeRange reaches before {EARLIEST_DAY}") from None
+    return span
 
 
 def _days_form(spec: TimeRangeSpec, *, today: date, max_days: int) -> DateRange:
@@ -145,6 +163,7 @@ def _days_form(spec: TimeRangeSpec, *, today: date, max_days: int) -> DateRange:
     if not 1 <= spec.days <= max_days:
         raise BadUserInputError(f"timeRange.days must be between 1 and {max_days}, not {spec.days}")
     _not_after_today("endDate", spec.end_date, today)
+    _not_too_early("timeRange.endDate", spec.end_date)
     return DateRange(spec.end_date - timedelta(days=spec.days - 1), spec.end_date)
 
 
@@ -152,6 +171,7 @@ def _custom_form(spec: TimeRangeSpec, *, today: date, max_days: int) -> DateRang
     if spec.from_ is None or spec.to is None:
         raise BadUserInputError("timeRange: from and to go together; give both")
     _not_after_today("to", spec.to, today)
+    _not_too_early("timeRange.from", spec.from_)
     if spec.from_ > spec.to:
         raise BadUserInputError(f"timeRange.from ({spec.from_}) is after timeRange.to ({spec.to})")
     span = DateRange(spec.from_, spec.to)
@@ -188,6 +208,9 @@ def month_ranges(first: date, last: date, *, today: date) -> list[DateRange]:
     """
     if first > last:
         raise BadUserInputError(f"from ({first:%Y-%m}) is after to ({last:%Y-%m})")
+    # The month before the first is its previous value.
+    _not_too_early("from", first)
+    _not_too_early("from's previous month", (first - timedelta(days=1)).replace(day=1))
     if last > today.replace(day=1):
         raise BadUserInputError(f"to ({last:%Y-%m}) is after the current month ({today:%Y-%m})")
     count = (last.year - first.year) * 12 + last.month - first.month + 1

@@ -42,6 +42,9 @@ DATES = st.one_of(
         ["2024-02-30", "2024-03-01T00:00:00+08:00", "2024-03-01+14:00", "", "0000-00-00"]
     ),
     st.sampled_from(["2024-3-1", "+2024-03-01", "20240301", "2024-W10", "today", "\x00"]),
+    # The edges of the calendar: a range or its previous period must never step past date.min.
+    st.sampled_from(["0001-01-01", "0001-01-02", "0001-03-31", "1969-12-31", "1970-01-01"]),
+    st.sampled_from(["1970-04-01", "9999-12-31", "10000-01-01"]),
     st.text(max_size=20),
     st.integers(min_value=-(2**63), max_value=2**63),
     st.none(),

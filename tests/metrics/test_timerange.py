@@ -6,12 +6,13 @@ import itertools
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.domain import Granularity, TimeRangePreset
 from gateway.errors import BadUserInputError
 from gateway.metrics.timerange import (
+    EARLIEST_DAY,
     MAX_MONTHS,
     DateRange,
     TimeRangeSpec,
@@ -147,3 +148,34 @@ def test_months() -> None:
         month_ranges(date(2024, 11, 1), date(2026, 11, 1), today=TODAY)
     with pytest.raises(BadUserInputError, match="is after to"):
         month_ranges(date(2026, 11, 1), date(2026, 10, 1), today=TODAY)
+
+
+EDGE_DAYS = st.one_of(
+    st.dates(max_value=date(1970, 6, 1)),
+    st.sampled_from([date.min, date(1, 1, 2), date(1969, 12, 31), date(1970, 1, 1)]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=EDGE_DAYS, days=st.integers(1, 90), other=EDGE_DAYS)
+def test_any_date_is_a_range_or_bad_input_never_an_overflow(
+    day: date, days: int, other: date
+) -> None:
+    """Issue 14.6: a date far in the past answers BAD_USER_INPUT; when a range is served, its
+    previous period starts on or after EARLIEST_DAY (so no arithmetic leaves the calendar)."""
+    today = date(2026, 12, 5)
+    for spec in (
+        TimeRangeSpec(days=days, end_date=day),
+        TimeRangeSpec(from_=min(day, other), to=max(day, other)),
+    ):
+        try:
+            span = resolve_time_range(spec, today=today)
+        except BadUserInputError:
+            continue
+        assert span.previous().start >= EARLIEST_DAY
+    first = day.replace(day=1)
+    try:
+        months = month_ranges(first, max(first, other.replace(day=1)), today=today)
+    except BadUserInputError:
+        return
+    assert months[0].start.replace(day=1) > EARLIEST_DAY
