@@ -95,6 +95,19 @@ def asset_url(root_path: str, relative_path: str) -> str:
     return f"{root_path}{STATIC_PREFIX}/{relative_path}?v={asset_version(relative_path)}"
 
 
+def lower_media_type(scope: Scope) -> None:
+    """Lower-case the media type of the request's ``Content-Type`` (case-insensitive, RFC 9110
+    §8.3.1) so that every reader of it, strawberry's included, compares it as written here."""
+    for i, (name, value) in enumerate(scope["headers"]):
+        if name == b"content-type":
+            media, sep, params = value.partition(b";")
+            if media != media.lower():
+                headers = list(scope["headers"])
+                headers[i] = (name, media.lower() + sep + params)
+                scope["headers"] = headers
+            return
+
+
 def is_loopback(client: Address | None) -> bool:
     """True when ``client`` is this machine (127.0.0.0/8, ::1)."""
     if client is None:
@@ -217,6 +230,7 @@ class GatewayGraphQL(ConformingGraphQL):
         if scope["type"] != "http":
             await self._execute(scope, receive, send)
             return
+        lower_media_type(scope)
         request = Request(scope, receive)
         if self.should_render_graphql_ide(request):  # type: ignore[arg-type]
             await self._execute(scope, receive, send)

@@ -13,6 +13,8 @@ not a string...) get a 4xx under both.
 Example:
     >>> negotiate("application/graphql-response+json, application/json;q=0.9")
     'application/graphql-response+json'
+    >>> negotiate("APPLICATION/GRAPHQL-RESPONSE+JSON")
+    'application/graphql-response+json'
     >>> negotiate(None), negotiate("*/*"), negotiate("text/html")
     ('application/json', 'application/json', None)
     >>> error_status(GRAPHQL_RESPONSE, 404), error_status(JSON, 404)
@@ -47,7 +49,8 @@ def negotiate(accept: str | None) -> str | None:
     if accept is None or not accept.strip():
         return JSON
     try:
-        chosen: str = mimeparse.best_match(_OFFERED, accept)
+        # Media types are case-insensitive (RFC 9110 §8.3.1); mimeparse compares them as given.
+        chosen: str = mimeparse.best_match(_OFFERED, accept.lower())
     except mimeparse.MimeTypeParseException:
         return None
     return chosen or None

@@ -87,7 +87,7 @@ def parse_operation(
             variables = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             return None
-    elif method == "POST" and content_type.split(";")[0].strip() == "application/json":
+    elif method == "POST" and content_type.split(";")[0].strip().lower() == "application/json":
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:

@@ -302,3 +302,28 @@ async def test_html_pages_carry_security_headers(gateway: Gateway) -> None:
     json_answer = await gateway.http.get("/healthz")
     assert json_answer.headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" not in json_answer.headers
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accept", "answered"),
+    [
+        (
+            "Application/JSON; Charset=UTF-8",
+            "APPLICATION/GRAPHQL-RESPONSE+JSON",
+            "graphql-response",
+        ),
+        ("APPLICATION/JSON", "Application/Json", "application/json"),
+        ('application/json;charset="UTF-8"', "*/*", "application/json"),
+    ],
+)
+async def test_media_types_are_matched_case_insensitively(
+    gateway: Gateway, content_type: str, accept: str, answered: str
+) -> None:
+    token = mint_token(gateway.settings, "a", [Grant(Role.SUPER_ADMIN)], dt.timedelta(minutes=5))
+    headers = {"Content-Type": content_type, "Accept": accept, "Authorization": f"Bearer {token}"}
+    response = await gateway.http.post(
+        "/graphql", content=b'{"query": "{ snapshot { id } }"}', headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert answered in response.headers["content-type"]
+    assert "errors" not in response.json()
