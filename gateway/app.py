@@ -43,6 +43,7 @@ from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.web.budget import CostBudget
+from gateway.web.connection_guard import guarded_protocol
 from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
 from gateway.web.export.route import ExportEndpoint
@@ -164,6 +165,7 @@ def create_app(
     settings = settings if settings is not None else load_settings()
     check_jwt_settings(settings)  # a bad key file stops the start (AuthConfigError)
     _seal_cursors(settings)
+    guarded_protocol(settings)  # this process's connection bounds (a worker's own settings)
     # GATEWAY_ROLE_MATRIX_FILE is validated here: a bad file stops the start (MatrixError).
     limits = QueryLimits(
         depth=settings.max_query_depth,

@@ -95,6 +95,30 @@ class Settings(BaseSettings):
         description="HS256 secret for `Authorization: Bearer` JWTs (at least 32 characters); "
         "`gateway token` signs with it.",
     )
+    max_head_bytes: int = Field(
+        default=65536,
+        ge=1024,
+        description="Largest request head (request line and headers) `gateway serve` reads, in "
+        "bytes; a larger one is answered 431 and the connection closed.",
+    )
+    client_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's head, from its first byte (or "
+        "from opening the connection); past it the connection is answered 408 and closed.",
+    )
+    client_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client has to send a request's body once its head arrived; past "
+        "it the connection is answered 408 and closed.",
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Concurrent connections and requests one `gateway serve` process accepts; "
+        "past it new requests are answered 503 (uvicorn's limit_concurrency).",
+    )
     jwt_max_lifetime_seconds: int = Field(
         default=7 * 24 * 3600,
         ge=0,

@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import typer
 import uvicorn
@@ -29,6 +29,7 @@ from gateway.authz.errors import AuthConfigError
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
+from gateway.web.connection_guard import guarded_protocol
 
 if TYPE_CHECKING:
     from gateway.cli.demo_tokens import DemoScopes
@@ -108,6 +109,17 @@ def proxy_options(settings: Settings) -> ProxyOptions:
     return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or None}
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn options of a gateway server: trusted proxies, and the bounds a connection may
+    hold (head size, head and body deadlines, connections; :mod:`gateway.web.connection_guard`).
+    """
+    return {
+        **proxy_options(settings),
+        "http": guarded_protocol(settings),
+        "limit_concurrency": settings.max_connections,
+    }
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [default: GATEWAY_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: GATEWAY_PORT].")] = None,
@@ -137,7 +149,7 @@ def serve(
         reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
         log_level=settings.log_level,
         access_log=False,  # the gateway's own access log has the request id, principal, cost
-        **proxy_options(settings),
+        **server_options(settings),
     )
 
 
@@ -290,7 +302,7 @@ def demo(
         port=port,
         log_level="warning",
         lifespan="on",
-        **proxy_options(settings),
+        **server_options(settings),
     )
     # uvicorn re-raises Ctrl-C once it has shut down gracefully; for the demo that is the
     # normal way to stop, not an error.

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
+from gateway.cli.serve import server_options
 from gateway.authz.principal import Grant, Principal, Role
 from gateway.authz.tokens import mint_token
 from gateway.settings import Settings
@@ -71,7 +72,12 @@ async def live() -> AsyncIterator[Live]:
     await build_world_in(settings)
     port = _free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        **server_options(settings),  # as `gateway serve` runs it: the connection guard included
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="fuzz-gateway", daemon=True)
