@@ -43,6 +43,7 @@ from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.web.budget import CostBudget
+from gateway.web.bulkhead import bulkheaded, ingest_slots
 from gateway.web.connection_guard import guarded_protocol
 from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
@@ -90,6 +91,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings, bounded=True)  # GATEWAY_DB_STATEMENT_TIMEOUT_MS
     app.state.engine = engine
+    app.state.ingest_slots = ingest_slots(settings.ingest_concurrency)
     app.state.cache = cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
@@ -186,7 +188,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
         Route("/export", ExportEndpoint(graphql, schema), methods=["POST"], name="export"),
         _schema_endpoint(sdl),
-        Route("/v1/events", post_events, methods=["POST"], name="events"),
+        Route("/v1/events", bulkheaded(post_events), methods=["POST"], name="events"),
         Route("/healthz", healthz, methods=["GET"], name="healthz"),
         Route("/readyz", readyz, methods=["GET"], name="readyz"),
         Route("/metrics", metrics, methods=["GET"], name="metrics"),

@@ -150,6 +150,18 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `gateway serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `gateway serve` binds to.")
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size.")
+    db_pool_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        description="Longest a request waits for a pooled PostgreSQL connection, in seconds; "
+        "past it the request is answered SERVICE_UNAVAILABLE (503 + Retry-After).",
+    )
+    ingest_concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="`POST /v1/events` bodies one process ingests at once (a bulkhead: ingests "
+        "never hold the connections queries need); one more is answered 503 + Retry-After.",
+    )
     db_echo: bool = Field(default=False, description="Log every SQL statement (debugging).")
     db_statement_timeout_ms: int = Field(
         default=5000,

@@ -85,6 +85,7 @@ def create_engine(settings: Settings, *, bounded: bool = False) -> AsyncEngine:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout_seconds,  # then 503, inside the request timeout
             pool_pre_ping=True,
             echo=settings.db_echo,
             connect_args=connect_args,

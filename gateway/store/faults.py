@@ -28,6 +28,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from gateway.errors import (
     BadUserInputError,
@@ -91,6 +92,8 @@ def is_unavailable(exc: BaseException) -> bool:
         if isinstance(item, DBAPIError) and item.connection_invalidated:
             return True
         if isinstance(item, OSError):  # refused, reset, unreachable, connect timeout
+            return True
+        if isinstance(item, PoolTimeoutError):  # every pooled connection busy past the wait
             return True
         state = _sqlstate(item)
         if state.startswith("08") or state in _DISCONNECT_STATES:

@@ -63,9 +63,21 @@ async def check_database(
     return None
 
 
+def pool_exhausted(engine: AsyncEngine, capacity: int) -> bool:
+    """True when every one of the pool's ``capacity`` connections is checked out (a query
+    would wait for one): the process is then not ready, whatever ``SELECT 1`` would say."""
+    checked_out = getattr(engine.pool, "checkedout", None)  # NullPool (SQLite) has none
+    return checked_out is not None and checked_out() >= capacity
+
+
 async def readyz(request: Request) -> Response:
-    """200 when the database answers ``SELECT 1`` quickly, else 503 with a JSON reason."""
-    reason = await check_database(request.app.state.engine)
+    """200 when the database answers ``SELECT 1`` quickly and the pool has a free connection,
+    else 503 with a JSON reason."""
+    engine: AsyncEngine = request.app.state.engine
+    capacity = 2 * request.app.state.settings.db_pool_size  # pool_size + max_overflow
+    if pool_exhausted(engine, capacity):
+        return _json({"status": "unavailable", "reason": "database connection pool exhausted"}, 503)
+    reason = await check_database(engine)
     if reason is None:
         return _json({"status": "ready"}, 200)
     return _json({"status": "unavailable", "reason": reason}, 503)

@@ -23,9 +23,9 @@ from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
-from gateway.cli.serve import server_options
 from gateway.authz.principal import Grant, Principal, Role
 from gateway.authz.tokens import mint_token
+from gateway.cli.serve import server_options
 from gateway.settings import Settings
 from tests.cache_http.world import build_world_in
 from tests.conftest import _pg_test_url, _recreate_database
