@@ -98,7 +98,10 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.rate_limiter = limiter = RateLimiter.create(settings)
     app.state.cost_budget = budget = CostBudget.create(settings)
     app.state.persisted = persisted = PersistedQueries(
-        cache, settings.persisted_query_ttl_seconds, app.state.trusted
+        cache,
+        settings.persisted_query_ttl_seconds,
+        app.state.trusted,
+        settings.persisted_queries_per_principal,
     )
     app.state.responses = ResponseCache(
         cache,

@@ -276,6 +276,12 @@ class Settings(BaseSettings):
         description="How long a document registered by an automatic persisted query (APQ) is "
         "kept in the cache backend, in seconds (not tied to snapshots).",
     )
+    persisted_queries_per_principal: int = Field(
+        default=200,
+        ge=0,
+        description="Documents one caller may register by APQ per process and TTL window; past "
+        "it a query still runs but is not stored. A document is stored only once it parses.",
+    )
     trusted_documents_file: Path | None = Field(
         default=None,
         description="JSON manifest of trusted documents (`{sha256: document}` or Apollo's "

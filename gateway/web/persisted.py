@@ -24,16 +24,20 @@ Example:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 from cachetools import LRUCache
+from graphql import GraphQLError, parse
+from prometheus_client import Counter
 
 from gateway.authz.principal import Principal
 from gateway.cache import SnapshotCache, cache_key
 from gateway.errors import ErrorCode
 from gateway.web.params import Params, RefusedError, bad_request
+from gateway.web.ratelimit import rate_key
 from gateway.web.trusted import TrustedDocuments, document_hash
 
 LAYER = "apq"
@@ -51,6 +55,25 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 Documents = Callable[[str], str | None]
 """Looks up the document of a persisted-query hash without I/O (None when unknown)."""
+
+
+APQ_REFUSED = Counter(
+    "gateway_persisted_queries_refused_total",
+    "APQ registrations not stored: the caller registered its quota of documents",
+)
+
+
+def _parses(document: str) -> bool:
+    """True when ``document`` is GraphQL (what is stored must be a query, not any text)."""
+    try:
+        parse(document, max_tokens=MAX_PARSE_TOKENS)
+    except GraphQLError:
+        return False
+    return True
+
+
+MAX_PARSE_TOKENS = 100_000
+"""Tokens a registered document may have (its request's own limits apply when it runs)."""
 
 
 def persisted_hash(extensions: dict[str, Any] | None) -> str | None:
@@ -112,12 +135,19 @@ class PersistedQueries:
     """
 
     def __init__(
-        self, cache: SnapshotCache, ttl_seconds: float, trusted: TrustedDocuments | None
+        self,
+        cache: SnapshotCache,
+        ttl_seconds: float,
+        trusted: TrustedDocuments | None,
+        per_principal: int = 200,
     ) -> None:
         self._cache = cache
         self._ttl = ttl_seconds
         self._trusted = trusted
         self._local: LRUCache[str, str] = LRUCache(maxsize=LOCAL_DOCUMENTS)
+        self._per_principal = per_principal
+        # principal key -> (window start, documents registered in it); bounded like the rest.
+        self._registered: LRUCache[str, tuple[float, int]] = LRUCache(maxsize=LOCAL_DOCUMENTS)
 
     def known(self, sha: str) -> str | None:
         """The document of ``sha`` if this process knows it (no I/O): the response cache's
@@ -143,7 +173,7 @@ class PersistedQueries:
             if bound and self._trusted_document(actual) is None:
                 raise _not_allowed()
             if sha is not None and self.known(sha) is None:
-                await self._register(sha, params.query)
+                await self._register_for(principal, sha, params.query)
             return params.query
         if sha is None:
             raise bad_request("no `query`: send a GraphQL document (or a persisted query hash)")
@@ -158,6 +188,30 @@ class PersistedQueries:
                 404, ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE, request_error=True
             )
         return document
+
+    async def _register_for(self, principal: Principal, sha: str, document: str) -> None:
+        """Store ``document`` when it parses and ``principal`` has quota left (junk text is
+        never stored; a query past the quota still runs, unstored)."""
+        if self._may_register(principal) and _parses(document):
+            self._count(principal)
+            await self._register(sha, document)
+
+    def _may_register(self, principal: Principal) -> bool:
+        """False once ``principal`` registered its quota of documents in this TTL window."""
+        start, count = self._registered.get(rate_key(principal, {}), (0.0, 0))
+        if time.monotonic() - start >= self._ttl:
+            return True
+        if count < self._per_principal:
+            return True
+        APQ_REFUSED.inc()
+        return False
+
+    def _count(self, principal: Principal) -> None:
+        key, now = rate_key(principal, {}), time.monotonic()
+        start, count = self._registered.get(key, (now, 0))
+        if now - start >= self._ttl:
+            start, count = now, 0
+        self._registered[key] = (start, count + 1)
 
     def _trusted_document(self, sha: str) -> str | None:
         return self._trusted.documents.get(sha) if self._trusted is not None else None

@@ -147,3 +147,35 @@ async def test_hash_only_viewer_query_is_never_shared_between_callers(
         response = await post(client, apq(document), headers)
         subjects[subject] = answer(response)["data"]["viewer"]["subject"]
     assert subjects == {"ann": "ann", "bob": "bob"}
+
+
+async def test_text_that_is_not_graphql_is_never_stored(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    junk = "not graphql at all " * 1000
+    response = await post(client, apq(junk, with_query=True), admin)
+    assert response.status_code in (200, 400)
+    assert codes(response)  # refused as a document, as without APQ
+    by_hash = await post(client, apq(junk), admin)
+    assert codes(by_hash) == ["PERSISTED_QUERY_NOT_FOUND"]  # nothing was stored
+
+
+async def test_a_caller_stores_at_most_its_quota_of_documents(
+    serve: Serve, admin: dict[str, str], app_settings: Settings
+) -> None:
+    other = {
+        "Authorization": "Bearer "
+        + mint_token(
+            app_settings, "someone-else", [Grant(Role.PLATFORM_ADMIN)], dt.timedelta(minutes=5)
+        )
+    }
+    documents = [f"query Q{i} {{ __typename }}" for i in range(4)]
+    async with serve(persisted_queries_per_principal=3) as client:
+        for document in documents:  # each runs, registered or not
+            ran = await post(client, apq(document, with_query=True), admin)
+            assert ran.status_code == 200, ran.text
+        stored = [codes(await post(client, apq(d), admin)) == [] for d in documents]
+        assert stored == [True, True, True, False]
+        # Another caller has a quota of its own.
+        assert (await post(client, apq(documents[3], with_query=True), other)).status_code == 200
+        assert codes(await post(client, apq(documents[3]), admin)) == []
