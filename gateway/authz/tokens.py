@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cachetools import LRUCache
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from gateway.authz.errors import AuthConfigError, AuthenticationError
 from gateway.authz.principal import Grant, GrantError, Principal
+from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.settings import Settings
 
 LEEWAY = timedelta(seconds=30)
@@ -235,8 +235,8 @@ def _time(claims: dict[str, Any], name: str) -> float | None:
 _LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
-_VERIFIED: LRUCache[tuple[str, tuple[object, ...]], tuple[Principal, float, float]] = LRUCache(
-    maxsize=8192
+_VERIFIED: SizedLRU[tuple[str, tuple[object, ...]], tuple[Principal, float, float]] = SizedLRU(
+    MEMO_MAX_BYTES, lambda key, known: size_of_parts(key[0], known[0].subject, known[0].scope_key)
 )
 """Verified tokens: (token, settings fingerprint) -> (principal, valid from, expires)."""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.tokens import verify_token_window
+from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
 from gateway.web.budget import budget_of
@@ -45,8 +45,6 @@ from gateway.web.response_cache import Located, ResponseCache, stored_cost
 
 MAX_BODY = 65_536
 """Larger bodies take the full path (which enforces the configured limit)."""
-KNOWN_REQUESTS = 4096
-"""Most requests whose cache key is remembered (least recently used dropped first)."""
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _DAY_SECONDS = 86_400
 
@@ -68,12 +66,17 @@ class _Known:
 _HIT = GRAPHQL.labels("hit")
 
 
+def _known_size(raw: Raw, known: _Known) -> int:
+    """Bytes of a remembered request: its token, media type and body, and the keys it holds."""
+    return size_of_parts(raw, known.located.key, known.rate_key, known.label)
+
+
 class FastHits:
     """ASGI middleware in front of the app (see the module docstring)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._known: OrderedDict[Raw, _Known] = OrderedDict()
+        self._known: SizedLRU[Raw, _Known] = SizedLRU(MEMO_MAX_BYTES, _known_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a cached ``POST /graphql`` here, anything else through the app."""
@@ -154,9 +157,6 @@ class FastHits:
 
     def _remember(self, raw: Raw, known: _Known) -> None:
         self._known[raw] = known
-        self._known.move_to_end(raw)
-        if len(self._known) > KNOWN_REQUESTS:
-            self._known.popitem(last=False)
 
 
 async def _holds(known: _Known, responses: ResponseCache) -> bool:

@@ -10,8 +10,8 @@ client sends hash and query together: the gateway checks that the query's SHA-25
 Registered documents live in the snapshot cache's backend (Redis when ``GATEWAY_REDIS_URL`` is
 set, so every worker knows them; in-process otherwise) under ``gw:v2:apq:<digest>``, not tied
 to a snapshot, for ``GATEWAY_PERSISTED_QUERY_TTL_SECONDS``; each process also keeps the last
-:data:`LOCAL_DOCUMENTS` it saw (a hash names one document forever, so that copy never goes
-stale). With a trusted-documents manifest (:mod:`gateway.web.trusted`), listed hashes always
+documents it saw, up to :data:`~gateway.cache.sized.MEMO_MAX_BYTES` (a hash names one
+document forever, so that copy never goes stale). With a trusted-documents manifest (:mod:`gateway.web.trusted`), listed hashes always
 resolve, and callers it binds run nothing else.
 
 Example:
@@ -35,6 +35,7 @@ from prometheus_client import Counter
 
 from gateway.authz.principal import Principal
 from gateway.cache import SnapshotCache, cache_key
+from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.errors import ErrorCode
 from gateway.web.params import Params, RefusedError, bad_request
 from gateway.web.ratelimit import rate_key
@@ -42,8 +43,8 @@ from gateway.web.trusted import TrustedDocuments, document_hash
 
 LAYER = "apq"
 """Cache layer (key prefix and metrics label) of registered documents."""
-LOCAL_DOCUMENTS = 4096
-"""Documents each process keeps by hash, in front of the backend."""
+CALLERS = 4096
+"""Callers whose registrations each process counts (least recently seen forgotten first)."""
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
 """The exact message Apollo clients look for before re-sending with the query."""
 NOT_ALLOWED_MESSAGE = (
@@ -144,10 +145,10 @@ class PersistedQueries:
         self._cache = cache
         self._ttl = ttl_seconds
         self._trusted = trusted
-        self._local: LRUCache[str, str] = LRUCache(maxsize=LOCAL_DOCUMENTS)
+        self._local: SizedLRU[str, str] = SizedLRU(MEMO_MAX_BYTES, size_of_parts)
         self._per_principal = per_principal
         # principal key -> (window start, documents registered in it); bounded like the rest.
-        self._registered: LRUCache[str, tuple[float, int]] = LRUCache(maxsize=LOCAL_DOCUMENTS)
+        self._registered: LRUCache[str, tuple[float, int]] = LRUCache(maxsize=CALLERS)
 
     def known(self, sha: str) -> str | None:
         """The document of ``sha`` if this process knows it (no I/O): the response cache's

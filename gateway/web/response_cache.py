@@ -36,6 +36,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from gateway.authz.principal import Principal
 from gateway.cache import SnapshotCache, cache_key
+from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.loaders.generation import Generation, GenerationTracker
 from gateway.loaders.snapshot import SnapshotState
 from gateway.web.body import replay
@@ -212,6 +213,11 @@ class Located:
     """The request's ``operationName`` (for the access log)."""
 
 
+def _operation_size(key: tuple[str, str, bytes], operation: Operation | None) -> int:
+    """Bytes of a parsed-body memo entry: the body twice (raw, and what was parsed of it)."""
+    return size_of_parts(key, key[2])
+
+
 @dataclass
 class ResponseCache:
     """Serves ``/graphql`` requests through the cache (see the module docstring)."""
@@ -221,8 +227,8 @@ class ResponseCache:
     matrix_version: str
     refresh_interval: float
     grace_seconds: float
-    _operations: LRUCache[tuple[str, str, bytes], Operation | None] = field(
-        default_factory=lambda: LRUCache(maxsize=4096), init=False, repr=False
+    _operations: SizedLRU[tuple[str, str, bytes], Operation | None] = field(
+        default_factory=lambda: SizedLRU(MEMO_MAX_BYTES, _operation_size), init=False, repr=False
     )
     _hit_suffix: LRUCache[Generation, bytes] = field(
         default_factory=lambda: LRUCache(maxsize=16), init=False, repr=False
