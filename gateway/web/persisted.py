@@ -11,8 +11,9 @@ Registered documents live in the snapshot cache's backend (Redis when ``GATEWAY_
 set, so every worker knows them; in-process otherwise) under ``gw:v2:apq:<digest>``, not tied
 to a snapshot, for ``GATEWAY_PERSISTED_QUERY_TTL_SECONDS``; each process also keeps the last
 documents it saw, up to :data:`~gateway.cache.sized.MEMO_MAX_BYTES` (a hash names one
-document forever, so that copy never goes stale). With a trusted-documents manifest (:mod:`gateway.web.trusted`), listed hashes always
-resolve, and callers it binds run nothing else.
+document forever, so that copy never goes stale). With a trusted-documents manifest
+(:mod:`gateway.web.trusted`), listed hashes always resolve, and callers it binds run nothing
+else.
 
 Example:
     >>> persisted_hash({"persistedQuery": {"version": 1, "sha256Hash": "AB" * 32}})
