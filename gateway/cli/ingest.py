@@ -13,6 +13,7 @@ Exit status: 0 when every record was stored, 1 when some were quarantined (or, w
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -41,7 +42,12 @@ WHERE_WIDTH = 28
 """Characters of ``source:line`` shown by ``--list-quarantine`` (longer ones lose their start)."""
 
 EXIT_QUARANTINED = 1
+"""Every record was judged; some are in the quarantine (nothing failed)."""
 EXIT_USAGE = 2
+"""The command line is wrong (a missing file, options that do not go together)."""
+EXIT_FAILED = 3
+"""The ingest stopped: the database failed, an input could not be read, or anything else went
+wrong. Chunks committed before it stay (a rerun stores nothing twice); never quarantine."""
 
 
 async def _ingest_file(
@@ -180,7 +186,8 @@ def ingest(
 
     Catalog records are upserts, events are stored once per id, bad records are quarantined
     with their line and reason. Exit status: 0 = every record stored, 1 = some quarantined
-    (or still quarantined after --replay-quarantine), 2 = usage error (e.g. missing file).
+    (or still quarantined after --replay-quarantine), 2 = usage error (e.g. missing file),
+    3 = the ingest failed (database unreachable, unreadable input, any crash).
     """
     console = Console(stderr=False)
     names = files or []
@@ -190,12 +197,23 @@ def ingest(
     if missing:
         Console(stderr=True).print(f"[red]error:[/red] no such file: {', '.join(missing)}")
         raise typer.Exit(EXIT_USAGE)
-    if list_:
-        code = asyncio.run(_run_list(console, limit))
-    elif replay:
-        code = asyncio.run(_run_replay(console, show_problems))
-    else:
-        code = asyncio.run(_run_files(names, console, show_problems))
+    try:
+        if list_:
+            code = asyncio.run(_run_list(console, limit))
+        elif replay:
+            code = asyncio.run(_run_replay(console, show_problems))
+        else:
+            code = asyncio.run(_run_files(names, console, show_problems))
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[red]interrupted:[/red] committed chunks are kept")
+        raise typer.Exit(EXIT_FAILED) from None
+    except Exception as exc:  # a crash is never reported as "some records quarantined"
+        logging.getLogger("gateway.cli").debug("ingest failed", exc_info=True)
+        Console(stderr=True).print(
+            f"[red]error:[/red] the ingest stopped ({type(exc).__name__}: {exc}); chunks "
+            "committed before it are kept, and running it again stores nothing twice"
+        )
+        raise typer.Exit(EXIT_FAILED) from None
     raise typer.Exit(code)
 
 

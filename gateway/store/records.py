@@ -32,6 +32,14 @@ Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, max_length=64)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # fits a BIGINT
 
+MAX_DURATION_MS = 24 * 3600 * 1000
+"""Longest time on one page a record may carry (a day): more is bad input, not a sum to wrap."""
+MAX_REVENUE_USD = 10_000
+"""Largest revenue of one ad impression, USD. With the duration bound it keeps every day's sum
+of a rollup cell within 64 bits below 900 million maximal records a cell-day (range totals are
+summed exactly, without a bound)."""
+DurationMs = Annotated[int, msgspec.Meta(ge=0, le=MAX_DURATION_MS)]
+
 REVENUE_DECIMALS = 6
 """Revenue is stored as integer micro-dollars; more precise values are rejected, not rounded."""
 
@@ -114,7 +122,7 @@ class LaunchRecord(_Event, frozen=True, tag="launch"):
 class PageViewRecord(_Event, frozen=True, kw_only=True, tag="pageView"):
     """A user viewed a page of a mini program for ``duration_ms`` milliseconds."""
 
-    duration_ms: NonNegativeInt
+    duration_ms: DurationMs
     page: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
 
 
@@ -127,8 +135,10 @@ class AdImpressionRecord(_Event, frozen=True, kw_only=True, tag="adImpression"):
     def __post_init__(self) -> None:
         if not self.revenue.is_finite() or self.revenue < 0:
             raise ValueError("revenue must be a finite decimal >= 0")
-        if self.revenue.scaleb(REVENUE_DECIMALS) > 2**63 - 1:  # micro-dollars fit a BIGINT
-            raise ValueError("revenue is too large")
+        if self.revenue > MAX_REVENUE_USD:
+            raise ValueError(
+                f"revenue is above {MAX_REVENUE_USD} USD, the most one impression earns"
+            )
         exponent = self.revenue.as_tuple().exponent
         if isinstance(exponent, int) and exponent < -REVENUE_DECIMALS:
             raise ValueError(f"revenue has more than {REVENUE_DECIMALS} decimal places")

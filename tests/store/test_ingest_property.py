@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import tables as t
 from gateway.store.ingest import ingest_lines
+from gateway.store.records import MAX_DURATION_MS
 from tests.store.ingest_support import ad_impression, catalog, launch, lines, page_view, user
 
 _ids = itertools.count()
@@ -35,7 +36,7 @@ def near_valid(draw: st.DrawFn) -> tuple[dict[str, Any], bool]:
     n = next(_ids)
     builders = [
         lambda: launch(f"L{n}", guid=f"g{n % 5}"),
-        lambda: page_view(f"P{n}", duration=draw(st.integers(0, 10**9))),
+        lambda: page_view(f"P{n}", duration=draw(st.integers(0, MAX_DURATION_MS))),
         lambda: ad_impression(f"A{n}", revenue=draw(st.sampled_from(["0", "1.5", "0.000001"]))),
         lambda: user(f"g{n % 5}"),
     ]

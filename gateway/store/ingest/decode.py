@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.store.ingest.report import INVALID_VALUE, classify_decode_error
+from gateway.store.ingest.report import INVALID_VALUE, MALFORMED_JSON, classify_decode_error
 from gateway.store.records import (
     AdImpressionRecord,
     CatalogRecord,
@@ -61,10 +61,19 @@ EVENT_KIND_NAMES: dict[type[Any], str] = {
 
 def guess_kind(raw: bytes) -> str | None:
     """The ``kind`` a broken line claims to be, when that much can be read."""
+    if len(raw) > MAX_LINE_BYTES:
+        return None
     try:
         return _decode_kind(raw).kind
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
+
+
+MAX_LINE_BYTES = 1024 * 1024
+"""Longest line (record) judged at all: a longer one is quarantined unread (a real record is
+well under a kilobyte; its page path and name are bounded far below this)."""
+TOO_LONG_REASON = f"the line is longer than {MAX_LINE_BYTES} bytes; no record is that long"
+TOO_DEEP_REASON = "the JSON is nested too deeply to be a record"
 
 
 YIELD_EVERY = 4_096
@@ -76,8 +85,14 @@ def _decode_into(chunk: DecodedChunk, raws: list[bytes], start: int, stop: int) 
     catalog, failures = chunk.catalog, chunk.failures
     for position in range(start, min(stop, len(raws))):
         raw = raws[position]
+        if len(raw) > MAX_LINE_BYTES:
+            failures.append(Failure(position, None, MALFORMED_JSON, TOO_LONG_REASON))
+            continue
         try:
             record = _decode(raw)
+        except RecursionError:  # msgspec's bound on nesting: one line fails, never the chunk
+            failures.append(Failure(position, guess_kind(raw), MALFORMED_JSON, TOO_DEEP_REASON))
+            continue
         except msgspec.DecodeError as exc:
             # Blank lines are rare: detecting them here keeps a pass off the hot path.
             if not raw.strip():
@@ -100,7 +115,10 @@ NUL_REASON = "a string contains the NUL character (\\u0000), which cannot be sto
 
 def _has_nul(raw: bytes) -> bool:
     """True when a string of the (valid) JSON ``raw`` holds U+0000 (PostgreSQL rejects it)."""
-    pending: list[object] = [msgspec.json.decode(raw)]
+    try:
+        pending: list[object] = [msgspec.json.decode(raw)]
+    except RecursionError:  # decoded as a record above, so never this deep; kept safe anyway
+        return True
     while pending:
         value = pending.pop()
         if isinstance(value, str):

@@ -88,8 +88,16 @@ def group_sums(keys: Int64s, values: Int64s) -> tuple[Int64s, Int64s]:
     for column in range(values.shape[1]):
         part = values[:, column]
         if part.any():
+            # Values are bounded per record, so this only trips past ~10^9 maximal records in
+            # one batch; then it refuses loudly instead of wrapping to a negative sum. The
+            # column's total (in floating point, ample for a bound) bounds every group's sum.
+            if float(part.sum(dtype=np.float64)) >= _SAFE_TOTAL or int(part.min()) < 0:
+                raise OverflowError(f"a sum of {len(part)} values may pass 64 bits")
             np.add.at(sums[column], inverse, part)
     return unique, sums.T
+
+
+_SAFE_TOTAL = float(2**62)  # half the int64 range: float rounding never matters below it
 
 
 def _combo_days(chunks: list[EventChunk], first: int, span: int) -> tuple[Int64s, Int64s]:
