@@ -28,3 +28,8 @@ def encode_parts(*parts: object) -> bytes:
         # its surrogate bytes, which orjson's valid UTF-8 never holds, so the two stay apart.
         text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
         return text.encode("utf-8", "surrogatepass")
+
+
+def encode_text(*parts: object) -> str:
+    """:func:`encode_parts` as text (a lone surrogate kept as one), for keys held as ``str``."""
+    return encode_parts(*parts).decode("utf-8", "surrogatepass")

@@ -156,6 +156,12 @@ class Settings(BaseSettings):
         description="Longest a request waits for a pooled PostgreSQL connection, in seconds; "
         "past it the request is answered SERVICE_UNAVAILABLE (503 + Retry-After).",
     )
+    max_clock_skew_seconds: int = Field(
+        default=3600,
+        ge=0,
+        description="How far past its receipt an event may be dated, in seconds; a later one is "
+        "quarantined as `from the future`.",
+    )
     ingest_concurrency: int = Field(
         default=2,
         ge=1,

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from gateway.domain import ID_PATTERN
-from gateway.encoding import encode_parts
+from gateway.encoding import encode_text
 
 _ID = re.compile(ID_PATTERN)
 
@@ -189,4 +189,4 @@ class Principal:
         """A stable text naming the effective grants (cache keys include it): a JSON array of
         ``[role, workspaceId, merchantId]``, injective whatever characters the ids hold."""
         grants = ((g.role.value, g.workspace_id, g.merchant_id) for g in self.grants)
-        return encode_parts(*grants).decode()
+        return encode_text(*grants)

@@ -32,6 +32,7 @@ from gateway.store.ingest import (
     list_quarantine,
     replay_quarantine,
 )
+from gateway.store.ingest.events import set_max_clock_skew
 from gateway.store.ingest.source import open_lines
 from gateway.store.migrate import upgrade
 
@@ -110,6 +111,7 @@ def _problems(problems: list[Problem], limit: int) -> Table:
 
 async def _run_files(files: list[str], console: Console, show: int) -> int:
     settings = load_settings()
+    set_max_clock_skew(settings.max_clock_skew_seconds)
     engine = create_engine(settings)
     try:
         await upgrade(engine)
@@ -129,6 +131,7 @@ async def _run_files(files: list[str], console: Console, show: int) -> int:
 
 async def _run_replay(console: Console, show: int) -> int:
     settings = load_settings()
+    set_max_clock_skew(settings.max_clock_skew_seconds)
     engine = create_engine(settings)
     try:
         await upgrade(engine)

@@ -22,12 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 
 from gateway.authz.authenticate import API_KEY, AUTHORIZATION, authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Principal
+from gateway.encoding import encode_text
 from gateway.store.apikeys import api_key_prefix
 from gateway.web.ratelimit import RateLimiter, limiter_of, rate_key
 
@@ -46,7 +46,7 @@ def api_key_bucket(prefix: str) -> str:
     >>> api_key_bucket("0123456789ab")
     '["api_key_prefix","0123456789ab"]'
     """
-    return orjson.dumps(["api_key_prefix", prefix]).decode()
+    return encode_text("api_key_prefix", prefix)
 
 
 async def _take(limiter: RateLimiter, key: str) -> None:

@@ -35,7 +35,7 @@ from starlette.types import Scope
 from gateway.authz.principal import Principal
 from gateway.cache.breaker import CircuitBreaker
 from gateway.cache.buckets import Buckets, MemoryBuckets, RedisBuckets
-from gateway.encoding import encode_parts
+from gateway.encoding import encode_text
 from gateway.errors import ErrorCode
 from gateway.settings import Settings
 from gateway.web.negotiation import scope_media_type
@@ -95,9 +95,9 @@ def rate_key(principal: Principal | None, scope: Scope) -> str:
     """Whose bucket a request takes from: its principal's, or its client address's (an
     injective encoding: no subject can name another caller's or an address's bucket)."""
     if principal is not None:
-        return encode_parts("principal", principal.via, principal.subject).decode()
+        return encode_text("principal", principal.via, principal.subject)
     client = scope.get("client")
-    return encode_parts("ip", client[0] if client else None).decode()
+    return encode_text("ip", client[0] if client else None)
 
 
 def caller_label(principal: Principal) -> str:

@@ -7,7 +7,7 @@ decoding, the only per-record Python work. :mod:`gateway.store.ingest.bulk` writ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -30,6 +30,26 @@ _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 _LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 OUT_OF_RANGE = "timestamp out of range: years 1-9999 in UTC"
 """Reason of a record whose timestamp leaves years 1-9999 once converted to UTC."""
+FROM_THE_FUTURE = "from the future"
+"""Reason class of an event dated past the clock-skew tolerance after it was received."""
+
+_clock_skew = timedelta(seconds=3600)
+
+
+def set_max_clock_skew(seconds: float) -> None:
+    """How far past its receipt an event may be dated (``GATEWAY_MAX_CLOCK_SKEW_SECONDS``);
+    set by the app and the CLI from their settings, and by each parallel ingest worker."""
+    global _clock_skew
+    _clock_skew = timedelta(seconds=seconds)
+
+
+def _future_reason(latest: datetime) -> str:
+    return (
+        f"the event is dated after {latest.isoformat(timespec='seconds')}, more than "
+        f"{int(_clock_skew.total_seconds())} s after it was received "
+        "(GATEWAY_MAX_CLOCK_SKEW_SECONDS)"
+    )
+
 
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = _EPOCH.replace(tzinfo=UTC)
@@ -58,11 +78,12 @@ def screen_events(
     bad = {pair for pair in pairs if view.check_event(*pair) is not None}
     # Years 2-9998 stay in range whatever their offset; comparing plain ints is 15x faster
     # than comparing aware datetimes, so only a chunk with extreme years compares those.
+    latest = min(_LATEST, datetime.now(UTC) + _clock_skew)  # received now: none dated later
     years = set(map(_YEAR, events))
-    in_range = min(years) >= _EARLIEST.year + 1 and max(years) <= _LATEST.year - 1
+    in_range = min(years) >= _EARLIEST.year + 1 and max(years) <= latest.year - 1
     if not in_range:
         ats = list(map(_AT, events))
-        in_range = min(ats) >= _EARLIEST and max(ats) <= _LATEST
+        in_range = min(ats) >= _EARLIEST and max(ats) <= latest
     # Fast path, the usual case: whole-list operations in C, no per-record branching.
     if not bad and in_range:
         ids = list(map(_ID, events))
@@ -80,6 +101,8 @@ def screen_events(
         problem = view.check_event(rec.target_app_id, rec.mini_program_id)
         if problem is None and not _EARLIEST <= rec.at <= _LATEST:
             problem = (INVALID_VALUE, OUT_OF_RANGE)
+        elif problem is None and rec.at > latest:
+            problem = (FROM_THE_FUTURE, _future_reason(latest))
         if problem is not None:
             failures.append((position, problem))
         elif rec.id in seen:
