@@ -162,6 +162,12 @@ class Settings(BaseSettings):
         description="How far past its receipt an event may be dated, in seconds; a later one is "
         "quarantined as `from the future`.",
     )
+    quarantine_max_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most records the quarantine holds; a chunk that would add more is rolled "
+        "back whole (`POST /v1/events` 507, `gateway ingest` exit 3) until it is replayed.",
+    )
     ingest_concurrency: int = Field(
         default=2,
         ge=1,

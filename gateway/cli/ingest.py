@@ -33,6 +33,7 @@ from gateway.store.ingest import (
     replay_quarantine,
 )
 from gateway.store.ingest.events import set_max_clock_skew
+from gateway.store.ingest.quarantine import set_quarantine_max_rows
 from gateway.store.ingest.source import open_lines
 from gateway.store.migrate import upgrade
 
@@ -112,6 +113,7 @@ def _problems(problems: list[Problem], limit: int) -> Table:
 async def _run_files(files: list[str], console: Console, show: int) -> int:
     settings = load_settings()
     set_max_clock_skew(settings.max_clock_skew_seconds)
+    set_quarantine_max_rows(settings.quarantine_max_rows)
     engine = create_engine(settings)
     try:
         await upgrade(engine)
@@ -132,6 +134,7 @@ async def _run_files(files: list[str], console: Console, show: int) -> int:
 async def _run_replay(console: Console, show: int) -> int:
     settings = load_settings()
     set_max_clock_skew(settings.max_clock_skew_seconds)
+    set_quarantine_max_rows(settings.quarantine_max_rows)
     engine = create_engine(settings)
     try:
         await upgrade(engine)

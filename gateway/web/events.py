@@ -21,6 +21,8 @@ Response (JSON, camelCase):
       their ``line``, ``kind``, ``reason`` and ``reasonClass``. The valid ones were stored.
       They can be fixed and replayed with ``gateway ingest --replay-quarantine``.
     * 400: the body is empty or not a parsable JSON array.
+    * 507 (``QUARANTINE_FULL``): the quarantine holds ``GATEWAY_QUARANTINE_MAX_ROWS`` records;
+      nothing of the chunk was stored (replay or clear the quarantine, then send it again).
     * 503 with ``Retry-After``: the database is unavailable (``SERVICE_UNAVAILABLE``); send
       the same body again later. Records stored before it went away are not stored twice
       (events are idempotent on ``id``, catalog records are upserts).
@@ -49,6 +51,7 @@ from gateway.authz.principal import Role
 from gateway.settings import Settings
 from gateway.store.faults import db_faults
 from gateway.store.ingest import IngestReport, ingest_lines
+from gateway.store.ingest.quarantine import QuarantineFullError
 from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.encoding_body import (
     BadEncodingError,
@@ -228,8 +231,11 @@ async def post_events(request: Request) -> Response:
         records = split_records(body)
     except ValueError as exc:
         return _error(400, "BAD_REQUEST", str(exc))
-    async with db_faults():  # the database gone: 503 + Retry-After (gateway.web.faults)
-        report = await ingest_lines(
-            engine, records, source=SOURCE, chunk_size=settings.ingest_chunk_size
-        )
+    try:
+        async with db_faults():  # the database gone: 503 + Retry-After (gateway.web.faults)
+            report = await ingest_lines(
+                engine, records, source=SOURCE, chunk_size=settings.ingest_chunk_size
+            )
+    except QuarantineFullError as exc:
+        return _error(507, "QUARANTINE_FULL", str(exc))
     return _json(report_body(report), 207 if report.quarantined else 200)

@@ -13,6 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.store import tables as t
 from gateway.store.ingest import ingest_lines
 from gateway.store.ingest.events import set_max_clock_skew
+from gateway.store.ingest.quarantine import (
+    MAX_RAW_CHARS,
+    QuarantineFullError,
+    set_quarantine_max_rows,
+)
 from tests.store.ingest_support import catalog, launch, lines
 
 
@@ -39,3 +44,39 @@ async def test_an_event_past_the_clock_skew_is_quarantined(engine: AsyncEngine, 
         ids = set((await conn.scalars(select(t.launches.c.id))).all())
         assert await conn.scalar(select(func.count()).select_from(t.quarantine)) == 2
     assert ids == {"soon", "past"}
+
+
+@pytest.fixture
+def small_quarantine() -> Iterator[int]:
+    set_quarantine_max_rows(3)
+    yield 3
+    set_quarantine_max_rows(1_000_000)
+
+
+async def test_a_full_quarantine_refuses_the_chunk_whole(
+    engine: AsyncEngine, small_quarantine: int
+) -> None:
+    await ingest_lines(engine, lines(catalog()), source="catalog")
+    first = await ingest_lines(engine, [b"bad 1\n", b"bad 2\n", *lines([launch("e1")])], source="a")
+    assert first.quarantined == 2
+    with pytest.raises(QuarantineFullError, match="quarantine is full"):
+        await ingest_lines(engine, [*lines([launch("e2")]), b"bad 3\n", b"bad 4\n"], source="b")
+    async with engine.connect() as conn:
+        ids = set((await conn.scalars(select(t.launches.c.id))).all())
+        held = await conn.scalar(select(func.count()).select_from(t.quarantine))
+    assert ids == {"e1"}  # nothing of the refused chunk, its valid record included
+    assert held == 2
+    # One more bad record still fits.
+    third = await ingest_lines(engine, [b"bad 5\n", *lines([launch("e3")])], source="c")
+    assert third.quarantined == 1
+
+
+async def test_a_huge_bad_line_is_kept_cut_in_the_quarantine(engine: AsyncEngine) -> None:
+    huge = b'{"kind": "launch", "page": "' + b"a" * (2 * 1024 * 1024) + b'"}\n'
+    report = await ingest_lines(engine, [huge], source="huge")
+    assert report.quarantined == 1
+    async with engine.connect() as conn:
+        raw = await conn.scalar(select(t.quarantine.c.raw))
+    assert raw is not None
+    assert len(raw) < MAX_RAW_CHARS + 100
+    assert raw.endswith(f"[cut: {len(huge)} bytes]")

@@ -22,6 +22,7 @@ from gateway.authz.principal import Role
 from gateway.cli.ingest import EXIT_FAILED, EXIT_QUARANTINED
 from gateway.settings import Settings
 from gateway.store import tables as t
+from gateway.store.ingest.quarantine import set_quarantine_max_rows
 from tests.cache_http.support import Gateway, http_settings, serve
 from tests.principals import principal
 from tests.store.ingest_support import catalog, launch, line, lines
@@ -131,3 +132,16 @@ def test_ingest_exit_codes_tell_quarantine_from_failure(cli: typer.Typer, tmp_pa
     result = CliRunner().invoke(cli, ["ingest", str(broken)])
     assert result.exit_code == EXIT_FAILED, result.output
     assert "the ingest stopped" in result.output
+
+
+async def test_a_full_quarantine_is_507_with_nothing_of_the_body_stored(
+    gateway: Gateway, engine: AsyncEngine
+) -> None:
+    set_quarantine_max_rows(1)
+    try:
+        status, answer = await _post(gateway, BODY + b"bad 1\nbad 2\n", None)
+    finally:
+        set_quarantine_max_rows(1_000_000)
+    assert status == 507
+    assert answer["error"]["code"] == "QUARANTINE_FULL"
+    assert await _launches(engine) == 0

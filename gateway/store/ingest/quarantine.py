@@ -6,13 +6,40 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.ingest.decode import Failure
 from gateway.store.ingest.report import Problem, QuarantinedRecord
 from gateway.store.tables import quarantine
+
+_max_rows = 1_000_000
+
+
+class QuarantineFullError(Exception):
+    """The quarantine holds ``GATEWAY_QUARANTINE_MAX_ROWS`` records: the chunk that would add
+    more is rolled back whole (nothing of it stored) until the quarantine is replayed or
+    cleared."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the quarantine is full ({limit} records, GATEWAY_QUARANTINE_MAX_ROWS): replay or "
+            "clear it (gateway ingest --list-quarantine / --replay-quarantine) before sending "
+            "more bad records; nothing of this chunk was stored"
+        )
+        self.limit = limit
+
+
+def set_quarantine_max_rows(rows: int) -> None:
+    """Bound the quarantine (set by the app, the CLI and each parallel worker)."""
+    global _max_rows
+    _max_rows = rows
+
+
+MAX_RAW_CHARS = 64 * 1024
+"""Longest raw line kept in a quarantine row; a longer one (never a valid record: lines over
+1 MiB are refused unread, and real records are far shorter) keeps its start, marked as cut."""
 
 
 def clean_text(text: str) -> str:
@@ -21,7 +48,10 @@ def clean_text(text: str) -> str:
 
 
 def as_text(raw: bytes) -> str:
-    """A raw line as storable text, without its line terminator."""
+    """A raw line as storable text, without its line terminator (cut past MAX_RAW_CHARS)."""
+    if len(raw) > MAX_RAW_CHARS:
+        head = raw[:MAX_RAW_CHARS].decode("utf-8", "replace")
+        return clean_text(f"{head}… [cut: {len(raw)} bytes]")
     return clean_text(raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 
@@ -37,6 +67,9 @@ async def quarantine_new(
     """Insert one quarantine row per problem; ``raws[i]`` is the line of ``problems[i]``."""
     if not problems:
         return
+    held = await conn.scalar(select(func.count()).select_from(quarantine))
+    if int(held or 0) + len(problems) > _max_rows:
+        raise QuarantineFullError(_max_rows)
     received = datetime.now(UTC).replace(tzinfo=None)
     rows = [
         {

@@ -35,7 +35,7 @@ from gateway.store.ingest.catalog import CatalogView
 from gateway.store.ingest.chunk import Plan, apply_chunk, drop_stored_events, plan_chunk
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk
 from gateway.store.ingest.events import set_max_clock_skew
-from gateway.store.ingest.quarantine import quarantine_new, to_problem
+from gateway.store.ingest.quarantine import quarantine_new, set_quarantine_max_rows, to_problem
 from gateway.store.ingest.recent import ChunkIds, PackedIds, RecentIds, chunk_ids, pack, unpack
 from gateway.store.ingest.report import Problem
 from gateway.store.ingest.users import CACHE_LIMIT, USERS_LOCK_KEY, UidCache
@@ -108,7 +108,9 @@ def run_worker(links: Links) -> None:
     # A dedicated process holding millions of acyclic objects: the cyclic GC only costs time.
     gc.disable()
     # Spawned with the parent's environment: the same GATEWAY_MAX_CLOCK_SKEW_SECONDS.
-    set_max_clock_skew(load_settings().max_clock_skew_seconds)
+    settings = load_settings()
+    set_max_clock_skew(settings.max_clock_skew_seconds)
+    set_quarantine_max_rows(settings.quarantine_max_rows)
     # Never block the exit on peers that stopped reading ids; results are flushed at exit (a
     # failure's report must reach the parent, which reads them to the end or terminates us).
     for inbox in links.inboxes:
