@@ -87,8 +87,8 @@ def _parse(cursor: object) -> tuple[str, Value, str] | None:
     if not isinstance(cursor, str):
         return None
     raw = unseal(cursor)
-    if raw is None:
-        return None  # not ours: the id-cursor decoder reports it
+    if raw is None:  # not sealed by this gateway: neither kind of cursor
+        raise BadUserInputError(f"malformed cursor {cursor!r}")
     if not raw.startswith(CURSOR_PREFIX.encode()):
         return None
     try:

@@ -18,7 +18,7 @@ from gateway.store.ingest.quarantine import (
     QuarantineFullError,
     set_quarantine_max_rows,
 )
-from tests.store.ingest_support import catalog, launch, lines
+from tests.store.ingest_support import ad_impression, catalog, launch, lines, page_view
 
 
 @pytest.fixture
@@ -80,3 +80,33 @@ async def test_a_huge_bad_line_is_kept_cut_in_the_quarantine(engine: AsyncEngine
     assert raw is not None
     assert len(raw) < MAX_RAW_CHARS + 100
     assert raw.endswith(f"[cut: {len(huge)} bytes]")
+
+
+@pytest.mark.parametrize("chunk_size", [2, 10_000])  # pipelined chunks (probed ahead) or one
+async def test_a_replayed_id_with_other_content_is_a_conflicting_replay(
+    engine: AsyncEngine, chunk_size: int
+) -> None:
+    first = [launch("e1"), page_view("p1", duration=1000), ad_impression("a1", revenue="1.5")]
+    await ingest_lines(engine, lines([*catalog(), *first]), source="first")
+    again = [
+        launch("e1"),  # the same event: a silent replay
+        {**launch("e1"), "userGuid": "someone-else"},  # the same id, another event
+        page_view("p1", duration=1000),
+        page_view("p1", duration=999_999),
+        ad_impression("a1", revenue="1.500"),  # the same amount, written otherwise
+        ad_impression("a1", revenue="2"),
+        launch("e2"),
+        {**launch("e2"), "at": "2024-05-02T10:00:00+00:00"},  # conflicts within the body
+    ]
+    report = await ingest_lines(engine, lines(again), source="again", chunk_size=chunk_size)
+    assert report.quarantined_by_reason == {"conflicting replay": 4}
+    assert [p.line for p in report.problems] == [2, 4, 6, 8]
+    assert "already received with different content" in report.problems[0].reason
+    assert report.duplicates == 3
+    async with engine.connect() as conn:
+        users = (await conn.scalars(select(t.launches.c.uid))).all()
+        durations = (await conn.scalars(select(t.page_views.c.duration_ms))).all()
+        revenue = (await conn.scalars(select(t.ad_impressions.c.revenue_micros))).all()
+    assert len(users) == 2  # e1 and e2, each counted once
+    assert durations == [1000]  # the first stays counted
+    assert revenue == [1_500_000]

@@ -69,7 +69,9 @@ async def test_concurrent_ingesters_share_users_and_ids(engine: AsyncEngine) -> 
         ingest_lines(engine, second, source="two", chunk_size=5),
     )
     assert sum(r.stored for r in reports) == 60
-    assert sum(r.duplicates for r in reports) == 20
+    # Ids a20..a39 name other users in the second file: conflicting replays, quarantined.
+    assert sum(r.quarantined for r in reports) == 20
+    assert {p.reason_class for r in reports for p in r.problems} == {"conflicting replay"}
     assert await count(engine, t.launches) == 60
     users = await rows(engine, t.users, "uid")
     assert sorted(u["guid"] for u in users) == sorted(f"u{i}" for i in range(11))

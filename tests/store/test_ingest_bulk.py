@@ -50,11 +50,12 @@ async def test_replays_of_stored_and_in_flight_chunks_are_skipped(
     assert bool(probes) == postgres  # SQLite never copies, so never probes
 
 
-async def test_a_replay_within_a_chunk_keeps_the_first_record(engine: AsyncEngine) -> None:
+async def test_a_reused_id_within_a_chunk_keeps_the_first_record(engine: AsyncEngine) -> None:
     await ingest_lines(engine, lines([*catalog(), user("u1"), user("u2")]), source="catalog")
     data = lines([launch("e1", guid="u2"), launch("e2"), launch("e1", guid="u1")])
     report = await ingest_lines(engine, data, source="t")
-    assert (report.stored, report.duplicates) == (2, 1)
+    # The same id for another event is a conflicting replay (SPEC §2): quarantined.
+    assert (report.stored, report.duplicates, report.quarantined) == (2, 0, 1)
     uid = {u["guid"]: u["uid"] for u in await rows(engine, t.users, "uid")}
     events = {e["id"]: e["uid"] for e in await rows(engine, t.launches, "id")}
     assert events == {"e1": uid["u2"], "e2": uid["u1"]}

@@ -25,7 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.store.ingest.bulk import BulkState, stored_ids, write_rows
 from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row, naive_utc
 from gateway.store.ingest.decode import YIELD_EVERY, DecodedChunk, Failure
-from gateway.store.ingest.events import OUT_OF_RANGE, LazyRows, Row, build_rows, screen_events
+from gateway.store.ingest.events import (
+    CONFLICTING_REPLAY,
+    OUT_OF_RANGE,
+    LazyRows,
+    Row,
+    build_rows,
+    conflict_reason,
+    screen_events,
+)
+from gateway.store.ingest.replays import conflicting_ids
 from gateway.store.ingest.report import INVALID_VALUE
 from gateway.store.ingest.users import UidCache
 from gateway.store.records import EventRecord, UserRecord, kind_of
@@ -56,6 +65,9 @@ class Plan:
     uids: dict[str, int] | None = None
     probed: bool = False
     """True once :func:`drop_stored_events` removed the events stored before the chunk."""
+    dropped: dict[str, list[EventRecord]] = field(default_factory=dict)
+    """The events :func:`drop_stored_events` removed: compared with the stored ones when the
+    chunk is applied (a different event under a stored id is a conflicting replay)."""
 
 
 @dataclass
@@ -148,6 +160,7 @@ async def drop_stored_events(
             gone.update(chunk_ids.get(kind, set()).intersection(ids))
         if gone:
             plan.events[kind] = [event for event in events if event.id not in gone]
+            plan.dropped.setdefault(kind, []).extend(e for e in events if e.id in gone)
             plan.duplicates += len(events) - len(plan.events[kind])
     plan.probed = True
 
@@ -186,6 +199,16 @@ async def _close_batch(conn: AsyncConnection, outcome: ChunkOutcome) -> None:
     )
 
 
+def _conflict_failures(decoded: DecodedChunk, kind: str, conflicts: set[str]) -> list[Failure]:
+    """A failure for the first line of each conflicting id (the later ones were repeats)."""
+    failures: list[Failure] = []
+    for position, record in decoded.events.get(kind, []):
+        if record.id in conflicts:
+            conflicts = conflicts - {record.id}
+            failures.append(Failure(position, kind, CONFLICTING_REPLAY, conflict_reason(record.id)))
+    return failures
+
+
 async def apply_chunk(
     conn: AsyncConnection,
     decoded: DecodedChunk,
@@ -216,6 +239,7 @@ async def apply_chunk(
     await plan.catalog.write(conn, batch_id)
     stored_by_kind = dict(plan.stored_by_kind)
     duplicates = plan.duplicates
+    failures = list(plan.failures)
     assert plan.uids is not None
     postgres = conn.dialect.name == "postgresql"
     for kind, kept in plan.events.items():
@@ -227,11 +251,20 @@ async def apply_chunk(
         else:
             rows = build_rows(kind, kept, batch_id, plan.uids, postgres)
         stored = await write_rows(conn, kind, rows, bulk, plan.probed)
-        duplicates += len(rows) - stored
+        skipped = len(rows) - stored
+        if skipped:  # ids stored before: replays, unless their content differs
+            conflicts = await conflicting_ids(conn, kind, rows)
+            failures += _conflict_failures(decoded, kind, conflicts)
+            skipped -= len(conflicts)
+        duplicates += skipped
         if stored:
             stored_by_kind[kind] = stored
-    out = ChunkOutcome(
-        batch_id, records, stored_by_kind, duplicates, plan.failures, replanned, plan
-    )
+    for kind, dropped in plan.dropped.items():  # replays the reader's probe set aside
+        rows = build_rows(kind, dropped, batch_id, plan.uids, postgres)
+        conflicts = await conflicting_ids(conn, kind, rows)
+        failures += _conflict_failures(decoded, kind, conflicts)
+        duplicates -= len(conflicts)
+    failures.sort(key=lambda failure: failure.position)
+    out = ChunkOutcome(batch_id, records, stored_by_kind, duplicates, failures, replanned, plan)
     await _close_batch(conn, out)
     return out

@@ -33,6 +33,18 @@ OUT_OF_RANGE = "timestamp out of range: years 1-9999 in UTC"
 FROM_THE_FUTURE = "from the future"
 """Reason class of an event dated past the clock-skew tolerance after it was received."""
 
+CONFLICTING_REPLAY = "conflicting replay"
+"""Reason class of an event whose ``id`` names a different event already stored or sent."""
+
+
+def conflict_reason(event_id: str) -> str:
+    """Why an event with an id already taken by different content is quarantined."""
+    return (
+        f"id {event_id!r} was already received with different content; the first event stays "
+        "counted (an event's id names one event: send a new id for a new event)"
+    )
+
+
 _clock_skew = timedelta(seconds=3600)
 
 
@@ -85,30 +97,27 @@ def screen_events(
         ats = list(map(_AT, events))
         in_range = min(ats) >= _EARLIEST and max(ats) <= latest
     # Fast path, the usual case: whole-list operations in C, no per-record branching.
-    if not bad and in_range:
-        ids = list(map(_ID, events))
-        if len(set(ids)) != len(events):
-            # Repeated ids (replays): keep each id's first record. Built from the end, the
-            # dict's value for an id is its earliest record (row order does not matter).
-            first = dict(zip(reversed(ids), reversed(events), strict=True))
-            events = list(reversed(first.values()))
+    ids = list(map(_ID, events))
+    if not bad and in_range and len(set(ids)) == len(events):
         guids.update(map(_USER, events))
-        return events, [], len(records) - len(events)
+        return events, [], 0
     storable: list[EventRecord] = []
     failures: list[tuple[int, Reference]] = []
-    seen: set[str] = set()
+    seen: dict[str, EventRecord] = {}
     for position, rec in records:
         problem = view.check_event(rec.target_app_id, rec.mini_program_id)
         if problem is None and not _EARLIEST <= rec.at <= _LATEST:
             problem = (INVALID_VALUE, OUT_OF_RANGE)
         elif problem is None and rec.at > latest:
             problem = (FROM_THE_FUTURE, _future_reason(latest))
+        elif problem is None and rec.id in seen and seen[rec.id] != rec:
+            problem = (CONFLICTING_REPLAY, conflict_reason(rec.id))
         if problem is not None:
             failures.append((position, problem))
         elif rec.id in seen:
-            continue
+            continue  # a replay of the same event: stored once
         else:
-            seen.add(rec.id)
+            seen[rec.id] = rec
             guids.add(rec.user_guid)
             storable.append(rec)
     return storable, failures, len(records) - len(storable) - len(failures)

@@ -180,7 +180,15 @@ class _Worker:
         self._announce(task.index, announced)
         prepared = _Prepared(task, raws, decoded, plan, announced, self.links.id_changes.value)
         self._absorb(task.index, prepared.id_changes)
-        plan.duplicates += self.recent.drop_seen(plan.events, announced)
+        before = {kind: events for kind, events in plan.events.items() if events}
+        seen = self.recent.drop_seen(plan.events, announced)
+        if seen:  # set aside, compared with the stored events when applied (conflicts)
+            for kind, events in before.items():
+                kept = set(map(id, plan.events.get(kind, ())))
+                gone = [event for event in events if id(event) not in kept]
+                if gone:
+                    plan.dropped.setdefault(kind, []).extend(gone)
+        plan.duplicates += seen
         await self._resolve_users(plan)
         if not self.bulk.direct_copy:
             await self._probe(plan)
