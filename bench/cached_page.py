@@ -68,6 +68,15 @@ JWT_SECRET = "bench-cached-page-jwt-secret-0123456789"
 # the default 30 minutes would be over already, and entries would expire during the run.
 REFRESH_INTERVAL_SECONDS = 365 * 24 * 3600
 
+GATEWAY_SERVER = (
+    "--http",
+    "gateway.web.connection_guard:GuardedHttpToolsProtocol",
+    "--limit-concurrency",
+    "2048",
+)
+"""uvicorn options of the gateway as `gateway serve` runs it (the connection guard on every
+request); the bare app keeps uvicorn's own protocol."""
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -171,7 +180,7 @@ def run_backend(plan: Plan, backend: str) -> Outcome:
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {plan.token}"}
     with (
         tempfile.TemporaryDirectory(prefix="bench-cached-") as tmp,
-        serve("gateway.app:create_app", gateway_env(plan, backend)) as gateway,
+        serve("gateway.app:create_app", gateway_env(plan, backend), GATEWAY_SERVER) as gateway,
         httpx.Client(base_url=gateway.url, headers=headers, timeout=120) as client,
     ):
         hit_bytes, content_type, cold_ms = warm(client, plan.page, plan.cold_pages)

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,9 +89,9 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int) -> None:
 
 
 @contextmanager
-def serve(factory: str, env: Mapping[str, str]) -> Iterator[Server]:
+def serve(factory: str, env: Mapping[str, str], options: Sequence[str] = ()) -> Iterator[Server]:
     """Run ``uvicorn --factory factory`` with ``env`` (replacing this process's environment
-    apart from ``PATH``/``HOME``) until the block ends.
+    apart from ``PATH``/``HOME``) and uvicorn ``options`` until the block ends.
 
     Raises:
         RuntimeError: the server exits or does not listen within the start timeout.
@@ -99,7 +99,7 @@ def serve(factory: str, env: Mapping[str, str]) -> Iterator[Server]:
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", HOST,
                "--port", str(port), "--workers", "1", "--no-access-log",
-               "--log-level", "warning"]  # fmt: skip
+               "--log-level", "warning", *options]  # fmt: skip
     # A clean environment: no GATEWAY_* of the caller's shell leaks into the server.
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
     process = subprocess.Popen(command, env={**base, **env}, cwd=PROJECT_ROOT)

@@ -12,20 +12,17 @@ from functools import cache
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import ValidationCache
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from gateway.authz.directive import ROLES_ARGUMENT_DESCRIPTION
 from gateway.authz.install import Installed, install_matrix
 from gateway.authz.matrix import DEFAULT_MATRIX, RoleMatrix
+from gateway.schema.document_cache import MemoValidationCache
 from gateway.schema.limits import QueryLimits, limit_extensions
 from gateway.schema.masking import GatewayMaskErrors, should_mask
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
-
-CACHE_SIZE = 512
-"""Distinct query texts whose parse and validation results are kept (LRU)."""
 
 MAX_BATCH_OPERATIONS = 10
 """Most operations in one batched request (when ``GATEWAY_ALLOW_BATCHING`` is on)."""
@@ -63,10 +60,6 @@ class GatewaySchema(strawberry.Schema):
         del errors, execution_context
 
 
-def _validation_cache() -> ValidationCache:
-    return ValidationCache(maxsize=CACHE_SIZE)
-
-
 def build_schema(
     matrix: RoleMatrix = DEFAULT_MATRIX, limits: QueryLimits | None = None
 ) -> GatewaySchema:
@@ -87,7 +80,7 @@ def build_schema(
     schema = GatewaySchema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=batching),
-        extensions=[*limit_extensions(limits, CACHE_SIZE), _validation_cache, GatewayMaskErrors],
+        extensions=[*limit_extensions(limits), MemoValidationCache, GatewayMaskErrors],
     )
     schema.authz = installed
     schema.limits = limits

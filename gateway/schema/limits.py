@@ -42,10 +42,11 @@ from graphql import (
 )
 from graphql.error import GraphQLSyntaxError
 from graphql.validation.validate import ValidationAbortedError
-from strawberry.extensions import AddValidationRules, ParserCache, SchemaExtension
+from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from gateway.errors import ErrorCode
 from gateway.schema.cost_limit import CostLimit
+from gateway.schema.document_cache import parse_limited
 
 _CODE = {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
 
@@ -242,23 +243,24 @@ def directive_rule(limit: int) -> type[ValidationRule]:
     return _count_rule(limit, "directives")
 
 
-class TokenLimitedParserCache(ParserCache):
-    """strawberry's :class:`ParserCache` whose parser stops past ``max_tokens`` tokens.
+class TokenLimitedParserCache(SchemaExtension):
+    """A parser cache (in place of strawberry's ``ParserCache``) whose parser stops past
+    ``max_tokens`` tokens, memoized in bytes (:mod:`gateway.schema.document_cache`).
 
     graphql-core aborts the parse at the first token over the limit, so a huge document costs
     no more than a document at the limit; that abort is reported as ``QUERY_TOO_COMPLEX``.
     """
 
-    def __init__(self, max_tokens: int, maxsize: int) -> None:
-        super().__init__(maxsize=maxsize)
+    def __init__(self, max_tokens: int) -> None:
         self.max_tokens = max_tokens
 
     def on_parse(self) -> Iterator[None]:
         """Parse (cached) with the token limit."""
         context = self.execution_context
         try:
-            options = {**context.parse_options, "max_tokens": self.max_tokens}
-            context.graphql_document = self.cached_parse_document(context.query, **options)
+            options = {k: v for k, v in context.parse_options.items() if k != "max_tokens"}
+            query = context.query or ""
+            context.graphql_document = parse_limited(query, max_tokens=self.max_tokens, **options)
         except GraphQLSyntaxError as error:
             # graphql-core's wording of its token abort; other syntax errors pass through.
             if f"more than {self.max_tokens} tokens" not in error.message:
@@ -286,9 +288,7 @@ class CodeAbortedValidation(SchemaExtension):
                 error.extensions = {**(error.extensions or {}), **_CODE}
 
 
-def limit_extensions(
-    limits: QueryLimits, parse_cache_size: int
-) -> list[Callable[[], SchemaExtension]]:
+def limit_extensions(limits: QueryLimits) -> list[Callable[[], SchemaExtension]]:
     """The schema extensions enforcing ``limits``: the token-limited parser (replacing a plain
     :class:`ParserCache`), the depth, alias and directive rules, the code of graphql-core's
     aborts, and the cost limit."""
@@ -298,7 +298,7 @@ def limit_extensions(
         directive_rule(limits.directives),
     ]
     return [
-        lambda: TokenLimitedParserCache(limits.tokens, parse_cache_size),
+        lambda: TokenLimitedParserCache(limits.tokens),
         lambda: AddValidationRules(rules),
         CodeAbortedValidation,
         lambda: CostLimit(limit=limits.cost),

@@ -44,3 +44,15 @@ async def test_distinct_large_bodies_do_not_grow_the_parsed_body_memo(
         memo = gateway.app.state.responses._operations
         assert memo.currsize <= 200_000
         assert len(memo) < 60
+
+
+def test_parsed_documents_are_weighed_by_their_tokens_and_bounded() -> None:
+    from gateway.cache.sized import MEMO_MAX_BYTES
+    from gateway.schema.document_cache import _PARSED, AST_BYTES_PER_TOKEN, parse_limited
+
+    _PARSED.clear()
+    fields = " ".join(f"f{i}" for i in range(1500))
+    for n in range(60):  # 60 distinct documents of ~1,500 tokens: ~46 MB of syntax trees
+        parse_limited(f"query Q{n} {{ {fields} }}", max_tokens=2000)
+    assert _PARSED.currsize <= MEMO_MAX_BYTES
+    assert len(_PARSED) <= MEMO_MAX_BYTES // (1500 * AST_BYTES_PER_TOKEN)
