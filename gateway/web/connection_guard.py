@@ -35,24 +35,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_bytes = self._parsed_head = 0
+        self._head_bytes = 0
         self._in_head = True
         self._too_large = False
-        self._deadline: asyncio.TimerHandle | None = None
+        self._deadline = 0.0  # loop time past which the client is too slow; 0: none
 
+    # A deadline is a float set and cleared per request; one sweep a second per event loop
+    # closes the connections past theirs (a timer per request cost more than the hit itself).
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        if seconds > 0:
-            self._deadline = self.loop.call_later(seconds, self._expired)
+        self._deadline = self.loop.time() + seconds
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._deadline = 0.0
 
     def _expired(self) -> None:
         """The client was too slow: 408 unless an answer has started, then close."""
-        self._deadline = None
+        self._deadline = 0.0
         if self.transport.is_closing():
             return
         answering = self.cycle is not None and self.cycle.response_started
@@ -63,9 +61,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm(self.head_timeout)  # a socket that never sends a request is closed too
+        _Sweeper.of(self.loop).guarded.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        _Sweeper.of(self.loop).guarded.discard(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -98,24 +98,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._arm(self.head_timeout)
 
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
-        super().on_header(name, value)
-
-    def _count(self, size: int) -> None:
-        """Bound a head that arrived whole in one read (the raw count sees it only after)."""
-        self._parsed_head += size
-        if self._parsed_head > self.max_head_bytes:
-            self._too_large = True
-            raise ValueError("request head too large")  # stops the parser: answered 431
-
     def on_headers_complete(self) -> None:
+        if self._head_bytes > self.max_head_bytes:  # rare: weigh the head itself
+            size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+            if size > self.max_head_bytes:  # it arrived whole in one read: still refused
+                self._too_large = True
+                raise ValueError("request head too large")  # stops the parser: answered 431
         self._in_head = False
-        self._head_bytes = self._parsed_head = 0
+        self._head_bytes = 0
         self._arm(self.body_timeout)  # the body (if any) must arrive in time
         super().on_headers_complete()
 
@@ -123,6 +113,42 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         self._in_head = True  # what comes next on this connection is the next request's head
         super().on_message_complete()
+
+
+class _Sweeper:
+    """Closes the connections of one event loop whose deadline passed, every
+    :data:`SWEEP_SECONDS` while any is open."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.guarded: set[GuardedHttpToolsProtocol] = set()
+        self.scheduled = False
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> _Sweeper:
+        sweeper = _SWEEPERS.get(loop)
+        if sweeper is None:
+            sweeper = _SWEEPERS[loop] = cls(loop)
+        if not sweeper.scheduled:
+            sweeper.scheduled = True
+            loop.call_later(SWEEP_SECONDS, sweeper.sweep)
+        return sweeper
+
+    def sweep(self) -> None:
+        now = self.loop.time()
+        for protocol in [p for p in self.guarded if 0 < p._deadline <= now]:
+            protocol._expired()
+        if self.guarded:
+            self.loop.call_later(SWEEP_SECONDS, self.sweep)
+        else:
+            self.scheduled = False
+            _SWEEPERS.pop(self.loop, None)
+
+
+_SWEEPERS: dict[asyncio.AbstractEventLoop, _Sweeper] = {}
+
+SWEEP_SECONDS = 0.25
+"""How often deadlines are checked: a slow client is cut off at most this late."""
 
 
 def _answer(status: int, message: str) -> bytes:

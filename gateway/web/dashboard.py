@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from gateway.web.graphql import STATIC_DIR, asset_version
-from gateway.web.security_headers import page_policy
+from gateway.web.security_headers import page_headers
 
 DASHBOARD_DIR = "dashboard"
 """Folder of the dashboard's page, modules and styles, relative to ``STATIC_DIR``."""
@@ -71,10 +71,10 @@ async def dashboard_page(request: Request) -> HTMLResponse:
     """GET ``/dashboard``: the page (never cached, so a new version's assets are picked up)."""
     del request
     # The import map is the page's one inline script: allowed by its hash, nothing else is.
-    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": _policy()}
+    headers = {"Cache-Control": "no-cache", **_page_headers()}
     return HTMLResponse(render_dashboard_page(), headers=headers)
 
 
 @cache
-def _policy() -> str:
-    return page_policy(_import_map_body())
+def _page_headers() -> dict[str, str]:
+    return page_headers(_import_map_body())

@@ -142,7 +142,7 @@ class FastHits:
         if responses is None or authorization is None or content_type is None or media is None:
             return None, b"", None
         raw = (authorization, content_type, body)
-        known = self._known.get(raw)
+        known = remembered = self._known.get(raw)  # a hit moves it to the LRU's front
         if known is None or not await _holds(known, responses):
             known = await _locate(responses, state.settings, raw)
             if known is None:
@@ -152,7 +152,8 @@ class FastHits:
         if answer is None:  # evicted, expired, or never stored (not cacheable)
             self._known.pop(raw, None)
             return None, b"", None
-        self._remember(raw, known)
+        if known is not remembered:  # sized and stored once, not on every hit
+            self._remember(raw, known)
         return answer, media.encode(), known
 
     def _remember(self, raw: Raw, known: _Known) -> None:

@@ -49,6 +49,7 @@ from gateway.web.negotiation import scope_media_type
 from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import rate_limited, throttle_batch
 from gateway.web.response_cache import CACHE_SCOPE_KEY, SNAPSHOT_READ_SCOPE_KEY, ResponseCache
+from gateway.web.security_headers import page_headers
 from gateway.web.timeout import within_timeout
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -212,7 +213,7 @@ class GatewayGraphQL(ConformingGraphQL):
             root_path=request.scope.get("root_path", ""), default_headers=headers
         )
         # The page embeds a token in the demo; never let a shared cache keep it.
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(page, headers={"Cache-Control": "no-store", **page_headers()})
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse a request body with orjson (its errors subclass json.JSONDecodeError)."""

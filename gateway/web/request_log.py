@@ -36,7 +36,7 @@ from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
 from gateway.web.observability import KNOWN_PATHS, LATENCY, REQUESTS, StatusSend
 from gateway.web.ratelimit import caller_label
 from gateway.web.response_cache import CACHE_SCOPE_KEY
-from gateway.web.security_headers import securing
+from gateway.web.security_headers import NOSNIFF
 
 access_logger = logging.getLogger("gateway.access")
 error_logger = logging.getLogger("gateway.error")
@@ -100,7 +100,7 @@ class RequestLog:
         started = time.perf_counter()
         rid = request_id(scope)
         token = REQUEST_ID.set(rid)
-        sending = StatusSend(securing(send), [(b"x-request-id", rid.encode())])
+        sending = StatusSend(send, [(b"x-request-id", rid.encode()), NOSNIFF])
         try:
             await self.app(scope, receive, sending)
         except ServiceUnavailableError as exc:

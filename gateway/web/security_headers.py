@@ -1,13 +1,13 @@
-"""Security headers on every answer: ``nosniff`` everywhere, and on HTML pages (GraphiQL, the
-dashboard) a Content-Security-Policy that allows only the gateway's own assets, no framing and
-no referrer.
-
-A page that needs more (the dashboard's inline import map, by its hash) sends its own
-``Content-Security-Policy``; it is kept.
+"""Security headers: ``nosniff`` on every answer (added with the request id by
+:class:`~gateway.web.request_log.RequestLog`, no cost of its own), and on HTML pages (GraphiQL,
+the dashboard) a Content-Security-Policy allowing only the gateway's own assets, no framing and
+no referrer (:func:`page_headers`, set by each page's endpoint).
 
 Example:
-    >>> dict(secured([(b"content-type", b"text/html; charset=utf-8")]))[b"x-frame-options"]
-    b'DENY'
+    >>> page_headers()["X-Frame-Options"]
+    'DENY'
+    >>> "script-src 'self' 'sha256-" in page_headers("console.log(1)")["Content-Security-Policy"]
+    True
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from starlette.types import Message, Send
-
-Headers = list[tuple[bytes, bytes]]
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+"""On every answer: a browser never guesses another type than the one declared."""
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; "
@@ -26,14 +25,6 @@ PAGE_POLICY = (
     "frame-ancestors 'none'"
 )
 """The policy of HTML pages. Styles may be inline: GraphiQL's editor and Chart.js inject them."""
-
-_ALWAYS: Headers = [(b"x-content-type-options", b"nosniff")]
-_HTML: Headers = [
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
-_CSP = b"content-security-policy"
 
 
 def page_policy(*inline_scripts: str) -> str:
@@ -45,27 +36,11 @@ def page_policy(*inline_scripts: str) -> str:
     return PAGE_POLICY.format(scripts=hashes)
 
 
-_DEFAULT_CSP = page_policy().encode()
-
-
-def secured(headers: Headers) -> Headers:
-    """``headers`` with the security headers added (an HTML answer's own CSP kept)."""
-    names = {name.lower() for name, _ in headers}
-    out = headers + [h for h in _ALWAYS if h[0] not in names]
-    content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-    if content_type.lower().startswith(b"text/html"):
-        out += [h for h in _HTML if h[0] not in names]
-        if _CSP not in names:
-            out.append((_CSP, _DEFAULT_CSP))
-    return out
-
-
-def securing(send: Send) -> Send:
-    """A ``send`` that adds the security headers to the response start."""
-
-    async def secured_send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = secured(list(message.get("headers", ())))
-        await send(message)
-
-    return secured_send
+def page_headers(*inline_scripts: str) -> dict[str, str]:
+    """The headers of an HTML page whose only inline scripts are ``inline_scripts``."""
+    return {
+        "Content-Security-Policy": page_policy(*inline_scripts),
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }

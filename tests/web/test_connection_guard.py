@@ -134,3 +134,17 @@ def test_a_keep_alive_connection_serves_several_requests(live_url: str) -> None:
             return [(await client.get("/healthz")).status_code for _ in range(5)]
 
     assert asyncio.run(several()) == [200] * 5
+
+
+def test_a_head_over_the_bound_sent_whole_is_refused(live_url: str) -> None:
+    sock = _connect(live_url)
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+        answer = _read_all(sock)
+    except ConnectionResetError:
+        answer = b""
+    finally:
+        sock.close()
+    assert not answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    if answer:
+        assert answer.startswith(b"HTTP/1.1 431")
