@@ -8,6 +8,7 @@ and some mini programs, a Poisson number of ad impressions.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,7 +117,9 @@ def _expand(
     omitted = (rng.random(len(count)) < 0.25)[session]
     data_type = np.where(nonprod, NON_PRODUCTION, np.where(omitted, OMITTED, PRODUCTION))
     page, duration_ms, valid, revenue_micros = _details(world, rng, pair)
-    last_second = world.window.start + (day + 1) * DAY - 1  # sessions never cross midnight
+    # Sessions never cross midnight, nor (on today) the present: an event from the future is
+    # quarantined (GATEWAY_MAX_CLOCK_SKEW_SECONDS); a window ending in the past is unchanged.
+    last_second = min(world.window.start + (day + 1) * DAY - 1, int(time.time()))
     return DayEvents(
         at=np.minimum(sessions.start[session] + position * step, last_second),
         kind=kind.astype(np.int64),
