@@ -8,29 +8,23 @@ longer hunt (``GATEWAY_FUZZ_EXAMPLES=500 pytest tests/fuzz``).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
-import threading
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from gateway.app import create_app
 from gateway.authz.principal import Grant, Principal, Role
 from gateway.authz.tokens import mint_token
-from gateway.cli.serve import server_options
 from gateway.settings import Settings
 from tests.cache_http.world import build_world_in
 from tests.conftest import _pg_test_url, _recreate_database
+from tests.live_server import live_gateway
 from tests.principals import ADMIN
-from tests.redis_server import _free_port
 
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "30"))
 """Examples per fuzz test (hypothesis ``max_examples``)."""
@@ -70,30 +64,10 @@ async def live() -> AsyncIterator[Live]:
         cost_budget_per_window=0,  # and cost more than any caller's budget
     )
     await build_world_in(settings)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        **server_options(settings),  # as `gateway serve` runs it: the connection guard included
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fuzz-gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the fuzz gateway did not start", pytrace=False)
-        await asyncio.sleep(0.05)
-    try:
+    with live_gateway(settings) as base:
         yield Live(
-            url=f"http://127.0.0.1:{port}",
+            url=base,
             admin=_bearer(settings, ADMIN),
             ingester=_bearer(settings, Principal("fuzz-ingester", (Grant(Role.INGESTER),))),
             settings=settings,
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)

@@ -8,23 +8,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from pydantic import SecretStr
 
-from gateway.app import create_app
 from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
-from gateway.cli.serve import server_options
 from gateway.settings import Settings
-from tests.redis_server import _free_port
+from tests.live_server import live_gateway
 
 IDLE_SOCKETS = 300
 SECRET = "connection-guard-tests-secret-32-characters"
@@ -44,26 +39,8 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         cost_budget_per_window=0,
         jwt_secret=SecretStr(SECRET),
     )
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        **server_options(settings),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="guard-gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the gateway did not start"
-        assert time.monotonic() < deadline, "the gateway did not start in time"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with live_gateway(settings) as url:
+        yield url
 
 
 def _connect(url: str) -> socket.socket:
