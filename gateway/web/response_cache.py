@@ -346,9 +346,10 @@ class ResponseCache:
             suffix = self._hit_suffix[generation] = _suffix(extensions)
         if not value.endswith(b"}}"):
             return value
-        if extra:  # one copy of the body: the extra entries, then the generation's suffix
-            return b"".join((value[:-2], _suffix(extra)[:-2], suffix))
-        return value[:-2] + suffix
+        body = memoryview(value)[:-2]  # a view: the join below is the body's only copy
+        if extra:  # the extra entries, then the generation's suffix
+            return b"".join((body, _suffix(extra)[:-2], suffix))
+        return b"".join((body, suffix))
 
     def _key(
         self, generation: str, now: dt.datetime, principal: Principal, operation: Operation
