@@ -7,6 +7,7 @@ Plain ``enum.Enum`` classes with no framework imports, so that ``store/``, ``met
 from __future__ import annotations
 
 import enum
+import re
 
 
 class MiniProgramType(enum.Enum):
@@ -103,5 +104,15 @@ ID_PATTERN = r"^[A-Za-z0-9_.:@/-]{1,128}$"
 Keys and scope strings may then use any other character as a separator (``|``, a space, NUL),
 and a record or credential with any other id is bad input, never stored.
 """
-ID_MAX_LENGTH = 128
-"""The longest id (part of :data:`ID_PATTERN`, named for messages)."""
+ID_RULE = "1 to 128 ASCII letters, digits and _ - . : @ /"
+""":data:`ID_PATTERN` in words, for the messages that refuse an id."""
+_ID = re.compile(ID_PATTERN)
+
+
+def is_id(value: str) -> bool:
+    """True when ``value`` follows :data:`ID_PATTERN`.
+
+    >>> is_id("app_1"), is_id("ws;SUPER_ADMIN"), is_id("")
+    (True, False, False)
+    """
+    return _ID.fullmatch(value) is not None

@@ -16,13 +16,10 @@ Example:
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 
-from gateway.domain import ID_PATTERN
+from gateway.domain import ID_RULE, is_id
 from gateway.encoding import encode_text
-
-_ID = re.compile(ID_PATTERN)
 
 
 class Role(enum.StrEnum):
@@ -92,8 +89,8 @@ class Grant:
 
     def __post_init__(self) -> None:
         for name, value in (("workspaceId", self.workspace_id), ("merchantId", self.merchant_id)):
-            if value is not None and not _ID.fullmatch(value):
-                raise GrantError(f"{name} must be 1 to 128 ASCII letters, digits and _ - . : @ /")
+            if value is not None and not is_id(value):
+                raise GrantError(f"{name} must be {ID_RULE}")
         family = FAMILY[self.role]
         if family is Family.SUPERAPP:
             if not self.workspace_id or self.merchant_id is not None:

@@ -7,10 +7,9 @@ loader rows; the schema wraps them into GraphQL objects.
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from gateway.context import Context
-from gateway.domain import ID_PATTERN, DeploymentStatus, TypeFilter
+from gateway.domain import ID_RULE, DeploymentStatus, TypeFilter, is_id
 from gateway.errors import BadUserInputError
 from gateway.loaders.keys import MiniProgramFilter, PageKey, PairKey, ScopeKey
 from gateway.loaders.rows import (
@@ -25,14 +24,12 @@ from gateway.metrics.status_groups import StatusCounts
 from gateway.resolvers.category import check_category
 from gateway.resolvers.pagination import check_first, decode_cursor
 
-_ID = re.compile(ID_PATTERN)
-
 
 def check_id(value: str) -> str:
     """``value`` when it is a well-formed id (SPEC §2), else BAD_USER_INPUT (no entity could
     have it, so nothing is looked up)."""
-    if not _ID.fullmatch(value):
-        raise BadUserInputError("an id is 1 to 128 ASCII letters, digits and _ - . : @ /")
+    if not is_id(value):
+        raise BadUserInputError(f"an id is {ID_RULE}")
     return value
 
 

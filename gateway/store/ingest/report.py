@@ -20,6 +20,8 @@ from datetime import datetime
 
 import msgspec
 
+from gateway.domain import ID_RULE
+
 MAX_PROBLEMS = 1000
 """How many problems a report keeps in full; the counts keep counting past it."""
 
@@ -135,9 +137,7 @@ def classify_decode_error(exc: msgspec.DecodeError) -> tuple[str, str]:
     if reason.startswith("Expected `") and ", got `" in reason:
         return WRONG_TYPE, reason
     if at_field in _ID_FIELDS and "matching regex" in reason:
-        return BAD_ID, (
-            f"`{at_field}` must be 1 to 128 ASCII letters, digits and _ - . : @ / ({reason})"
-        )
+        return BAD_ID, (f"`{at_field}` must be {ID_RULE} ({reason})")
     if at_field == "durationMs":
         return (NEGATIVE_DURATION if ">= 0" in reason else INVALID_VALUE), reason
     if at_field == "revenue" or reason.startswith("revenue"):
