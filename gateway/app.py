@@ -42,8 +42,7 @@ from gateway.resolvers.sealing import install_cursor_secret
 from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
-from gateway.store.ingest.events import set_max_clock_skew
-from gateway.store.ingest.quarantine import set_quarantine_max_rows
+from gateway.store.ingest import configure_ingest
 from gateway.web.budget import CostBudget
 from gateway.web.bulkhead import bulkheaded, ingest_slots
 from gateway.web.connection_guard import guarded_protocol
@@ -173,8 +172,7 @@ def create_app(
     check_jwt_settings(settings)  # a bad key file stops the start (AuthConfigError)
     _seal_cursors(settings)
     guarded_protocol(settings)  # this process's connection bounds (a worker's own settings)
-    set_max_clock_skew(settings.max_clock_skew_seconds)
-    set_quarantine_max_rows(settings.quarantine_max_rows)
+    configure_ingest(settings)
     # GATEWAY_ROLE_MATRIX_FILE is validated here: a bad file stops the start (MatrixError).
     limits = QueryLimits(
         depth=settings.max_query_depth,

@@ -28,12 +28,11 @@ from gateway.store.db import create_engine
 from gateway.store.ingest import (
     IngestReport,
     Problem,
+    configure_ingest,
     ingest_lines,
     list_quarantine,
     replay_quarantine,
 )
-from gateway.store.ingest.events import set_max_clock_skew
-from gateway.store.ingest.quarantine import set_quarantine_max_rows
 from gateway.store.ingest.source import open_lines
 from gateway.store.migrate import upgrade
 
@@ -112,8 +111,7 @@ def _problems(problems: list[Problem], limit: int) -> Table:
 
 async def _run_files(files: list[str], console: Console, show: int) -> int:
     settings = load_settings()
-    set_max_clock_skew(settings.max_clock_skew_seconds)
-    set_quarantine_max_rows(settings.quarantine_max_rows)
+    configure_ingest(settings)
     engine = create_engine(settings)
     try:
         await upgrade(engine)
@@ -133,8 +131,7 @@ async def _run_files(files: list[str], console: Console, show: int) -> int:
 
 async def _run_replay(console: Console, show: int) -> int:
     settings = load_settings()
-    set_max_clock_skew(settings.max_clock_skew_seconds)
-    set_quarantine_max_rows(settings.quarantine_max_rows)
+    configure_ingest(settings)
     engine = create_engine(settings)
     try:
         await upgrade(engine)

@@ -10,6 +10,7 @@ Example:
     (1000000, 0, {})
 """
 
+from gateway.store.ingest.bounds import configure_ingest
 from gateway.store.ingest.quarantine import list_quarantine
 from gateway.store.ingest.report import IngestReport, Problem, QuarantinedRecord
 from gateway.store.ingest.run import DEFAULT_CHUNK_SIZE, ingest_lines, replay_quarantine
@@ -19,6 +20,7 @@ __all__ = [
     "IngestReport",
     "Problem",
     "QuarantinedRecord",
+    "configure_ingest",
     "ingest_lines",
     "list_quarantine",
     "replay_quarantine",

@@ -30,12 +30,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.settings import load_settings
+from gateway.store.ingest.bounds import configure_ingest
 from gateway.store.ingest.bulk import BulkState
 from gateway.store.ingest.catalog import CatalogView
 from gateway.store.ingest.chunk import Plan, apply_chunk, drop_stored_events, plan_chunk
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk
-from gateway.store.ingest.events import set_max_clock_skew
-from gateway.store.ingest.quarantine import quarantine_new, set_quarantine_max_rows, to_problem
+from gateway.store.ingest.quarantine import quarantine_new, to_problem
 from gateway.store.ingest.recent import ChunkIds, PackedIds, RecentIds, chunk_ids, pack, unpack
 from gateway.store.ingest.report import Problem
 from gateway.store.ingest.users import CACHE_LIMIT, USERS_LOCK_KEY, UidCache
@@ -107,10 +107,8 @@ def run_worker(links: Links) -> None:
     """Process entry point: serve tasks until the parent sends None."""
     # A dedicated process holding millions of acyclic objects: the cyclic GC only costs time.
     gc.disable()
-    # Spawned with the parent's environment: the same GATEWAY_MAX_CLOCK_SKEW_SECONDS.
-    settings = load_settings()
-    set_max_clock_skew(settings.max_clock_skew_seconds)
-    set_quarantine_max_rows(settings.quarantine_max_rows)
+    # Spawned with the parent's environment: the same ingestion bounds as the parent.
+    configure_ingest(load_settings())
     # Never block the exit on peers that stopped reading ids; results are flushed at exit (a
     # failure's report must reach the parent, which reads them to the end or terminates us).
     for inbox in links.inboxes:
