@@ -35,12 +35,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.cache.backend import Backend
-from gateway.cache.breaker import CacheUnavailable, CircuitBreaker
+from gateway.cache.breaker import CacheUnavailable
 from gateway.cache.flight import SingleFlight
 from gateway.cache.keys import KEY_VERSION, cache_key
 from gateway.cache.memory import MemoryBackend
 from gateway.cache.metrics import Result, breaker_changed, count_computation, count_lookups
-from gateway.cache.redis import RedisBackend
+from gateway.cache.redis import RedisBackend, from_settings
 from gateway.settings import Settings
 
 __all__ = ["KEY_VERSION", "Cached", "SnapshotCache", "cache_key"]
@@ -100,16 +100,11 @@ class SnapshotCache:
     def create(cls, settings: Settings) -> SnapshotCache:
         """Redis (with a near copy) when ``settings.redis_url`` is set, else the bounded
         in-process cache."""
-        if not settings.redis_url:
+        redis = from_settings(settings, RedisBackend.from_url, on_change=breaker_changed)
+        if redis is None:
             return cls(MemoryBackend(settings.cache_max_bytes))
-        breaker = CircuitBreaker(
-            settings.cache_breaker_failures,
-            settings.cache_breaker_reset_seconds,
-            on_change=breaker_changed,
-        )
-        timeout = settings.redis_timeout_ms / 1000
         near = MemoryBackend(settings.cache_max_bytes) if settings.cache_max_bytes else None
-        return cls(RedisBackend.from_url(settings.redis_url, timeout, breaker), near=near)
+        return cls(redis, near=near)
 
     @property
     def kind(self) -> str:

@@ -16,6 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from gateway.cache.breaker import CircuitBreaker
+from gateway.settings import Settings
 
 T = TypeVar("T")
 
@@ -31,6 +32,25 @@ return 0
 # A call may need a connect, a handshake reply and the command's reply, each bounded by the
 # socket timeouts; this outer bound also covers a server that accepts and never answers.
 _CALL_TIMEOUTS = 3
+
+
+R = TypeVar("R")
+
+
+def from_settings(
+    settings: Settings,
+    connect: Callable[[str, float, CircuitBreaker], R],
+    on_change: Callable[[bool], None] | None = None,
+) -> R | None:
+    """``connect(url, timeout_seconds, breaker)`` for ``GATEWAY_REDIS_URL`` behind a circuit
+    breaker of its own (``GATEWAY_CACHE_BREAKER_*``, ``GATEWAY_REDIS_TIMEOUT_MS``); None when
+    no Redis is configured. The ``from_url`` of every Redis-backed store fits ``connect``."""
+    if not settings.redis_url:
+        return None
+    breaker = CircuitBreaker(
+        settings.cache_breaker_failures, settings.cache_breaker_reset_seconds, on_change=on_change
+    )
+    return connect(settings.redis_url, settings.redis_timeout_ms / 1000, breaker)
 
 
 def fail_fast_client(url: str, timeout_seconds: float) -> Redis:

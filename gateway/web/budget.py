@@ -49,8 +49,8 @@ from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
 from gateway.authz.principal import Principal
-from gateway.cache.breaker import CircuitBreaker
 from gateway.cache.budgets import Budgets, MemoryBudgets, RedisBudgets, Spent
+from gateway.cache.redis import from_settings
 from gateway.errors import RateLimitedError
 from gateway.schema.cost_limit import METER_SCOPE_KEY
 from gateway.settings import Settings
@@ -95,13 +95,7 @@ class CostBudget:
         """The budget ``settings`` ask for; None when it is off."""
         if settings.cost_budget_per_window <= 0 or settings.cost_budget_window_seconds <= 0:
             return None
-        budgets: Budgets = MemoryBudgets()
-        if settings.redis_url:
-            breaker = CircuitBreaker(
-                settings.cache_breaker_failures, settings.cache_breaker_reset_seconds
-            )
-            timeout = settings.redis_timeout_ms / 1000
-            budgets = RedisBudgets.from_url(settings.redis_url, timeout, breaker)
+        budgets: Budgets = from_settings(settings, RedisBudgets.from_url) or MemoryBudgets()
         return cls(budgets, settings.cost_budget_per_window, settings.cost_budget_window_seconds)
 
     async def spend(self, key: str, cost: int) -> Spent | None:

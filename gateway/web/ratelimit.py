@@ -33,8 +33,8 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from gateway.authz.principal import Principal
-from gateway.cache.breaker import CircuitBreaker
 from gateway.cache.buckets import Buckets, MemoryBuckets, RedisBuckets
+from gateway.cache.redis import from_settings
 from gateway.encoding import encode_text
 from gateway.errors import ErrorCode
 from gateway.settings import Settings
@@ -72,13 +72,7 @@ class RateLimiter:
         """The limiter ``settings`` ask for; None when the limit is off."""
         if settings.rate_limit_per_second <= 0:
             return None
-        buckets: Buckets = MemoryBuckets()
-        if settings.redis_url:
-            breaker = CircuitBreaker(
-                settings.cache_breaker_failures, settings.cache_breaker_reset_seconds
-            )
-            timeout = settings.redis_timeout_ms / 1000
-            buckets = RedisBuckets.from_url(settings.redis_url, timeout, breaker)
+        buckets: Buckets = from_settings(settings, RedisBuckets.from_url) or MemoryBuckets()
         return cls(buckets, settings.rate_limit_per_second, settings.rate_limit_burst)
 
     async def wait(self, key: str, count: int = 1) -> float:
