@@ -153,11 +153,8 @@ class FastHits:
             self._known.pop(raw, None)
             return None, b"", None
         if known is not remembered:  # sized and stored once, not on every hit
-            self._remember(raw, known)
+            self._known[raw] = known
         return answer, media.encode(), known
-
-    def _remember(self, raw: Raw, known: _Known) -> None:
-        self._known[raw] = known
 
 
 async def _holds(known: _Known, responses: ResponseCache) -> bool:

@@ -192,28 +192,18 @@ class PersistedQueries:
         return document
 
     async def _register_for(self, principal: Principal, sha: str, document: str) -> None:
-        """Store ``document`` when it parses and ``principal`` has quota left (junk text is
-        never stored; a query past the quota still runs, unstored)."""
-        if self._may_register(principal) and _parses(document):
-            self._count(principal)
-            await self._register(sha, document)
-
-    def _may_register(self, principal: Principal) -> bool:
-        """False once ``principal`` registered its quota of documents in this TTL window."""
-        start, count = self._registered.get(rate_key(principal, {}), (0.0, 0))
-        if time.monotonic() - start >= self._ttl:
-            return True
-        if count < self._per_principal:
-            return True
-        APQ_REFUSED.inc()
-        return False
-
-    def _count(self, principal: Principal) -> None:
+        """Store ``document`` when ``principal`` has quota left in its TTL window and the text
+        parses (junk is never stored; a query past the quota still runs, unstored)."""
         key, now = rate_key(principal, {}), time.monotonic()
         start, count = self._registered.get(key, (now, 0))
-        if now - start >= self._ttl:
+        if now - start >= self._ttl:  # a new window
             start, count = now, 0
-        self._registered[key] = (start, count + 1)
+        if count >= self._per_principal:
+            APQ_REFUSED.inc()
+            return
+        if _parses(document):
+            self._registered[key] = (start, count + 1)
+            await self._register(sha, document)
 
     def _trusted_document(self, sha: str) -> str | None:
         return self._trusted.documents.get(sha) if self._trusted is not None else None

@@ -199,8 +199,12 @@ async def _close_batch(conn: AsyncConnection, outcome: ChunkOutcome) -> None:
     )
 
 
-def _conflict_failures(decoded: DecodedChunk, kind: str, conflicts: set[str]) -> list[Failure]:
-    """A failure for the first line of each conflicting id (the later ones were repeats)."""
+async def _conflicts(
+    conn: AsyncConnection, decoded: DecodedChunk, kind: str, rows: Iterable[Row]
+) -> list[Failure]:
+    """The conflicting replays among ``rows`` (ids stored with other content): a failure for
+    the first line of each such id in the chunk (the later ones were repeats)."""
+    conflicts = await conflicting_ids(conn, kind, rows)
     failures: list[Failure] = []
     for position, record in decoded.events.get(kind, []):
         if record.id in conflicts:
@@ -253,16 +257,17 @@ async def apply_chunk(
         stored = await write_rows(conn, kind, rows, bulk, plan.probed)
         skipped = len(rows) - stored
         if skipped:  # ids stored before: replays, unless their content differs
-            conflicts = await conflicting_ids(conn, kind, rows)
-            failures += _conflict_failures(decoded, kind, conflicts)
+            conflicts = await _conflicts(conn, decoded, kind, rows)
+            failures += conflicts
             skipped -= len(conflicts)
         duplicates += skipped
         if stored:
             stored_by_kind[kind] = stored
     for kind, dropped in plan.dropped.items():  # replays the reader's probe set aside
-        rows = build_rows(kind, dropped, batch_id, plan.uids, postgres)
-        conflicts = await conflicting_ids(conn, kind, rows)
-        failures += _conflict_failures(decoded, kind, conflicts)
+        conflicts = await _conflicts(
+            conn, decoded, kind, build_rows(kind, dropped, batch_id, plan.uids, postgres)
+        )
+        failures += conflicts
         duplicates -= len(conflicts)
     failures.sort(key=lambda failure: failure.position)
     out = ChunkOutcome(batch_id, records, stored_by_kind, duplicates, failures, replanned, plan)
