@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
-from asgi_lifespan import LifespanManager
 from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.settings import Settings
+from tests.cache_http.support import serve
 from tests.conftest import REDIS_URL
 from tests.limits.support import codes
 from tests.limits.test_rate_limit import _script_calls
@@ -45,14 +44,8 @@ def _budget(cache_url: str | None, limit: int, window: int = 3600) -> dict[str, 
 def _opened(app_settings: Settings) -> Opened:
     @asynccontextmanager
     async def opened(**overrides: object) -> AsyncIterator[tuple[httpx.AsyncClient, Starlette]]:
-        app = create_app(app_settings.model_copy(update=overrides))
-        async with (
-            LifespanManager(app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
-            ) as http,
-        ):
-            yield http, app
+        async with serve(app_settings.model_copy(update=overrides)) as gateway:
+            yield gateway.http, gateway.app
 
     return opened
 

@@ -4,46 +4,14 @@ configured as ``gateway serve`` configures it, on a free loopback port."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 import pytest
-import uvicorn
 
 import gateway.cli.serve as serve_module
-from gateway.app import create_app
-from gateway.cli.serve import proxy_options
 from gateway.settings import Settings
-from tests.redis_server import _free_port
+from tests.live_server import live_gateway
 
 QUERY = {"query": "{ snapshot { id } }"}
-
-
-@asynccontextmanager
-async def _served(settings: Settings) -> AsyncIterator[str]:
-    """The app served by uvicorn in this event loop; yields its base URL."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        **proxy_options(settings),
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped the start
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _anonymous(url: str, forwarded_for: list[str]) -> list[int]:
@@ -80,7 +48,7 @@ async def test_forwarded_for_picks_the_bucket_only_behind_a_trusted_proxy(
             "log_level": "warning",
         }
     )
-    async with _served(settings) as url:
+    with live_gateway(settings) as url:
         statuses = await _anonymous(url, ["203.0.113.1", "203.0.113.2", "203.0.113.1"])
     assert statuses == expected
 
