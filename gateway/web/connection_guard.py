@@ -40,8 +40,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._too_large = False
         self._deadline = 0.0  # loop time past which the client is too slow; 0: none
 
-    # A deadline is a float set and cleared per request; one sweep a second per event loop
-    # closes the connections past theirs (a timer per request cost more than the hit itself).
+    # A deadline is a float set and cleared per request; a sweep every SWEEP_SECONDS per event
+    # loop closes the connections past theirs (a timer per request cost more than a hit).
     def _arm(self, seconds: float) -> None:
         self._deadline = self.loop.time() + seconds
 
@@ -65,11 +65,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        _Sweeper.of(self.loop).guarded.discard(self)
+        sweeper = _SWEEPERS.get(self.loop)  # never schedule a sweep only to leave it
+        if sweeper is not None:
+            sweeper.guarded.discard(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        """uvicorn's, answering a head cut short by :meth:`_count` with 431."""
+        """uvicorn's, answering a head past ``max_head_bytes`` with 431."""
         self._unset_keepalive_if_required()
         if self._in_head:
             # httptools hands a header over only once it is whole: count the raw bytes of an
