@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import httpx
 import numpy as np
 import strawberry
+from pydantic import SecretStr
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,6 +42,8 @@ from bench.naive import NaiveContext, build_naive_schema
 from bench.naive.compare import differences
 from bench.naive.indexes import naive_indexes
 from gateway.app import create_app
+from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.tokens import mint_token
 from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import Settings
@@ -54,6 +57,10 @@ METRIC_FIELDS = ("activeUsers", "pageViews", "newUsers", "lifetimeUsers")
 BREAKDOWN_FIELDS = ("miniProgramsBySource", "miniProgramsByCategory", "usersBySource",
                     "usersByCategory")  # fmt: skip
 PAGE_FIELDS = (STATUS_FIELD, *METRIC_FIELDS, *BREAKDOWN_FIELDS)
+JWT_SECRET = "bench-details-page-jwt-secret-0123456789"
+"""Signs the HTTP client's token (the app under test is created with it)."""
+READER = Principal("bench", (Grant(Role.PLATFORM_ADMIN),))
+"""Who the page runs as: a platform administrator reads every app and every field."""
 TARGET_P50_MS, TARGET_RATIO, TARGET_INCREMENTAL_S, TARGET_FULL_S = 25.0, 20.0, 2.0, 120.0
 
 _SELECTIONS = {
@@ -164,12 +171,19 @@ def in_process(schema: strawberry.Schema, query: str, variables: Callable[[str],
     return execute
 
 
-def over_http(client: httpx.AsyncClient, query: str,
-              variables: Callable[[str], dict[str, Any]]) -> Execute:  # fmt: skip
-    """An :data:`Execute` posting the page to ``/graphql``."""
+def reader_context(engine: AsyncEngine, settings: Settings) -> Callable[[], RequestContext]:
+    """Fresh request contexts of :data:`READER` (empty loaders, no cache), as the view makes."""
+    return lambda: Context.create(engine, settings, principal=READER)
+
+
+def over_http(client: httpx.AsyncClient, query: str, variables: Callable[[str], dict[str, Any]],
+              token: str) -> Execute:  # fmt: skip
+    """An :data:`Execute` posting the page to ``/graphql`` with ``token``."""
+    headers = {"Authorization": f"Bearer {token}"}
 
     async def execute(app: str) -> dict[str, Any]:
-        response = await client.post("/graphql", json={"query": query, "variables": variables(app)})
+        body = {"query": query, "variables": variables(app)}
+        response = await client.post("/graphql", json=body, headers=headers)
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise RuntimeError(f"{app}: HTTP {response.status_code} {body.get('errors')}")
@@ -222,7 +236,7 @@ async def page_benchmark(args: argparse.Namespace, settings: Settings, engine: A
     counter = StatementCounter(engine)
     ours = Runs("ours (in-process)")
     naive_runs = Runs("naive (in-process" + (", indexed)" if args.naive_indexes else ")"))
-    run_ours = in_process(schema, query, variables, lambda: Context.create(engine, settings))
+    run_ours = in_process(schema, query, variables, reader_context(engine, settings))
     ours_data = await measure(ours, run_ours, counter, apps, args.iterations)
     print(ours.line(), flush=True)
     http = Runs("ours (HTTP, ASGI)")
@@ -231,8 +245,9 @@ async def page_benchmark(args: argparse.Namespace, settings: Settings, engine: A
         http_counter = StatementCounter(app.state.engine)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            http_data = await measure(http, over_http(client, query, variables), http_counter,
-                                      apps, args.iterations)  # fmt: skip
+            token = mint_token(settings, READER.subject, READER.grants, dt.timedelta(hours=1))
+            execute = over_http(client, query, variables, token)
+            http_data = await measure(http, execute, http_counter, apps, args.iterations)
     print(http.line(), flush=True)
     run_naive = in_process(naive, query, variables, lambda: NaiveContext(engine))
     async with naive_indexes(engine) if args.naive_indexes else contextlib.nullcontext():
@@ -289,7 +304,7 @@ async def recheck(settings: Settings, engine: AsyncEngine, end: dt.date) -> bool
     present = await schema_fields(schema, "TargetApp")
     fields = [name for name in PAGE_FIELDS if name in present]
     query, variables, app = page_query(fields), variables_for(end), (await pick_apps(engine, 1))[0]
-    ours = await in_process(schema, query, variables, lambda: Context.create(engine, settings))(app)
+    ours = await in_process(schema, query, variables, reader_context(engine, settings))(app)
     naive_schema = build_naive_schema()
     naive = await in_process(naive_schema, query, variables, lambda: NaiveContext(engine))(app)
     problems = differences({app: naive}, {app: ours})
@@ -301,7 +316,9 @@ async def recheck(settings: Settings, engine: AsyncEngine, end: dt.date) -> bool
 async def main(args: argparse.Namespace) -> None:
     """Run everything; exit status 1 when the gateway and naive answers differ."""
     dataset = await ds.from_args(args)
-    settings = Settings(database_url=dataset.url)
+    settings = Settings(  # warnings only: an access-log line per request would bury the report
+        database_url=dataset.url, jwt_secret=SecretStr(JWT_SECRET), log_level="warning"
+    )
     engine = create_engine(settings)
     try:
         print(f"details page ({dataset.scale}, seed {dataset.seed}):", flush=True)
