@@ -312,6 +312,11 @@ async def main(args: argparse.Namespace) -> None:
         report(outcome)
 
 
+SMOKE = ("--scale", "tiny", "--rounds", "1", "--seconds", "1", "--cold", "1", "--connections", "2")
+"""The smoke run's arguments (``python -m bench smoke``):
+one short wrk round per backend, its every-answer-a-hit check."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (the dataset's, see :mod:`bench.dataset`, and the load's)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

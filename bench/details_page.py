@@ -363,6 +363,22 @@ def print_targets(p50: float | None, ratio: float | None, timings: dict[str, flo
         print(f"  full rebuild <= {TARGET_FULL_S:.0f} s: {verdict(s <= TARGET_FULL_S)} ({s:.1f} s)")
 
 
+SMOKE = (
+    "--scale",
+    "tiny",
+    "--apps",
+    "1",
+    "--iterations",
+    "1",
+    "--naive-iterations",
+    "1",
+    "--new-events",
+    "30",
+)
+"""The smoke run's arguments (``python -m bench smoke``):
+one request per implementation, one app, its exactness checks."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options (the dataset's, see :mod:`bench.dataset`, and the runs')."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

@@ -256,6 +256,11 @@ async def main(args: argparse.Namespace) -> None:
         )
 
 
+SMOKE = ("--scale", "tiny")
+"""The smoke run's arguments (``python -m bench smoke``):
+the tiny dataset into both backends, nothing quarantined."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

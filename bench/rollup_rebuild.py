@@ -14,8 +14,8 @@ ones (with random users) and dated in the last 30 minutes of the data (launches 
 ad impressions 35:52:13, like the generated datasets), and times the incremental ``refresh()``.
 
 Example:
-    $ python -m bench.rollup_rebuild --events 1000000
-    $ python -m bench.rollup_rebuild --database gateway_rebuild_large --extra 2000
+    $ python -m bench rebuild --events 1000000
+    $ python -m bench rebuild --database gateway_rebuild_large --extra 2000
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ async def existing(database: str, extra: int) -> None:
     await engine.dispose()
 
 
-async def main(events: int) -> None:
+async def generated(events: int) -> None:
     """Load, then time a full rebuild and an incremental refresh; print both and their ratio."""
     url = await _recreate()
     settings = Settings(database_url=url)
@@ -178,10 +178,23 @@ async def main(events: int) -> None:
     await engine.dispose()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+SMOKE = ("--events", "5000")
+"""The smoke run's arguments (``python -m bench smoke``): the smallest load that exercises both."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--database", help="an existing ingested PostgreSQL database to use")
     parser.add_argument("--extra", type=int, default=2_000, help="events of the incremental batch")
-    args = parser.parse_args()
-    asyncio.run(existing(args.database, args.extra) if args.database else main(args.events))
+    return parser.parse_args(argv)
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Time the rebuild of an existing database (``--database``) or of a generated one."""
+    await (existing(args.database, args.extra) if args.database else generated(args.events))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
