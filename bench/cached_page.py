@@ -53,8 +53,8 @@ from bench.gateway_http import check_all_hits, graphql_outcomes, warm
 from bench.loopback import BODY_FILE_ENV, CONTENT_TYPE_ENV, cpu_seconds, serve
 from bench.pyspy import recording, top_functions
 from bench.wrk import Load, WrkResult, run_wrk
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.db import create_engine

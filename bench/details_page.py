@@ -42,9 +42,10 @@ from bench.naive import NaiveContext, build_naive_schema
 from bench.naive.compare import differences
 from bench.naive.indexes import naive_indexes
 from gateway.app import create_app
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
 from gateway.authz.tokens import mint_token
 from gateway.context import Context
+from gateway.roles import Grant, Role
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.db import create_engine

@@ -1,13 +1,15 @@
-"""Domain vocabulary shared by every layer: the enumerations of SPEC §2.
+"""Domain vocabulary shared by every layer: the enumerations of SPEC §2, the id grammar, the
+filter arguments and the reference naming one catalog entity.
 
-Plain ``enum.Enum`` classes with no framework imports, so that ``store/``, ``metrics/`` and
-``schema/`` can all use them (the GraphQL enums wrap these, they are never typed twice).
+Plain classes with no framework imports, so that ``store/``, ``metrics/`` and ``schema/`` can
+all use them (the GraphQL enums wrap these, they are never typed twice).
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 
 
 class MiniProgramType(enum.Enum):
@@ -116,3 +118,95 @@ def is_id(value: str) -> bool:
     (True, False, False)
     """
     return _ID.fullmatch(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The filter arguments of every metric and catalog field (SPEC §4): mini program ``type``
+    and ``category`` (None: every category), and the events' ``data_type`` (event metrics
+    only; catalog counts have no data type)."""
+
+    type: TypeFilter = TypeFilter.ALL
+    category: str | None = None
+    data_type: DataType = DataType.PRODUCTION
+
+
+class GroupBy(enum.Enum):
+    """The mini program attribute a catalog breakdown groups by."""
+
+    SOURCE = "SOURCE"
+    CATEGORY = "CATEGORY"
+
+
+class Level(enum.Enum):
+    """The levels of the catalog graph (SPEC §2)."""
+
+    WORKSPACE = "WORKSPACE"
+    TARGET_APP = "TARGET_APP"
+    MINI_PROGRAM = "MINI_PROGRAM"
+    MERCHANT = "MERCHANT"
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    """One catalog entity: its level, its id and the ids above it.
+
+    What every layer derives an entity's place from: access control its workspace and merchant
+    (:meth:`gateway.roles.Grant.covers`), the rollups its cell and scope
+    (:func:`gateway.metrics.cells.scope_of`), the catalog breakdowns its level. Build one with
+    the constructors below, which fill the ids above as each level has them.
+
+    Attributes:
+        level: Which kind of entity.
+        id: Its id.
+        workspace_id: Its workspace (a workspace's is its own id).
+        target_app_id: A mini program's app when it was reached through one (its metrics and
+            status are then those in that app); a target app's own id; else None.
+        merchant_id: A mini program's merchant (None when it has none); a merchant's own id.
+
+    Example:
+        >>> EntityRef.mini_program("mp_1", "ws_1", merchant_id="m_1", via="app_1").target_app_id
+        'app_1'
+    """
+
+    level: Level
+    id: str
+    workspace_id: str
+    target_app_id: str | None = None
+    merchant_id: str | None = None
+
+    @classmethod
+    def workspace(cls, workspace_id: str) -> EntityRef:
+        """A workspace."""
+        return cls(Level.WORKSPACE, workspace_id, workspace_id)
+
+    @classmethod
+    def target_app(cls, app_id: str, workspace_id: str) -> EntityRef:
+        """A target app of ``workspace_id``."""
+        return cls(Level.TARGET_APP, app_id, workspace_id, target_app_id=app_id)
+
+    @classmethod
+    def mini_program(
+        cls, mp_id: str, workspace_id: str, *, merchant_id: str | None, via: str | None = None
+    ) -> EntityRef:
+        """A mini program, scoped to target app ``via`` when it was reached through one."""
+        return cls(Level.MINI_PROGRAM, mp_id, workspace_id, via, merchant_id)
+
+    @classmethod
+    def merchant(cls, merchant_id: str, workspace_id: str) -> EntityRef:
+        """A merchant of ``workspace_id``."""
+        return cls(Level.MERCHANT, merchant_id, workspace_id, merchant_id=merchant_id)
+
+
+class Entity:
+    """Base of every object standing for a catalog entity: it says which one, once.
+
+    The GraphQL types inherit it and implement :meth:`ref` from their own fields; every layer
+    derives what it needs from that reference instead of the type restating it.
+    """
+
+    __slots__ = ()
+
+    def ref(self) -> EntityRef:
+        """The entity this object stands for."""
+        raise NotImplementedError

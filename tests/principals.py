@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
+from gateway.roles import Grant, Role
 
 ADMIN = Principal("test-admin", (Grant(Role.SUPER_ADMIN),))
 """Sees every workspace and every field: what tests of the data (not of access) run as."""

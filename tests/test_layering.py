@@ -45,6 +45,17 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "gateway.store",
         *_REQUEST_PATH,
     ),
+    # Execution policy (query bounds, cost, masking) sits under the schema and the web layer.
+    "gateway.limits": (
+        *_REQUEST_PATH,
+        "gateway.authz",
+        "gateway.store",
+        "gateway.cli",
+        "sqlalchemy",
+        "starlette",
+    ),
+    # Persistence knows principals only as data it stores, never access control.
+    "gateway.store.apikeys": ("gateway.authz",),
     # The vocabulary shared by every layer depends on none of them.
     "gateway.domain": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.errors": ("gateway.", "strawberry", "sqlalchemy"),

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.schema_directive import Location
 from strawberry.types.enum import StrawberryEnumDefinition
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.SUPER_ADMIN: "Platform-wide administrator: every workspace, every field.",

@@ -15,30 +15,22 @@ workspace) never leaves the scope.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
-from gateway.authz.principal import EntityScope, Principal, Role
+from gateway.authz.principal import Principal
+from gateway.domain import Entity
 from gateway.errors import ForbiddenError, NotFoundError, UnauthenticatedError
-
-
-@runtime_checkable
-class Scoped(Protocol):
-    """A catalog entity object: it says which workspace and merchant it belongs to."""
-
-    @property
-    def authz_scope(self) -> EntityScope:
-        """The entity's workspace and merchant."""
-        ...
+from gateway.roles import Role
 
 
 def effective_roles(principal: Principal, source: object) -> frozenset[Role]:
     """The caller's roles that apply to a field of ``source`` (all roles at the root)."""
-    if isinstance(source, Scoped):
-        return principal.roles_on(source.authz_scope)
+    if isinstance(source, Entity):
+        return principal.roles_on(source.ref())
     return principal.roles
 
 
@@ -64,7 +56,7 @@ def check_visible(principal: Principal, result: object) -> None:
     """
     items: object = getattr(result, "nodes", result)
     for item in items if isinstance(items, list) else (items,):
-        if isinstance(item, Scoped) and not principal.roles_on(item.authz_scope):
+        if isinstance(item, Entity) and not principal.roles_on(item.ref()):
             raise NotFoundError("not found")
 
 

@@ -31,7 +31,7 @@ from strawberry.types.private import is_private
 from gateway.authz.directive import RequiresRole
 from gateway.authz.extension import Authorize
 from gateway.authz.matrix import GROUP_ROLES, Access, MatrixError, RoleMatrix
-from gateway.authz.principal import Role
+from gateway.roles import Role
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import reduce
 from types import MappingProxyType
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 
 INHERITED = "*"
 """The field list of a value type whose fields inherit the access of their parent field."""

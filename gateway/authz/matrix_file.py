@@ -24,7 +24,7 @@ from types import MappingProxyType
 import yaml
 
 from gateway.authz.matrix import DEFAULT_MATRIX, MatrixError, RoleMatrix
-from gateway.authz.principal import Role
+from gateway.roles import Role
 
 INHERIT = "inherit"
 """The value marking a value type whose fields inherit their parent field's access."""

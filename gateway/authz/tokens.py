@@ -39,8 +39,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from gateway.authz.errors import AuthConfigError, AuthenticationError
-from gateway.authz.principal import Grant, GrantError, Principal
+from gateway.authz.principal import Principal
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
+from gateway.roles import Grant, GrantError
 from gateway.settings import Settings
 
 LEEWAY = timedelta(seconds=30)

@@ -28,7 +28,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.errors import AuthConfigError
-from gateway.authz.principal import Grant, GrantError, Role
+from gateway.roles import Grant, GrantError, Role
 from gateway.settings import Settings, load_settings
 from gateway.store.apikeys import (
     ApiKeyError,

@@ -20,8 +20,8 @@ from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables as t
 

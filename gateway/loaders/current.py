@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Subquery, func, select
 
-from gateway.loaders.keys import MiniProgramFilter
+from gateway.domain import Filters
 from gateway.store.tables import deployments, mini_programs
 
 
@@ -44,7 +44,7 @@ def current_deployments(where: Sequence[ColumnElement[bool]] = ()) -> Subquery:
     )
 
 
-def mini_program_conditions(flt: MiniProgramFilter) -> list[ColumnElement[bool]]:
+def mini_program_conditions(flt: Filters) -> list[ColumnElement[bool]]:
     """Conditions on ``mini_programs`` for the ``type`` and ``category`` filters."""
     conditions: list[ColumnElement[bool]] = []
     if flt.type.only is not None:

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.domain import DeploymentStatus
+from gateway.domain import DeploymentStatus, Filters
 from gateway.loaders.base import EngineLoader
 from gateway.loaders.current import current_deployments, mini_program_conditions
-from gateway.loaders.keys import MiniProgramFilter, PairKey, ScopeKey
+from gateway.loaders.keys import PairKey, ScopeKey
 from gateway.loaders.rows import StatusChange, aware
 from gateway.metrics.status_groups import AVAILABLE_STATUSES, StatusCounts, group_counts
 from gateway.store.tables import deployments, mini_programs, target_apps
@@ -41,8 +41,8 @@ class DeploymentHistoryByPairLoader(EngineLoader[PairKey, tuple[StatusChange, ..
         return [tuple(history.get(key, ())) for key in keys]
 
 
-def _by_filter(keys: Sequence[ScopeKey]) -> dict[MiniProgramFilter, list[str]]:
-    groups: dict[MiniProgramFilter, list[str]] = defaultdict(list)
+def _by_filter(keys: Sequence[ScopeKey]) -> dict[Filters, list[str]]:
+    groups: dict[Filters, list[str]] = defaultdict(list)
     for key in keys:
         groups[key.filter].append(key.id)
     return groups

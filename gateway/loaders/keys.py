@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from gateway.domain import DeploymentStatus, TypeFilter
-
-
-@dataclass(frozen=True, slots=True)
-class MiniProgramFilter:
-    """Catalog filters on mini programs: ``type`` and ``category`` (None = every category)."""
-
-    type: TypeFilter = TypeFilter.ALL
-    category: str | None = None
+from gateway.domain import DeploymentStatus, Filters
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +23,7 @@ class PageKey:
     parent_id: str
     first: int
     after: str | None = None
-    filter: MiniProgramFilter = MiniProgramFilter()
+    filter: Filters = field(default_factory=Filters)
     status: DeploymentStatus | None = None
     only: frozenset[str] | None = None
 
@@ -41,7 +33,7 @@ class ScopeKey:
     """A scope (a workspace or a target app id) and mini program filters."""
 
     id: str
-    filter: MiniProgramFilter = MiniProgramFilter()
+    filter: Filters = field(default_factory=Filters)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ Everything is read on the request's :class:`~gateway.loaders.snapshot.SnapshotRe
 metric of a response comes from one snapshot; before the first refresh every history is empty.
 
 Example:
-    >>> key = HistoryKey(workspace_cell("w1", Filters()), date(2026, 11, 1), date(2026, 11, 7))
+    >>> cell = cell_of(EntityRef.workspace("w1"), Filters())
+    >>> key = HistoryKey(cell, date(2026, 11, 1), date(2026, 11, 7))
     >>> history = await loaders.cell_history.load(key)                    # doctest: +SKIP
 """
 

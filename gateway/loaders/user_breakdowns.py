@@ -24,10 +24,10 @@ from aiodataloader import DataLoader
 from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.domain import UserBasis
+from gateway.domain import Filters, UserBasis
 from gateway.loaders.snapshot import SnapshotReader, SnapshotState
 from gateway.metrics.breakdown import Breakdown
-from gateway.metrics.cells import ANY, CellKey, Filters
+from gateway.metrics.cells import ANY, CellKey
 from gateway.metrics.timerange import DateRange
 from gateway.metrics.user_breakdowns import EMPTY, CellUsers, UsersBy, by_category, by_source
 from gateway.store.rollup import (

@@ -15,15 +15,20 @@ mini program, outside that grammar, never let two scopes spell alike.
 
 A query reads exactly one cell. A type or category filter on a single mini program is answered
 from the mini program's own attributes: when it matches, the filter changes nothing; when it does
-not, the answer is zero without reading anything (:func:`mini_program_cell` returns None).
+not, the answer is zero without reading anything (:func:`admits` says so).
+
+An entity's cell is derived from its reference (:class:`~gateway.domain.EntityRef`) by
+:func:`cell_of`; a mini program answers type and category filters from its own attributes
+(:func:`admits`), so its cell is always the unfiltered one.
 
 Example:
+    >>> from gateway.domain import DataType, TypeFilter
     >>> f = Filters(type=TypeFilter.MINI_GAME, category="games", data_type=DataType.PRODUCTION)
-    >>> workspace_cell("w1", f)
+    >>> cell_of(EntityRef.workspace("w1"), f)
     CellKey(scope='ws:w1', data_type='PRODUCTION', mp_type='MINI_GAME', category='games')
-    >>> mini_program_cell("m1", mp_type=MiniProgramType.MINI_PROGRAM, category="games", filters=f)
-    >>> mini_program_cell("m1", app_id="a1", mp_type=MiniProgramType.MINI_GAME,
-    ...                   category="games", filters=f)
+    >>> admits(f, MiniProgramType.MINI_PROGRAM, "games")
+    False
+    >>> cell_of(EntityRef.mini_program("m1", "w1", merchant_id=None, via="a1"), f)
     CellKey(scope='app:a1|mp:m1', data_type='PRODUCTION', mp_type='*', category='*')
 """
 
@@ -31,7 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.domain import DataType, MiniProgramType, TypeFilter
+from gateway.domain import EntityRef, Filters, Level, MiniProgramType
 
 ANY = "*"
 """The ``mp_type`` / ``category`` of a cell that keeps every type / category."""
@@ -54,15 +59,6 @@ class CellKey:
     category: str = ANY
 
 
-@dataclass(frozen=True)
-class Filters:
-    """The filter arguments every metric field takes (SPEC §4)."""
-
-    type: TypeFilter = TypeFilter.ALL
-    category: str | None = None
-    data_type: DataType = DataType.PRODUCTION
-
-
 def workspace_scope(workspace_id: str) -> str:
     """Scope string of a workspace."""
     return f"ws:{workspace_id}"
@@ -78,7 +74,31 @@ def mini_program_scope(mp_id: str, app_id: str | None = None) -> str:
     return f"mp:{mp_id}" if app_id is None else f"app:{app_id}|mp:{mp_id}"
 
 
-def _filtered(scope: str, filters: Filters) -> CellKey:
+def scope_of(ref: EntityRef) -> str:
+    """The rollup scope of an entity: ``ws:<id>``, ``app:<id>``, ``mp:<id>`` or, for a mini
+    program reached through an app, ``app:<id>|mp:<id>``.
+
+    Raises:
+        ValueError: a merchant has no rollups.
+    """
+    if ref.level is Level.WORKSPACE:
+        return workspace_scope(ref.id)
+    if ref.level is Level.TARGET_APP:
+        return app_scope(ref.id)
+    if ref.level is Level.MINI_PROGRAM:
+        return mini_program_scope(ref.id, ref.target_app_id)
+    raise ValueError(f"a {ref.level.value} has no rollup scope")
+
+
+def cell_of(ref: EntityRef, filters: Filters) -> CellKey:
+    """The cell answering the entity's event metrics under ``filters``.
+
+    A workspace or target app has a cell per type and category; a mini program has only the
+    unfiltered one, its own type and category deciding whether it passes (:func:`admits`).
+    """
+    scope = scope_of(ref)
+    if ref.level is Level.MINI_PROGRAM:
+        return CellKey(scope, filters.data_type.name)
     only = filters.type.only
     return CellKey(
         scope=scope,
@@ -88,38 +108,12 @@ def _filtered(scope: str, filters: Filters) -> CellKey:
     )
 
 
-def workspace_cell(workspace_id: str, filters: Filters) -> CellKey:
-    """The cell answering a workspace metric under ``filters``."""
-    return _filtered(workspace_scope(workspace_id), filters)
-
-
-def target_app_cell(app_id: str, filters: Filters) -> CellKey:
-    """The cell answering a target-app metric under ``filters``."""
-    return _filtered(app_scope(app_id), filters)
-
-
-def mini_program_cell(
-    mp_id: str,
-    *,
-    mp_type: MiniProgramType,
-    category: str,
-    filters: Filters,
-    app_id: str | None = None,
-) -> CellKey | None:
-    """The cell answering a mini-program metric, or None when the filters exclude it.
-
-    Args:
-        mp_id: The mini program.
-        mp_type: Its current type (filters are checked against it).
-        category: Its current category.
-        filters: The metric's filters.
-        app_id: The parent app when reached through ``TargetApp`` (only its events count).
-    """
+def admits(filters: Filters, mp_type: MiniProgramType, category: str) -> bool:
+    """True when a mini program of ``mp_type`` and ``category`` passes the type and category
+    filters (when it does not, its metrics are 0 without reading anything)."""
     if not filters.type.admits(mp_type):
-        return None
-    if filters.category is not None and filters.category != category:
-        return None
-    return CellKey(mini_program_scope(mp_id, app_id), filters.data_type.name)
+        return False
+    return filters.category is None or filters.category == category
 
 
 def event_cells(

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 
 from gateway.context import Context
-from gateway.domain import ID_RULE, DeploymentStatus, TypeFilter, is_id
+from gateway.domain import ID_RULE, DeploymentStatus, Filters, TypeFilter, is_id
 from gateway.errors import BadUserInputError
-from gateway.loaders.keys import MiniProgramFilter, PageKey, PairKey, ScopeKey
+from gateway.limits.pages import check_first
+from gateway.loaders.keys import PageKey, PairKey, ScopeKey
 from gateway.loaders.rows import (
     MerchantRow,
     MiniProgramRow,
@@ -22,7 +23,7 @@ from gateway.loaders.rows import (
 )
 from gateway.metrics.status_groups import StatusCounts
 from gateway.resolvers.category import check_category
-from gateway.resolvers.pagination import check_first, decode_cursor
+from gateway.resolvers.pagination import decode_cursor
 
 
 def check_id(value: str) -> str:
@@ -37,7 +38,7 @@ def page_key(
     parent_id: str,
     first: int | None,
     after: str | None,
-    flt: MiniProgramFilter | None = None,
+    flt: Filters | None = None,
     status: DeploymentStatus | None = None,
 ) -> PageKey:
     """The loader key of one page; validates ``first`` and decodes ``after``."""
@@ -45,7 +46,7 @@ def page_key(
         parent_id=parent_id,
         first=check_first(first),
         after=decode_cursor(after),
-        filter=flt or MiniProgramFilter(),
+        filter=flt or Filters(),
         status=status,
     )
 
@@ -95,7 +96,7 @@ async def merchants_of_workspace(
 
 
 async def mini_programs_of_workspace(
-    ctx: Context, workspace_id: str, first: int | None, after: str | None, flt: MiniProgramFilter
+    ctx: Context, workspace_id: str, first: int | None, after: str | None, flt: Filters
 ) -> Page[MiniProgramRow]:
     """A page of a workspace's mini programs."""
     key = page_key(workspace_id, first, after, flt)
@@ -114,7 +115,7 @@ async def mini_programs_of_target_app(
     target_app_id: str,
     first: int | None,
     after: str | None,
-    flt: MiniProgramFilter,
+    flt: Filters,
     status: DeploymentStatus | None,
 ) -> Page[MiniProgramRow]:
     """A page of the mini programs associated with a target app."""
@@ -142,21 +143,21 @@ async def deployment_history(
     return await ctx.loaders.deployment_history.load(PairKey(target_app_id, mini_program_id))
 
 
-async def status_counts(ctx: Context, target_app_id: str, flt: MiniProgramFilter) -> StatusCounts:
+async def status_counts(ctx: Context, target_app_id: str, flt: Filters) -> StatusCounts:
     """Current status-group counts of a target app's mini programs."""
     return await ctx.loaders.status_counts.load(ScopeKey(target_app_id, flt))
 
 
-async def available_in_target_app(ctx: Context, target_app_id: str, flt: MiniProgramFilter) -> int:
+async def available_in_target_app(ctx: Context, target_app_id: str, flt: Filters) -> int:
     """Mini programs currently available (full or grayscale release) in a target app."""
     return await ctx.loaders.available_by_target_app.load(ScopeKey(target_app_id, flt))
 
 
-async def available_in_workspace(ctx: Context, workspace_id: str, flt: MiniProgramFilter) -> int:
+async def available_in_workspace(ctx: Context, workspace_id: str, flt: Filters) -> int:
     """Distinct mini programs currently available in any target app of a workspace."""
     return await ctx.loaders.available_by_workspace.load(ScopeKey(workspace_id, flt))
 
 
-def mini_program_filter(type_: TypeFilter | None, category: str | None) -> MiniProgramFilter:
+def mini_program_filter(type_: TypeFilter | None, category: str | None) -> Filters:
     """The loader filter of the ``type`` (null = ALL) and ``category`` arguments."""
-    return MiniProgramFilter(type=type_ or TypeFilter.ALL, category=check_category(category))
+    return Filters(type=type_ or TypeFilter.ALL, category=check_category(category))

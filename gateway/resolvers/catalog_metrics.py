@@ -7,12 +7,11 @@ query. Every function loads its scope's whole (small) catalog once and hands a p
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 
 from gateway.context import Context
+from gateway.domain import EntityRef, Filters, GroupBy, Level
 from gateway.loaders.catalog_metrics import Entries
-from gateway.loaders.keys import MiniProgramFilter
 from gateway.metrics.breakdown import Breakdown, breakdown
 from gateway.metrics.catalog_counts import (
     CatalogEntry,
@@ -25,34 +24,19 @@ from gateway.metrics.merchant_onboarding import OnboardingHistory
 from gateway.metrics.timerange import DateRange, TimeRangeSpec
 from gateway.resolvers.time_range import date_range
 
-
-class Level(enum.Enum):
-    """The scope of a catalog breakdown."""
-
-    WORKSPACE = "WORKSPACE"
-    TARGET_APP = "TARGET_APP"
-
-
-class GroupBy(enum.Enum):
-    """The mini program attribute a breakdown groups by."""
-
-    SOURCE = "SOURCE"
-    CATEGORY = "CATEGORY"
-
-
 _KEYS: dict[GroupBy, Callable[[CatalogEntry], str]] = {
     GroupBy.SOURCE: lambda entry: entry.source,
     GroupBy.CATEGORY: lambda entry: entry.category,
 }
 
 
-def _cumulative(entries: Entries, span: DateRange, flt: MiniProgramFilter) -> CountMetric:
+def _cumulative(entries: Entries, span: DateRange, flt: Filters) -> CountMetric:
     admitted = matching(entries, flt.type, flt.category)
     return CountMetric(CumulativeCounter(e.at for e in admitted), span, cumulative=True)
 
 
 async def mini_program_count(
-    ctx: Context, target_app_id: str, spec: TimeRangeSpec, flt: MiniProgramFilter
+    ctx: Context, target_app_id: str, spec: TimeRangeSpec, flt: Filters
 ) -> CountMetric:
     """``TargetApp.miniProgramCount``: mini programs associated with the app by R's last day."""
     span = date_range(ctx, spec)
@@ -61,7 +45,7 @@ async def mini_program_count(
 
 
 async def created_mini_programs(
-    ctx: Context, workspace_id: str, spec: TimeRangeSpec, flt: MiniProgramFilter
+    ctx: Context, workspace_id: str, spec: TimeRangeSpec, flt: Filters
 ) -> CountMetric:
     """``Workspace.createdMiniPrograms``: its mini programs created by R's last day."""
     span = date_range(ctx, spec)
@@ -80,11 +64,10 @@ async def merchant_onboarding(
 
 async def mini_programs_breakdown(
     ctx: Context,
-    level: Level,
-    scope_id: str,
+    entity: EntityRef,
     spec: TimeRangeSpec,
     group_by: GroupBy,
-    flt: MiniProgramFilter,
+    flt: Filters,
 ) -> Breakdown:
     """``miniProgramsBySource`` / ``miniProgramsByCategory`` of a workspace or target app.
 
@@ -94,10 +77,10 @@ async def mini_programs_breakdown(
     span = date_range(ctx, spec)
     loader = (
         ctx.loaders.associations_by_workspace
-        if level is Level.WORKSPACE
+        if entity.level is Level.WORKSPACE
         else ctx.loaders.associations_by_target_app
     )
-    admitted = matching(await loader.load(scope_id), flt.type, flt.category)
+    admitted = matching(await loader.load(entity.id), flt.type, flt.category)
     key = _KEYS[group_by]
     return breakdown(
         counts_by(admitted, key, span.end), counts_by(admitted, key, span.previous().end)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 
 from gateway.context import Context
-from gateway.domain import DataType, Granularity, TypeFilter
+from gateway.domain import DataType, Filters, Granularity, TypeFilter
 from gateway.loaders.metric_cache import (
     decode_points,
     decode_value,
@@ -37,7 +37,7 @@ from gateway.metrics.aggregate import (
 from gateway.metrics.aggregate import (
     series as bucket_series,
 )
-from gateway.metrics.cells import CellKey, Filters
+from gateway.metrics.cells import CellKey
 from gateway.metrics.registry import REGISTRY, MetricDefinition
 from gateway.metrics.rows import CellHistory
 from gateway.metrics.timerange import DateRange, TimeRangeSpec, month_ranges, parse_month

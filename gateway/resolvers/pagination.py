@@ -1,4 +1,4 @@
-"""Relay pagination arguments: page size bounds and opaque keyset cursors.
+"""Relay cursors: opaque keyset positions (page sizes: :mod:`gateway.limits.pages`).
 
 A cursor seals (:mod:`gateway.resolvers.sealing`) a versioned keyset position, ``"v1:<id>"``;
 lists are ordered by id, so the position is the id of the last item seen. The holder of a
@@ -12,12 +12,6 @@ from __future__ import annotations
 
 from gateway.errors import BadUserInputError
 from gateway.resolvers.sealing import seal, unseal
-
-DEFAULT_FIRST = 50
-"""Page size when ``first`` is not given."""
-
-MAX_FIRST = 100
-"""Largest accepted ``first``."""
 
 CURSOR_VERSION = "v1"
 """Prefix of the positions this gateway writes; other versions are rejected."""
@@ -43,16 +37,3 @@ def decode_cursor(cursor: str | None) -> str | None:
     if version != CURSOR_VERSION or not sep or not item_id:
         raise BadUserInputError(f"malformed cursor {cursor!r}")
     return item_id
-
-
-def check_first(first: int | None) -> int:
-    """``first`` when it is within 0..:data:`MAX_FIRST`; None gives :data:`DEFAULT_FIRST`.
-
-    Raises:
-        BadUserInputError: ``first`` is negative or above the maximum.
-    """
-    if first is None:
-        return DEFAULT_FIRST
-    if not 0 <= first <= MAX_FIRST:
-        raise BadUserInputError(f"first must be between 0 and {MAX_FIRST}, got {first}")
-    return first

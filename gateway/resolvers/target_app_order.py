@@ -24,15 +24,15 @@ from dataclasses import dataclass
 import orjson
 
 from gateway.context import Context
+from gateway.domain import EntityRef, Filters
 from gateway.errors import BadUserInputError
-from gateway.loaders.keys import MiniProgramFilter
+from gateway.limits.pages import check_first
 from gateway.loaders.rows import Page, TargetAppRow
-from gateway.metrics.cells import Filters, target_app_cell
+from gateway.metrics.cells import CellKey, cell_of
 from gateway.metrics.timerange import DateRange, TimeRangeSpec
 from gateway.resolvers import catalog
 from gateway.resolvers.catalog_metrics import mini_program_count
 from gateway.resolvers.metrics import load_metric
-from gateway.resolvers.pagination import check_first
 from gateway.resolvers.sealing import seal, unseal
 from gateway.resolvers.time_range import date_range
 
@@ -140,6 +140,10 @@ def resolve_ordering(
     return Ordering(field, direction, span if field is not OrderField.NAME else None)
 
 
+def _active_users_cell(app: TargetAppRow) -> CellKey:
+    return cell_of(EntityRef.target_app(app.id, app.workspace_id), Filters())
+
+
 async def _values(ctx: Context, apps: tuple[TargetAppRow, ...], ordering: Ordering) -> list[Value]:
     if ordering.field is OrderField.NAME:
         return [app.name for app in apps]
@@ -147,13 +151,11 @@ async def _values(ctx: Context, apps: tuple[TargetAppRow, ...], ordering: Orderi
     assert span is not None  # resolve_ordering guarantees it
     if ordering.field is OrderField.USER_COUNT:
         loaded = await asyncio.gather(
-            *(load_metric(ctx, "activeUsers", target_app_cell(a.id, Filters()), span) for a in apps)
+            *(load_metric(ctx, "activeUsers", _active_users_cell(a), span) for a in apps)
         )
         return [metric.value.value for metric in loaded]
     spec = TimeRangeSpec(from_=span.start, to=span.end)
-    counts = await asyncio.gather(
-        *(mini_program_count(ctx, a.id, spec, MiniProgramFilter()) for a in apps)
-    )
+    counts = await asyncio.gather(*(mini_program_count(ctx, a.id, spec, Filters()) for a in apps))
     return [float(count.value().value) for count in counts]
 
 

@@ -8,10 +8,10 @@ CUMULATIVE, as the schema documents.
 from __future__ import annotations
 
 from gateway.context import Context
-from gateway.domain import UserBasis
+from gateway.domain import EntityRef, Filters, UserBasis
 from gateway.loaders.user_breakdowns import UserBreakdownKey
 from gateway.metrics.breakdown import Breakdown
-from gateway.metrics.cells import Filters
+from gateway.metrics.cells import scope_of
 from gateway.metrics.timerange import TimeRangeSpec
 from gateway.metrics.user_breakdowns import UsersBy
 from gateway.resolvers.time_range import date_range
@@ -19,13 +19,13 @@ from gateway.resolvers.time_range import date_range
 
 async def users_breakdown(
     ctx: Context,
-    scope: str,
+    entity: EntityRef,
     spec: TimeRangeSpec,
     by: UsersBy,
     filters: Filters,
     basis: UserBasis | None,
 ) -> Breakdown:
-    """``usersBySource`` / ``usersByCategory`` of a scope (``ws:<id>`` or ``app:<id>``)."""
+    """``usersBySource`` / ``usersByCategory`` of a workspace or target app."""
     span = date_range(ctx, spec)
-    key = UserBreakdownKey(scope, by, filters, basis or UserBasis.CUMULATIVE, span)
+    key = UserBreakdownKey(scope_of(entity), by, filters, basis or UserBasis.CUMULATIVE, span)
     return await ctx.loaders.user_breakdowns.load(key)

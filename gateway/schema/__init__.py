@@ -18,9 +18,9 @@ from strawberry.types import ExecutionContext
 from gateway.authz.directive import ROLES_ARGUMENT_DESCRIPTION
 from gateway.authz.install import Installed, install_matrix
 from gateway.authz.matrix import DEFAULT_MATRIX, RoleMatrix
-from gateway.schema.document_cache import MemoValidationCache
-from gateway.schema.limits import QueryLimits, limit_extensions
-from gateway.schema.masking import GatewayMaskErrors, should_mask
+from gateway.limits.documents import MemoValidationCache
+from gateway.limits.masking import GatewayMaskErrors, should_mask
+from gateway.limits.rules import QueryLimits, limit_extensions
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 
@@ -45,7 +45,7 @@ class GatewaySchema(strawberry.Schema):
 
     strawberry logs every error with its traceback before extensions see it; client errors
     (bad input, not found, ...) are not server problems, and masked ones are logged by
-    :class:`~gateway.schema.masking.GatewayMaskErrors` with their request id.
+    :class:`~gateway.limits.masking.GatewayMaskErrors` with their request id.
     """
 
     def as_str(self) -> str:

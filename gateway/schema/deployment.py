@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.authz.principal import EntityScope
+from gateway.domain import Entity, EntityRef
 from gateway.loaders.rows import StatusChange
 from gateway.resolvers import catalog
 from gateway.schema.enums import DeploymentStatus
@@ -29,7 +30,7 @@ class DeploymentStatusChange:
 @strawberry.type(
     description="A mini program in one target app: its current status and full status history."
 )
-class Deployment:
+class Deployment(Entity):
     """A deployment built from its (non-empty) status history."""
 
     status: DeploymentStatus = strawberry.field(
@@ -45,46 +46,35 @@ class Deployment:
         description="Every status change, oldest first."
     )
     target_app_id: strawberry.Private[str]
-    mini_program_id: strawberry.Private[str]
-    scope: strawberry.Private[EntityScope]
+    mini_program_ref: strawberry.Private[EntityRef]
+    """The mini program inside the deployment's target app."""
 
-    @property
-    def authz_scope(self) -> EntityScope:
-        """Access control: a deployment belongs to its mini program's scope."""
-        return self.scope
+    def ref(self) -> EntityRef:
+        """Access control: a deployment is its mini program, inside its target app."""
+        return self.mini_program_ref
 
     @classmethod
     def maybe(
-        cls,
-        target_app_id: str,
-        mini_program_id: str,
-        history: tuple[StatusChange, ...],
-        scope: EntityScope,
+        cls, target_app_id: str, history: tuple[StatusChange, ...], mini_program: EntityRef
     ) -> Deployment | None:
-        """The deployment of a pair from its history; None when the pair has no record.
-
-        ``scope`` is the mini program's (access control)."""
-        return cls.build(target_app_id, mini_program_id, history, scope) if history else None
+        """The deployment of ``mini_program`` in ``target_app_id`` from its history; None when
+        the pair has no record."""
+        return cls.build(target_app_id, history, mini_program) if history else None
 
     @classmethod
     def build(
-        cls,
-        target_app_id: str,
-        mini_program_id: str,
-        history: tuple[StatusChange, ...],
-        scope: EntityScope,
+        cls, target_app_id: str, history: tuple[StatusChange, ...], mini_program: EntityRef
     ) -> Deployment:
-        """The deployment of a pair from its non-empty history."""
+        """The deployment of ``mini_program`` in ``target_app_id`` from its non-empty history."""
         if not history:
-            raise ValueError(f"deployment {target_app_id}/{mini_program_id} has no history")
+            raise ValueError(f"deployment {target_app_id}/{mini_program.id} has no history")
         return cls(
             status=history[-1].status,
             status_since=history[-1].at,
             associated_at=history[0].at,
             history=[DeploymentStatusChange(status=c.status, at=c.at) for c in history],
             target_app_id=target_app_id,
-            mini_program_id=mini_program_id,
-            scope=scope,
+            mini_program_ref=replace(mini_program, target_app_id=target_app_id),
         )
 
     @resolver_field(
@@ -122,7 +112,7 @@ class Deployment:
     ) -> Annotated[MiniProgram, strawberry.lazy("gateway.schema.mini_program")] | None:
         from gateway.schema.mini_program import MiniProgram
 
-        row = await catalog.mini_program(info.context, self.mini_program_id)
+        row = await catalog.mini_program(info.context, self.mini_program_ref.id)
         if row is None:  # the foreign key makes this unreachable
-            raise LookupError(f"mini program {self.mini_program_id} is missing")
+            raise LookupError(f"mini program {self.mini_program_ref.id} is missing")
         return MiniProgram.from_row(row, via=self.target_app_id)

@@ -1,16 +1,10 @@
 """The event metric fields of SPEC §4, shared by ``Workspace``, ``TargetApp`` and ``MiniProgram``.
 
 :class:`EventMetrics` is a base class: a type gets ``activeUsers`` ... ``estimatedAdRevenue`` and
-``monthlyActiveUsers`` by inheriting it and saying, in :meth:`EventMetrics.metric_cell`, which
-rollup cell answers it under the given filters. Field names and descriptions come from the
-metric registry (:data:`gateway.metrics.registry.REGISTRY`), never typed twice.
-
-Example:
-    >>> @strawberry.type
-    ... class Workspace(EventMetrics):
-    ...     id: strawberry.ID
-    ...     def metric_cell(self, filters: Filters) -> CellKey | None:
-    ...         return workspace_cell(self.id, filters)
+``monthlyActiveUsers`` by inheriting it: the rollup cell answering them is derived from the
+type's :meth:`~gateway.domain.Entity.ref` and the filters (:meth:`EventMetrics.metric_cell`).
+Field names and descriptions come from the metric registry
+(:data:`gateway.metrics.registry.REGISTRY`), never typed twice.
 """
 
 from __future__ import annotations
@@ -19,7 +13,8 @@ from typing import Annotated, Any
 
 import strawberry
 
-from gateway.metrics.cells import CellKey, Filters
+from gateway.domain import Entity, Filters
+from gateway.metrics.cells import CellKey, cell_of
 from gateway.metrics.registry import REGISTRY
 from gateway.resolvers import metrics
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
@@ -106,13 +101,19 @@ ToMonth = Annotated[
 
 
 @strawberry.type(description="The event metric fields (inherited; never in the schema itself).")
-class EventMetrics:
-    """Base of every type carrying the event metrics; subclasses define :meth:`metric_cell`."""
+class EventMetrics(Entity):
+    """Base of every type carrying the event metrics: they count for :meth:`ref`."""
+
+    def admits(self, filters: Filters) -> bool:
+        """False when ``filters`` exclude the entity itself (a mini program of another type or
+        category): every metric is then 0."""
+        del filters
+        return True
 
     def metric_cell(self, filters: Filters) -> CellKey | None:
         """The rollup cell answering this entity's metrics under ``filters``; None when the
-        filters exclude the entity (every metric is then 0)."""
-        raise NotImplementedError
+        filters exclude the entity."""
+        return cell_of(self.ref(), filters) if self.admits(filters) else None
 
     active_users = _metric_field("activeUsers")
     new_users = _metric_field("newUsers")

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.authz.principal import EntityScope
+from gateway.domain import Entity, EntityRef
+from gateway.limits.pages import DEFAULT_FIRST
 from gateway.loaders.rows import MerchantRow
 from gateway.resolvers import catalog
-from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.enums import MerchantType
 from gateway.schema.fields import Info, resolver_field
 from gateway.schema.pagination import After, Connection, First
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A merchant: a business owning mini programs in a workspace.")
-class Merchant:
+class Merchant(Entity):
     """A merchant built from its catalog row."""
 
     id: strawberry.ID = strawberry.field(description="Stable merchant id.")
@@ -32,10 +32,9 @@ class Merchant:
     )
     workspace_id: strawberry.Private[str]
 
-    @property
-    def authz_scope(self) -> EntityScope:
-        """Access control: the merchant's workspace, and the merchant itself."""
-        return EntityScope(workspace_id=self.workspace_id, merchant_id=str(self.id))
+    def ref(self) -> EntityRef:
+        """The merchant, in its workspace."""
+        return EntityRef.merchant(self.id, self.workspace_id)
 
     @classmethod
     def from_row(cls, row: MerchantRow) -> Merchant:

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.authz.principal import EntityScope
+from gateway.domain import EntityRef, Filters
+from gateway.limits.pages import DEFAULT_FIRST
 from gateway.loaders.rows import MiniProgramRow
-from gateway.metrics.cells import CellKey, Filters, mini_program_cell
+from gateway.metrics.cells import admits
 from gateway.resolvers import catalog
-from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.enums import DeploymentStatus, MiniProgramType
 from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
@@ -60,21 +60,15 @@ class MiniProgram(Identified, EventMetrics):
             via_target_app_id=via,
         )
 
-    @property
-    def authz_scope(self) -> EntityScope:
-        """Access control: the mini program's workspace and merchant."""
-        return EntityScope(workspace_id=self.workspace_id, merchant_id=self.merchant_id)
-
-    def metric_cell(self, filters: Filters) -> CellKey | None:
-        """Event metrics: the mini program's cell (inside the app it was reached through, if
-        any); None when ``filters`` exclude its type or category."""
-        return mini_program_cell(
-            self.id,
-            mp_type=self.type,
-            category=self.category,
-            filters=filters,
-            app_id=self.via_target_app_id,
+    def ref(self) -> EntityRef:
+        """The mini program, inside the app it was reached through (if any)."""
+        return EntityRef.mini_program(
+            self.id, self.workspace_id, merchant_id=self.merchant_id, via=self.via_target_app_id
         )
+
+    def admits(self, filters: Filters) -> bool:
+        """Event metrics: False when ``filters`` exclude its type or category."""
+        return admits(filters, self.type, self.category)
 
     @resolver_field(
         description="Current status (real time) in the target app this mini program was "
@@ -98,7 +92,7 @@ class MiniProgram(Identified, EventMetrics):
         if self.via_target_app_id is None:
             return None
         history = await catalog.deployment_history(info.context, self.via_target_app_id, self.id)
-        return Deployment.maybe(self.via_target_app_id, self.id, history, self.authz_scope)
+        return Deployment.maybe(self.via_target_app_id, history, self.ref())
 
     @resolver_field(description="The merchant owning the mini program; null when it has none.")
     async def merchant(
@@ -134,7 +128,7 @@ class MiniProgram(Identified, EventMetrics):
         page = await catalog.deployments_of_mini_program(info.context, self.id, first, after)
         return Connection.build(
             page,
-            lambda item: Deployment.build(item[0], self.id, item[1], self.authz_scope),
+            lambda item: Deployment.build(item[0], item[1], self.ref()),
             lambda item: item[0],
             after=after,
         )

@@ -1,23 +1,16 @@
 """``miniProgramsBySource`` and ``miniProgramsByCategory`` of ``Workspace`` and ``TargetApp``.
 
 A base class, like :class:`~gateway.schema.event_metrics.EventMetrics`: a type gets both fields by
-inheriting :class:`MiniProgramBreakdowns` and saying in :meth:`catalog_scope` which level and id
-it is.
-
-Example:
-    >>> @strawberry.type
-    ... class TargetApp(Identified, MiniProgramBreakdowns):
-    ...     def catalog_scope(self) -> tuple[Level, str]:
-    ...         return Level.TARGET_APP, self.id
+inheriting :class:`MiniProgramBreakdowns`; the level and id counted come from its
+:meth:`~gateway.domain.Entity.ref`.
 """
 
 from __future__ import annotations
 
 import strawberry
 
-from gateway.loaders.keys import MiniProgramFilter
+from gateway.domain import Entity, Filters, GroupBy
 from gateway.resolvers import catalog, catalog_metrics
-from gateway.resolvers.catalog_metrics import GroupBy, Level
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
 from gateway.schema.breakdown import Breakdown
 from gateway.schema.catalog_metrics import breakdown_description
@@ -26,19 +19,14 @@ from gateway.schema.fields import Info, resolver_field
 
 
 @strawberry.type(description="The mini program breakdown fields (inherited; not in the schema).")
-class MiniProgramBreakdowns:
-    """Base of ``Workspace`` and ``TargetApp``; subclasses define :meth:`catalog_scope`."""
-
-    def catalog_scope(self) -> tuple[Level, str]:
-        """The level (workspace or target app) and id the breakdowns count for."""
-        raise NotImplementedError
+class MiniProgramBreakdowns(Entity):
+    """Base of ``Workspace`` and ``TargetApp``: the fields count for :meth:`ref`."""
 
     async def _breakdown(
-        self, info: Info, time_range: TimeRangeArg, by: GroupBy, flt: MiniProgramFilter
+        self, info: Info, time_range: TimeRangeArg, by: GroupBy, flt: Filters
     ) -> Breakdown | None:
-        level, scope_id = self.catalog_scope()
         result = await catalog_metrics.mini_programs_breakdown(
-            info.context, level, scope_id, time_range.to_spec(), by, flt
+            info.context, self.ref(), time_range.to_spec(), by, flt
         )
         return Breakdown.from_result(result)
 

@@ -11,8 +11,9 @@ from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
+from gateway.limits.pages import DEFAULT_FIRST, MAX_FIRST
 from gateway.loaders.rows import Page
-from gateway.resolvers.pagination import DEFAULT_FIRST, MAX_FIRST, encode_cursor
+from gateway.resolvers.pagination import encode_cursor
 
 N = TypeVar("N")
 R = TypeVar("R")

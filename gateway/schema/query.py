@@ -7,8 +7,8 @@ from typing import TypeVar
 import strawberry
 
 from gateway.errors import NotFoundError, UnauthenticatedError
+from gateway.limits.pages import DEFAULT_FIRST
 from gateway.resolvers import catalog
-from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.arguments import IdArg
 from gateway.schema.fields import Info, resolver_field
 from gateway.schema.merchant import Merchant

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.authz.principal import EntityScope
+from gateway.domain import EntityRef
+from gateway.limits.pages import DEFAULT_FIRST
 from gateway.loaders.rows import TargetAppRow
-from gateway.metrics.cells import CellKey, Filters, app_scope, target_app_cell
 from gateway.resolvers import catalog, catalog_metrics
-from gateway.resolvers.catalog_metrics import Level
-from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.arguments import CategoryArg, StatusArg, TimeRangeArg, TypeArg
 from gateway.schema.catalog_metrics import (
     MINI_PROGRAM_COUNT_DESCRIPTION,
@@ -50,22 +48,9 @@ class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
             workspace_id=row.workspace_id,
         )
 
-    def metric_cell(self, filters: Filters) -> CellKey | None:
-        """Event metrics: the app's cell under ``filters``."""
-        return target_app_cell(self.id, filters)
-
-    def catalog_scope(self) -> tuple[Level, str]:
-        """Mini program breakdowns: the target-app level."""
-        return Level.TARGET_APP, self.id
-
-    @property
-    def authz_scope(self) -> EntityScope:
-        """Access control: the app's workspace."""
-        return EntityScope(workspace_id=self.workspace_id)
-
-    def breakdown_scope(self) -> str:
-        """User breakdowns: the app's rollup scope."""
-        return app_scope(self.id)
+    def ref(self) -> EntityRef:
+        """The target app, in its workspace."""
+        return EntityRef.target_app(self.id, self.workspace_id)
 
     @resolver_field(description="The workspace the app belongs to.")
     async def workspace(

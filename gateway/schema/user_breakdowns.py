@@ -2,15 +2,8 @@
 ``Workspace`` and ``TargetApp``.
 
 :class:`UserBreakdowns` is a base class, like :class:`~gateway.schema.event_metrics.EventMetrics`:
-a type gets both fields by inheriting it and saying, in :meth:`UserBreakdowns.breakdown_scope`,
-which rollup scope it is. Descriptions are written once, here.
-
-Example:
-    >>> @strawberry.type
-    ... class TargetApp(UserBreakdowns):
-    ...     id: strawberry.ID
-    ...     def breakdown_scope(self) -> str:
-    ...         return app_scope(self.id)
+a type gets both fields by inheriting it; the scope counted is derived from the type's
+:meth:`~gateway.domain.Entity.ref`. Descriptions are written once, here.
 """
 
 from __future__ import annotations
@@ -19,6 +12,7 @@ from typing import Annotated
 
 import strawberry
 
+from gateway.domain import Entity
 from gateway.metrics.user_breakdowns import UsersBy
 from gateway.resolvers.metrics import metric_filters
 from gateway.resolvers.user_breakdowns import users_breakdown
@@ -61,12 +55,8 @@ USERS_BY_CATEGORY_DESCRIPTION = (
 
 
 @strawberry.type(description="The user breakdown fields (inherited; never in the schema itself).")
-class UserBreakdowns:
-    """Base of ``Workspace`` and ``TargetApp``; subclasses define :meth:`breakdown_scope`."""
-
-    def breakdown_scope(self) -> str:
-        """The rollup scope of this entity (``ws:<id>`` or ``app:<id>``)."""
-        raise NotImplementedError
+class UserBreakdowns(Entity):
+    """Base of ``Workspace`` and ``TargetApp``: the fields count for :meth:`ref`."""
 
     @resolver_field(description=USERS_BY_SOURCE_DESCRIPTION)
     async def users_by_source(
@@ -80,7 +70,7 @@ class UserBreakdowns:
     ) -> Breakdown | None:
         filters = metric_filters(type, data_type, category)
         result = await users_breakdown(
-            info.context, self.breakdown_scope(), time_range.to_spec(), UsersBy.SOURCE,
+            info.context, self.ref(), time_range.to_spec(), UsersBy.SOURCE,
             filters, basis,
         )  # fmt: skip
         return Breakdown.from_result(result)
@@ -96,7 +86,7 @@ class UserBreakdowns:
     ) -> Breakdown | None:
         filters = metric_filters(type, data_type, None)
         result = await users_breakdown(
-            info.context, self.breakdown_scope(), time_range.to_spec(), UsersBy.CATEGORY,
+            info.context, self.ref(), time_range.to_spec(), UsersBy.CATEGORY,
             filters, basis,
         )  # fmt: skip
         return Breakdown.from_result(result)

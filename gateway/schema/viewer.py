@@ -12,7 +12,8 @@ from typing import Any
 import strawberry
 
 from gateway.authz.directive import Role  # the GraphQL `Role` enum is registered there
-from gateway.authz.principal import Grant, Principal
+from gateway.authz.principal import Principal
+from gateway.roles import Grant
 from gateway.schema.fields import Info, resolver_field
 
 

@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.authz.principal import EntityScope
+from gateway.domain import EntityRef
+from gateway.limits.pages import DEFAULT_FIRST
 from gateway.loaders.rows import WorkspaceRow
-from gateway.metrics.cells import CellKey, Filters, workspace_cell, workspace_scope
 from gateway.resolvers import catalog, catalog_metrics
-from gateway.resolvers.catalog_metrics import Level
-from gateway.resolvers.pagination import DEFAULT_FIRST
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
 from gateway.schema.catalog_metrics import (
     CREATED_MINI_PROGRAMS_DESCRIPTION,
@@ -53,22 +51,9 @@ class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns)
         """The GraphQL object of a loader row."""
         return cls(id=strawberry.ID(row.id), name=row.name)
 
-    @property
-    def authz_scope(self) -> EntityScope:
-        """Access control: the workspace is its own scope."""
-        return EntityScope(workspace_id=self.id)
-
-    def metric_cell(self, filters: Filters) -> CellKey | None:
-        """Event metrics: the workspace's cell under ``filters``."""
-        return workspace_cell(self.id, filters)
-
-    def catalog_scope(self) -> tuple[Level, str]:
-        """Mini program breakdowns: the workspace level."""
-        return Level.WORKSPACE, self.id
-
-    def breakdown_scope(self) -> str:
-        """User breakdowns: the workspace's rollup scope."""
-        return workspace_scope(self.id)
+    def ref(self) -> EntityRef:
+        """The workspace."""
+        return EntityRef.workspace(self.id)
 
     @resolver_field(description=ORDERED_DESCRIPTION)
     async def target_apps(

@@ -32,7 +32,7 @@ from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, GrantError
+from gateway.roles import Grant, GrantError
 from gateway.store.faults import read_retrying
 from gateway.store.tables import api_keys
 

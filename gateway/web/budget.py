@@ -8,7 +8,7 @@ request spends
 * 1 point once admitted (authenticated, within the rate limit), whatever follows: an answer
   from the cache spends that point only, since it does no work;
 * then, just before each operation it executes, that operation's cost (``extensions.cost``,
-  :mod:`gateway.schema.cost`): a batch spends the cost of each of its operations.
+  :mod:`gateway.limits.cost`): a batch spends the cost of each of its operations.
 
 When the window has not enough left, the request (or the operation) is refused before
 anything runs: HTTP 429, ``RATE_LIMITED``, ``Retry-After`` until the window resets::
@@ -52,7 +52,7 @@ from gateway.authz.principal import Principal
 from gateway.cache.budgets import Budgets, MemoryBudgets, RedisBudgets, Spent
 from gateway.cache.redis import from_settings
 from gateway.errors import RateLimitedError
-from gateway.schema.cost_limit import METER_SCOPE_KEY
+from gateway.limits.cost_limit import METER_SCOPE_KEY
 from gateway.settings import Settings
 from gateway.web.negotiation import scope_media_type
 from gateway.web.ratelimit import rate_key
@@ -174,7 +174,7 @@ def budget_of(scope: Scope) -> CostBudget | None:
 @dataclass
 class Meter:
     """One request's spending of its caller's budget: the
-    :class:`~gateway.schema.cost_limit.CostMeter` the cost limit charges before execution.
+    :class:`~gateway.limits.cost_limit.CostMeter` the cost limit charges before execution.
 
     Attributes:
         budget: The app's budget.

@@ -47,7 +47,7 @@ from starlette.responses import Response
 
 from gateway.authz.authenticate import www_authenticate
 from gateway.authz.errors import AuthenticationError
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from gateway.settings import Settings
 from gateway.store.faults import db_faults
 from gateway.store.ingest import IngestReport, ingest_lines

@@ -2,7 +2,7 @@
 
 Every request gets an id: the caller's ``X-Request-Id`` when it is a short token, else a new
 one. It is sent back in ``X-Request-Id``, named by every log line of the request (internal
-errors carry it as ``requestId``, :mod:`gateway.schema.masking`, which logs their traceback
+errors carry it as ``requestId``, :mod:`gateway.limits.masking`, which logs their traceback
 under it) and closes the request in the ``gateway.access`` logger::
 
     {"time": "...", "level": "INFO", "logger": "gateway.access",
@@ -30,7 +30,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.errors import REQUEST_ID, ServiceUnavailableError
-from gateway.schema.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
+from gateway.limits.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
 from gateway.web.faults import send_internal_error, send_unavailable
 from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
 from gateway.web.observability import KNOWN_PATHS, LATENCY, REQUESTS, StatusSend

@@ -16,7 +16,7 @@ entry lives until the next snapshot is due plus ``GATEWAY_CACHE_GRACE_SECONDS``.
 
 Every JSON response gets ``extensions.cache`` (``hit``, ``shared``: waited for an identical
 request's computation) and ``extensions.snapshot`` (``id``, ``takenAt``), next to the
-``extensions.cost`` of the operation (:mod:`gateway.schema.cost_limit`), which is stored with
+``extensions.cost`` of the operation (:mod:`gateway.limits.cost_limit`), which is stored with
 the entry: a hit reports the cost of the request that computed it, the same document and
 variables.
 """
@@ -234,7 +234,7 @@ class ResponseCache:
         default_factory=lambda: LRUCache(maxsize=16), init=False, repr=False
     )
     limits_version: str = ""
-    """:attr:`gateway.schema.limits.QueryLimits.version` of the schema behind ``execute``."""
+    """:attr:`gateway.limits.rules.QueryLimits.version` of the schema behind ``execute``."""
     documents: Documents = no_documents
     """The document of a persisted-query hash this process knows (APQ requests)."""
 

@@ -15,8 +15,9 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import ExecutionResult
 
-from gateway.authz.principal import Family, Grant, Principal, Role
+from gateway.authz.principal import Principal
 from gateway.context import Context
+from gateway.roles import Family, Grant, Role
 from gateway.schema import GatewaySchema
 from gateway.settings import Settings
 

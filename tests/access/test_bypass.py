@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.matrix import DEFAULT_MATRIX, RoleMatrix
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from gateway.schema import GatewaySchema, build_schema
 from gateway.settings import Settings
 from tests.access.support import (

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import ExecutionResult
 
 from gateway.authz.matrix import DEFAULT_MATRIX
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from gateway.schema import GatewaySchema
 from gateway.settings import Settings
 from tests.access.selection import Cell, cells

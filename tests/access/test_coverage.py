@@ -19,7 +19,7 @@ from graphql import (
 
 from gateway.authz.matrix import DEFAULT_MATRIX, GROUP_ROLES, Access, MatrixError, RoleMatrix
 from gateway.authz.matrix_file import dump_matrix, load_matrix, parse_matrix
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from gateway.schema import GatewaySchema, build_schema
 
 CATALOG = GROUP_ROLES[Access.CATALOG]

@@ -7,7 +7,8 @@ from graphql import GraphQLObjectType
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.matrix import DEFAULT_MATRIX
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
+from gateway.roles import Grant, Role
 from gateway.schema import GatewaySchema
 from gateway.settings import Settings
 from tests.access.support import (

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Family, Role
+from gateway.roles import Family, Role
 from gateway.schema import GatewaySchema
 from gateway.settings import Settings
 from tests.access.conftest import MP6_DEPLOYMENT

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, Role
+from gateway.roles import Grant, Role
 from gateway.store import tables as t
 from gateway.store.apikeys import (
     LAST_USED_RESOLUTION,

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.authenticate import authenticate, www_authenticate
 from gateway.authz.errors import AuthenticationError
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key, revoke_api_key
 

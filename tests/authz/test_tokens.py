@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from gateway.authz import tokens
 from gateway.authz.errors import AuthConfigError, AuthenticationError
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import LEEWAY, check_jwt_settings, mint_token, verify_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 
 SECRET = "test-secret-with-at-least-32-characters"

@@ -29,10 +29,10 @@ from rich.console import Console
 from gateway.app import create_app
 from gateway.authz.matrix import DEFAULT_MATRIX
 from gateway.authz.matrix_file import dump_matrix
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
 from gateway.cli.demo_tokens import DemoScopes, demo_scopes
 from gateway.cli.serve import load_demo_data
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key, revoke_api_key
 from gateway.store.db import create_engine

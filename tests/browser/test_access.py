@@ -3,7 +3,7 @@ a refused credential goes back to the sign-in form; signing out forgets the cred
 
 from __future__ import annotations
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from tests.browser.live import LiveGateway
 from tests.browser.pages import Dashboard
 

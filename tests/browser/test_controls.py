@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from tests.browser.live import LiveGateway
 from tests.browser.pages import Dashboard
 

@@ -6,7 +6,7 @@ page sent and compares the numbers on screen with the API's answer.
 
 from __future__ import annotations
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from tests.browser.live import LiveGateway
 from tests.browser.pages import Dashboard
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import openpyxl
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from tests.browser.live import LiveGateway
 from tests.browser.pages import Dashboard
 

@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.authz.principal import FAMILY, Family, Grant, GrantError, Principal, Role
+from gateway.authz.principal import Principal
 from gateway.cache import cache_key
 from gateway.domain import ID_PATTERN
 from gateway.encoding import encode_parts
 from gateway.loaders.metric_cache import MetricCache, _full
 from gateway.metrics.cells import CellKey, app_scope, mini_program_scope, workspace_scope
 from gateway.metrics.timerange import DateRange
+from gateway.roles import FAMILY, Family, Grant, GrantError, Role
 from gateway.web.ratelimit import rate_key
 
 HOSTILE = st.text(

@@ -48,7 +48,7 @@ async def test_distinct_large_bodies_do_not_grow_the_parsed_body_memo(
 
 def test_parsed_documents_are_weighed_by_their_tokens_and_bounded() -> None:
     from gateway.cache.sized import MEMO_MAX_BYTES
-    from gateway.schema.document_cache import _PARSED, AST_BYTES_PER_TOKEN, parse_limited
+    from gateway.limits.documents import _PARSED, AST_BYTES_PER_TOKEN, parse_limited
 
     _PARSED.clear()
     fields = " ".join(f"f{i}" for i in range(1500))

@@ -19,7 +19,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.authz.principal import Principal, Role
+from gateway.authz.principal import Principal
+from gateway.roles import Role
 from tests.access.support import grant_of
 from tests.cache_http.world import MERCHANT_IDS, WORKSPACES
 

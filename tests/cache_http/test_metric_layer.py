@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from tests.cache.support import computations
 from tests.cache_http.support import Gateway
 from tests.cache_http.world import more_events

@@ -15,8 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Principal, Role
+from gateway.authz.principal import Principal
 from gateway.cache.redis import RedisBackend
+from gateway.roles import Role
 from gateway.schema import GatewaySchema
 from gateway.settings import Settings
 from tests.cache.conftest import RedisServer

@@ -12,8 +12,9 @@ import orjson
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.cache.support import computations, lookups
 from tests.cache_http.support import Gateway, http_settings, serve

@@ -12,7 +12,7 @@ import orjson
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from gateway.settings import Settings
 from tests.cache.support import computations
 from tests.cache_http.support import Answer, Gateway, http_settings, serve

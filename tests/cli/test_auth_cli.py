@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import verify_token
 from gateway.cli.auth import parse_ttl, register
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import ApiKeyMatch, verify_api_key
 from gateway.store.db import create_engine

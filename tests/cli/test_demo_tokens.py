@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import verify_token
 from gateway.cli.demo_tokens import (
     DEMO_TOKEN_TTL,
@@ -24,6 +23,7 @@ from gateway.cli.demo_tokens import (
     print_demo_tokens,
 )
 from gateway.cli.serve import _check_authentication, _fresh_database
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.ingest import ingest_lines
 from tests.store.ingest_support import (

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from gateway.app import create_app
 from gateway.authz.matrix import DEFAULT_MATRIX, MatrixError
 from gateway.authz.matrix_file import dump_matrix, parse_matrix
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
 from gateway.cli import app
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from gateway.authz.principal import Role
+from gateway.roles import Role
 from tests.cache_http.support import Gateway
 from tests.cache_http.world import RANGE
 from tests.export.conftest import Serve

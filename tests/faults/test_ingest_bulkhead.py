@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Role
 from gateway.errors import ServiceUnavailableError
+from gateway.roles import Role
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.store.faults import client_error

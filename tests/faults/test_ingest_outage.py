@@ -10,7 +10,8 @@ import itertools
 
 from sqlalchemy import select
 
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables
 from gateway.store.db import create_engine

@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key
 from gateway.store.db import create_engine

@@ -18,8 +18,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from gateway.authz.principal import Grant, Principal, Role
+from gateway.authz.principal import Principal
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.cache_http.world import build_world_in
 from tests.conftest import _pg_test_url, _recreate_database

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, Role
+from gateway.roles import Grant, Role
 from gateway.store.apikeys import create_api_key
 from tests.limits.conftest import admin, app_settings, client, executions, serve
 

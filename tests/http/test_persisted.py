@@ -10,9 +10,9 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
 from gateway.cache import cache_key
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.conftest import REDIS_URL
 from tests.http.support import (

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from graphql import FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, parse
 
+from gateway.limits.cost import CostWalker, coerce_variables
 from gateway.schema import build_schema
-from gateway.schema.cost import CostWalker, coerce_variables
 from gateway.settings import Settings
 from gateway.web.graphql import DEFAULT_QUERY
 from tests.limits.conftest import Serve

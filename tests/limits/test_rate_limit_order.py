@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import gateway.authz.authenticate as authenticate_module
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key
 from tests.limits.conftest import Serve

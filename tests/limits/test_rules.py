@@ -6,8 +6,8 @@ import pytest
 from graphql import GraphQLError, get_introspection_query, parse, specified_rules, validate
 from graphql.language import SelectionSetNode
 
+from gateway.limits.rules import alias_rule, depth_rule
 from gateway.schema import QueryLimits, build_schema, limits
-from gateway.schema.limits import alias_rule, depth_rule
 from gateway.settings import Settings
 from gateway.web.default_query import DEFAULT_QUERY
 from tests.limits.support import count_tokens

@@ -17,14 +17,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.domain import DataType, Granularity, MiniProgramType, TypeFilter
+from gateway.domain import DataType, EntityRef, Granularity, MiniProgramType, TypeFilter
 from gateway.metrics.aggregate import MetricValue, metric_value, monthly_active_users
 from gateway.metrics.cells import (
     CellKey,
     Filters,
-    mini_program_cell,
-    target_app_cell,
-    workspace_cell,
+    admits,
+    cell_of,
 )
 from gateway.metrics.registry import EVENT_METRICS
 from gateway.metrics.rows import CellHistory
@@ -64,15 +63,14 @@ def _cell(q: bf.Query, mps: dict[str, MiniProgram]) -> CellKey | None:
     filters = Filters(TypeFilter[q.type or "ALL"], q.category, DataType[q.data_type])
     kind, *ids = q.scope
     if kind == "ws":
-        return workspace_cell(ids[0], filters)
-    if kind == "app":
-        return target_app_cell(ids[0], filters)
+        return cell_of(EntityRef.workspace(ids[0]), filters)
+    if kind == "app":  # the workspace above plays no part in the cell
+        return cell_of(EntityRef.target_app(ids[0], "ws"), filters)
     mp = mps[ids[-1]]
     app = ids[0] if kind == "appmp" else None
-    mp_type = MiniProgramType[mp.type]
-    return mini_program_cell(
-        mp.id, mp_type=mp_type, category=mp.category, filters=filters, app_id=app
-    )
+    if not admits(filters, MiniProgramType[mp.type], mp.category):
+        return None
+    return cell_of(EntityRef.mini_program(mp.id, "ws", merchant_id=None, via=app), filters)
 
 
 async def _history(

@@ -12,16 +12,16 @@ from pyroaring import BitMap
 import gateway.metrics.aggregate
 import gateway.metrics.cells
 import gateway.metrics.registry
-from gateway.domain import DataType, Granularity, MiniProgramType, TypeFilter
+from gateway.domain import DataType, EntityRef, Granularity, MiniProgramType, TypeFilter
 from gateway.metrics.aggregate import compare, distinct_users, metric_value
 from gateway.metrics.cells import (
     ANY,
     CellKey,
     Filters,
+    admits,
+    cell_of,
     event_cells,
-    mini_program_cell,
-    target_app_cell,
-    workspace_cell,
+    scope_of,
 )
 from gateway.metrics.registry import EVENT_METRICS, REGISTRY, Computation
 from gateway.metrics.rows import CellHistory, DayRollup
@@ -65,23 +65,27 @@ def test_an_event_counts_in_ten_distinct_cells() -> None:
     assert len(set(cells)) == 10
     filters = Filters(TypeFilter.MINI_GAME, "games", DataType.PRODUCTION)
     everything = Filters()
-    for key in (workspace_cell("w", filters), workspace_cell("w", everything)):
+    workspace, app = EntityRef.workspace("w"), EntityRef.target_app("a", "w")
+    for key in (cell_of(workspace, filters), cell_of(workspace, everything)):
         assert key in cells
-    assert target_app_cell("a", Filters(category="games")) in cells
+    assert cell_of(app, Filters(category="games")) in cells
     assert CellKey("app:a", "PRODUCTION", "MINI_GAME", ANY) in cells
-    mp = mini_program_cell("m", mp_type=MiniProgramType.MINI_GAME, category="games",
-                           filters=filters, app_id="a")  # fmt: skip
-    assert mp in cells
-    assert workspace_cell("w", Filters(data_type=DataType.NON_PRODUCTION)) not in cells
+    in_app = EntityRef.mini_program("m", "w", merchant_id=None, via="a")
+    assert admits(filters, MiniProgramType.MINI_GAME, "games")
+    assert cell_of(in_app, filters) in cells
+    assert cell_of(EntityRef.mini_program("m", "w", merchant_id="x"), filters) in cells
+    assert cell_of(workspace, Filters(data_type=DataType.NON_PRODUCTION)) not in cells
 
 
-def test_a_mini_program_filtered_out_has_no_cell() -> None:
-    games = Filters(type=TypeFilter.MINI_GAME)
-    assert mini_program_cell("m", mp_type=MiniProgramType.MINI_PROGRAM, category="x",
-                             filters=games) is None  # fmt: skip
-    other = Filters(category="food")
-    assert mini_program_cell("m", mp_type=MiniProgramType.MINI_PROGRAM, category="x",
-                             filters=other) is None  # fmt: skip
+def test_a_mini_program_of_another_type_or_category_is_filtered_out() -> None:
+    assert not admits(Filters(type=TypeFilter.MINI_GAME), MiniProgramType.MINI_PROGRAM, "x")
+    assert not admits(Filters(category="food"), MiniProgramType.MINI_PROGRAM, "x")
+    assert admits(Filters(TypeFilter.MINI_PROGRAM, "x"), MiniProgramType.MINI_PROGRAM, "x")
+
+
+def test_a_merchant_has_no_rollup_scope() -> None:
+    with pytest.raises(ValueError, match="MERCHANT"):
+        scope_of(EntityRef.merchant("m", "w"))
 
 
 def _day(n: int, users: set[int], **sums: int) -> DayRollup:

@@ -16,8 +16,8 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.live_server import live_gateway
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.apikeys import create_api_key, revoke_api_key

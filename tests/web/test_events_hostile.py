@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from gateway.authz.principal import Role
 from gateway.cli.ingest import EXIT_FAILED, EXIT_QUARANTINED
+from gateway.roles import Role
 from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.ingest.quarantine import set_quarantine_max_rows

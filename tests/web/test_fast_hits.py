@@ -14,9 +14,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
 from gateway.loaders.generation import Generation
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables
 from gateway.store.apikeys import create_api_key, revoke_api_key

@@ -9,8 +9,8 @@ import httpx
 import orjson
 import pytest
 
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.web.test_graphql import BROWSER
 

@@ -25,9 +25,9 @@ from starlette.types import ASGIApp, Message
 
 from gateway.app import create_app
 from gateway.authz.errors import AuthConfigError, AuthenticationError
-from gateway.authz.principal import Grant, Role
 from gateway.authz.tokens import mint_token, verify_token
 from gateway.cli.serve import warn_if_exposed
+from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.cache_http.support import Gateway, http_settings, serve
 

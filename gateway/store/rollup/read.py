@@ -5,7 +5,7 @@ Each function runs one statement for any number of cells (split only beyond
 with the number of entities it shows.
 
 Example (inside a loader):
-    >>> ids = await cell_ids(conn, [workspace_cell("w1", Filters())])      # doctest: +SKIP
+    >>> ids = await cell_ids(conn, [cell])                               # doctest: +SKIP
     >>> days = await read_days(conn, [i for i in ids.values() if i], r.previous().start, r.end,
     ...                        bitmaps=True)                                 # doctest: +SKIP
 """

@@ -1,4 +1,4 @@
-"""The cost limit: each operation's cost (:mod:`gateway.schema.cost`) checked before it runs.
+"""The cost limit: each operation's cost (:mod:`gateway.limits.cost`) checked before it runs.
 
 The cost is computed once the variables are known (it depends on ``first`` and the ranges
 they carry), just before execution; an operation costing more than ``GATEWAY_MAX_QUERY_COST``
@@ -26,8 +26,8 @@ from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from gateway.errors import ErrorCode
+from gateway.limits.cost import CostWalker, coerce_variables
 from gateway.metrics.timerange import DEFAULT_MAX_DAYS
-from gateway.schema.cost import CostWalker, coerce_variables
 
 METER_SCOPE_KEY = "gateway.meter"
 """ASGI scope entry holding the request's :class:`CostMeter`, if its caller has a budget."""

@@ -2,7 +2,8 @@
 
 A field costs ``entities × size × weight``: *entities* is how many objects it runs for (the
 product of the list sizes above it: a connection's ``first``, a series' points), *size* its own
-list size (1 for a single object or a scalar), *weight* its entry in :data:`COST_WEIGHTS`.
+list size (1 for a single object or a scalar), *weight* its entry in
+:data:`~gateway.limits.weights.COST_WEIGHTS`.
 List sizes come from the arguments, variables resolved and defaults applied: a connection's
 ``nodes``/``edges`` hold ``first`` items (50 when omitted or null, at most 100), a metric's
 ``series`` one point per bucket of its range and granularity, ``monthlyActiveUsers`` one entry
@@ -20,9 +21,7 @@ and fragments are expanded where spread, so the cost is that of what would execu
 Introspection (``__schema``, ``__type``) costs a flat weight: it is answered from memory and
 bounded by the depth limit.
 
-Example:
-    >>> COST_WEIGHTS[LEAF], COST_WEIGHTS[OBJECT], COST_WEIGHTS["Metric.series"]
-    (0, 1, 1)
+The weights are one table, :data:`gateway.limits.weights.COST_WEIGHTS`.
 """
 
 from __future__ import annotations
@@ -55,6 +54,8 @@ from graphql.execution.values import VariableValues
 
 from gateway.domain import Granularity, TimeRangePreset
 from gateway.errors import BadUserInputError
+from gateway.limits.pages import DEFAULT_FIRST, MAX_FIRST
+from gateway.limits.weights import COST_WEIGHTS, INTROSPECTION, weight
 from gateway.metrics.timerange import (
     DEFAULT_MAX_DAYS,
     DateRange,
@@ -63,43 +64,12 @@ from gateway.metrics.timerange import (
     parse_month,
     resolve_time_range,
 )
-from gateway.resolvers.pagination import DEFAULT_FIRST, MAX_FIRST
-
-LEAF = "<leaf>"
-OBJECT = "<object>"
-INTROSPECTION = "<introspection>"
-
-COST_WEIGHTS: Mapping[str, int] = {
-    LEAF: 0,  # a scalar or enum field: read from its parent's object
-    OBJECT: 1,  # any other object or list field: one lookup per entity (a connection: a page)
-    INTROSPECTION: 1,  # __schema / __type: from memory, not walked
-    "Metric": 1,  # a metric's totals (value and previous value) over its range
-    "Metric.series": 1,  # per point: one bucket of the range at the granularity
-    "Breakdown": 2,  # the groups over the range and over the previous period
-    "MonthlyActiveUsers": 1,  # per month
-    "MerchantOnboarding.series": 1,  # per day of the range
-    "Workspace.availableMiniPrograms": 1,  # a count over the catalog
-    "TargetApp.availableMiniPrograms": 1,
-    "*.totalCount": 1,  # a count query per connection
-    "*.edges": 0,  # an edge wraps its node, which is counted
-    "PageInfo": 0,  # derived from the page already read
-}
-"""The one table of query-cost weights. Lookup order: the schema coordinate (``Type.field``),
-then ``*.field``, then the returned type's name, then :data:`LEAF` or :data:`OBJECT`."""
 
 MAX_VISITS = 100_000
 """Most selections walked for one document; past it the cost counts as over any limit."""
 
 CONNECTION_LISTS = frozenset({"nodes", "edges"})
 """A connection's item lists: they hold ``first`` items."""
-
-
-def weight(parent: str, field: str, returned: str, leaf: bool) -> int:
-    """The weight of ``parent.field`` returning type ``returned`` (see :data:`COST_WEIGHTS`)."""
-    for key in (f"{parent}.{field}", f"*.{field}", returned):
-        if key in COST_WEIGHTS:
-            return COST_WEIGHTS[key]
-    return COST_WEIGHTS[LEAF if leaf else OBJECT]
 
 
 def _list_type(output: GraphQLOutputType) -> bool:

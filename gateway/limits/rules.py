@@ -1,5 +1,5 @@
 """Query limits checked before execution: depth, aliases and directives (through fragments),
-tokens, and cost (:mod:`gateway.schema.cost_limit`).
+tokens, and cost (:mod:`gateway.limits.cost_limit`).
 
 A document past a limit is answered with one error whose ``extensions.code`` is
 ``QUERY_TOO_COMPLEX``; nothing of it executes (parsing stops at the token limit, depth,
@@ -45,8 +45,8 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import AddValidationRules, SchemaExtension
 
 from gateway.errors import ErrorCode
-from gateway.schema.cost_limit import CostLimit
-from gateway.schema.document_cache import parse_limited
+from gateway.limits.cost_limit import CostLimit
+from gateway.limits.documents import parse_limited
 
 _CODE = {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
 
@@ -66,7 +66,7 @@ class QueryLimits:
         directives: Most directives in an operation, fragments counted where spread
             (``GATEWAY_MAX_QUERY_DIRECTIVES``).
         cost: Most an operation may cost (``GATEWAY_MAX_QUERY_COST``, see
-            :mod:`gateway.schema.cost`).
+            :mod:`gateway.limits.cost`).
         allow_batching: Whether a POST body may be a JSON array of operations
             (``GATEWAY_ALLOW_BATCHING``).
     """
@@ -245,7 +245,7 @@ def directive_rule(limit: int) -> type[ValidationRule]:
 
 class TokenLimitedParserCache(SchemaExtension):
     """A parser cache (in place of strawberry's ``ParserCache``) whose parser stops past
-    ``max_tokens`` tokens, memoized in bytes (:mod:`gateway.schema.document_cache`).
+    ``max_tokens`` tokens, memoized in bytes (:mod:`gateway.limits.documents`).
 
     graphql-core aborts the parse at the first token over the limit, so a huge document costs
     no more than a document at the limit; that abort is reported as ``QUERY_TOO_COMPLEX``.
