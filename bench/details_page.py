@@ -243,7 +243,7 @@ async def page_benchmark(args: argparse.Namespace, settings: Settings, engine: A
     http = Runs("ours (HTTP, ASGI)")
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        http_counter = StatementCounter(app.state.engine)
+        http_counter = StatementCounter(app.state.services.engine)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             token = mint_token(settings, READER.subject, READER.grants, dt.timedelta(hours=1))

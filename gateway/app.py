@@ -36,7 +36,7 @@ from starlette.types import Scope
 
 from gateway.authz.matrix_file import configured_matrix
 from gateway.authz.tokens import check_jwt_settings
-from gateway.cache import SnapshotCache
+from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.loaders.generation import GenerationTracker
 from gateway.resolvers.sealing import install_cursor_secret
 from gateway.schema import QueryLimits, build_schema
@@ -44,12 +44,12 @@ from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.ingest import configure_ingest
 from gateway.web.budget import CostBudget
-from gateway.web.bulkhead import bulkheaded, ingest_slots
+from gateway.web.bulkhead import bulkheaded
+from gateway.web.cache_fast_path import FastHits
 from gateway.web.connection_guard import guarded_protocol
 from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
 from gateway.web.export.route import ExportEndpoint
-from gateway.web.fast_hits import FastHits
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
 from gateway.web.observability import watch_snapshot
@@ -58,6 +58,7 @@ from gateway.web.ratelimit import RateLimiter
 from gateway.web.refresher import refreshing
 from gateway.web.request_log import RequestLog, configure_logging
 from gateway.web.response_cache import ResponseCache
+from gateway.web.services import AppConfig, Services
 from gateway.web.trusted import TrustedDocuments
 
 STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -89,29 +90,35 @@ def _schema_endpoint(sdl: str) -> Route:
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     # The engine is created here, not in create_app, so each worker process (and each test
     # client) opens its own pool inside its own event loop.
-    settings: Settings = app.state.settings
+    config: AppConfig = app.state.config
+    settings = config.settings
     engine = create_engine(settings, bounded=True)  # GATEWAY_DB_STATEMENT_TIMEOUT_MS
-    app.state.engine = engine
-    app.state.ingest_slots = ingest_slots(settings.ingest_concurrency)
-    app.state.cache = cache = SnapshotCache.create(settings)
+    cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
-    app.state.rate_limiter = limiter = RateLimiter.create(settings)
-    app.state.cost_budget = budget = CostBudget.create(settings)
-    app.state.persisted = persisted = PersistedQueries(
+    limiter, budget = RateLimiter.create(settings), CostBudget.create(settings)
+    persisted = PersistedQueries(
         cache,
         settings.persisted_query_ttl_seconds,
-        app.state.trusted,
+        config.trusted,
         settings.persisted_queries_per_principal,
     )
-    app.state.responses = ResponseCache(
-        cache,
-        tracker,
-        matrix_version=app.state.matrix_version,
-        refresh_interval=settings.refresh_interval_seconds,
-        grace_seconds=settings.cache_grace_seconds,
-        limits_version=app.state.limits_version,
-        documents=persisted.known,
+    app.state.services = Services(
+        settings=settings,
+        engine=engine,
+        cache=cache,
+        rate_limiter=limiter,
+        cost_budget=budget,
+        persisted=persisted,
+        responses=ResponseCache(
+            cache,
+            tracker,
+            matrix_version=config.matrix_version,
+            refresh_interval=settings.refresh_interval_seconds,
+            grace_seconds=settings.cache_grace_seconds,
+            limits_version=config.limits_version,
+            documents=persisted.known,
+        ),
     )
     # Start-up built a large, long-lived heap (schema, SQLAlchemy, strawberry). Freezing it
     # keeps the cyclic collector's full passes off it: measured under load, they stalled every
@@ -165,8 +172,10 @@ def create_app(
             manifest.
 
     Returns:
-        A Starlette app whose lifespan opens the database engine (``app.state.engine``) and
-        disposes of it on shutdown; ``app.state.settings`` holds ``settings``.
+        A Starlette app holding its configuration in ``app.state.config``
+        (:class:`AppConfig`), whose lifespan builds the services
+        (:class:`~gateway.web.services.Services`, ``app.state.services``: the database engine,
+        caches, limiters) and closes them on shutdown.
     """
     settings = settings if settings is not None else load_settings()
     check_jwt_settings(settings)  # a bad key file stops the start (AuthConfigError)
@@ -203,11 +212,13 @@ def create_app(
     configure_logging(settings.log_format, settings.log_level)
     middleware = [Middleware(RequestLog), Middleware(FastHits)]
     app = Starlette(routes=routes, lifespan=_lifespan, middleware=middleware)
-    app.state.settings = settings
-    app.state.matrix_version = schema.authz.matrix.version
-    app.state.limits_version = limits.version
-    # A bad trusted-documents manifest stops the start (ManifestError).
-    app.state.trusted = TrustedDocuments.configured(
-        settings.trusted_documents_file, settings.trusted_documents_for
+    app.state.config = AppConfig(
+        settings=settings,
+        matrix_version=schema.authz.matrix.version,
+        limits_version=limits.version,
+        # A bad trusted-documents manifest stops the start (ManifestError).
+        trusted=TrustedDocuments.configured(
+            settings.trusted_documents_file, settings.trusted_documents_for
+        ),
     )
     return app

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from gateway.authz.principal import Principal
-from gateway.cache import SnapshotCache
+from gateway.cache.snapshot_cache import SnapshotCache
+from gateway.limits.cost_limit import CostAccount
 from gateway.loaders import Loaders
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
@@ -38,6 +39,8 @@ class Context:
             so one response never straddles midnight.
         principal: The authenticated caller, or None (every guarded field then answers
             ``UNAUTHENTICATED``; the HTTP layer answers 401 before executing anything).
+        cost: The request's cost account (the cost limit charges its meter and records the
+            operation's cost in it); the HTTP layer passes the request's own.
     """
 
     settings: Settings
@@ -46,6 +49,7 @@ class Context:
     loaders: Loaders
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     principal: Principal | None = None
+    cost: CostAccount = field(default_factory=CostAccount)
 
     @property
     def reader(self) -> SnapshotReader:
@@ -72,6 +76,11 @@ class Context:
         await self.close()
 
     @property
+    def max_range_days(self) -> int:
+        """The longest time range a request may ask (``GATEWAY_MAX_RANGE_DAYS``)."""
+        return self.settings.max_range_days
+
+    @property
     def today(self) -> dt.date:
         """The request's UTC date: "today" of time-range presets and bounds."""
         return self.now.astimezone(dt.UTC).date()
@@ -86,6 +95,7 @@ class Context:
         now: dt.datetime | None = None,
         principal: Principal | None = None,
         cache: SnapshotCache | None = None,
+        cost: CostAccount | None = None,
     ) -> Context:
         """A context with fresh loaders for one request (``now`` defaults to the clock);
         ``cache`` backs the metric results layer (None: no caching)."""
@@ -101,4 +111,5 @@ class Context:
             ),
             now=now or dt.datetime.now(dt.UTC),
             principal=principal,
+            cost=cost or CostAccount(),
         )

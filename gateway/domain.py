@@ -2,7 +2,8 @@
 filter arguments and the reference naming one catalog entity.
 
 Plain classes with no framework imports, so that ``store/``, ``metrics/`` and ``schema/`` can
-all use them (the GraphQL enums wrap these, they are never typed twice).
+all use them (the GraphQL enums wrap these, they are never typed twice). The docstring of an
+enum that is a GraphQL type is its GraphQL description: one paragraph, written for clients.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class MerchantType(enum.Enum):
 
 
 class DataType(enum.Enum):
-    """Whether an event comes from production traffic or from testing."""
+    """Which traffic an event metric counts: production or testing."""
 
     PRODUCTION = "PRODUCTION"
     NON_PRODUCTION = "NON_PRODUCTION"
@@ -49,7 +50,7 @@ class DeploymentStatus(enum.Enum):
 
 
 class TypeFilter(enum.Enum):
-    """Filter on the mini program type of an event or catalog entry; ``ALL`` keeps both."""
+    """Filter on the type of mini programs (or of the mini program an event belongs to)."""
 
     ALL = "ALL"
     MINI_PROGRAM = "MINI_PROGRAM"
@@ -66,12 +67,10 @@ class TypeFilter(enum.Enum):
 
 
 class UserBasis(enum.Enum):
-    """Which users a user breakdown counts over a range R."""
+    """Which users a user breakdown (usersBySource, usersByCategory) counts over the range R."""
 
     CUMULATIVE = "CUMULATIVE"
-    """Users with a launch in scope and filters on or before R's last day."""
     ACTIVE = "ACTIVE"
-    """Users with a launch in scope and filters during R."""
 
 
 UNKNOWN_SOURCE = "unknown"
@@ -79,7 +78,7 @@ UNKNOWN_SOURCE = "unknown"
 
 
 class TimeRangePreset(enum.Enum):
-    """Named time ranges of the consoles' pickers, relative to today's UTC date."""
+    """A named range of UTC days, relative to today's UTC date."""
 
     TODAY = "TODAY"
     YESTERDAY = "YESTERDAY"
@@ -89,12 +88,21 @@ class TimeRangePreset(enum.Enum):
 
 
 class Granularity(enum.Enum):
-    """Bucket size of a metric series: UTC days, ISO weeks (Monday first) or calendar months."""
+    """Bucket size of a series. Buckets are clipped to the range; a point carries its bucket's
+    first day."""
 
     DAY = "DAY"
     WEEK = "WEEK"
     MONTH = "MONTH"
 
+
+MAX_RANGE_DAYS = 90
+"""The longest time range a caller may ask for, in days, unless ``GATEWAY_MAX_RANGE_DAYS`` says
+otherwise (SPEC §4)."""
+
+REFRESH_INTERVAL_SECONDS = 1800
+"""Seconds between two rollup snapshots, unless ``GATEWAY_REFRESH_INTERVAL_SECONDS`` says
+otherwise: metric results computed on a snapshot stay valid until the next one is due."""
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$"
 """Categories and sources are slugs (``food_beverage``, ``alipay_plus``), at most 64 long."""
@@ -136,6 +144,21 @@ class GroupBy(enum.Enum):
 
     SOURCE = "SOURCE"
     CATEGORY = "CATEGORY"
+
+
+class OrderField(enum.Enum):
+    """What target apps are sorted by (ties are broken by id, ascending)."""
+
+    USER_COUNT = "USER_COUNT"
+    MINI_PROGRAM_COUNT = "MINI_PROGRAM_COUNT"
+    NAME = "NAME"
+
+
+class OrderDirection(enum.Enum):
+    """Sort direction."""
+
+    ASC = "ASC"
+    DESC = "DESC"
 
 
 class Level(enum.Enum):

@@ -17,6 +17,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.domain import MAX_RANGE_DAYS, REFRESH_INTERVAL_SECONDS
+
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
     "postgres": "postgresql+asyncpg",
@@ -311,7 +313,7 @@ class Settings(BaseSettings):
         "fields such as request_id) or as text; `gateway demo` uses text unless set.",
     )
     refresh_interval_seconds: int = Field(
-        default=1800,
+        default=REFRESH_INTERVAL_SECONDS,
         ge=1,
         description="Seconds between rollup refreshes by `gateway worker` (one snapshot each).",
     )
@@ -321,7 +323,7 @@ class Settings(BaseSettings):
         "GATEWAY_REFRESH_INTERVAL_SECONDS (`gateway demo` turns it on).",
     )
     max_range_days: int = Field(
-        default=90,
+        default=MAX_RANGE_DAYS,
         ge=1,
         le=3660,
         description="Longest time range a metric may be asked for, in days. No range, month or "

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.schema import QueryLimits
+from gateway.schema import GatewaySchema, QueryLimits, build_schema
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
@@ -147,3 +147,11 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
     yield client
     await client.flushdb()
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def schema() -> GatewaySchema:
+    """The gateway schema with the default matrix, built once. Its query limits are raised:
+    tests of the data select every field of a type in wide aliased queries; tests/limits checks
+    the limits."""
+    return build_schema(limits=RAISED_LIMITS)

@@ -15,7 +15,7 @@ workspace) never leaves the scope.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -34,8 +34,17 @@ def effective_roles(principal: Principal, source: object) -> frozenset[Role]:
     return principal.roles
 
 
-def _principal(info: Info[Any, Any]) -> Principal:
-    principal: Principal | None = getattr(info.context, "principal", None)
+class Caller(Protocol):
+    """The execution context access control reads (``gateway.context.Context`` is one)."""
+
+    @property
+    def principal(self) -> Principal | None:
+        """The authenticated caller, or None."""
+        ...
+
+
+def _principal(info: Info[Caller, Any]) -> Principal:
+    principal = info.context.principal
     if principal is None:
         raise UnauthenticatedError("authentication required: send a bearer token or an API key")
     return principal
@@ -79,7 +88,7 @@ class Authorize(FieldExtension):
         self.roles = roles
         self.arguments = dict(arguments or {})
 
-    def _before(self, source: object, info: Info[Any, Any], kwargs: dict[str, Any]) -> Principal:
+    def _before(self, source: object, info: Info[Caller, Any], kwargs: dict[str, Any]) -> Principal:
         principal = _principal(info)
         mine = effective_roles(principal, source)
         if not mine & self.roles:
@@ -91,7 +100,7 @@ class Authorize(FieldExtension):
         return principal
 
     def resolve(
-        self, next_: Callable[..., Any], source: Any, info: Info[Any, Any], **kwargs: Any
+        self, next_: Callable[..., Any], source: Any, info: Info[Caller, Any], **kwargs: Any
     ) -> Any:
         """Check, resolve synchronously, check the result's scope."""
         principal = self._before(source, info, kwargs)
@@ -103,7 +112,7 @@ class Authorize(FieldExtension):
         self,
         next_: Callable[..., Awaitable[Any]],
         source: Any,
-        info: Info[Any, Any],
+        info: Info[Caller, Any],
         **kwargs: Any,
     ) -> Any:
         """Check, resolve, check the result's scope."""

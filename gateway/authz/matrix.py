@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import reduce
 from types import MappingProxyType
 
+from gateway.metrics.registry import EVENT_METRICS, MONEY_METRICS
 from gateway.roles import Role
 
 INHERITED = "*"
@@ -48,7 +49,7 @@ class Access(enum.Enum):
         "onboarding, target-app ranking"
     )
     MINI_PROGRAM_ANALYTICS = "mini-program analytics"
-    MONEY = "money: `validAdImpressions`, `estimatedAdRevenue`"
+    MONEY = "money: " + ", ".join(f"`{name}`" for name in MONEY_METRICS)
 
 
 _WORKSPACE_ANALYSTS = frozenset(
@@ -89,8 +90,8 @@ class Rule:
     """Space-separated field names (or argument coordinates ``field(arg:)``), or ``*``."""
 
 
-_EVENT_METRICS = "activeUsers newUsers lifetimeUsers launches pageViews averageTimePerUser"
-_MONEY = "validAdImpressions estimatedAdRevenue"
+_EVENT_METRICS = " ".join(name for name in EVENT_METRICS if name not in MONEY_METRICS)
+_MONEY = " ".join(MONEY_METRICS)  # the registry says which metrics are money
 _BREAKDOWNS = "usersBySource usersByCategory miniProgramsBySource miniProgramsByCategory"
 _WA, _MA = Access.WORKSPACE_ANALYTICS, Access.MINI_PROGRAM_ANALYTICS
 _VALUE_TYPES = (

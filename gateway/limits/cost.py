@@ -52,12 +52,11 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues
 
-from gateway.domain import Granularity, TimeRangePreset
+from gateway.domain import MAX_RANGE_DAYS, Granularity, TimeRangePreset
 from gateway.errors import BadUserInputError
 from gateway.limits.pages import DEFAULT_FIRST, MAX_FIRST
 from gateway.limits.weights import COST_WEIGHTS, INTROSPECTION, weight
 from gateway.metrics.timerange import (
-    DEFAULT_MAX_DAYS,
     DateRange,
     TimeRangeSpec,
     month_ranges,
@@ -95,7 +94,7 @@ class CostWalker:
         fragments: Mapping[str, FragmentDefinitionNode],
         variables: VariableValues | None,
         today: dt.date,
-        max_days: int = DEFAULT_MAX_DAYS,
+        max_days: int = MAX_RANGE_DAYS,
     ) -> None:
         self._schema = schema
         self._fragments = fragments

@@ -8,18 +8,21 @@ is refused, nothing executed, with::
      "extensions": {"code": "QUERY_TOO_COMPLEX", "cost": 6100, "limit": 5000}}
 
 Every response of an operation whose cost was computed carries it as ``extensions.cost``
-(refused ones too); the request's ASGI scope keeps it under :data:`COST_SCOPE_KEY` for the
-access log.
+(refused ones too); the request's :class:`CostAccount` records it for the access log.
 
-An operation within the limit is then charged to its caller's cost budget, when the request
-has a :class:`CostMeter` under :data:`METER_SCOPE_KEY` (:mod:`gateway.web.budget`): a budget
-without enough points left refuses it (``RATE_LIMITED``) before anything executes.
+An operation within the limit is then charged to its caller's cost budget, when the account
+has a :class:`CostMeter` (:mod:`gateway.web.budget`): a budget without enough points left
+refuses it (``RATE_LIMITED``) before anything executes.
+
+The extension reads the execution context as a :class:`Costed` (``gateway.context.Context``
+is one): the request's date, its longest range and its cost account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast
@@ -27,14 +30,6 @@ from strawberry.extensions import SchemaExtension
 
 from gateway.errors import ErrorCode
 from gateway.limits.cost import CostWalker, coerce_variables
-from gateway.metrics.timerange import DEFAULT_MAX_DAYS
-
-METER_SCOPE_KEY = "gateway.meter"
-"""ASGI scope entry holding the request's :class:`CostMeter`, if its caller has a budget."""
-COST_SCOPE_KEY = "gateway.cost"
-"""ASGI scope entry holding the computed cost of the request's (last) operation."""
-OPERATION_SCOPE_KEY = "gateway.operation"
-"""ASGI scope entry holding the name of the request's (last) operation, if it has one."""
 
 
 class CostMeter(Protocol):
@@ -45,14 +40,33 @@ class CostMeter(Protocol):
         ...
 
 
-def _clock(context: Any) -> tuple[dt.date, int]:
-    """The request's UTC date and longest range (defaults when run without our Context)."""
-    today = getattr(context, "today", None)
-    settings = getattr(context, "settings", None)
-    max_days = getattr(settings, "max_range_days", DEFAULT_MAX_DAYS)
-    if not isinstance(today, dt.date):
-        today = dt.datetime.now(dt.UTC).date()
-    return today, max_days
+@dataclass(slots=True)
+class CostAccount:
+    """One request's cost: the meter charging its caller's budget (None: no budget), and the
+    name and cost of its (last) operation once computed."""
+
+    meter: CostMeter | None = None
+    operation: str | None = None
+    cost: int | None = None
+
+
+class Costed(Protocol):
+    """The execution context the cost limit reads."""
+
+    @property
+    def today(self) -> dt.date:
+        """The request's UTC date (relative ranges end on it)."""
+        ...
+
+    @property
+    def max_range_days(self) -> int:
+        """The longest range a time range may span."""
+        ...
+
+    @property
+    def cost(self) -> CostAccount:
+        """The request's cost account."""
+        ...
 
 
 class CostLimit(SchemaExtension):
@@ -71,12 +85,8 @@ class CostLimit(SchemaExtension):
         """Compute the cost (raising ``QUERY_TOO_COMPLEX`` past the limit), charge it to the
         caller's budget (raising ``RATE_LIMITED`` when spent), then execute."""
         self.cost = self._compute()
-        request = getattr(self.execution_context.context, "request", None)
-        meter: CostMeter | None = None
-        if request is not None:
-            meter = request.scope.get(METER_SCOPE_KEY)
-            request.scope[OPERATION_SCOPE_KEY] = self.operation_name
-            request.scope[COST_SCOPE_KEY] = self.cost
+        account = self._context.cost
+        account.operation, account.cost = self.operation_name, self.cost
         if self.cost is not None and self.cost > self.limit:
             raise GraphQLError(
                 f"the operation costs {self.cost}; the limit is {self.limit}",
@@ -86,9 +96,14 @@ class CostLimit(SchemaExtension):
                     "limit": self.limit,
                 },
             )
-        if meter is not None and self.cost is not None:
-            await meter.charge(self.cost)
+        if account.meter is not None and self.cost is not None:
+            await account.meter.charge(self.cost)
         yield
+
+    @property
+    def _context(self) -> Costed:
+        context: Costed = self.execution_context.context
+        return context
 
     def get_results(self) -> dict[str, Any]:
         """``{"cost": n}`` for the response's ``extensions`` once computed."""
@@ -112,8 +127,8 @@ class CostLimit(SchemaExtension):
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        today, max_days = _clock(context.context)
-        walker = CostWalker(schema, fragments, variables, today, max_days)
+        costed = self._context
+        walker = CostWalker(schema, fragments, variables, costed.today, costed.max_range_days)
         try:
             return walker.operation(operation)
         except OverflowError:

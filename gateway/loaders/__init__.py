@@ -6,11 +6,15 @@ fresh one per request, so nothing cached here outlives the request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any, get_type_hints
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.cache import SnapshotCache
+from gateway.cache.snapshot_cache import SnapshotCache
+from gateway.domain import REFRESH_INTERVAL_SECONDS
 from gateway.loaders.catalog import (
     MerchantByIdLoader,
     MiniProgramByIdLoader,
@@ -23,6 +27,7 @@ from gateway.loaders.catalog_metrics import (
     CreatedMiniProgramsByWorkspaceLoader,
     OnboardedMerchantsByWorkspaceLoader,
 )
+from gateway.loaders.cell_history import CellHistoryLoader
 from gateway.loaders.connections import (
     DeploymentsByMiniProgramLoader,
     MerchantsByWorkspaceLoader,
@@ -39,7 +44,6 @@ from gateway.loaders.deployments import (
     StatusCountsByTargetAppLoader,
 )
 from gateway.loaders.metric_cache import MetricCache
-from gateway.loaders.metrics import CellHistoryLoader
 from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.loaders.user_breakdowns import UserBreakdownLoader
@@ -80,7 +84,7 @@ class Loaders:
         engine: AsyncEngine,
         cache: SnapshotCache | None = None,
         *,
-        refresh_interval: float = 1800.0,
+        refresh_interval: float = REFRESH_INTERVAL_SECONDS,
         grace_seconds: float = 60.0,
     ) -> Loaders:
         """Fresh loaders (empty caches) whose batches run on ``engine``.
@@ -91,29 +95,23 @@ class Loaders:
         request's) plus ``grace_seconds``.
         """
         snapshot = SnapshotReader(engine)
+        on_snapshot: dict[str, Any] = {
+            "snapshot": snapshot,
+            "cell_history": CellHistoryLoader(snapshot),
+            "user_breakdowns": UserBreakdownLoader(snapshot),
+            "metric_cache": MetricCache(cache, snapshot, refresh_interval, grace_seconds),
+        }
         return cls(
-            workspace=WorkspaceByIdLoader(engine),
-            target_app=TargetAppByIdLoader(engine),
-            merchant=MerchantByIdLoader(engine),
-            mini_program=MiniProgramByIdLoader(engine),
-            workspaces=WorkspacePageLoader(engine),
-            target_apps_by_workspace=TargetAppsByWorkspaceLoader(engine),
-            merchants_by_workspace=MerchantsByWorkspaceLoader(engine),
-            mini_programs_by_workspace=MiniProgramsByWorkspaceLoader(engine),
-            mini_programs_by_merchant=MiniProgramsByMerchantLoader(engine),
-            mini_programs_by_target_app=MiniProgramsByTargetAppLoader(engine),
-            deployments_by_mini_program=DeploymentsByMiniProgramLoader(engine),
-            deployment_history=DeploymentHistoryByPairLoader(engine),
-            status_counts=StatusCountsByTargetAppLoader(engine),
-            available_by_target_app=AvailableByTargetAppLoader(engine),
-            available_by_workspace=AvailableByWorkspaceLoader(engine),
-            associations_by_target_app=AssociationsByTargetAppLoader(engine),
-            associations_by_workspace=AssociationsByWorkspaceLoader(engine),
-            created_mini_programs_by_workspace=CreatedMiniProgramsByWorkspaceLoader(engine),
-            onboarded_merchants_by_workspace=OnboardedMerchantsByWorkspaceLoader(engine),
-            snapshot=snapshot,
-            cell_history=CellHistoryLoader(snapshot),
-            all_target_apps_by_workspace=AllTargetAppsByWorkspaceLoader(engine),
-            user_breakdowns=UserBreakdownLoader(snapshot),
-            metric_cache=MetricCache(cache, snapshot, refresh_interval, grace_seconds),
+            **{
+                name: on_snapshot[name] if name in on_snapshot else loader(engine)
+                for name, loader in _loader_types().items()
+            }
         )
+
+
+@cache
+def _loader_types() -> dict[str, Callable[[AsyncEngine], Any]]:
+    """Each field of :class:`Loaders` and its class: the fields are the one list of loaders
+    (those reading the snapshot are built by :meth:`Loaders.create` itself)."""
+    hints = get_type_hints(Loaders, globalns=globals())
+    return {f.name: hints[f.name] for f in fields(Loaders)}

@@ -19,9 +19,9 @@ from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement, Select, Subquery, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.loaders.catalog_rows import Page
 from gateway.loaders.keys import PageKey
-from gateway.loaders.rows import Page
-from gateway.store.faults import read_retrying
+from gateway.store.db_faults import read_retrying
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -37,7 +37,7 @@ class EngineLoader(DataLoader[K, V], ABC):
 
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         """Answer ``keys`` in order with one connection; once more on a fresh connection if
-        that one was lost (:func:`~gateway.store.faults.read_retrying`)."""
+        that one was lost (:func:`~gateway.store.db_faults.read_retrying`)."""
 
         async def attempt() -> list[V]:
             async with self.engine.connect() as conn:

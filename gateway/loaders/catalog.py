@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.loaders.base import ByIdLoader
-from gateway.loaders.rows import MerchantRow, MiniProgramRow, TargetAppRow, WorkspaceRow
+from gateway.loaders.catalog_rows import MerchantRow, MiniProgramRow, TargetAppRow, WorkspaceRow
 from gateway.store import tables
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import MerchantType
 from gateway.loaders.base import EngineLoader
-from gateway.loaders.rows import aware
+from gateway.loaders.catalog_rows import aware
 from gateway.metrics.catalog_counts import CatalogEntry
 from gateway.store.tables import deployments, merchants, mini_programs, target_apps
 

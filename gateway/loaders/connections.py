@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from gateway.loaders.base import PageLoader
-from gateway.loaders.current import current_deployments, mini_program_conditions
+from gateway.loaders.catalog_rows import MerchantRow, MiniProgramRow, TargetAppRow, WorkspaceRow
+from gateway.loaders.current_status import current_deployments, mini_program_conditions
 from gateway.loaders.keys import PageKey
-from gateway.loaders.rows import MerchantRow, MiniProgramRow, TargetAppRow, WorkspaceRow
 from gateway.store.tables import deployments, merchants, mini_programs, target_apps, workspaces
 
 

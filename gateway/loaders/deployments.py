@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import DeploymentStatus, Filters
 from gateway.loaders.base import EngineLoader
-from gateway.loaders.current import current_deployments, mini_program_conditions
+from gateway.loaders.catalog_rows import StatusChange, aware
+from gateway.loaders.current_status import current_deployments, mini_program_conditions
 from gateway.loaders.keys import PairKey, ScopeKey
-from gateway.loaders.rows import StatusChange, aware
 from gateway.metrics.status_groups import AVAILABLE_STATUSES, StatusCounts, group_counts
 from gateway.store.tables import deployments, mini_programs, target_apps
 

@@ -25,8 +25,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import GatewayError
-from gateway.loaders.rows import aware
-from gateway.store.faults import read_retrying
+from gateway.loaders.catalog_rows import aware
+from gateway.store.db_faults import read_retrying
 from gateway.store.rollup import read_latest_snapshot
 from gateway.store.tables import ingest_batches
 

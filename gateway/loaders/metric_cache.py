@@ -23,8 +23,9 @@ from datetime import date
 import orjson
 from aiodataloader import DataLoader
 
-from gateway.cache import SnapshotCache, cache_key
-from gateway.cache.metrics import count_computation
+from gateway.cache.instruments import count_computation
+from gateway.cache.keys import cache_key
+from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.loaders.snapshot import SnapshotReader, SnapshotState
 from gateway.metrics.aggregate import MetricPoint, MetricValue
 from gateway.metrics.cells import CellKey

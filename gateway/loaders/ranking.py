@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loaders.base import EngineLoader
-from gateway.loaders.rows import TargetAppRow
+from gateway.loaders.catalog_rows import TargetAppRow
 from gateway.store.tables import target_apps
 
 

@@ -26,8 +26,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.errors import ServiceUnavailableError
-from gateway.loaders.rows import aware
-from gateway.store.faults import is_unavailable, read_retrying
+from gateway.loaders.catalog_rows import aware
+from gateway.store.db_faults import is_unavailable, read_retrying
 from gateway.store.rollup import SnapshotInfo, read_latest_snapshot
 
 T = TypeVar("T")
@@ -83,7 +83,7 @@ class SnapshotReader:
 
         A connection lost on the way is replaced once (a new read transaction, which must
         see the same snapshot); database faults reach the caller as client errors
-        (:func:`~gateway.store.faults.read_retrying`).
+        (:func:`~gateway.store.db_faults.read_retrying`).
 
         Raises:
             RuntimeError: the reader was closed (the response is already complete).

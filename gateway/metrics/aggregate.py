@@ -20,8 +20,8 @@ from datetime import date
 from pyroaring import BitMap
 
 from gateway.domain import Granularity
+from gateway.metrics.cell_days import CellHistory, DayRollup
 from gateway.metrics.registry import REGISTRY, Computation, MetricDefinition
-from gateway.metrics.rows import CellHistory, DayRollup
 from gateway.metrics.timerange import DateRange
 
 

@@ -61,6 +61,8 @@ class MetricDefinition:
         computation: How it is computed from a cell's days.
         column: The ``rollup_days`` column summed, for SUM / PER_ACTIVE_USER.
         scale: Factor applied to the column sum (``duration_ms`` -> seconds: 0.001).
+        money: True for the advertising figures only some roles may read (SPEC §6's
+            "money" group: :mod:`gateway.authz.matrix` guards these fields with it).
     """
 
     name: str
@@ -70,6 +72,7 @@ class MetricDefinition:
     computation: Computation
     column: str | None = None
     scale: float = 1.0
+    money: bool = False
 
     @property
     def needs_bitmaps(self) -> bool:
@@ -111,12 +114,12 @@ _DEFINITIONS = (
     MetricDefinition(
         "validAdImpressions",
         "Number of ad impressions in the range that earned revenue (valid).",
-        "events", True, _C.SUM, "valid_impressions",
+        "events", True, _C.SUM, "valid_impressions", money=True,
     ),
     MetricDefinition(
         "estimatedAdRevenue",
         "Revenue of the valid ad impressions in the range, in USD; an estimate until month-end.",
-        "USD", False, _C.SUM, "revenue_micros", 1e-6,
+        "USD", False, _C.SUM, "revenue_micros", 1e-6, money=True,
     ),
     MetricDefinition(
         "monthlyActiveUsers",
@@ -146,3 +149,6 @@ EVENT_METRICS: tuple[str, ...] = tuple(
     if d.computation is not Computation.CATALOG and name != "monthlyActiveUsers"
 )
 """The metric fields every level carries, computed from rollup cells over a range."""
+
+MONEY_METRICS: tuple[str, ...] = tuple(name for name in EVENT_METRICS if REGISTRY[name].money)
+"""The event metrics of the "money" access group (ad impressions and revenue)."""

@@ -20,11 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from gateway.domain import Granularity, TimeRangePreset
+from gateway.domain import MAX_RANGE_DAYS, Granularity, TimeRangePreset
 from gateway.errors import BadUserInputError
-
-DEFAULT_MAX_DAYS = 90
-"""The longest range a caller may ask for, in days, unless configured otherwise."""
 
 MAX_MONTHS = 24
 """The most calendar months ``monthlyActiveUsers`` answers in one call."""
@@ -127,7 +124,7 @@ def _not_too_early(name: str, value: date) -> None:
 
 
 def resolve_time_range(
-    spec: TimeRangeSpec, *, today: date, max_days: int = DEFAULT_MAX_DAYS
+    spec: TimeRangeSpec, *, today: date, max_days: int = MAX_RANGE_DAYS
 ) -> DateRange:
     """Turn a caller's ``TimeRangeInput`` into a :class:`DateRange`.
 

@@ -12,8 +12,7 @@ from gateway.context import Context
 from gateway.domain import ID_RULE, DeploymentStatus, Filters, TypeFilter, is_id
 from gateway.errors import BadUserInputError
 from gateway.limits.pages import check_first
-from gateway.loaders.keys import PageKey, PairKey, ScopeKey
-from gateway.loaders.rows import (
+from gateway.loaders.catalog_rows import (
     MerchantRow,
     MiniProgramRow,
     Page,
@@ -21,6 +20,7 @@ from gateway.loaders.rows import (
     TargetAppRow,
     WorkspaceRow,
 )
+from gateway.loaders.keys import PageKey, PairKey, ScopeKey
 from gateway.metrics.status_groups import StatusCounts
 from gateway.resolvers.category import check_category
 from gateway.resolvers.pagination import decode_cursor

@@ -18,13 +18,13 @@ from datetime import date, timedelta
 
 from gateway.context import Context
 from gateway.domain import DataType, Filters, Granularity, TypeFilter
+from gateway.loaders.cell_history import HistoryKey
 from gateway.loaders.metric_cache import (
     decode_points,
     decode_value,
     encode_points,
     encode_value,
 )
-from gateway.loaders.metrics import HistoryKey
 from gateway.loaders.snapshot import SnapshotState
 from gateway.metrics.aggregate import (
     MetricPoint,
@@ -37,9 +37,9 @@ from gateway.metrics.aggregate import (
 from gateway.metrics.aggregate import (
     series as bucket_series,
 )
+from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
 from gateway.metrics.registry import REGISTRY, MetricDefinition
-from gateway.metrics.rows import CellHistory
 from gateway.metrics.timerange import DateRange, TimeRangeSpec, month_ranges, parse_month
 from gateway.resolvers.category import check_category
 from gateway.resolvers.time_range import date_range

@@ -18,16 +18,15 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import enum
 from dataclasses import dataclass
 
 import orjson
 
 from gateway.context import Context
-from gateway.domain import EntityRef, Filters
+from gateway.domain import EntityRef, Filters, OrderDirection, OrderField
 from gateway.errors import BadUserInputError
 from gateway.limits.pages import check_first
-from gateway.loaders.rows import Page, TargetAppRow
+from gateway.loaders.catalog_rows import Page, TargetAppRow
 from gateway.metrics.cells import CellKey, cell_of
 from gateway.metrics.timerange import DateRange, TimeRangeSpec
 from gateway.resolvers import catalog
@@ -40,21 +39,6 @@ CURSOR_PREFIX = "v2:"
 """Ordered cursors (id-ordered pages write ``v1:<id>``)."""
 
 Value = float | str
-
-
-class OrderField(enum.Enum):
-    """What target apps are sorted by."""
-
-    USER_COUNT = "USER_COUNT"
-    MINI_PROGRAM_COUNT = "MINI_PROGRAM_COUNT"
-    NAME = "NAME"
-
-
-class OrderDirection(enum.Enum):
-    """Sort direction."""
-
-    ASC = "ASC"
-    DESC = "DESC"
 
 
 @dataclass(frozen=True)

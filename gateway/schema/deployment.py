@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.domain import Entity, EntityRef
-from gateway.loaders.rows import StatusChange
+from gateway.loaders.catalog_rows import StatusChange
 from gateway.resolvers import catalog
 from gateway.schema.enums import DeploymentStatus
 from gateway.schema.fields import Info, resolver_field

@@ -4,8 +4,9 @@ Schema modules import the enums from here (not from :mod:`gateway.domain`): impo
 module is what registers the GraphQL names and descriptions on the domain classes (the classes
 are the same objects). ``MiniProgramTypeFilter`` is :class:`~gateway.domain.TypeFilter`.
 
-Each wrapper names the GraphQL type and describes it and each of its values; a test walks the
-schema and fails on a value without a description.
+Each wrapper names the GraphQL type and describes each of its values; the type's description is
+the domain class's docstring, written once. A test walks the schema and fails on a value
+without a description.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from gateway.domain import (
     Granularity,
     MerchantType,
     MiniProgramType,
+    OrderDirection,
+    OrderField,
     TimeRangePreset,
     TypeFilter,
     UserBasis,
@@ -31,7 +34,10 @@ from gateway.domain import (
 E = TypeVar("E", bound=enum.Enum)
 
 
-def _graphql_enum(cls: type[E], name: str, description: str, values: Mapping[E, str]) -> None:
+def _graphql_enum(cls: type[E], name: str, values: Mapping[E, str]) -> None:
+    """Register ``cls`` as the GraphQL enum ``name``, described by its docstring (one
+    paragraph, written for clients), each value by ``values``."""
+    description = " ".join((cls.__doc__ or "").split())
     wrapped = strawberry.enum(cls, name=name, description=description)
     definition: StrawberryEnumDefinition = wrapped.__strawberry_definition__  # type: ignore[attr-defined]
     for value in definition.values:
@@ -41,7 +47,6 @@ def _graphql_enum(cls: type[E], name: str, description: str, values: Mapping[E, 
 _graphql_enum(
     DeploymentStatus,
     "DeploymentStatus",
-    "Lifecycle status of a mini program inside one target app.",
     {
         DeploymentStatus.DEVELOPING: "Being developed; not yet submitted for review.",
         DeploymentStatus.REVIEWING: "Submitted and under review by the super app.",
@@ -59,7 +64,6 @@ _graphql_enum(
 _graphql_enum(
     MiniProgramType,
     "MiniProgramType",
-    "Whether a mini program is an app-like mini program or a game.",
     {
         MiniProgramType.MINI_PROGRAM: "An app-like mini program (services, shopping, ...).",
         MiniProgramType.MINI_GAME: "A mini game.",
@@ -69,7 +73,6 @@ _graphql_enum(
 _graphql_enum(
     TypeFilter,
     "MiniProgramTypeFilter",
-    "Filter on the type of mini programs (or of the mini program an event belongs to).",
     {
         TypeFilter.ALL: "Every mini program, whatever its type (the default).",
         TypeFilter.MINI_PROGRAM: "Only mini programs of type MINI_PROGRAM.",
@@ -80,7 +83,6 @@ _graphql_enum(
 _graphql_enum(
     MerchantType,
     "MerchantType",
-    "How a merchant was onboarded.",
     {
         MerchantType.TECHNICAL: "Onboarded as a technical merchant (develops its own "
         "mini programs).",
@@ -91,7 +93,6 @@ _graphql_enum(
 _graphql_enum(
     DataType,
     "DataType",
-    "Which traffic an event metric counts: production or testing.",
     {
         DataType.PRODUCTION: "Events from real users of released mini programs (the default).",
         DataType.NON_PRODUCTION: "Events from testing (development, review, pilot devices).",
@@ -101,7 +102,6 @@ _graphql_enum(
 _graphql_enum(
     TimeRangePreset,
     "TimeRangePreset",
-    "A named range of UTC days, relative to today's UTC date.",
     {
         TimeRangePreset.TODAY: "Today only; partial, as of the last snapshot.",
         TimeRangePreset.YESTERDAY: "Yesterday, the last complete day.",
@@ -114,8 +114,6 @@ _graphql_enum(
 _graphql_enum(
     Granularity,
     "Granularity",
-    "Bucket size of a series. Buckets are clipped to the range; a point carries its "
-    "bucket's first day.",
     {
         Granularity.DAY: "One point per UTC day.",
         Granularity.WEEK: "One point per ISO week (Monday to Sunday).",
@@ -126,12 +124,32 @@ _graphql_enum(
 _graphql_enum(
     UserBasis,
     "UserBasis",
-    "Which users a user breakdown (usersBySource, usersByCategory) counts over the range R.",
     {
         UserBasis.CUMULATIVE: "Users with a launch in the scope and filters on or before R's "
         "last day (the default); the previous period: on or before its last day.",
         UserBasis.ACTIVE: "Users with a launch in the scope and filters during R (active "
         "users); the previous period: during it.",
+    },
+)
+
+_graphql_enum(
+    OrderField,
+    "TargetAppOrderField",
+    {
+        OrderField.USER_COUNT: "activeUsers of the app (all mini programs, PRODUCTION) over "
+        "`timeRange`.",
+        OrderField.MINI_PROGRAM_COUNT: "miniProgramCount of the app by the last day of "
+        "`timeRange`.",
+        OrderField.NAME: "The app's display name.",
+    },
+)
+
+_graphql_enum(
+    OrderDirection,
+    "OrderDirection",
+    {
+        OrderDirection.ASC: "Smallest (or alphabetically first) first.",
+        OrderDirection.DESC: "Largest (or alphabetically last) first.",
     },
 )
 
@@ -145,6 +163,8 @@ __all__ = [
     "MerchantType",
     "MiniProgramType",
     "MiniProgramTypeFilter",
+    "OrderDirection",
+    "OrderField",
     "TimeRangePreset",
     "UserBasis",
 ]

@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.domain import Entity, EntityRef
 from gateway.limits.pages import DEFAULT_FIRST
-from gateway.loaders.rows import MerchantRow
+from gateway.loaders.catalog_rows import MerchantRow
 from gateway.resolvers import catalog
 from gateway.schema.enums import MerchantType
 from gateway.schema.fields import Info, resolver_field

@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.domain import EntityRef, Filters
 from gateway.limits.pages import DEFAULT_FIRST
-from gateway.loaders.rows import MiniProgramRow
+from gateway.loaders.catalog_rows import MiniProgramRow
 from gateway.metrics.cells import admits
 from gateway.resolvers import catalog
 from gateway.schema.enums import DeploymentStatus, MiniProgramType

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
 from gateway.limits.pages import DEFAULT_FIRST, MAX_FIRST
-from gateway.loaders.rows import Page
+from gateway.loaders.catalog_rows import Page
 from gateway.resolvers.pagination import encode_cursor
 
 N = TypeVar("N")
@@ -88,12 +88,20 @@ class Connection(Generic[N]):
         *,
         after: str | None,
     ) -> Connection[N]:
-        """The connection of a loader page; ``node`` wraps an item, ``item_id`` its position."""
+        """The connection of an id-ordered loader page; ``node`` wraps an item, ``item_id`` is
+        its position."""
         cursors = [encode_cursor(item_id(item)) for item in page.items]
-        nodes = [node(item) for item in page.items]
+        return cls.assemble(page, [node(item) for item in page.items], cursors, after=after)
+
+    @classmethod
+    def assemble(
+        cls, page: Page[R], nodes: Sequence[N], cursors: Sequence[str], *, after: str | None
+    ) -> Connection[N]:
+        """The connection of ``page`` whose items became ``nodes`` at ``cursors``: the one
+        place edges and page info are put together."""
         return Connection(
             edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
-            nodes=nodes,
+            nodes=list(nodes),
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=isinstance(after, str),

@@ -9,7 +9,7 @@ import strawberry
 
 from gateway.domain import EntityRef
 from gateway.limits.pages import DEFAULT_FIRST
-from gateway.loaders.rows import TargetAppRow
+from gateway.loaders.catalog_rows import TargetAppRow
 from gateway.resolvers import catalog, catalog_metrics
 from gateway.schema.arguments import CategoryArg, StatusArg, TimeRangeArg, TypeArg
 from gateway.schema.catalog_metrics import (

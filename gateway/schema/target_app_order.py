@@ -6,60 +6,29 @@ its cursors are computed there.
 
 from __future__ import annotations
 
-import enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from strawberry.types.enum import StrawberryEnumDefinition
 
-from gateway.loaders.rows import Page, TargetAppRow
+from gateway.loaders.catalog_rows import Page, TargetAppRow
 from gateway.resolvers import target_app_order as order
 from gateway.resolvers.pagination import encode_cursor
+from gateway.schema.enums import OrderDirection, OrderField
 from gateway.schema.fields import Info
-from gateway.schema.pagination import Connection, Edge, PageInfo
+from gateway.schema.pagination import Connection
 from gateway.schema.time_range import TimeRangeInput
 
 if TYPE_CHECKING:
     from gateway.schema.target_app import TargetApp
 
 
-def _graphql_enum(
-    cls: type[enum.Enum], name: str, description: str, values: dict[str, str]
-) -> None:
-    strawberry.enum(cls, name=name, description=description)
-    definition: StrawberryEnumDefinition = cls.__strawberry_definition__  # type: ignore[attr-defined]
-    for value in definition.values:
-        value.description = values[value.name]
-
-
-_graphql_enum(
-    order.OrderField,
-    "TargetAppOrderField",
-    "What target apps are sorted by (ties are broken by id, ascending).",
-    {
-        "USER_COUNT": "activeUsers of the app (all mini programs, PRODUCTION) over `timeRange`.",
-        "MINI_PROGRAM_COUNT": "miniProgramCount of the app by the last day of `timeRange`.",
-        "NAME": "The app's display name.",
-    },
-)
-_graphql_enum(
-    order.OrderDirection,
-    "OrderDirection",
-    "Sort direction.",
-    {
-        "ASC": "Smallest (or alphabetically first) first.",
-        "DESC": "Largest (or alphabetically last) first.",
-    },
-)
-
-
 @strawberry.input(description="How to sort `Workspace.targetApps` (the target-app ranking).")
 class TargetAppOrder:
     """An ordering of target apps."""
 
-    field: order.OrderField = strawberry.field(description="The sort key.")
-    direction: order.OrderDirection = strawberry.field(
-        default=order.OrderDirection.DESC, description="Sort direction (default DESC)."
+    field: OrderField = strawberry.field(description="The sort key.")
+    direction: OrderDirection = strawberry.field(
+        default=OrderDirection.DESC, description="Sort direction (default DESC)."
     )
 
 
@@ -93,17 +62,7 @@ def _connection(
     from gateway.schema.target_app import TargetApp
 
     nodes = [TargetApp.from_row(row) for row in page.items]
-    return Connection(
-        edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
-        nodes=nodes,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=isinstance(after, str),
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-        ),
-        total_count=page.total,
-    )
+    return Connection.assemble(page, nodes, cursors, after=after)
 
 
 async def target_apps_connection(
@@ -118,9 +77,7 @@ async def target_apps_connection(
     spec = None if time_range is None else time_range.to_spec()
     if order_by is None:
         if spec is not None:  # ignored, but a bad range is still reported
-            order.resolve_ordering(
-                info.context, order.OrderField.NAME, order.OrderDirection.ASC, spec
-            )
+            order.resolve_ordering(info.context, OrderField.NAME, OrderDirection.ASC, spec)
         page = await order.id_ordered_target_apps(info.context, workspace_id, first, after)
         return _connection(page, tuple(encode_cursor(row.id) for row in page.items), after)
     ordering = order.resolve_ordering(info.context, order_by.field, order_by.direction, spec)

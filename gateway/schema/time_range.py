@@ -11,6 +11,7 @@ import datetime as dt
 
 import strawberry
 
+from gateway.domain import MAX_RANGE_DAYS
 from gateway.metrics.timerange import TimeRangeSpec
 from gateway.schema.enums import TimeRangePreset
 
@@ -18,9 +19,9 @@ from gateway.schema.enums import TimeRangePreset
 @strawberry.input(
     description="A range of UTC days. Give exactly one form: `preset`; `days` with `endDate` "
     "(the `days` days ending on `endDate`, inclusive); or `from` with `to` (inclusive). "
-    "The last day may not be after today (UTC) and a range spans at most 90 days "
-    "(GATEWAY_MAX_RANGE_DAYS). The previous period, used for comparisons, is the range of "
-    "equal length ending the day before the first day."
+    "The last day may not be after today (UTC) and a range spans at most "
+    f"{MAX_RANGE_DAYS} days (GATEWAY_MAX_RANGE_DAYS). The previous period, used for "
+    "comparisons, is the range of equal length ending the day before the first day."
 )
 class TimeRangeInput:
     """The caller's range, in one of three forms."""

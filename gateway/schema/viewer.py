@@ -7,13 +7,13 @@ and hides what the caller cannot show, instead of rendering FORBIDDEN errors.
 from __future__ import annotations
 
 import enum
-from typing import Any
 
 import strawberry
 
 from gateway.authz.directive import Role  # the GraphQL `Role` enum is registered there
 from gateway.authz.principal import Principal
 from gateway.roles import Grant
+from gateway.schema.executable import GatewaySchema
 from gateway.schema.fields import Info, resolver_field
 
 
@@ -26,11 +26,10 @@ class CredentialKind(enum.Enum):
 
 
 def _readable(info: Info, grants: tuple[Grant, ...]) -> list[str]:
-    installed: Any = getattr(info.schema, "authz", None)
-    if installed is None:
+    schema = info.schema
+    if not isinstance(schema, GatewaySchema):  # a bare strawberry schema enforces no matrix
         return []
-    result: list[str] = installed.readable(grant.role for grant in grants)
-    return result
+    return schema.authz.readable(grant.role for grant in grants)
 
 
 @strawberry.type(description="One grant of the caller: a role and the scope it applies to.")

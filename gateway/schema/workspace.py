@@ -8,7 +8,7 @@ import strawberry
 
 from gateway.domain import EntityRef
 from gateway.limits.pages import DEFAULT_FIRST
-from gateway.loaders.rows import WorkspaceRow
+from gateway.loaders.catalog_rows import WorkspaceRow
 from gateway.resolvers import catalog, catalog_metrics
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
 from gateway.schema.catalog_metrics import (

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.roles import Grant, GrantError
-from gateway.store.faults import read_retrying
+from gateway.store.db_faults import read_retrying
 from gateway.store.tables import api_keys
 
 KEY_PREFIX = "gw"

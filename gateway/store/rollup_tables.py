@@ -1,6 +1,6 @@
 """Rollup tables: per-cell daily totals and user bitmaps, snapshots, and refresh bookkeeping.
 
-Registered on the same :data:`~gateway.store.tables.metadata` as every other table (imported at
+Registered on the same :data:`~gateway.store.columns.metadata` as every other table (imported at
 the end of ``tables.py``), so migrations and ``metadata.sorted_tables`` see them.
 
 - ``rollup_cells``: one row per scope + filter combination (see :mod:`gateway.metrics.cells`),
@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from gateway.store.tables import ID, metadata
+from gateway.store.columns import ID, metadata
 
 rollup_cells = Table(
     "rollup_cells",

@@ -23,26 +23,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
 )
 
 from gateway.domain import DataType, DeploymentStatus, MerchantType, MiniProgramType
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-ID = 128
-"""Maximum length of an external id (matches the record format)."""
+from gateway.store.columns import ID
+from gateway.store.columns import metadata as metadata  # with every table registered on it
 
 
 def _enum(cls: type, name: str) -> Enum:
@@ -204,5 +192,5 @@ hex of the secret part (the key itself is never stored), ``grants`` a JSON list 
 A revoked key keeps its row (and name) for the audit trail."""
 
 # The rollup tables live in their own module on the same metadata; importing it here makes every
-# user of ``metadata`` (migrations, test truncation) see them. Placed last: it imports from here.
+# user of ``metadata`` (migrations, test truncation) see them.
 from gateway.store import rollup_tables as rollup_tables  # noqa: E402

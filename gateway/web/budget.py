@@ -41,7 +41,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 import orjson
 from prometheus_client import Counter
@@ -52,7 +51,6 @@ from gateway.authz.principal import Principal
 from gateway.cache.budgets import Budgets, MemoryBudgets, RedisBudgets, Spent
 from gateway.cache.redis import from_settings
 from gateway.errors import RateLimitedError
-from gateway.limits.cost_limit import METER_SCOPE_KEY
 from gateway.settings import Settings
 from gateway.web.negotiation import scope_media_type
 from gateway.web.ratelimit import rate_key
@@ -165,12 +163,6 @@ def retry_after(window: Spent, now: float) -> int:
     return max(1, math.ceil(window.reset_at - now))
 
 
-def budget_of(scope: Scope) -> CostBudget | None:
-    """The app's cost budget (None when it is off)."""
-    state: Any = scope["app"].state
-    return getattr(state, "cost_budget", None)
-
-
 @dataclass
 class Meter:
     """One request's spending of its caller's budget: the
@@ -228,11 +220,12 @@ class Meter:
         return metered
 
 
-async def open_meter(scope: Scope, principal: Principal) -> Meter | Response | None:
-    """The request's meter with its admission point spent, kept in the scope for the cost
-    limit; the 429 answer when the caller's window has no point left; None when the budget is
-    off."""
-    budget = budget_of(scope)
+async def open_meter(
+    budget: CostBudget | None, scope: Scope, principal: Principal
+) -> Meter | Response | None:
+    """The request's meter with its admission point spent (the cost limit charges the rest);
+    the 429 answer when the caller's window has no point left; None when ``budget`` is
+    None (off)."""
     if budget is None:
         return None
     meter = Meter(budget, rate_key(principal, scope))
@@ -241,5 +234,4 @@ async def open_meter(scope: Scope, principal: Principal) -> Meter | Response | N
     except RateLimitedError as error:
         assert meter.refused is not None  # charge() sets it before raising
         return budget.answer(error, meter.refused, scope_media_type(scope))
-    scope[METER_SCOPE_KEY] = meter
     return meter

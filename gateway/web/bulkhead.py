@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import ErrorCode
+from gateway.web.services import services
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 RETRY_AFTER_SECONDS = 2
@@ -29,17 +30,12 @@ BULKHEAD_REFUSED = Counter(
 )
 
 
-def ingest_slots(concurrency: int) -> asyncio.Semaphore:
-    """The slots of one process (kept in ``app.state.ingest_slots``)."""
-    return asyncio.Semaphore(concurrency)
-
-
 def bulkheaded(endpoint: Endpoint) -> Endpoint:
     """``endpoint`` run in one of the app's ingest slots, or 503 when none frees in time."""
 
     async def guarded(request: Request) -> Response:
-        slots: asyncio.Semaphore = request.app.state.ingest_slots
-        wait = request.app.state.settings.db_pool_timeout_seconds
+        app = services(request.scope)
+        slots, wait = app.ingest_slots, app.settings.db_pool_timeout_seconds
         try:
             async with asyncio.timeout(wait):
                 await slots.acquire()

@@ -29,7 +29,8 @@ from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.encoding import encode_text
 from gateway.store.apikeys import api_key_prefix
-from gateway.web.ratelimit import RateLimiter, limiter_of, rate_key
+from gateway.web.ratelimit import RateLimiter, rate_key
+from gateway.web.services import services
 
 
 class Throttled(Exception):  # noqa: N818 - reads as what happened, like `Timeout`.
@@ -74,15 +75,15 @@ async def authenticate_limited(request: Request) -> Principal | None:
         Throttled: the caller's bucket is empty (nothing looked up when it was an API key's).
         AuthenticationError: a credential is present but not valid.
     """
-    state = request.app.state
-    limiter = limiter_of(request.scope)
+    app = services(request.scope)
+    limiter = app.rate_limiter
     if limiter is None:
-        return await authenticate(request.headers, state.settings, state.engine)
+        return await authenticate(request.headers, app.settings, app.engine)
     early = _before_lookup(request, limiter)
     if early is not None:
         await _take(limiter, early[0])
     try:
-        principal = await authenticate(request.headers, state.settings, state.engine)
+        principal = await authenticate(request.headers, app.settings, app.engine)
     except AuthenticationError:
         if early is None:
             await _take(limiter, rate_key(None, request.scope))

@@ -41,15 +41,13 @@ from typing import Any
 
 import msgspec
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.authz.authenticate import www_authenticate
 from gateway.authz.errors import AuthenticationError
 from gateway.roles import Role
-from gateway.settings import Settings
-from gateway.store.faults import db_faults
+from gateway.store.db_faults import db_faults
 from gateway.store.ingest import IngestReport, ingest_lines
 from gateway.store.ingest.quarantine import QuarantineFullError
 from gateway.web.callers import Throttled, authenticate_limited
@@ -59,6 +57,7 @@ from gateway.web.encoding_body import (
     UnsupportedEncodingError,
     decode_body,
 )
+from gateway.web.services import services
 
 SOURCE = "http"
 
@@ -201,8 +200,8 @@ def report_body(report: IngestReport) -> dict[str, Any]:
 
 async def post_events(request: Request) -> Response:
     """Ingest the records of the body; see the module docstring for the contract."""
-    settings: Settings = request.app.state.settings
-    engine: AsyncEngine = request.app.state.engine
+    app = services(request.scope)
+    settings, engine = app.settings, app.engine
     denied = await _authorize(request)
     if denied is not None:
         return denied

@@ -39,31 +39,26 @@ from gateway.authz.errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
-from gateway.web.admission import ConformingGraphQL, admit, before_auth
 from gateway.web.body import read_bounded, replay
 from gateway.web.budget import open_meter
 from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.errors import graphql_error, unauthenticated
+from gateway.web.graphql_over_http import ConformingGraphQL, admit, before_auth
 from gateway.web.negotiation import scope_media_type
 from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import rate_limited, throttle_batch
-from gateway.web.response_cache import CACHE_SCOPE_KEY, SNAPSHOT_READ_SCOPE_KEY, ResponseCache
+from gateway.web.request_state import request_state
 from gateway.web.security_headers import page_headers
+from gateway.web.services import services
 from gateway.web.timeout import within_timeout
 
 STATIC_DIR = Path(__file__).with_name("static")
 """Directory served under ``/static``: vendored GraphiQL assets and the page's own script."""
 
-PRINCIPAL_SCOPE_KEY = "gateway.principal"
-"""ASGI scope entry holding the request's authenticated :class:`Principal`."""
-
 MISSING_CREDENTIALS = (
     "authentication required: send `Authorization: Bearer <JWT>` or `X-API-Key: <key>`"
 )
-
-CONTEXTS_SCOPE_KEY = "gateway.contexts"
-"""ASGI scope entry listing the contexts of a request, closed once its response is sent."""
 
 STATIC_PREFIX = "/static"
 """URL path where :data:`STATIC_DIR` is mounted by :func:`gateway.app.create_app`."""
@@ -256,39 +251,41 @@ class GatewayGraphQL(ConformingGraphQL):
         same operation sent to ``/graphql`` would.
         """
         request = Request(scope, receive)
-        state = request.app.state
-        scope[PRINCIPAL_SCOPE_KEY] = principal
-        meter = await open_meter(scope, principal)  # the cost budget's admission point
+        app, state = services(scope), request_state(scope)
+        state.principal = principal
+        meter = await open_meter(app.cost_budget, scope, principal)  # its admission point
         if isinstance(meter, Response):
             await meter(scope, receive, send)
             return
         if meter is not None:
+            state.cost.meter = meter  # the cost limit charges the operations to it
             send = meter.send(send)  # X-RateLimit-* headers
         body: bytes | None = b""
         if request.method == "POST":
-            body = await read_bounded(request, state.settings.max_query_bytes)
-            refused = self._refuse(body, state.settings.max_query_bytes)
+            body = await read_bounded(request, app.settings.max_query_bytes)
+            refused = self._refuse(body, app.settings.max_query_bytes)
             if refused is not None:
                 await refused(scope, receive, send)
                 return
             receive = replay(body or b"", receive)
-        admitted = await admit(request, body or b"", principal, state.persisted)
+        if app.persisted is None:
+            raise RuntimeError("the app has no persisted queries (Services.persisted)")
+        admitted = await admit(request, body or b"", principal, app.persisted)
         if isinstance(admitted, Response):  # malformed, unknown or untrusted persisted query,
             await admitted(scope, receive, send)  # GET mutation
             return
-        refused = await throttle_batch(scope, principal, admitted)  # a token per operation
-        if refused is not None:
+        refused = await throttle_batch(app.rate_limiter, scope, principal, admitted)
+        if refused is not None:  # a token per operation
             await refused(scope, receive, send)
             return
         if meter is not None:
             meter.batch = admitted > 1
-        responses: ResponseCache | None = getattr(state, "responses", None)
-        if responses is None:
+        if app.responses is None:
             await self._execute(scope, receive, send)
             return
         report = meter.report if meter is not None else None
-        outcome = await responses.handle(scope, receive, send, self._execute, principal, report)
-        scope[CACHE_SCOPE_KEY] = outcome  # for the access log
+        outcome = await app.responses.handle(scope, receive, send, self._execute, principal, report)
+        state.cache_outcome = outcome  # for the access log
         GRAPHQL.labels(outcome).inc()
 
     def _refuse(self, body: bytes | None, limit: int) -> Response | None:
@@ -304,28 +301,31 @@ class GatewayGraphQL(ConformingGraphQL):
     async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run strawberry's view (within the request timeout), then close the request's
         contexts (their snapshot read transaction), noting which snapshot the response read."""
+        state = request_state(scope)
         try:
-            seconds = scope["app"].state.settings.request_timeout_seconds
+            seconds = services(scope).settings.request_timeout_seconds
             await within_timeout(super().__call__, scope, receive, send, seconds)
         finally:
-            for context in scope.pop(CONTEXTS_SCOPE_KEY, ()):
+            contexts, state.contexts = state.contexts, []
+            for context in contexts:
                 if context.reader.state is not None:
-                    scope[SNAPSHOT_READ_SCOPE_KEY] = context.reader.state
+                    state.snapshot_read = context.reader.state
                 await context.close()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        """Build the per-request Context from the engine, settings and cache the lifespan
-        stored. The context is remembered in the ASGI scope so that :meth:`_execute` closes it.
-        """
-        state = request.app.state
+        """Build the per-request Context from the services and what the request learnt (its
+        principal, its cost account). The request state remembers it so that
+        :meth:`_execute` closes it."""
+        app, state = services(request.scope), request_state(request.scope)
         context = Context.create(
-            state.engine,
-            state.settings,
+            app.engine,
+            app.settings,
             request,
-            principal=request.scope.get(PRINCIPAL_SCOPE_KEY),
-            cache=getattr(state, "cache", None),
+            principal=state.principal,
+            cache=app.cache,
+            cost=state.cost,
         )
-        request.scope.setdefault(CONTEXTS_SCOPE_KEY, []).append(context)
+        state.contexts.append(context)
         return context

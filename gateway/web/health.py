@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.web.services import services
+
 READY_TIMEOUT_SECONDS = 2.0
 """How long ``/readyz`` waits for the database before answering 503."""
 
@@ -73,8 +75,8 @@ def pool_exhausted(engine: AsyncEngine, capacity: int) -> bool:
 async def readyz(request: Request) -> Response:
     """200 when the database answers ``SELECT 1`` quickly and the pool has a free connection,
     else 503 with a JSON reason."""
-    engine: AsyncEngine = request.app.state.engine
-    capacity = 2 * request.app.state.settings.db_pool_size  # pool_size + max_overflow
+    app = services(request.scope)
+    engine, capacity = app.engine, 2 * app.settings.db_pool_size  # pool_size + max_overflow
     if pool_exhausted(engine, capacity):
         return _json({"status": "unavailable", "reason": "database connection pool exhausted"}, 503)
     reason = await check_database(engine)

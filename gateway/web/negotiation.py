@@ -28,13 +28,12 @@ from functools import lru_cache
 import mimeparse
 from starlette.types import Scope
 
+from gateway.web.request_state import request_state
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 """The GraphQL-over-HTTP response media type (4xx statuses for request errors)."""
 JSON = "application/json"
 """The legacy media type (status 200 for request errors); the default."""
-
-MEDIA_TYPE_SCOPE_KEY = "gateway.media_type"
-"""ASGI scope entry holding the negotiated response media type of a ``/graphql`` request."""
 
 # On equal preference mimeparse picks the later entry: JSON, the safe choice for old clients.
 _OFFERED = [GRAPHQL_RESPONSE, JSON]
@@ -58,8 +57,7 @@ def negotiate(accept: str | None) -> str | None:
 
 def scope_media_type(scope: Scope) -> str:
     """The media type the ``/graphql`` view negotiated for ``scope`` (JSON when it did not)."""
-    media = scope.get(MEDIA_TYPE_SCOPE_KEY)
-    return media if isinstance(media, str) else JSON
+    return request_state(scope).media_type or JSON
 
 
 def error_status(media_type: str, status: int) -> int:

@@ -1,5 +1,5 @@
 """Prometheus metrics of the HTTP layer (``/metrics``; the cache's own are in
-:mod:`gateway.cache.metrics`).
+:mod:`gateway.cache.instruments`).
 
 * ``gateway_http_requests_total{path, method, status}``: requests answered;
 * ``gateway_http_request_duration_seconds{path}``: latency histogram, fine-grained below 10 ms

@@ -35,8 +35,9 @@ from graphql import GraphQLError, parse
 from prometheus_client import Counter
 
 from gateway.authz.principal import Principal
-from gateway.cache import SnapshotCache, cache_key
+from gateway.cache.keys import cache_key
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
+from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.errors import ErrorCode
 from gateway.web.params import Params, RefusedError, bad_request
 from gateway.web.ratelimit import rate_key

@@ -2,7 +2,7 @@
 
 Each caller has a bucket of ``GATEWAY_RATE_LIMIT_BURST`` tokens refilled at
 ``GATEWAY_RATE_LIMIT_PER_SECOND`` a second (0 turns the limit off); every request takes one,
-cached answers of the fast path (:mod:`gateway.web.fast_hits`) and ``POST /v1/events``
+cached answers of the fast path (:mod:`gateway.web.cache_fast_path`) and ``POST /v1/events``
 included, and a batch one per operation (:func:`throttle_batch`). Callers are keyed by their
 principal (``jwt:<sub>``), an API key by its public prefix before it is looked up
 (:mod:`gateway.web.callers`); requests without valid credentials by client address
@@ -24,7 +24,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 from cachetools import LRUCache
@@ -114,25 +113,11 @@ def rate_limited(wait: float, media_type: str) -> Response:
     )
 
 
-def limiter_of(scope: Scope) -> RateLimiter | None:
-    """The app's limiter (None when the limit is off)."""
-    state: Any = scope["app"].state
-    return getattr(state, "rate_limiter", None)
-
-
-async def throttle(scope: Scope, principal: Principal | None) -> Response | None:
-    """The 429 answer when the caller's bucket is empty; None when it may go on."""
-    limiter = limiter_of(scope)
-    if limiter is None:
-        return None
-    wait = await limiter.wait(rate_key(principal, scope))
-    return rate_limited(wait, scope_media_type(scope)) if wait > 0 else None
-
-
-async def throttle_batch(scope: Scope, principal: Principal, operations: int) -> Response | None:
+async def throttle_batch(
+    limiter: RateLimiter | None, scope: Scope, principal: Principal, operations: int
+) -> Response | None:
     """The 429 answer when the caller's bucket lacks a token for each operation of a batch
     beyond the first (which the request took on its way in); None when it may go on."""
-    limiter = limiter_of(scope)
     if limiter is None or operations <= 1:
         return None
     wait = await limiter.wait(rate_key(principal, scope), operations - 1)

@@ -30,12 +30,10 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.errors import REQUEST_ID, ServiceUnavailableError
-from gateway.limits.cost_limit import COST_SCOPE_KEY, OPERATION_SCOPE_KEY
 from gateway.web.faults import send_internal_error, send_unavailable
-from gateway.web.graphql import PRINCIPAL_SCOPE_KEY
 from gateway.web.observability import KNOWN_PATHS, LATENCY, REQUESTS, StatusSend
 from gateway.web.ratelimit import caller_label
-from gateway.web.response_cache import CACHE_SCOPE_KEY
+from gateway.web.request_state import request_state
 from gateway.web.security_headers import NOSNIFF
 
 access_logger = logging.getLogger("gateway.access")
@@ -44,16 +42,13 @@ error_logger = logging.getLogger("gateway.error")
 CLIENT_CLOSED = 499
 """The status recorded (never sent) for a request whose client went away mid-body."""
 
-NOTES_SCOPE_KEY = "gateway.log"
-"""ASGI scope entry: what parts of the app noted for the access line (:func:`note`)."""
-
 _CALLER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FIELDS = ("principal", "operation", "cost", "cache")
 
 
 def note(scope: Scope, **fields: object) -> None:
     """Record access-line fields (``principal``, ``operation``, ``cost``, ``cache``)."""
-    scope.setdefault(NOTES_SCOPE_KEY, {}).update(fields)
+    request_state(scope).log.update(fields)
 
 
 def logging_access() -> bool:
@@ -73,13 +68,14 @@ def request_id(scope: Scope) -> str:
 
 
 def _fields(scope: Scope) -> dict[str, Any]:
-    """The access-line fields the app noted, or read from the scope."""
-    noted: dict[str, Any] = dict(scope.get(NOTES_SCOPE_KEY, {}))
-    principal = scope.get(PRINCIPAL_SCOPE_KEY)
+    """The access-line fields the app noted, or learnt on the request's way."""
+    state = request_state(scope)
+    noted: dict[str, Any] = dict(state.log)
+    principal = state.principal
     noted.setdefault("principal", caller_label(principal) if principal else None)
-    noted.setdefault("operation", scope.get(OPERATION_SCOPE_KEY))
-    noted.setdefault("cost", scope.get(COST_SCOPE_KEY))
-    noted.setdefault("cache", scope.get(CACHE_SCOPE_KEY))
+    noted.setdefault("operation", state.cost.operation)
+    noted.setdefault("cost", state.cost.cost)
+    noted.setdefault("cache", state.cache_outcome)
     return {name: noted.get(name) for name in _FIELDS}
 
 

@@ -35,19 +35,17 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.authz.principal import Principal
-from gateway.cache import SnapshotCache, cache_key
+from gateway.cache.keys import cache_key
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
+from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.loaders.generation import Generation, GenerationTracker
 from gateway.loaders.snapshot import SnapshotState
 from gateway.web.body import replay
 from gateway.web.negotiation import scope_media_type
 from gateway.web.persisted import Documents, cacheable_document, no_documents
+from gateway.web.request_state import request_state
 
 LAYER = "response"
-CACHE_SCOPE_KEY = "gateway.cache_outcome"
-"""ASGI scope entry: the outcome of :meth:`ResponseCache.handle` for the request."""
-SNAPSHOT_READ_SCOPE_KEY = "gateway.snapshot_read"
-"""ASGI scope entry where the view records the snapshot a response read (if any)."""
 CACHEABLE_CODES = frozenset({"FORBIDDEN", "NOT_FOUND"})
 _UNPARSED: Any = object()
 """Marks a body not parsed yet (None is a parsed, uncacheable one)."""
@@ -137,7 +135,8 @@ async def capture(execute: Execute, scope: Scope, body: bytes, receive: Receive)
             captured.chunks.append(message.get("body", b""))
 
     await execute(scope, replay(body, receive), keep)
-    captured.snapshot = scope.pop(SNAPSHOT_READ_SCOPE_KEY, None)
+    state = request_state(scope)
+    captured.snapshot, state.snapshot_read = state.snapshot_read, None
     return captured
 
 
@@ -311,7 +310,7 @@ class ResponseCache:
         """Where the answer to a request seen before is cached, or None (first sight:
         :meth:`handle` parses and remembers it; or not cacheable).
 
-        For the fast path of :mod:`gateway.web.fast_hits`: the same key as :meth:`handle`,
+        For the fast path of :mod:`gateway.web.cache_fast_path`: the same key as :meth:`handle`,
         from the raw request, without building a Starlette request.
         """
         operation = self._operations.get((method, content_type, body), _UNPARSED)

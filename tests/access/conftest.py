@@ -11,9 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.schema import GatewaySchema, build_schema
 from gateway.store import tables
-from tests.conftest import RAISED_LIMITS
 from tests.schema.catalog_data import insert_catalog, t
 
 M3 = {
@@ -34,14 +32,6 @@ MP6 = {
     "created_at": t(2, 6),
 }
 MP6_DEPLOYMENT = {"target_app_id": "app-3", "mini_program_id": "mp-6", "status": "FULL_RELEASE"}
-
-
-@pytest.fixture(scope="session")
-def schema() -> GatewaySchema:
-    """The gateway schema with the default matrix (built once)."""
-    # These tests select every field of a type in one aliased query: the query limits are
-    # not what they test (tests/limits does), so they are out of the way here.
-    return build_schema(limits=RAISED_LIMITS)
 
 
 @pytest.fixture

@@ -7,19 +7,14 @@ merchant's mini programs (and the merchant), INGESTER nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import ExecutionResult
 
 from gateway.authz.principal import Principal
-from gateway.context import Context
 from gateway.roles import Family, Grant, Role
-from gateway.schema import GatewaySchema
-from gateway.settings import Settings
 
 Path = tuple[str | int, ...]
 
@@ -29,7 +24,7 @@ HOME_MERCHANT = "m-1"
 
 @dataclass(frozen=True)
 class Where:
-    """Where an entity lives (restated, not :class:`~gateway.authz.principal.EntityScope`)."""
+    """Where an entity lives (restated, not :class:`~gateway.domain.EntityRef`)."""
 
     workspace: str
     merchant: str | None = None
@@ -73,21 +68,6 @@ def sees(
     if kind is Family.MINI_PROGRAM:
         return where.merchant == merchant
     return False
-
-
-async def execute(
-    schema: GatewaySchema,
-    engine: AsyncEngine,
-    settings: Settings,
-    who: Principal,
-    query: str,
-    variables: Mapping[str, Any] | None = None,
-) -> ExecutionResult:
-    """Run ``query`` as ``who`` with a fresh request context (closed afterwards)."""
-    async with Context.create(engine, settings, principal=who) as context:
-        return await schema.execute(
-            query, variable_values=dict(variables or {}), context_value=context
-        )
 
 
 def errors_by_path(result: ExecutionResult) -> dict[Path, GraphQLError]:

@@ -17,10 +17,10 @@ from tests.access.support import (
     Path,
     assert_forbidden,
     errors_by_path,
-    execute,
     principal_of,
     value_at,
 )
+from tests.principals import run_as
 
 MONEY = "Workspace.estimatedAdRevenue"
 M = "estimatedAdRevenue(timeRange: {preset: LAST_7_DAYS}) { value }"
@@ -98,14 +98,14 @@ async def test_no_way_around_a_denied_field(
     assert DENIED not in DEFAULT_MATRIX.roles(MONEY)
     assert ALLOWED in DEFAULT_MATRIX.roles(MONEY)
     text = _query(query, variables)
-    denied = await execute(schema, catalog, settings, principal_of(DENIED), text, variables)
+    denied = await run_as(schema, catalog, settings, principal_of(DENIED), text, variables)
     errors = errors_by_path(denied)
     assert sorted(errors, key=str) == sorted(paths, key=str)
     for path in paths:
         assert_forbidden(errors[path], MONEY, DEFAULT_MATRIX.roles(MONEY))
         assert value_at(denied.data, path) is None
         assert value_at(denied.data, (*path[:-1], "name")) == "Alpha"
-    allowed = await execute(schema, catalog, settings, principal_of(ALLOWED), text, variables)
+    allowed = await run_as(schema, catalog, settings, principal_of(ALLOWED), text, variables)
     assert allowed.errors is None
     for path in paths:
         assert value_at(allowed.data, path) == {"value": 0.0}
@@ -127,19 +127,19 @@ async def test_a_guarded_argument_is_checked_when_passed_only(
     schema: GatewaySchema, catalog: AsyncEngine, settings: Settings
 ) -> None:
     who = principal_of(DENIED)
-    unset = await execute(schema, catalog, settings, who, ORDER, {})
-    null = await execute(schema, catalog, settings, who, ORDER, {"o": None})
+    unset = await run_as(schema, catalog, settings, who, ORDER, {})
+    null = await run_as(schema, catalog, settings, who, ORDER, {"o": None})
     for result in (unset, null):
         assert result.errors is None
         assert result.data == {"workspace": {"name": "Alpha", "targetApps": {"totalCount": 2}}}
-    passed = await execute(schema, catalog, settings, who, ORDER, {"o": {"field": "NAME"}})
+    passed = await run_as(schema, catalog, settings, who, ORDER, {"o": {"field": "NAME"}})
     errors = errors_by_path(passed)
     assert list(errors) == [("workspace", "targetApps")]
     coordinate = "Workspace.targetApps(orderBy:)"
     assert_forbidden(
         errors[("workspace", "targetApps")], coordinate, DEFAULT_MATRIX.roles(coordinate)
     )
-    ranked = await execute(
+    ranked = await run_as(
         schema, catalog, settings, principal_of(ALLOWED), ORDER, {"o": {"field": "NAME"}}
     )
     assert ranked.errors is None
@@ -151,7 +151,7 @@ async def test_a_forbidden_argument_nulls_only_its_field(
     """SPEC §6: "a guarded field in scope answers null with FORBIDDEN (the rest of the response
     still arrives)" — also when the guard is on an argument."""
     who = principal_of(DENIED)
-    passed = await execute(schema, catalog, settings, who, ORDER, {"o": {"field": "NAME"}})
+    passed = await run_as(schema, catalog, settings, who, ORDER, {"o": {"field": "NAME"}})
     assert passed.data == {"workspace": {"name": "Alpha", "targetApps": None}}
 
 
@@ -163,12 +163,12 @@ async def test_a_field_without_entry_is_denied_to_everyone(
     narrowed = build_schema(matrix)
     query = f"{{ {W} {{ id name }} }}"
     for role in (Role.SUPER_ADMIN, Role.SUPERAPP_ADMIN):
-        result = await execute(narrowed, catalog, settings, principal_of(role), query)
+        result = await run_as(narrowed, catalog, settings, principal_of(role), query)
         errors = errors_by_path(result)
         assert list(errors) == [("workspace", "name")]
         assert_forbidden(errors[("workspace", "name")], "Workspace.name", frozenset())
         assert "@requiresRole(roles: [])" in narrowed.as_str()
     # The default schema, built before, keeps its own checks.
-    result = await execute(schema, catalog, settings, principal_of(Role.SUPER_ADMIN), query)
+    result = await run_as(schema, catalog, settings, principal_of(Role.SUPER_ADMIN), query)
     assert result.errors is None
     assert result.data == {"workspace": {"id": "ws-1", "name": "Alpha"}}

@@ -30,11 +30,11 @@ from tests.access.support import (
     assert_forbidden,
     assert_not_found,
     errors_by_path,
-    execute,
     principal_of,
     sees,
     value_at,
 )
+from tests.principals import run_as
 
 WS1 = Where("ws-1")
 MP1 = Where("ws-1", "m-1")
@@ -184,7 +184,7 @@ async def test_role_reads_exactly_its_cells(
     who = principal_of(role)
 
     async def run(selected: list[Cell]) -> ExecutionResult:
-        return await execute(schema, catalog, settings, who, _query(reach, selected))
+        return await run_as(schema, catalog, settings, who, _query(reach, selected))
 
     root_error = _root_error(role, reach)
     if root_error is not None:

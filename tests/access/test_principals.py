@@ -15,11 +15,11 @@ from tests.access.support import (
     Path,
     assert_forbidden,
     errors_by_path,
-    execute,
     grant_of,
     principal_of,
     value_at,
 )
+from tests.principals import run_as
 
 MIXED = Principal(
     "mixed",
@@ -66,7 +66,7 @@ async def test_each_grant_applies_within_its_own_scope(
 ) -> None:
     assert Role.SUPERAPP_DEVELOPER not in DEFAULT_MATRIX.roles("MiniProgram.estimatedAdRevenue")
     assert Role.MINI_PROGRAM_ADMIN in DEFAULT_MATRIX.roles("MiniProgram.estimatedAdRevenue")
-    result = await execute(schema, catalog, settings, MIXED, MIXED_QUERY)
+    result = await run_as(schema, catalog, settings, MIXED, MIXED_QUERY)
     assert result.data is not None
     errors = errors_by_path(result)
     expected = _expected_errors(result.data)
@@ -108,7 +108,7 @@ async def test_viewer_tells_each_role_what_it_may_read(
     schema: GatewaySchema, engine: AsyncEngine, settings: Settings, role: Role
 ) -> None:
     who = principal_of(role)
-    result = await execute(schema, engine, settings, who, VIEWER)
+    result = await run_as(schema, engine, settings, who, VIEWER)
     assert result.errors is None
     assert result.data is not None
     viewer = result.data["viewer"]
@@ -137,7 +137,7 @@ async def test_viewer_tells_each_role_what_it_may_read(
 async def test_viewer_of_several_grants_lists_the_union(
     schema: GatewaySchema, engine: AsyncEngine, settings: Settings
 ) -> None:
-    result = await execute(schema, engine, settings, MIXED, VIEWER)
+    result = await run_as(schema, engine, settings, MIXED, VIEWER)
     assert result.errors is None
     assert result.data is not None
     viewer = result.data["viewer"]

@@ -22,11 +22,11 @@ from tests.access.support import (
     assert_not_found,
     code,
     errors_by_path,
-    execute,
     family,
     principal_of,
     sees,
 )
+from tests.principals import run_as
 from tests.schema.catalog_data import HISTORY
 
 W1, W2 = Where("ws-1"), Where("ws-2")
@@ -75,9 +75,7 @@ async def test_lookups_by_id_answer_only_the_scope(
         + " ".join(f'{f}_{i.replace("-", "_")}: {f}(id: "{i}") {{ id }}' for f, i in lookups)
         + " }"
     )
-    result = await execute(
-        schema, catalog, settings, principal_of(role, workspace, merchant), query
-    )
+    result = await run_as(schema, catalog, settings, principal_of(role, workspace, merchant), query)
     errors = errors_by_path(result)
     assert result.data is not None
     unknown = {f: errors[(f"{f}_nope",)] for f in ENTITIES}
@@ -164,7 +162,7 @@ async def test_walks_never_leave_the_scope(
 ) -> None:
     workspace, merchant, _, mini = tenant
     who = principal_of(role, workspace, merchant)
-    result = await execute(schema, catalog, settings, who, _walk_query(*tenant))
+    result = await run_as(schema, catalog, settings, who, _walk_query(*tenant))
     assert result.data is not None
     errors = errors_by_path(result)
     _check_lists(result.data, role, workspace, merchant)

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.cache import SnapshotCache
+from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.settings import Settings
 from tests.redis_server import RedisServer
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.authz.principal import Principal
-from gateway.cache import cache_key
+from gateway.cache.keys import cache_key
 from gateway.domain import ID_PATTERN
 from gateway.encoding import encode_parts
 from gateway.loaders.metric_cache import MetricCache, _full

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.cache import KEY_VERSION, cache_key
+from gateway.cache.keys import KEY_VERSION, cache_key
 
 
 def test_key_names_version_and_layer_and_hides_the_parts() -> None:

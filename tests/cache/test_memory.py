@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.cache import SnapshotCache
 from gateway.cache.memory import MemoryBackend
+from gateway.cache.snapshot_cache import SnapshotCache
 from tests.cache.conftest import cache_settings
 
 

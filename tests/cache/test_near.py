@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.cache import SnapshotCache, cache_key
 from gateway.cache.breaker import CircuitBreaker
+from gateway.cache.keys import cache_key
 from gateway.cache.memory import MemoryBackend
 from gateway.cache.redis import RedisBackend
+from gateway.cache.snapshot_cache import SnapshotCache
 from tests.cache.support import Counting, computations, lookups
 from tests.cache.test_redis_trouble import make_cache
 from tests.redis_server import RedisServer

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.cache import Cached, SnapshotCache, cache_key
+from gateway.cache.keys import cache_key
 from gateway.cache.redis import RedisBackend
+from gateway.cache.snapshot_cache import Cached, SnapshotCache
 from tests.cache.conftest import cache_settings
 from tests.cache.support import Counting, computations
 from tests.conftest import REDIS_URL

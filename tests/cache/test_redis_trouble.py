@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.cache import SnapshotCache, cache_key
+from gateway.cache.keys import cache_key
 from gateway.cache.redis import RedisBackend
+from gateway.cache.snapshot_cache import SnapshotCache
 from tests.cache.conftest import RedisServer, cache_settings
 from tests.cache.support import Counting, breakers_open, computations, lookups
 from tests.redis_server import STALLS, stalled

@@ -41,7 +41,7 @@ async def test_distinct_large_bodies_do_not_grow_the_parsed_body_memo(
                 headers={**gateway.headers(ADMIN), "Content-Type": "application/json"},
             )
             assert response.status_code == 200
-        memo = gateway.app.state.responses._operations
+        memo = gateway.app.state.services.responses._operations
         assert memo.currsize <= 200_000
         assert len(memo) < 60
 

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from gateway.cache import Cached, SnapshotCache, cache_key
+from gateway.cache.keys import cache_key
+from gateway.cache.snapshot_cache import Cached, SnapshotCache
 from tests.cache.support import Counting, computations, lookups
 
 

@@ -11,17 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.schema import GatewaySchema, build_schema
 from gateway.settings import Settings
 from tests.cache_http.support import Gateway, http_settings, serve
 from tests.cache_http.world import build_world
-from tests.conftest import RAISED_LIMITS
-
-
-@pytest.fixture(scope="session")
-def schema() -> GatewaySchema:
-    """The gateway schema with the default matrix (for cache-less executions)."""
-    return build_schema(limits=RAISED_LIMITS)
 
 
 @pytest.fixture

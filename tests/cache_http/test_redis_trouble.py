@@ -82,7 +82,7 @@ async def gateway(
 
 def breaker_state(gateway: Gateway) -> str:
     """The state of the app's Redis circuit breaker."""
-    backend = gateway.app.state.cache.backend
+    backend = gateway.app.state.services.cache.backend
     assert isinstance(backend, RedisBackend)
     return backend.breaker.state
 

@@ -1,4 +1,4 @@
-"""Database failures as client errors (:mod:`gateway.store.faults`), and the one retry of an
+"""Database failures as client errors (:mod:`gateway.store.db_faults`), and the one retry of an
 idempotent read."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from gateway.errors import (
     ServiceUnavailableError,
 )
 from gateway.settings import Settings
-from gateway.store.faults import RETRY_AFTER_SECONDS, client_error, read_retrying
+from gateway.store.db_faults import RETRY_AFTER_SECONDS, client_error, read_retrying
 from tests.cache_http.support import http_settings, serve
 from tests.principals import ADMIN
 from tests.schema.catalog_data import insert_catalog

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from gateway.settings import Settings
-from gateway.store.faults import RETRY_AFTER_SECONDS
+from gateway.store.db_faults import RETRY_AFTER_SECONDS
 from tests.cache_http.support import serve
 from tests.principals import ADMIN
 

@@ -18,7 +18,7 @@ from gateway.errors import ServiceUnavailableError
 from gateway.roles import Role
 from gateway.settings import Settings
 from gateway.store.db import create_engine
-from gateway.store.faults import client_error
+from gateway.store.db_faults import client_error
 from gateway.store.ingest.chunk import INGEST_LOCK_KEY
 from tests.cache_http.support import http_settings, serve
 from tests.cache_http.world import build_world
@@ -104,7 +104,7 @@ async def test_readyz_says_unavailable_while_the_pool_is_exhausted(settings: Set
         return
     served = http_settings(settings, None, db_pool_size=1, db_pool_timeout_seconds=0.5)
     async with serve(served) as gateway:
-        engine: AsyncEngine = gateway.app.state.engine
+        engine: AsyncEngine = gateway.app.state.services.engine
         async with engine.connect() as first, engine.connect() as second:
             await first.execute(text("SELECT 1"))
             await second.execute(text("SELECT 1"))

@@ -22,7 +22,7 @@ from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key
 from gateway.store.db import create_engine
-from gateway.store.faults import RETRY_AFTER_SECONDS
+from gateway.store.db_faults import RETRY_AFTER_SECONDS
 from tests.cache_http.support import Gateway, http_settings, serve
 from tests.faults.conftest import launch_line
 from tests.postgres_server import PostgresServer

@@ -21,7 +21,7 @@ from gateway.loaders.catalog import WorkspaceByIdLoader
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
 from gateway.store.db import create_engine, unbounded
-from gateway.store.faults import TIMEOUT_MESSAGE, client_error
+from gateway.store.db_faults import TIMEOUT_MESSAGE, client_error
 from tests.cache_http.support import http_settings, serve
 from tests.principals import ADMIN
 from tests.schema.catalog_data import insert_catalog

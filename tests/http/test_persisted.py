@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.authz.tokens import mint_token
-from gateway.cache import cache_key
+from gateway.cache.keys import cache_key
 from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from tests.conftest import REDIS_URL

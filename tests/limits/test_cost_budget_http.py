@@ -123,7 +123,9 @@ async def test_the_window_resets(
 ) -> None:
     now = [1_000_000.0]
     async with _opened(app_settings)(**_budget(cache_url, 20, window=60)) as (http, app):
-        app.state.cost_budget.clock = lambda: now[0]
+        budget = app.state.services.cost_budget
+        assert budget is not None
+        budget.clock = lambda: now[0]
         first = await http.post("/graphql", json=_query(10), headers=admin)  # 12 of 20
         hit = await http.post("/graphql", json=_query(10), headers=admin)  # 13 of 20
         refused = await http.post("/graphql", json=_query(11), headers=admin)  # 14, then 12

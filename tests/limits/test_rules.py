@@ -6,8 +6,9 @@ import pytest
 from graphql import GraphQLError, get_introspection_query, parse, specified_rules, validate
 from graphql.language import SelectionSetNode
 
+from gateway.limits import rules
 from gateway.limits.rules import alias_rule, depth_rule
-from gateway.schema import QueryLimits, build_schema, limits
+from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings
 from gateway.web.default_query import DEFAULT_QUERY
 from tests.limits.support import count_tokens
@@ -84,13 +85,13 @@ def test_exponential_spreads_cost_linear_work(monkeypatch: pytest.MonkeyPatch) -
     )
     document = f"{{ ...F0 }}\n{fragments}fragment F{levels} on Query {{ a: snapshot {{ id }} }}"
     walked: list[str] = []
-    count = limits._Walker.count
+    count = rules._Walker.count
 
-    def counting(self: limits._Walker, selections: SelectionSetNode | None, kind: str) -> int:
+    def counting(self: rules._Walker, selections: SelectionSetNode | None, kind: str) -> int:
         walked.append(kind)
         return count(self, selections, kind)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(limits._Walker, "count", counting)
+    monkeypatch.setattr(rules._Walker, "count", counting)
     messages = too_complex(document)
     assert messages == [
         f"the operation uses {2**levels} aliases (fragments counted each time they are "

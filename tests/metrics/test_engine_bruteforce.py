@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.domain import DataType, EntityRef, Granularity, MiniProgramType, TypeFilter
 from gateway.metrics.aggregate import MetricValue, metric_value, monthly_active_users
+from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import (
     CellKey,
     Filters,
@@ -26,7 +27,6 @@ from gateway.metrics.cells import (
     cell_of,
 )
 from gateway.metrics.registry import EVENT_METRICS
-from gateway.metrics.rows import CellHistory
 from gateway.metrics.timerange import DateRange
 from gateway.store.rollup import cell_ids, read_histories, refresh
 from gateway.store.rollup import events as events_module

@@ -14,6 +14,7 @@ import gateway.metrics.cells
 import gateway.metrics.registry
 from gateway.domain import DataType, EntityRef, Granularity, MiniProgramType, TypeFilter
 from gateway.metrics.aggregate import compare, distinct_users, metric_value
+from gateway.metrics.cell_days import CellHistory, DayRollup
 from gateway.metrics.cells import (
     ANY,
     CellKey,
@@ -24,7 +25,6 @@ from gateway.metrics.cells import (
     scope_of,
 )
 from gateway.metrics.registry import EVENT_METRICS, REGISTRY, Computation
-from gateway.metrics.rows import CellHistory, DayRollup
 from gateway.metrics.timerange import DateRange
 
 

@@ -13,11 +13,10 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.types import ExecutionResult
 
-from gateway.context import Context
 from gateway.domain import DeploymentStatus as S
 from gateway.settings import Settings
 from gateway.store import tables
-from tests.principals import ADMIN
+from tests.principals import ADMIN, run_as
 
 
 def t(day: int, hour: int = 0) -> dt.datetime:
@@ -115,9 +114,8 @@ async def run(
     query: str,
     variables: dict[str, Any] | None = None,
 ) -> ExecutionResult:
-    """Execute ``query`` with a fresh per-request context."""
-    context = Context.create(engine, settings, principal=ADMIN)
-    return await schema.execute(query, variable_values=variables, context_value=context)
+    """Execute ``query`` as the administrator (:func:`tests.principals.run_as`)."""
+    return await run_as(schema, engine, settings, ADMIN, query, variables)
 
 
 async def data(

@@ -14,24 +14,16 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from gateway.authz.tokens import mint_token
-from gateway.cache import SnapshotCache
-from gateway.schema import build_schema
+from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.settings import Settings
 from gateway.web.graphql import GatewayGraphQL
 from gateway.web.persisted import PersistedQueries
-from tests.conftest import RAISED_LIMITS
+from gateway.web.services import Services
 from tests.principals import ADMIN
 from tests.schema.catalog_data import insert_catalog
 
 JWT_SECRET = "test-secret-of-the-schema-tests-32-bytes"
 """HS256 secret of the ``client`` fixture's app (at least 32 bytes)."""
-
-
-@pytest.fixture(scope="session")
-def schema() -> strawberry.Schema:
-    """The gateway schema (built once). Its query limits are raised: these tests check data
-    with wide aliased queries; tests/limits checks the limits."""
-    return build_schema(limits=RAISED_LIMITS)
 
 
 @pytest.fixture
@@ -52,12 +44,12 @@ async def client(
     these tests do not depend on the app's other routes.
     """
     app = Starlette(routes=[Route("/graphql", GatewayGraphQL(schema), methods=["GET", "POST"])])
-    app.state.engine = engine
-    app.state.settings = settings.model_copy(update={"jwt_secret": SecretStr(JWT_SECRET)})
-    app.state.persisted = PersistedQueries(
-        SnapshotCache.create(app.state.settings), settings.persisted_query_ttl_seconds, None
+    signed = settings.model_copy(update={"jwt_secret": SecretStr(JWT_SECRET)})
+    persisted = PersistedQueries(
+        SnapshotCache.create(signed), settings.persisted_query_ttl_seconds, None
     )
-    token = mint_token(app.state.settings, ADMIN.subject, ADMIN.grants, dt.timedelta(hours=1))
+    app.state.services = Services(settings=signed, engine=engine, persisted=persisted)
+    token = mint_token(signed, ADMIN.subject, ADMIN.grants, dt.timedelta(hours=1))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport,

@@ -19,6 +19,7 @@ from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.apikeys import create_api_key, revoke_api_key
 from gateway.web.events import post_events
+from gateway.web.services import Services
 from tests.store.ingest_support import catalog, count, launch, lines
 
 SECRET = "events-test-secret-of-32-characters"
@@ -26,8 +27,7 @@ SECRET = "events-test-secret-of-32-characters"
 
 def _app(settings: Settings, engine: AsyncEngine) -> Starlette:
     app = Starlette(routes=[Route("/v1/events", post_events, methods=["POST"])])
-    app.state.settings = settings
-    app.state.engine = engine
+    app.state.services = Services(settings=settings, engine=engine)
     return app
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.cell_days import CellHistory, DayRollup
 from gateway.metrics.cells import CellKey
-from gateway.metrics.rows import CellHistory, DayRollup
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 
 MAX_PARAMS = 5_000

@@ -30,7 +30,7 @@ The file is written in a worker thread to a spooled temporary file (memory up to
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 
@@ -50,10 +50,12 @@ from gateway.web.export.flatten import lay_out
 from gateway.web.export.shape import shape_of
 from gateway.web.export.sheets import Export, Sheet, TooManyRowsError
 from gateway.web.graphql import GatewayGraphQL, body_too_large, caller
-from gateway.web.negotiation import GRAPHQL_RESPONSE, JSON, MEDIA_TYPE_SCOPE_KEY
+from gateway.web.negotiation import GRAPHQL_RESPONSE, JSON
 from gateway.web.params import RefusedError, bad_request, content_type_refusal, operation_type
 from gateway.web.params import params_of as graphql_params
+from gateway.web.request_state import STATE_KEY, request_state
 from gateway.web.response_cache import Captured, capture
+from gateway.web.services import services
 
 SPOOL_BYTES = 16 * 1024 * 1024
 """Bytes of a file kept in memory before it moves to a temporary file on disk."""
@@ -150,7 +152,7 @@ class ExportEndpoint:
         await response(scope, receive, send)
 
     async def _answer(self, request: Request, scope: Scope, receive: Receive) -> Response:
-        settings = request.app.state.settings
+        settings = services(request.scope).settings
         if content_type_refusal("POST", request.headers.get("content-type")) is not None:
             return graphql_error(415, ErrorCode.BAD_USER_INPUT, JSON_ONLY)
         principal = await caller(request)
@@ -213,7 +215,8 @@ def _graphql_scope(scope: Scope, length: int) -> Scope:
         (b"content-length", str(length).encode()),
         (b"accept", GRAPHQL_RESPONSE.encode()),
     ]
-    return {**scope, "headers": headers, MEDIA_TYPE_SCOPE_KEY: GRAPHQL_RESPONSE}
+    state = replace(request_state(scope), media_type=GRAPHQL_RESPONSE)
+    return {**scope, "headers": headers, STATE_KEY: state}
 
 
 def _hidden(error: dict[str, Any]) -> bool:

@@ -37,7 +37,7 @@ from gateway.errors import (
     ServiceUnavailableError,
 )
 
-logger = logging.getLogger("gateway.store.faults")
+logger = logging.getLogger("gateway.store.db_faults")
 
 T = TypeVar("T")
 

@@ -35,18 +35,13 @@ from gateway.errors import ErrorCode
 from gateway.web.errors import graphql_error
 from gateway.web.negotiation import (
     GRAPHQL_RESPONSE,
-    MEDIA_TYPE_SCOPE_KEY,
     NOT_ACCEPTABLE,
     negotiate,
     scope_media_type,
 )
 from gateway.web.params import RefusedError, check_get, content_type_refusal, read_params
 from gateway.web.persisted import PersistedQueries, persisted_hash
-
-DOCUMENTS_SCOPE_KEY = "gateway.documents"
-"""ASGI scope entry: ``sha256 -> document`` of the request's hash-only persisted queries."""
-SUB_RESPONSE_SCOPE_KEY = "gateway.sub_response"
-"""ASGI scope entry: strawberry's sub-response of the request (its status and media type)."""
+from gateway.web.request_state import request_state
 
 
 def before_auth(scope: Scope, headers: Headers) -> Response | None:
@@ -55,7 +50,7 @@ def before_auth(scope: Scope, headers: Headers) -> Response | None:
     media = negotiate(headers.get("accept"))
     if media is None:
         return graphql_error(406, ErrorCode.BAD_USER_INPUT, NOT_ACCEPTABLE)
-    scope[MEDIA_TYPE_SCOPE_KEY] = media
+    request_state(scope).media_type = media
     refusal = content_type_refusal(scope["method"], headers.get("content-type"))
     return refusal.response(media) if refusal is not None else None
 
@@ -78,7 +73,7 @@ async def admit(
                 check_get(document, params.operation_name)
     except RefusedError as refusal:
         return refusal.response(scope_media_type(request.scope))
-    request.scope[DOCUMENTS_SCOPE_KEY] = documents
+    request_state(request.scope).documents = documents
     return len(operations)
 
 
@@ -103,7 +98,7 @@ class ConformingGraphQL(GraphQL[Context, None]):
         """strawberry's sub-response, remembered in the scope with the media type."""
         sub_response = await super().get_sub_response(request)
         sub_response.media_type = scope_media_type(request.scope)
-        request.scope[SUB_RESPONSE_SCOPE_KEY] = sub_response
+        request_state(request.scope).sub_response = sub_response
         return sub_response
 
     async def execute_single(
@@ -118,7 +113,7 @@ class ConformingGraphQL(GraphQL[Context, None]):
         """Run one operation; a hash-only persisted query runs its resolved document."""
         if request_data.query is None:
             sha = persisted_hash(request_data.extensions)
-            document = request.scope.get(DOCUMENTS_SCOPE_KEY, {}).get(sha)
+            document = request_state(request.scope).documents.get(sha) if sha else None
             if document is not None:
                 request_data = dataclasses.replace(request_data, query=document)
         return await super().execute_single(
@@ -138,7 +133,7 @@ class ConformingGraphQL(GraphQL[Context, None]):
         data = await super().process_result(request, result)
         if scope_media_type(request.scope) == GRAPHQL_RESPONSE and is_request_error(result):
             data.pop("data", None)
-            sub_response = request.scope.get(SUB_RESPONSE_SCOPE_KEY)
+            sub_response = request_state(request.scope).sub_response
             if sub_response is not None:
                 sub_response.status_code = 400
         return data

@@ -2,7 +2,7 @@
 
 A dashboard repeats the same request with the same bearer token. Such a request is answered
 here from what this process holds (the in-process cache, or the near copy of Redis; see
-:class:`gateway.cache.SnapshotCache`), under the very key the full path uses
+:class:`gateway.cache.snapshot_cache.SnapshotCache`), under the very key the full path uses
 (:meth:`ResponseCache.locate`), without Starlette's routing, request objects or the GraphQL
 view. Anything else (another route or method, an API key, whose revocation is checked in the
 database on every request, an invalid token, a body never seen before, a miss) goes down the
@@ -36,12 +36,12 @@ from gateway.authz.tokens import verify_token_window
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
-from gateway.web.budget import budget_of
 from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL
-from gateway.web.ratelimit import caller_label, limiter_of, rate_key, rate_limited
+from gateway.web.ratelimit import caller_label, rate_key, rate_limited
 from gateway.web.request_log import logging_access, note
 from gateway.web.response_cache import Located, ResponseCache, stored_cost
+from gateway.web.services import services
 
 MAX_BODY = 65_536
 """Larger bodies take the full path (which enforces the configured limit)."""
@@ -92,7 +92,8 @@ class FastHits:
         if answer is None or known is None:
             await self.app(scope, replay(body, receive, more_body=not complete), send)
             return
-        limiter = limiter_of(scope)
+        app = services(scope)
+        limiter = app.rate_limiter
         key, operation = known.rate_key, known.located.operation_name or None
         if logging_access():
             note(
@@ -108,7 +109,7 @@ class FastHits:
             return
         headers = [(b"content-type", media)]
         extra: dict[str, object] | None = None
-        budget = budget_of(scope)
+        budget = app.cost_budget
         if budget is not None:  # a hit spends the admission point only (often a leased one)
             window = await budget.spend(key, 1)
             if window is not None and not window.granted:
@@ -116,7 +117,8 @@ class FastHits:
                 return
             headers += budget.headers(window)
             extra = {"rateLimit": budget.report(window, 1)} if window is not None else None
-        responses: ResponseCache = scope["app"].state.responses  # _cached found it there
+        responses = app.responses
+        assert responses is not None  # _cached found the answer there
         answer = responses.dress(answer, known.located.generation, extra)
         headers.append((b"content-length", b"%d" % len(answer)))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -126,8 +128,8 @@ class FastHits:
     async def _cached(self, scope: Scope, body: bytes) -> tuple[bytes | None, bytes, _Known | None]:
         """The stored answer (not dressed yet), the media type negotiated for it and where it
         was found, or None (full path)."""
-        state: Any = scope["app"].state
-        responses: ResponseCache | None = getattr(state, "responses", None)
+        app = services(scope)
+        responses = app.responses
         authorization = content_type = accept = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -144,7 +146,7 @@ class FastHits:
         raw = (authorization, content_type, body)
         known = remembered = self._known.get(raw)  # a hit moves it to the LRU's front
         if known is None or not await _holds(known, responses):
-            known = await _locate(responses, state.settings, raw)
+            known = await _locate(responses, app.settings, raw)
             if known is None:
                 self._known.pop(raw, None)
                 return None, b"", None

@@ -1,4 +1,4 @@
-"""The fast path of cached answers (gateway/web/fast_hits.py) never bypasses authentication."""
+"""The cached answers' fast path (gateway/web/cache_fast_path.py) never bypasses authentication."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables
 from gateway.store.apikeys import create_api_key, revoke_api_key
-from gateway.web import fast_hits
+from gateway.web import cache_fast_path
 from gateway.web.response_cache import Located, ResponseCache
 
 QUERY = {"query": "{ workspaces { totalCount nodes { id name } } }"}
@@ -117,8 +117,8 @@ async def test_a_remembered_request_is_refused_once_its_token_expires(
     assert orjson.loads(refused.content)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def _known(day: int, generation: Generation, valid_until: float) -> fast_hits._Known:
-    return fast_hits._Known(
+def _known(day: int, generation: Generation, valid_until: float) -> cache_fast_path._Known:
+    return cache_fast_path._Known(
         Located("k", generation, day), 0.0, valid_until, "jwt:someone", "jwt:someone"
     )
 
@@ -133,11 +133,11 @@ async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() ->
     responses: Any = SimpleNamespace(tracker=Tracker())
     today = dt.datetime.now(dt.UTC).date().toordinal()
     later = time.time() + 60
-    assert await fast_hits._holds(_known(today, generation, later), responses)
-    assert not await fast_hits._holds(_known(today - 1, generation, later), responses)
-    assert not await fast_hits._holds(_known(today, generation, time.time() - 1), responses)
+    assert await cache_fast_path._holds(_known(today, generation, later), responses)
+    assert not await cache_fast_path._holds(_known(today - 1, generation, later), responses)
+    assert not await cache_fast_path._holds(_known(today, generation, time.time() - 1), responses)
     newer = Generation(4, generation.taken_at, 7)
-    assert not await fast_hits._holds(_known(today, newer, later), responses)
+    assert not await cache_fast_path._holds(_known(today, newer, later), responses)
 
 
 def _answered(status: str) -> float:

@@ -25,8 +25,8 @@ from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loaders.snapshot import SnapshotReader, SnapshotState
+from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
-from gateway.metrics.rows import CellHistory
 from gateway.store.rollup import cell_ids, read_histories
 
 
