@@ -49,7 +49,7 @@ class Principal:
         return frozenset(g.workspace_id for g in self.grants if g.workspace_id is not None)
 
     @property
-    def scope_key(self) -> str:
+    def grants_key(self) -> str:
         """A stable text naming the effective grants (cache keys include it): a JSON array of
         ``[role, workspaceId, merchantId]``, injective whatever characters the ids hold."""
         grants = ((g.role.value, g.workspace_id, g.merchant_id) for g in self.grants)

@@ -237,7 +237,7 @@ _LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 _VERIFIED: SizedLRU[tuple[str, tuple[object, ...]], tuple[Principal, float, float]] = SizedLRU(
-    MEMO_MAX_BYTES, lambda key, known: size_of_parts(key[0], known[0].subject, known[0].scope_key)
+    MEMO_MAX_BYTES, lambda key, known: size_of_parts(key[0], known[0].subject, known[0].grants_key)
 )
 """Verified tokens: (token, settings fingerprint) -> (principal, valid from, expires)."""
 

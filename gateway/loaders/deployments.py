@@ -16,7 +16,7 @@ from gateway.domain import DeploymentStatus, Filters
 from gateway.loaders.base import EngineLoader
 from gateway.loaders.catalog_rows import StatusChange, aware
 from gateway.loaders.current_status import current_deployments, mini_program_conditions
-from gateway.loaders.keys import PairKey, ScopeKey
+from gateway.loaders.keys import FilteredKey, PairKey
 from gateway.metrics.status_groups import AVAILABLE_STATUSES, StatusCounts, group_counts
 from gateway.store.tables import deployments, mini_programs, target_apps
 
@@ -41,21 +41,21 @@ class DeploymentHistoryByPairLoader(EngineLoader[PairKey, tuple[StatusChange, ..
         return [tuple(history.get(key, ())) for key in keys]
 
 
-def _by_filter(keys: Sequence[ScopeKey]) -> dict[Filters, list[str]]:
+def _by_filter(keys: Sequence[FilteredKey]) -> dict[Filters, list[str]]:
     groups: dict[Filters, list[str]] = defaultdict(list)
     for key in keys:
         groups[key.filter].append(key.id)
     return groups
 
 
-class StatusCountsByTargetAppLoader(EngineLoader[ScopeKey, StatusCounts]):
+class StatusCountsByTargetAppLoader(EngineLoader[FilteredKey, StatusCounts]):
     """``TargetApp.miniProgramStatusCounts``: current mini program counts per status group."""
 
     async def load_batch(
-        self, conn: AsyncConnection, keys: Sequence[ScopeKey]
+        self, conn: AsyncConnection, keys: Sequence[FilteredKey]
     ) -> list[StatusCounts]:
         """One grouped count per distinct filter of the batch."""
-        counts: dict[ScopeKey, dict[DeploymentStatus, int]] = defaultdict(dict)
+        counts: dict[FilteredKey, dict[DeploymentStatus, int]] = defaultdict(dict)
         for flt, app_ids in _by_filter(keys).items():
             current = current_deployments([deployments.c.target_app_id.in_(app_ids)])
             stmt = (
@@ -67,14 +67,14 @@ class StatusCountsByTargetAppLoader(EngineLoader[ScopeKey, StatusCounts]):
                 .group_by(current.c.target_app_id, current.c.status)
             )
             for app_id, status, count in await conn.execute(stmt):
-                counts[ScopeKey(app_id, flt)][status] = count
+                counts[FilteredKey(app_id, flt)][status] = count
         return [group_counts(counts.get(key, {})) for key in keys]
 
 
 async def _count_available(
-    conn: AsyncConnection, keys: Sequence[ScopeKey], *, by_workspace: bool
+    conn: AsyncConnection, keys: Sequence[FilteredKey], *, by_workspace: bool
 ) -> list[int]:
-    found: dict[ScopeKey, int] = {}
+    found: dict[FilteredKey, int] = {}
     for flt, ids in _by_filter(keys).items():
         if by_workspace:
             apps = select(target_apps.c.id).where(target_apps.c.workspace_id.in_(ids))
@@ -93,21 +93,21 @@ async def _count_available(
             .group_by(scope)
         )
         for scope_id, count in await conn.execute(stmt):
-            found[ScopeKey(scope_id, flt)] = count
+            found[FilteredKey(scope_id, flt)] = count
     return [found.get(key, 0) for key in keys]
 
 
-class AvailableByTargetAppLoader(EngineLoader[ScopeKey, int]):
+class AvailableByTargetAppLoader(EngineLoader[FilteredKey, int]):
     """``TargetApp.availableMiniPrograms``: mini programs in full or grayscale release."""
 
-    async def load_batch(self, conn: AsyncConnection, keys: Sequence[ScopeKey]) -> list[int]:
+    async def load_batch(self, conn: AsyncConnection, keys: Sequence[FilteredKey]) -> list[int]:
         """One grouped distinct count per distinct filter of the batch."""
         return await _count_available(conn, keys, by_workspace=False)
 
 
-class AvailableByWorkspaceLoader(EngineLoader[ScopeKey, int]):
+class AvailableByWorkspaceLoader(EngineLoader[FilteredKey, int]):
     """``Workspace.availableMiniPrograms``: distinct mini programs available in any of its apps."""
 
-    async def load_batch(self, conn: AsyncConnection, keys: Sequence[ScopeKey]) -> list[int]:
+    async def load_batch(self, conn: AsyncConnection, keys: Sequence[FilteredKey]) -> list[int]:
         """One grouped distinct count per distinct filter of the batch."""
         return await _count_available(conn, keys, by_workspace=True)

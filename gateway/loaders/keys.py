@@ -29,8 +29,8 @@ class PageKey:
 
 
 @dataclass(frozen=True, slots=True)
-class ScopeKey:
-    """A scope (a workspace or a target app id) and mini program filters."""
+class FilteredKey:
+    """A workspace or target app id and mini program filters (what a count is over)."""
 
     id: str
     filter: Filters = field(default_factory=Filters)

@@ -20,7 +20,7 @@ from gateway.loaders.catalog_rows import (
     TargetAppRow,
     WorkspaceRow,
 )
-from gateway.loaders.keys import PageKey, PairKey, ScopeKey
+from gateway.loaders.keys import FilteredKey, PageKey, PairKey
 from gateway.metrics.status_groups import StatusCounts
 from gateway.resolvers.category import check_category
 from gateway.resolvers.pagination import decode_cursor
@@ -145,17 +145,17 @@ async def deployment_history(
 
 async def status_counts(ctx: Context, target_app_id: str, flt: Filters) -> StatusCounts:
     """Current status-group counts of a target app's mini programs."""
-    return await ctx.loaders.status_counts.load(ScopeKey(target_app_id, flt))
+    return await ctx.loaders.status_counts.load(FilteredKey(target_app_id, flt))
 
 
 async def available_in_target_app(ctx: Context, target_app_id: str, flt: Filters) -> int:
     """Mini programs currently available (full or grayscale release) in a target app."""
-    return await ctx.loaders.available_by_target_app.load(ScopeKey(target_app_id, flt))
+    return await ctx.loaders.available_by_target_app.load(FilteredKey(target_app_id, flt))
 
 
 async def available_in_workspace(ctx: Context, workspace_id: str, flt: Filters) -> int:
     """Distinct mini programs currently available in any target app of a workspace."""
-    return await ctx.loaders.available_by_workspace.load(ScopeKey(workspace_id, flt))
+    return await ctx.loaders.available_by_workspace.load(FilteredKey(workspace_id, flt))
 
 
 def mini_program_filter(type_: TypeFilter | None, category: str | None) -> Filters:

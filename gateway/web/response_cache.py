@@ -2,7 +2,7 @@
 
 A response is keyed by everything that can change its bytes: the document's SHA-256, the
 operation name, the canonical variables, the HTTP method, the caller's effective grants
-(:attr:`Principal.scope_key`), the role matrix's version, the query limits' version (a limit
+(:attr:`Principal.grants_key`), the role matrix's version, the query limits' version (a limit
 lowered by configuration must not be bypassed by a warm cache), the UTC date (presets are
 relative to it) and the data's :class:`~gateway.loaders.generation.Generation` (snapshot and
 catalog version). A hit therefore never crosses scopes: two callers share an entry only when
@@ -364,7 +364,7 @@ class ResponseCache:
             now.date().isoformat(),
             self.matrix_version,
             self.limits_version,
-            principal.scope_key,
+            principal.grants_key,
             caller,
             operation.document_sha,
             operation.operation_name,

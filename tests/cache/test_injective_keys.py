@@ -61,7 +61,7 @@ GRANTS = st.lists(st.builds(_grant, st.sampled_from(list(Role)), IDS), max_size=
 @given(GRANTS, GRANTS)
 def test_distinct_grant_sets_never_share_a_scope_key(a: list[Grant], b: list[Grant]) -> None:
     pa, pb = Principal("s", tuple(a)), Principal("s", tuple(b))
-    assert (pa.scope_key == pb.scope_key) == (set(a) == set(b))
+    assert (pa.grants_key == pb.grants_key) == (set(a) == set(b))
 
 
 @EXAMPLES
