@@ -85,28 +85,10 @@ class UnauthenticatedError(GatewayError):
     code = ErrorCode.UNAUTHENTICATED
 
 
-class QueryTooComplexError(GatewayError):
-    """The operation exceeds the configured depth or cost limits."""
-
-    code = ErrorCode.QUERY_TOO_COMPLEX
-
-
-class RequestTimeoutError(GatewayError):
-    """The request ran past ``GATEWAY_REQUEST_TIMEOUT_SECONDS``; nothing of it is answered."""
-
-    code = ErrorCode.TIMEOUT
-
-
 class RateLimitedError(GatewayError):
     """The caller's token bucket is empty; ``extensions.retryAfter`` says when to retry."""
 
     code = ErrorCode.RATE_LIMITED
-
-
-class InternalServerError(GatewayError):
-    """A failure the client cannot fix; the message must not reveal internals."""
-
-    code = ErrorCode.INTERNAL_SERVER_ERROR
 
 
 class QueryTimeoutError(GatewayError):
