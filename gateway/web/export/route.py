@@ -152,7 +152,7 @@ class ExportEndpoint:
     async def _answer(self, request: Request, scope: Scope, receive: Receive) -> Response:
         settings = request.app.state.settings
         if content_type_refusal("POST", request.headers.get("content-type")) is not None:
-            return graphql_error(415, ErrorCode.BAD_USER_INPUT, JSON_ONLY)
+            return graphql_error(ErrorCode.BAD_USER_INPUT, JSON_ONLY, status=415)
         principal = await caller(request)
         if isinstance(principal, Response):
             return principal
@@ -192,7 +192,7 @@ class ExportEndpoint:
         try:
             file, size = await run_in_threadpool(_write, export, wanted.format.write, max_rows)
         except TooManyRowsError as exc:
-            return graphql_error(400, ErrorCode.QUERY_TOO_COMPLEX, str(exc))
+            return graphql_error(ErrorCode.QUERY_TOO_COMPLEX, str(exc))
         name = f"{export.operation or 'export'}-{export.generated_at.date().isoformat()}"
         headers = {
             "Content-Disposition": f'attachment; filename="{name}.{wanted.format.extension}"',
