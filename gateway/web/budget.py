@@ -148,10 +148,10 @@ class CostBudget:
 
     def answer(self, error: RateLimitedError, window: Spent, media_type: str) -> Response:
         """The HTTP 429 answer carrying ``error``, refused by ``window``."""
-        body = {"errors": [{"message": error.message, "extensions": error.extensions}]}
         headers = {k.decode(): v.decode() for k, v in self.headers(window)}
         headers["Retry-After"] = str(retry_after(window, self.clock()))
-        return Response(orjson.dumps(body), 429, headers=headers, media_type=media_type)
+        body = orjson.dumps(error.body())
+        return Response(body, error.status, headers=headers, media_type=media_type)
 
     async def close(self) -> None:
         """Release the budgets' connections."""

@@ -7,6 +7,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 from starlette.responses import Response
 
@@ -16,19 +18,23 @@ from gateway.errors import ErrorCode
 
 
 def graphql_error(
-    status_code: int,
     code: ErrorCode,
     message: str,
     media_type: str = "application/json",
-    **headers: str,
+    *,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """``{"errors": [{"message", "extensions": {"code"}}]}`` with ``status_code``."""
-    body = {"errors": [{"message": message, "extensions": {"code": code.value}}]}
-    return Response(orjson.dumps(body), status_code, headers=headers, media_type=media_type)
+    """``code``'s body for ``message`` (:meth:`ErrorCode.body`) with ``code``'s HTTP status, or
+    ``status`` for an answer the table leaves to HTTP (413, 415...); ``headers`` are added."""
+    body = orjson.dumps(code.body(message))
+    return Response(body, status or code.status, headers=headers, media_type=media_type)
 
 
 def unauthenticated(error: AuthenticationError | None, message: str) -> Response:
     """HTTP 401 with ``UNAUTHENTICATED`` and a ``WWW-Authenticate: Bearer`` challenge (RFC
     6750) saying what failed; ``error`` is None when no credential was sent."""
     challenge = www_authenticate(error)
-    return graphql_error(401, ErrorCode.UNAUTHENTICATED, message, **{"WWW-Authenticate": challenge})
+    return graphql_error(
+        ErrorCode.UNAUTHENTICATED, message, headers={"WWW-Authenticate": challenge}
+    )

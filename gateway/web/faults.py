@@ -41,8 +41,7 @@ def unavailable_body(path: str, error: ServiceUnavailableError) -> tuple[bytes, 
             }
         }
         return orjson.dumps(body), "application/json"
-    graphql = {"errors": [{"message": error.message, "extensions": error.extensions}]}
-    return orjson.dumps(graphql), ""
+    return orjson.dumps(error.body()), ""
 
 
 async def send_unavailable(scope: Scope, send: Send, error: ServiceUnavailableError) -> None:
@@ -54,7 +53,7 @@ async def send_unavailable(scope: Scope, send: Send, error: ServiceUnavailableEr
         (b"retry-after", str(error.retry_after).encode()),
         (b"cache-control", b"no-store"),
     ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -64,17 +63,18 @@ INTERNAL_MESSAGE = "internal server error"
 async def send_internal_error(scope: Scope, send: Send, request_id: str) -> None:
     """Answer an unexpected exception raised before the response started: the masked JSON
     500 (``INTERNAL_SERVER_ERROR`` with the request id; nothing of the exception)."""
-    extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
+    code = ErrorCode.INTERNAL_SERVER_ERROR
     if scope["path"] == EVENTS_PATH:
-        body = orjson.dumps({"error": {"message": INTERNAL_MESSAGE, **extensions}})
+        event_error = {"message": INTERNAL_MESSAGE, "code": code.value, "requestId": request_id}
+        body = orjson.dumps({"error": event_error})
         media_type = "application/json"
     else:
-        body = orjson.dumps({"errors": [{"message": INTERNAL_MESSAGE, "extensions": extensions}]})
+        body = orjson.dumps(code.body(INTERNAL_MESSAGE, {"requestId": request_id}))
         media_type = scope_media_type(scope)
     headers = [
         (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
     ]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.start", "status": code.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -179,7 +179,7 @@ async def caller(request: Request) -> Principal | Response:
 def body_too_large(limit: int) -> Response:
     """HTTP 413 (``QUERY_TOO_COMPLEX``): a POST body over ``GATEWAY_MAX_QUERY_BYTES``."""
     message = f"request body larger than {limit} bytes (GATEWAY_MAX_QUERY_BYTES)"
-    return graphql_error(413, ErrorCode.QUERY_TOO_COMPLEX, message)
+    return graphql_error(ErrorCode.QUERY_TOO_COMPLEX, message, status=413)
 
 
 BATCHING_OFF = "batching is off: send one operation per request (GATEWAY_ALLOW_BATCHING)"
@@ -295,7 +295,7 @@ class GatewayGraphQL(ConformingGraphQL):
             return body_too_large(limit)
         batching = self.schema.config.batching_config is not None
         if not batching and body.lstrip()[:1] == b"[":
-            return graphql_error(400, ErrorCode.BAD_USER_INPUT, BATCHING_OFF)
+            return graphql_error(ErrorCode.BAD_USER_INPUT, BATCHING_OFF)
         return None
 
     async def _execute(self, scope: Scope, receive: Receive, send: Send) -> None:

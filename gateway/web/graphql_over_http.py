@@ -49,7 +49,7 @@ def before_auth(scope: Scope, headers: Headers) -> Response | None:
     refusal, or None when the request may go on to authentication."""
     media = negotiate(headers.get("accept"))
     if media is None:
-        return graphql_error(406, ErrorCode.BAD_USER_INPUT, NOT_ACCEPTABLE)
+        return graphql_error(ErrorCode.BAD_USER_INPUT, NOT_ACCEPTABLE, status=406)
     request_state(scope).media_type = media
     refusal = content_type_refusal(scope["method"], headers.get("content-type"))
     return refusal.response(media) if refusal is not None else None

@@ -54,9 +54,10 @@ class RefusedError(Exception):
     """A ``/graphql`` request answered before GraphQL runs.
 
     Args:
-        status: The HTTP status (under ``application/graphql-response+json``).
         code: The error's ``extensions.code``.
         message: What the client should fix.
+        status: The HTTP status (under ``application/graphql-response+json``) when it is not
+            the code's own (:data:`gateway.errors.HTTP_STATUS`).
         request_error: A GraphQL request error (status 200 under ``application/json``, see
             :mod:`gateway.web.negotiation`) rather than a malformed HTTP request.
         headers: Extra response headers (``Allow``...).
@@ -64,27 +65,29 @@ class RefusedError(Exception):
 
     def __init__(
         self,
-        status: int,
         code: ErrorCode,
         message: str,
         *,
+        status: int | None = None,
         request_error: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message = status or code.status, code, message
         self.request_error = request_error
         self.headers = dict(headers or {})
 
     def response(self, media_type: str) -> Response:
         """The error response in ``media_type``."""
         status = error_status(media_type, self.status) if self.request_error else self.status
-        return graphql_error(status, self.code, self.message, media_type, **self.headers)
+        return graphql_error(
+            self.code, self.message, media_type, status=status, headers=self.headers
+        )
 
 
 def bad_request(message: str) -> RefusedError:
     """A malformed request (400 under every media type)."""
-    return RefusedError(400, ErrorCode.BAD_USER_INPUT, message)
+    return RefusedError(ErrorCode.BAD_USER_INPUT, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,7 @@ def content_type_refusal(method: str, content_type: str | None) -> RefusedError 
     charset = rest.strip().lower().removeprefix("charset=").strip('"') if rest.strip() else ""
     if media.strip().lower() == JSON_CONTENT_TYPE and charset in ("", "utf-8"):
         return None
-    return RefusedError(415, ErrorCode.BAD_USER_INPUT, SIMPLE_REQUEST)
+    return RefusedError(ErrorCode.BAD_USER_INPUT, SIMPLE_REQUEST, status=415)
 
 
 def _json(text: str | bytes, what: str) -> object:
@@ -182,5 +185,5 @@ def check_get(document: str, operation_name: str | None) -> None:
     kind = operation_type(document, operation_name)
     if kind is not None and kind is not OperationType.QUERY:
         raise RefusedError(
-            405, ErrorCode.BAD_USER_INPUT, GET_ONLY_QUERIES, headers={"Allow": "POST"}
+            ErrorCode.BAD_USER_INPUT, GET_ONLY_QUERIES, status=405, headers={"Allow": "POST"}
         )

@@ -124,7 +124,7 @@ def cacheable_document(data: Any, documents: Documents) -> str | None:
 
 def _not_allowed() -> RefusedError:
     return RefusedError(
-        403, ErrorCode.PERSISTED_QUERY_NOT_ALLOWED, NOT_ALLOWED_MESSAGE, request_error=True
+        ErrorCode.PERSISTED_QUERY_NOT_ALLOWED, NOT_ALLOWED_MESSAGE, request_error=True
     )
 
 
@@ -172,7 +172,7 @@ class PersistedQueries:
         if params.query is not None:
             actual = document_hash(params.query)
             if sha is not None and sha != actual:
-                raise RefusedError(400, ErrorCode.BAD_USER_INPUT, HASH_MISMATCH, request_error=True)
+                raise RefusedError(ErrorCode.BAD_USER_INPUT, HASH_MISMATCH, request_error=True)
             if bound and self._trusted_document(actual) is None:
                 raise _not_allowed()
             if sha is not None and self.known(sha) is None:
@@ -188,7 +188,7 @@ class PersistedQueries:
         document = self.known(sha) or await self._load(sha)
         if document is None:
             raise RefusedError(
-                404, ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE, request_error=True
+                ErrorCode.PERSISTED_QUERY_NOT_FOUND, NOT_FOUND_MESSAGE, request_error=True
             )
         return document
 

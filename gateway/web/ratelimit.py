@@ -101,16 +101,12 @@ def caller_label(principal: Principal) -> str:
 def rate_limited(wait: float, media_type: str) -> Response:
     """The HTTP 429 answer to a request that must wait ``wait`` seconds."""
     seconds = max(1, math.ceil(wait))
-    extensions = {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": math.ceil(wait * 1000) / 1000}
-    body = {
-        "errors": [
-            {"message": f"rate limit exceeded: retry in {seconds} s", "extensions": extensions}
-        ]
-    }
+    code = ErrorCode.RATE_LIMITED
+    message = f"rate limit exceeded: retry in {seconds} s"
+    body = code.body(message, {"retryAfter": math.ceil(wait * 1000) / 1000})
     RATE_LIMITED.inc()
-    return Response(
-        orjson.dumps(body), 429, headers={"Retry-After": str(seconds)}, media_type=media_type
-    )
+    headers = {"Retry-After": str(seconds)}
+    return Response(orjson.dumps(body), code.status, headers=headers, media_type=media_type)
 
 
 async def throttle_batch(

@@ -34,10 +34,11 @@ Execute = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def timeout_body(media_type: str) -> bytes:
     """The body of a ``TIMEOUT`` answer in ``media_type``."""
-    error = {"message": TIMEOUT_MESSAGE, "extensions": {"code": ErrorCode.TIMEOUT.value}}
+    body = ErrorCode.TIMEOUT.body(TIMEOUT_MESSAGE)
     if media_type == GRAPHQL_RESPONSE:
-        return orjson.dumps({"errors": [error]})
-    return orjson.dumps({"data": None, "errors": [error]})
+        return orjson.dumps(body)
+    # An execution error under application/json: ``data`` comes first, null.
+    return orjson.dumps({"data": None, **body})
 
 
 async def within_timeout(
@@ -63,6 +64,6 @@ async def within_timeout(
         media = scope_media_type(scope)
         body = timeout_body(media)
         headers = [(b"content-type", media.encode()), (b"content-length", b"%d" % len(body))]
-        status = error_status(media, 504)
+        status = error_status(media, ErrorCode.TIMEOUT.status)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -274,6 +274,12 @@ async def test_the_query_limits_apply(serve_with: Serve) -> None:
         big = await export(gateway, ADMIN, "{ snapshot { id } }" + " " * 2000)
         assert big.status_code == 413
         assert orjson.loads(big.content)["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+        # /graphql answers the same refusals with the same statuses (GraphQL over HTTP).
+        headers = {**gateway.headers(ADMIN), "Accept": "application/graphql-response+json"}
+        for query, status in [(deep, 400), ("{ snapshot { id } }" + " " * 2000, 413)]:
+            answer = await gateway.http.post("/graphql", json={"query": query}, headers=headers)
+            assert answer.status_code == status
+            assert answer.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 
 async def test_the_row_limit_refuses_a_larger_export(serve_with: Serve) -> None:

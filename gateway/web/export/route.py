@@ -15,10 +15,10 @@ What comes back:
 * otherwise a JSON error document (``{"errors": [...]}``, ``application/json``), never a file:
   the statuses ``/graphql`` gives under ``application/graphql-response+json`` (401, 413, 400 for
   a document that does not parse, validate or stay within the limits...), and for an operation
-  that ran with other errors the highest status among them (:data:`_STATUS`: 504 for a
-  timeout, 503 database unavailable, 500 internal, 429, 404 ``NOT_FOUND``, 403 ``FORBIDDEN``
-  with no data at all, 400 otherwise). The response then holds the errors and whatever data
-  ``/graphql`` answered;
+  that ran with other errors the highest status among their codes'
+  (:data:`gateway.errors.HTTP_STATUS`: 504 for a timeout, 503 database unavailable, 500
+  internal, 429, 404 ``NOT_FOUND``, 403 ``FORBIDDEN`` with no data at all, 400 otherwise).
+  The response then holds the errors and whatever data ``/graphql`` answered;
 * 400 for a ``format`` other than ``xlsx`` or ``csv``, a mutation or subscription (an export
   only reads), or a file that would hold more than ``GATEWAY_EXPORT_MAX_ROWS`` rows;
   415 for a body that is not ``application/json``.
@@ -84,16 +84,6 @@ JSON_ONLY = (
     "text/plain bodies are refused: a browser sends those cross-site without asking)"
 )
 READS_ONLY = "POST /export runs queries only: an export reads, it never changes anything"
-_STATUS = {
-    ErrorCode.QUERY_TIMEOUT.value: 504,
-    ErrorCode.TIMEOUT.value: 504,
-    ErrorCode.SERVICE_UNAVAILABLE.value: 503,
-    ErrorCode.INTERNAL_SERVER_ERROR.value: 500,
-    ErrorCode.RATE_LIMITED.value: 429,
-    ErrorCode.NOT_FOUND.value: 404,
-    ErrorCode.FORBIDDEN.value: 403,
-}
-"""HTTP status of an operation that ran with errors, by code (others: 400); the highest wins."""
 _QUOTA = (b"x-ratelimit-limit", b"x-ratelimit-remaining", b"x-ratelimit-used", b"x-ratelimit-reset")
 """Headers of the caller's cost budget (:mod:`gateway.web.budget`), kept on every answer."""
 _FORBIDDEN = ErrorCode.FORBIDDEN.value
@@ -154,7 +144,7 @@ class ExportEndpoint:
     async def _answer(self, request: Request, scope: Scope, receive: Receive) -> Response:
         settings = services(request.scope).settings
         if content_type_refusal("POST", request.headers.get("content-type")) is not None:
-            return graphql_error(415, ErrorCode.BAD_USER_INPUT, JSON_ONLY)
+            return graphql_error(ErrorCode.BAD_USER_INPUT, JSON_ONLY, status=415)
         principal = await caller(request)
         if isinstance(principal, Response):
             return principal
@@ -194,7 +184,7 @@ class ExportEndpoint:
         try:
             file, size = await run_in_threadpool(_write, export, wanted.format.write, max_rows)
         except TooManyRowsError as exc:
-            return graphql_error(400, ErrorCode.QUERY_TOO_COMPLEX, str(exc))
+            return graphql_error(ErrorCode.QUERY_TOO_COMPLEX, str(exc))
         name = f"{export.operation or 'export'}-{export.generated_at.date().isoformat()}"
         headers = {
             "Content-Disposition": f'attachment; filename="{name}.{wanted.format.extension}"',
@@ -244,9 +234,17 @@ def _error(captured: Captured, answer: dict[str, Any] | None) -> Response:
         if answer.get("data") is not None:
             errors = [e for e in errors if not _hidden(e)]
         codes = [(e.get("extensions") or {}).get("code") for e in errors]
-        status = max((_STATUS.get(str(code), 400) for code in codes), default=400)
+        status = max(map(_status_of, codes), default=400)
     kept = {b"www-authenticate", b"allow", b"retry-after", *_QUOTA}
     return Response(captured.body, status, headers=_kept(captured, kept), media_type=JSON)
+
+
+def _status_of(code: object) -> int:
+    """The HTTP status of an error of ``code`` (400 for an error without a known code)."""
+    try:
+        return ErrorCode(str(code)).status
+    except ValueError:
+        return 400
 
 
 def _kept(captured: Captured, names: Iterable[bytes]) -> dict[str, str]:
