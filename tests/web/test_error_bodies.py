@@ -19,6 +19,7 @@ from gateway.web.graphql import body_too_large
 from gateway.web.negotiation import GRAPHQL_RESPONSE, JSON
 from gateway.web.params import bad_request, content_type_refusal
 from gateway.web.ratelimit import rate_limited
+from gateway.web.request_state import STATE_KEY, RequestState
 from gateway.web.timeout import timeout_body
 
 TIMEOUT = b'{"message":"the request took too long and was stopped","extensions":{"code":"TIMEOUT"}}'
@@ -62,7 +63,7 @@ async def _sent(
     async def send(message: Message) -> None:
         messages.append(message)
 
-    scope = {"type": "http", "path": path, "gateway.media_type": GRAPHQL_RESPONSE}
+    scope = {"type": "http", "path": path, STATE_KEY: RequestState(media_type=GRAPHQL_RESPONSE)}
     if error is not None:
         await send_unavailable(scope, send, error)
     else:
