@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.authz.tokens import verify_token
 from gateway.settings import Settings

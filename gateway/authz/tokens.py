@@ -38,7 +38,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from gateway.authz.errors import AuthConfigError, AuthenticationError
+from gateway.authz.authentication_errors import AuthConfigError, AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.roles import Grant, GrantError

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.authz.errors import AuthConfigError
+from gateway.authz.authentication_errors import AuthConfigError
 from gateway.roles import Grant, GrantError, Role
 from gateway.settings import Settings, load_settings
 from gateway.store.apikeys import (

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gateway.authz.errors import AuthConfigError
+from gateway.authz.authentication_errors import AuthConfigError
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade

@@ -31,7 +31,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.tokens import verify_token_window
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.errors import ServiceUnavailableError

@@ -25,7 +25,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from gateway.authz.authenticate import API_KEY, AUTHORIZATION, authenticate
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.encoding import encode_text
 from gateway.store.apikeys import api_key_prefix

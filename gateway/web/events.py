@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.authz.authenticate import www_authenticate
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.roles import Role
 from gateway.store.db_faults import db_faults
 from gateway.store.ingest import IngestReport, ingest_lines

@@ -35,7 +35,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.schema import BaseSchema
 
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
@@ -43,7 +43,7 @@ from gateway.web.body import read_bounded, replay
 from gateway.web.budget import open_meter
 from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.default_query import DEFAULT_QUERY
-from gateway.web.errors import graphql_error, unauthenticated
+from gateway.web.error_responses import graphql_error, unauthenticated
 from gateway.web.graphql_over_http import ConformingGraphQL, admit, before_auth
 from gateway.web.negotiation import scope_media_type
 from gateway.web.observability import GRAPHQL

@@ -32,7 +32,7 @@ from strawberry.types import ExecutionResult as StrawberryResult
 from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
-from gateway.web.errors import graphql_error
+from gateway.web.error_responses import graphql_error
 from gateway.web.negotiation import (
     GRAPHQL_RESPONSE,
     NOT_ACCEPTABLE,

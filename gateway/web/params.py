@@ -37,7 +37,7 @@ from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.responses import Response
 
 from gateway.errors import ErrorCode
-from gateway.web.errors import graphql_error
+from gateway.web.error_responses import graphql_error
 from gateway.web.negotiation import error_status
 
 JSON_CONTENT_TYPE = "application/json"

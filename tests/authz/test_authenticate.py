@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.authenticate import authenticate, www_authenticate
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.tokens import mint_token
 from gateway.roles import Grant, Role
 from gateway.settings import Settings

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
 from gateway.authz import tokens
-from gateway.authz.errors import AuthConfigError, AuthenticationError
+from gateway.authz.authentication_errors import AuthConfigError, AuthenticationError
 from gateway.authz.tokens import LEEWAY, check_jwt_settings, mint_token, verify_token
 from gateway.roles import Grant, Role
 from gateway.settings import Settings

@@ -13,7 +13,7 @@ from starlette.types import Message
 from gateway.cache.budgets import MemoryBudgets, Spent
 from gateway.errors import ServiceUnavailableError
 from gateway.web.budget import CostBudget
-from gateway.web.errors import unauthenticated
+from gateway.web.error_responses import unauthenticated
 from gateway.web.faults import send_internal_error, send_unavailable, unavailable_body
 from gateway.web.graphql import body_too_large
 from gateway.web.negotiation import GRAPHQL_RESPONSE, JSON

@@ -24,7 +24,7 @@ from rich.console import Console
 from starlette.types import ASGIApp, Message
 
 from gateway.app import create_app
-from gateway.authz.errors import AuthConfigError, AuthenticationError
+from gateway.authz.authentication_errors import AuthConfigError, AuthenticationError
 from gateway.authz.tokens import mint_token, verify_token
 from gateway.cli.serve import warn_if_exposed
 from gateway.roles import Grant, Role

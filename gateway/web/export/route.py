@@ -44,7 +44,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.errors import ErrorCode
 from gateway.schema import GatewaySchema
 from gateway.web.body import read_bounded
-from gateway.web.errors import graphql_error
+from gateway.web.error_responses import graphql_error
 from gateway.web.export import csv, xlsx
 from gateway.web.export.flatten import lay_out
 from gateway.web.export.shape import shape_of

@@ -13,7 +13,7 @@ import orjson
 from starlette.responses import Response
 
 from gateway.authz.authenticate import www_authenticate
-from gateway.authz.errors import AuthenticationError
+from gateway.authz.authentication_errors import AuthenticationError
 from gateway.errors import ErrorCode
 
 
