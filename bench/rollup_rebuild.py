@@ -36,7 +36,7 @@ from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
-from gateway.store.rollup import SnapshotInfo, refresh
+from gateway.store.rollup import Snapshot, refresh
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "gateway_bench_rollup"
@@ -133,7 +133,7 @@ async def _recent_batch(settings: Settings, n: int) -> None:
     await engine.dispose()
 
 
-async def _timed(engine: AsyncEngine, *, full: bool) -> tuple[SnapshotInfo, float]:
+async def _timed(engine: AsyncEngine, *, full: bool) -> tuple[Snapshot, float]:
     started, cpu = time.perf_counter(), time.process_time()
     info = await refresh(engine, full=full)
     wall = time.perf_counter() - started

@@ -95,7 +95,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.ingest_slots = ingest_slots(settings.ingest_concurrency)
     app.state.cache = cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
-    watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
+    watch_snapshot(lambda: tracker.last.snapshot.taken_at if tracker.last else None)
     app.state.rate_limiter = limiter = RateLimiter.create(settings)
     app.state.cost_budget = budget = CostBudget.create(settings)
     app.state.persisted = persisted = PersistedQueries(

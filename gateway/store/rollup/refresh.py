@@ -39,7 +39,7 @@ from gateway.store.rollup.persist import (
     write_states,
 )
 from gateway.store.rollup.snapshots import (
-    SnapshotInfo,
+    Snapshot,
     close_snapshot,
     open_snapshot,
     read_latest_snapshot,
@@ -78,7 +78,7 @@ async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded, *, fre
     await write_states(conn, groups, states, fresh=False)
 
 
-async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> SnapshotInfo:
+async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> Snapshot:
     started = time.perf_counter()
     snapshot_id = await open_snapshot(conn, taken_at)
     previous = await read_latest_snapshot(conn, before=snapshot_id)
@@ -92,9 +92,9 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     await _apply(conn, catalog, folded, fresh=rebuild)
     await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
     await record_catalog(conn, catalog)
-    info = SnapshotInfo(
+    info = Snapshot(
         id=snapshot_id,
-        taken_at=taken_at,
+        taken_at=taken_at.replace(tzinfo=UTC),
         max_batch_id=max(upto, after),
         events=folded.events,
         seconds=time.perf_counter() - started,
@@ -106,7 +106,7 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
 
 async def refresh(
     engine: AsyncEngine, *, full: bool = False, now: datetime | None = None
-) -> SnapshotInfo:
+) -> Snapshot:
     """Fold new events into the rollups and record a snapshot (see the module docstring).
 
     Args:
