@@ -124,7 +124,7 @@ async def _recent_batch(settings: Settings, n: int) -> None:
                                                            quarantined=0))  # fmt: skip
         for table, share in ((t.launches, 35), (t.page_views, 52), (t.ad_impressions, 13)):
             copied = [c for c in table.c if c.name not in ("id", "batch_id", "at", "uid")]
-            at = literal(end) - func.random() * timedelta(minutes=30)
+            at = literal(end, t.launches.c.at.type) - func.random() * timedelta(minutes=30)
             key = func.concat(f"bench{batch}-", table.c.id)
             rows = select(key, literal(batch), at, uid, *copied)
             rows = rows.order_by(func.random()).limit(n * share // 100)
