@@ -16,7 +16,7 @@ from gateway.domain import DeploymentStatus
 from gateway.loaders.base import EngineLoader
 from gateway.loaders.current import current_deployments, mini_program_conditions
 from gateway.loaders.keys import MiniProgramFilter, PairKey, ScopeKey
-from gateway.loaders.rows import StatusChange, aware
+from gateway.loaders.rows import StatusChange
 from gateway.metrics.status_groups import AVAILABLE_STATUSES, StatusCounts, group_counts
 from gateway.store.tables import deployments, mini_programs, target_apps
 
@@ -37,7 +37,7 @@ class DeploymentHistoryByPairLoader(EngineLoader[PairKey, tuple[StatusChange, ..
         history: dict[PairKey, list[StatusChange]] = defaultdict(list)
         for row in (await conn.execute(stmt)).mappings():
             key = PairKey(row["target_app_id"], row["mini_program_id"])
-            history[key].append(StatusChange(status=row["status"], at=aware(row["at"])))
+            history[key].append(StatusChange(status=row["status"], at=row["at"]))
         return [tuple(history.get(key, ())) for key in keys]
 
 

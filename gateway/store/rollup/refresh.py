@@ -48,6 +48,7 @@ from gateway.store.rollup.state import CellState, apply_delta
 from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 from gateway.store.tables import ingest_batches
+from gateway.store.utc import as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     await record_catalog(conn, catalog)
     info = Snapshot(
         id=snapshot_id,
-        taken_at=taken_at.replace(tzinfo=UTC),
+        taken_at=taken_at,
         max_batch_id=max(upto, after),
         events=folded.events,
         seconds=time.perf_counter() - started,
@@ -114,8 +115,7 @@ async def refresh(
         full: Rebuild every rollup from all events instead of folding only new ones.
         now: The snapshot's ``taken_at`` (naive or aware UTC); defaults to the current time.
     """
-    now = now or datetime.now(UTC)
-    taken_at = now if now.tzinfo is None else now.astimezone(UTC).replace(tzinfo=None)
+    taken_at = datetime.now(UTC) if now is None else as_utc(now)
     async with engine.begin() as conn:
         await unbounded(conn)  # a refresh is never cut short by a request's timeout
         info = await _refresh(conn, full=full, taken_at=taken_at)

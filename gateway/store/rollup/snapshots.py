@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
@@ -20,6 +20,7 @@ class Snapshot:
     """A completed refresh: the one value every layer passes around for "the snapshot".
 
     Example (refreshes every 600 s, cache entries kept 30 s past the next one):
+        >>> from datetime import UTC
         >>> taken = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
         >>> snap = Snapshot(id=7, taken_at=taken)
         >>> snap.next_due(600.0).isoformat()
@@ -67,7 +68,7 @@ NO_SNAPSHOT = Snapshot(id=0, taken_at=None)
 def _snapshot(row: Row[tuple[object, ...]]) -> Snapshot:
     return Snapshot(
         id=row.id,
-        taken_at=row.taken_at.replace(tzinfo=UTC),
+        taken_at=row.taken_at,
         max_batch_id=row.max_batch_id,
         events=row.events,
         seconds=row.seconds,
