@@ -36,7 +36,7 @@ from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
-from gateway.store.rollup import SnapshotInfo, refresh
+from gateway.store.rollup import Snapshot, refresh
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "gateway_bench_rollup"
@@ -124,7 +124,7 @@ async def _recent_batch(settings: Settings, n: int) -> None:
                                                            quarantined=0))  # fmt: skip
         for table, share in ((t.launches, 35), (t.page_views, 52), (t.ad_impressions, 13)):
             copied = [c for c in table.c if c.name not in ("id", "batch_id", "at", "uid")]
-            at = literal(end) - func.random() * timedelta(minutes=30)
+            at = literal(end, t.launches.c.at.type) - func.random() * timedelta(minutes=30)
             key = func.concat(f"bench{batch}-", table.c.id)
             rows = select(key, literal(batch), at, uid, *copied)
             rows = rows.order_by(func.random()).limit(n * share // 100)
@@ -133,7 +133,7 @@ async def _recent_batch(settings: Settings, n: int) -> None:
     await engine.dispose()
 
 
-async def _timed(engine: AsyncEngine, *, full: bool) -> tuple[SnapshotInfo, float]:
+async def _timed(engine: AsyncEngine, *, full: bool) -> tuple[Snapshot, float]:
     started, cpu = time.perf_counter(), time.process_time()
     info = await refresh(engine, full=full)
     wall = time.perf_counter() - started

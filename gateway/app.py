@@ -95,7 +95,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     engine = create_engine(settings, bounded=True)  # GATEWAY_DB_STATEMENT_TIMEOUT_MS
     cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
-    watch_snapshot(lambda: tracker.last.taken_at if tracker.last else None)
+    watch_snapshot(lambda: tracker.last.snapshot.taken_at if tracker.last else None)
     limiter, budget = RateLimiter.create(settings), CostBudget.create(settings)
     persisted = PersistedQueries(
         cache,

@@ -17,12 +17,12 @@ from rich.console import Console
 
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
-from gateway.store.rollup import SnapshotInfo, refresh
+from gateway.store.rollup import Snapshot, refresh
 
 logger = logging.getLogger("gateway.worker")
 
 
-def describe(info: SnapshotInfo) -> str:
+def describe(info: Snapshot) -> str:
     """One line about a snapshot: id, events folded in, seconds, and whether it was a rebuild."""
     kind = "full rebuild" if info.full_rebuild else "incremental"
     return (
@@ -31,7 +31,7 @@ def describe(info: SnapshotInfo) -> str:
     )
 
 
-async def _refresh_once(settings: Settings, *, full: bool) -> SnapshotInfo:
+async def _refresh_once(settings: Settings, *, full: bool) -> Snapshot:
     engine = create_engine(settings)
     try:
         return await refresh(engine, full=full)

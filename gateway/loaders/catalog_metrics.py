@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import MerchantType
 from gateway.loaders.base import EngineLoader
-from gateway.loaders.catalog_rows import aware
 from gateway.metrics.catalog_counts import CatalogEntry
 from gateway.store.tables import deployments, merchants, mini_programs, target_apps
 
@@ -29,7 +28,7 @@ Onboardings = tuple[tuple[MerchantType, dt.datetime], ...]
 def _entry(row: Mapping[Any, Any]) -> CatalogEntry:
     return CatalogEntry(
         id=row["id"],
-        at=aware(row["at"]),
+        at=row["at"],
         type=row["type"],
         category=row["category"],
         source=row["source"],
@@ -120,5 +119,5 @@ class OnboardedMerchantsByWorkspaceLoader(EngineLoader[str, Onboardings]):
         )
         found: dict[str, list[tuple[MerchantType, dt.datetime]]] = defaultdict(list)
         for workspace_id, merchant_type, onboarded_at in await conn.execute(stmt):
-            found[workspace_id].append((merchant_type, aware(onboarded_at)))
+            found[workspace_id].append((merchant_type, onboarded_at))
         return [tuple(found.get(key, ())) for key in keys]

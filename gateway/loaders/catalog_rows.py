@@ -1,7 +1,6 @@
 """Plain values the loaders hand to resolvers: one frozen dataclass per catalog row.
 
-Datetimes are stored as naive UTC; every row here carries aware UTC datetimes instead, so the
-layers above never have to remember the storage convention.
+Datetimes are aware UTC, as the tables return them (:class:`~gateway.store.utc.UtcDateTime`).
 """
 
 from __future__ import annotations
@@ -14,16 +13,6 @@ from typing import Any, Generic, TypeVar
 from gateway.domain import DeploymentStatus, MerchantType, MiniProgramType
 
 T = TypeVar("T")
-
-
-def aware(value: dt.datetime) -> dt.datetime:
-    """A stored naive-UTC datetime as an aware UTC datetime."""
-    return value.replace(tzinfo=dt.UTC)
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """An input datetime as stored: naive UTC (a naive input is taken to be UTC already)."""
-    return value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +44,7 @@ class TargetAppRow:
             id=row["id"],
             workspace_id=row["workspace_id"],
             name=row["name"],
-            created_at=aware(row["created_at"]),
+            created_at=row["created_at"],
         )
 
 
@@ -72,13 +61,12 @@ class MerchantRow:
     @classmethod
     def from_mapping(cls, row: Mapping[Any, Any]) -> MerchantRow:
         """Build from a result row of the ``merchants`` table."""
-        onboarded = row["onboarded_at"]
         return cls(
             id=row["id"],
             workspace_id=row["workspace_id"],
             name=row["name"],
             merchant_type=row["merchant_type"],
-            onboarded_at=aware(onboarded) if onboarded is not None else None,
+            onboarded_at=row["onboarded_at"],
         )
 
 
@@ -106,7 +94,7 @@ class MiniProgramRow:
             type=row["type"],
             category=row["category"],
             source=row["source"],
-            created_at=aware(row["created_at"]),
+            created_at=row["created_at"],
         )
 
 

@@ -24,7 +24,7 @@ from datetime import date
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loaders.snapshot import SnapshotReader, SnapshotState
+from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
 from gateway.store.rollup import cell_ids, read_histories
@@ -74,7 +74,7 @@ async def _read_group(
 
 
 async def load_histories(
-    conn: AsyncConnection, snapshot: SnapshotState, keys: Sequence[HistoryKey]
+    conn: AsyncConnection, snapshot: Snapshot, keys: Sequence[HistoryKey]
 ) -> list[CellHistory]:
     """Answer ``keys`` in order (see the module docstring for the statements run)."""
     if snapshot.id == 0:  # no refresh yet: no rollups to read
@@ -107,7 +107,7 @@ class CellHistoryLoader(DataLoader[HistoryKey, CellHistory]):
     async def batch_load_fn(self, keys: list[HistoryKey]) -> list[CellHistory]:
         """Answer the batch on the request's snapshot (a constant number of statements)."""
 
-        async def work(conn: AsyncConnection, snapshot: SnapshotState) -> list[CellHistory]:
+        async def work(conn: AsyncConnection, snapshot: Snapshot) -> list[CellHistory]:
             return await load_histories(conn, snapshot, keys)
 
         return await self.reader.read(work)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import DeploymentStatus, Filters
 from gateway.loaders.base import EngineLoader
-from gateway.loaders.catalog_rows import StatusChange, aware
+from gateway.loaders.catalog_rows import StatusChange
 from gateway.loaders.current_status import current_deployments, mini_program_conditions
 from gateway.loaders.keys import FilteredKey, PairKey
 from gateway.metrics.status_groups import AVAILABLE_STATUSES, StatusCounts, group_counts
@@ -37,7 +37,7 @@ class DeploymentHistoryByPairLoader(EngineLoader[PairKey, tuple[StatusChange, ..
         history: dict[PairKey, list[StatusChange]] = defaultdict(list)
         for row in (await conn.execute(stmt)).mappings():
             key = PairKey(row["target_app_id"], row["mini_program_id"])
-            history[key].append(StatusChange(status=row["status"], at=aware(row["at"])))
+            history[key].append(StatusChange(status=row["status"], at=row["at"]))
         return [tuple(history.get(key, ())) for key in keys]
 
 

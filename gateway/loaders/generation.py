@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -25,9 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.errors import GatewayError
-from gateway.loaders.catalog_rows import aware
 from gateway.store.db_faults import read_retrying
-from gateway.store.rollup import read_latest_snapshot
+from gateway.store.rollup import NO_SNAPSHOT, Snapshot, read_latest_snapshot
 from gateway.store.tables import ingest_batches
 
 logger = logging.getLogger("gateway.loaders.generation")
@@ -38,38 +36,28 @@ class Generation:
     """The latest snapshot and the catalog's version.
 
     Attributes:
-        snapshot_id: The latest snapshot (0 before the first refresh).
-        taken_at: When it was taken (aware UTC), None before the first refresh.
+        snapshot: The latest snapshot (:data:`~gateway.store.rollup.NO_SNAPSHOT` before the
+            first refresh).
         catalog_version: The newest ingest batch that wrote catalog records (0: none).
     """
 
-    snapshot_id: int
-    taken_at: dt.datetime | None
+    snapshot: Snapshot
     catalog_version: int
 
     @property
     def token(self) -> str:
         """A short text naming the generation, for cache keys."""
-        return f"s{self.snapshot_id}.c{self.catalog_version}"
-
-    def seconds_to_live(self, refresh_interval: float, now: dt.datetime) -> float:
-        """Seconds until the next snapshot is due (0 when overdue or none was taken)."""
-        if self.taken_at is None:
-            return 0.0
-        due = self.taken_at + dt.timedelta(seconds=refresh_interval)
-        return max(0.0, (due - now).total_seconds())
+        return f"s{self.snapshot.id}.c{self.catalog_version}"
 
 
 async def read_generation(engine: AsyncEngine) -> Generation:
     """The generation as the database says now."""
     async with engine.connect() as conn:
-        info = await read_latest_snapshot(conn)
+        snapshot = await read_latest_snapshot(conn)
         catalog = await conn.scalar(
             select(func.max(ingest_batches.c.id)).where(ingest_batches.c.catalog_stored > 0)
         )
-    if info is None:
-        return Generation(0, None, int(catalog or 0))
-    return Generation(info.id, aware(info.taken_at), int(catalog or 0))
+    return Generation(snapshot or NO_SNAPSHOT, int(catalog or 0))
 
 
 class GenerationTracker:

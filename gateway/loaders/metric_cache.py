@@ -26,7 +26,7 @@ from aiodataloader import DataLoader
 from gateway.cache.instruments import count_computation
 from gateway.cache.keys import cache_key
 from gateway.cache.snapshot_cache import SnapshotCache
-from gateway.loaders.snapshot import SnapshotReader, SnapshotState
+from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from gateway.metrics.aggregate import MetricPoint, MetricValue
 from gateway.metrics.cells import CellKey
 from gateway.metrics.timerange import DateRange
@@ -117,13 +117,13 @@ class MetricCache:
         found = await self._cache.get_many(LAYER, full, self._ttl(snapshot))
         return [found.get(key) for key in full]
 
-    def _ttl(self, snapshot: SnapshotState) -> float:
-        """Seconds an entry of ``snapshot`` lives: until the next snapshot is due, plus the
-        grace period (0 for a snapshot without a time: nothing is kept)."""
+    def _ttl(self, snapshot: Snapshot) -> float:
+        """Seconds an entry of ``snapshot`` lives (:meth:`Snapshot.entry_ttl`); 0 before the
+        first refresh: nothing is kept."""
         if snapshot.taken_at is None:
             return 0.0
-        due = snapshot.taken_at + dt.timedelta(seconds=self._refresh_interval)
-        return (due - dt.datetime.now(dt.UTC)).total_seconds() + self._grace
+        now = dt.datetime.now(dt.UTC)
+        return snapshot.entry_ttl(self._refresh_interval, self._grace, now)
 
 
 def _full(snapshot_id: int, key: MetricKey) -> str:

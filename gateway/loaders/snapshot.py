@@ -17,43 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.errors import ServiceUnavailableError
-from gateway.loaders.catalog_rows import aware
 from gateway.store.db_faults import is_unavailable, read_retrying
-from gateway.store.rollup import SnapshotInfo, read_latest_snapshot
+from gateway.store.rollup import NO_SNAPSHOT, read_latest_snapshot
+from gateway.store.rollup import Snapshot as Snapshot  # re-exported: resolvers name it too
 
 T = TypeVar("T")
 logger = logging.getLogger("gateway.loaders.snapshot")
 
 SNAPSHOT_MOVED = "a new snapshot was taken while the database reconnected; retry"
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotState:
-    """The snapshot a response reads.
-
-    Attributes:
-        id: The snapshot id (increases with every refresh); 0 before the first refresh.
-        taken_at: When its refresh started (aware UTC); None before the first refresh.
-    """
-
-    id: int
-    taken_at: dt.datetime | None
-
-    @classmethod
-    def of(cls, info: SnapshotInfo | None) -> SnapshotState:
-        """The state of a stored snapshot row (None = no refresh yet)."""
-        if info is None:
-            return cls(id=0, taken_at=None)
-        return cls(id=info.id, taken_at=aware(info.taken_at))
 
 
 class SnapshotReader:
@@ -63,7 +41,7 @@ class SnapshotReader:
         self.engine = engine
         self._lock = asyncio.Lock()
         self._conn: AsyncConnection | None = None
-        self._state: SnapshotState | None = None
+        self._state: Snapshot | None = None
         self._closed = False
         self._fresh = True
         """True while the open transaction (if any) has not read the snapshot yet."""
@@ -74,11 +52,11 @@ class SnapshotReader:
         return self._conn is not None
 
     @property
-    def state(self) -> SnapshotState | None:
+    def state(self) -> Snapshot | None:
         """The snapshot read so far, or None when nothing read one (catalog-only answers)."""
         return self._state
 
-    async def read(self, work: Callable[[AsyncConnection, SnapshotState], Awaitable[T]]) -> T:
+    async def read(self, work: Callable[[AsyncConnection, Snapshot], Awaitable[T]]) -> T:
         """Run ``work(conn, snapshot)`` on the request's connection, one caller at a time.
 
         A connection lost on the way is replaced once (a new read transaction, which must
@@ -94,10 +72,10 @@ class SnapshotReader:
         async with self._lock:
             return await read_retrying(lambda: self._attempt(work))
 
-    async def _attempt(self, work: Callable[[AsyncConnection, SnapshotState], Awaitable[T]]) -> T:
+    async def _attempt(self, work: Callable[[AsyncConnection, Snapshot], Awaitable[T]]) -> T:
         conn = await self._connection()
         try:
-            state = SnapshotState.of(await read_latest_snapshot(conn)) if self._fresh else None
+            state = (await read_latest_snapshot(conn) or NO_SNAPSHOT) if self._fresh else None
             if state is not None and self._state is not None and state.id != self._state.id:
                 raise ServiceUnavailableError(SNAPSHOT_MOVED, retry_after=1)
             self._state = self._state or state
@@ -119,10 +97,10 @@ class SnapshotReader:
             with contextlib.suppress(Exception):
                 await conn.close()
 
-    async def snapshot(self) -> SnapshotState:
+    async def snapshot(self) -> Snapshot:
         """The snapshot this request reads (read once, in the request's transaction)."""
 
-        async def state(conn: AsyncConnection, snapshot: SnapshotState) -> SnapshotState:
+        async def state(conn: AsyncConnection, snapshot: Snapshot) -> Snapshot:
             return snapshot
 
         return await self.read(state)

@@ -25,7 +25,7 @@ from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import Filters, UserBasis
-from gateway.loaders.snapshot import SnapshotReader, SnapshotState
+from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from gateway.metrics.breakdown import Breakdown
 from gateway.metrics.cells import ANY, CellKey
 from gateway.metrics.timerange import DateRange
@@ -114,7 +114,7 @@ class SourceCache:
 
 async def load_user_breakdowns(
     conn: AsyncConnection,
-    snapshot: SnapshotState,
+    snapshot: Snapshot,
     keys: Sequence[UserBreakdownKey],
     cache: SourceCache,
 ) -> list[Breakdown]:
@@ -152,7 +152,7 @@ class UserBreakdownLoader(DataLoader[UserBreakdownKey, Breakdown]):
     async def batch_load_fn(self, keys: list[UserBreakdownKey]) -> list[Breakdown]:
         """Answer the batch on the request's snapshot (at most four statements)."""
 
-        async def work(conn: AsyncConnection, snapshot: SnapshotState) -> list[Breakdown]:
+        async def work(conn: AsyncConnection, snapshot: Snapshot) -> list[Breakdown]:
             return await load_user_breakdowns(conn, snapshot, keys, self.sources)
 
         return await self.reader.read(work)

@@ -25,7 +25,7 @@ from gateway.loaders.metric_cache import (
     encode_points,
     encode_value,
 )
-from gateway.loaders.snapshot import SnapshotState
+from gateway.loaders.snapshot import Snapshot
 from gateway.metrics.aggregate import (
     MetricPoint,
     MetricValue,
@@ -174,12 +174,11 @@ def month_label(month: date) -> str:
     return f"{month:%Y-%m}"
 
 
-async def snapshot(ctx: Context) -> tuple[SnapshotState, dt.datetime | None]:
+async def snapshot(ctx: Context) -> tuple[Snapshot, dt.datetime | None]:
     """The snapshot this response reads, and when the next refresh is due (None before the
     first refresh)."""
     state = await ctx.reader.snapshot()
-    interval = timedelta(seconds=ctx.settings.refresh_interval_seconds)
-    return state, None if state.taken_at is None else state.taken_at + interval
+    return state, state.next_due(ctx.settings.refresh_interval_seconds)
 
 
 def metric_definitions() -> list[MetricDefinition]:

@@ -71,8 +71,7 @@ class ApiKeyInfo:
 
 
 def _utcnow() -> datetime:
-    # Naive UTC, the convention of every timestamp column (see tables.py).
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 def _hash(secret: str) -> str:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Float,
     Integer,
     LargeBinary,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 
 from gateway.store.columns import ID, metadata
+from gateway.store.utc import UtcDateTime
 
 rollup_cells = Table(
     "rollup_cells",
@@ -64,7 +64,7 @@ snapshots = Table(
     "snapshots",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("taken_at", DateTime(), nullable=False),
+    Column("taken_at", UtcDateTime(), nullable=False),
     Column("max_batch_id", Integer, nullable=False),
     Column("events", BigInteger, nullable=False),
     Column("seconds", Float, nullable=False),

@@ -1,7 +1,8 @@
 """SQLAlchemy Core tables: one table per truth, identical on PostgreSQL and SQLite.
 
 Conventions:
-- Timestamps are naive UTC (``DateTime`` without zone) on both databases; a "day" is a UTC date.
+- Timestamps are stored as naive UTC (``DateTime`` without zone) on both databases and read as
+  aware UTC (:class:`~gateway.store.utc.UtcDateTime`); a "day" is a UTC date.
 - Enumerations are stored as their names in VARCHAR columns (``native_enum=False``) so that the
   same bulk paths (COPY on PostgreSQL, executemany on SQLite) write them as plain text.
 - Users get a dense 32-bit integer id (``users.uid``) the first time they are seen: events store
@@ -18,7 +19,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Enum,
     ForeignKey,
     Index,
@@ -31,6 +31,7 @@ from sqlalchemy import (
 from gateway.domain import DataType, DeploymentStatus, MerchantType, MiniProgramType
 from gateway.store.columns import ID
 from gateway.store.columns import metadata as metadata  # with every table registered on it
+from gateway.store.utc import UtcDateTime
 
 
 def _enum(cls: type, name: str) -> Enum:
@@ -50,7 +51,7 @@ target_apps = Table(
     Column("id", String(ID), primary_key=True),
     Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False, index=True),
     Column("name", String(512), nullable=False),
-    Column("created_at", DateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 merchants = Table(
@@ -60,7 +61,7 @@ merchants = Table(
     Column("workspace_id", String(ID), ForeignKey("workspaces.id"), nullable=False, index=True),
     Column("name", String(512), nullable=False),
     Column("merchant_type", _enum(MerchantType, "merchant_type"), nullable=False),
-    Column("onboarded_at", DateTime(), nullable=True),
+    Column("onboarded_at", UtcDateTime(), nullable=True),
 )
 
 mini_programs = Table(
@@ -73,7 +74,7 @@ mini_programs = Table(
     Column("type", _enum(MiniProgramType, "mini_program_type"), nullable=False),
     Column("category", String(64), nullable=False),
     Column("source", String(64), nullable=False),
-    Column("created_at", DateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 deployments = Table(
@@ -81,7 +82,7 @@ deployments = Table(
     metadata,
     Column("target_app_id", String(ID), ForeignKey("target_apps.id"), primary_key=True),
     Column("mini_program_id", String(ID), ForeignKey("mini_programs.id"), primary_key=True),
-    Column("at", DateTime(), primary_key=True),
+    Column("at", UtcDateTime(), primary_key=True),
     Column("status", _enum(DeploymentStatus, "deployment_status"), nullable=False),
     Index("ix_deployments_mini_program_id", "mini_program_id"),
 )
@@ -93,7 +94,7 @@ users = Table(
     Column("uid", Integer, primary_key=True, autoincrement=True),
     Column("guid", String(ID), nullable=False, unique=True),
     Column("source", String(64), nullable=True),
-    Column("created_at", DateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=True),
     Column("source_batch_id", Integer, nullable=True, index=True),
 )
 """Dense user ids. ``source`` is null until a ``user`` record arrives (reported as 'unknown');
@@ -105,7 +106,7 @@ ingest_batches = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(1024), nullable=False),
-    Column("committed_at", DateTime(), nullable=False),
+    Column("committed_at", UtcDateTime(), nullable=False),
     Column("records", Integer, nullable=False),
     Column("stored", Integer, nullable=False),
     Column("duplicates", Integer, nullable=False),
@@ -123,7 +124,7 @@ def _event_table(name: str, *extra: Column[object]) -> Table:
         metadata,
         Column("id", String(ID), primary_key=True),
         Column("batch_id", Integer, nullable=False),
-        Column("at", DateTime(), nullable=False),
+        Column("at", UtcDateTime(), nullable=False),
         Column("target_app_id", String(ID), nullable=False),
         Column("mini_program_id", String(ID), nullable=False),
         Column("uid", Integer, nullable=False),
@@ -165,7 +166,7 @@ quarantine = Table(
     "quarantine",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("received_at", DateTime(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("source", String(1024), nullable=False),
     Column("line", Integer, nullable=False),
     Column("kind", String(64), nullable=True),
@@ -183,9 +184,9 @@ api_keys = Table(
     Column("prefix", String(32), nullable=False, unique=True),
     Column("secret_hash", String(64), nullable=False),
     Column("grants", Text, nullable=False),
-    Column("created_at", DateTime(), nullable=False),
-    Column("last_used_at", DateTime(), nullable=True),
-    Column("revoked_at", DateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )
 """API keys (``X-API-Key``): the public ``prefix`` finds the row, ``secret_hash`` is the SHA-256
 hex of the secret part (the key itself is never stored), ``grants`` a JSON list of grant claims.

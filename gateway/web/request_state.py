@@ -23,7 +23,7 @@ from starlette.types import Scope
 
 from gateway.authz.principal import Principal
 from gateway.limits.cost_limit import CostAccount
-from gateway.loaders.snapshot import SnapshotState
+from gateway.loaders.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -56,7 +56,7 @@ class RequestState:
     documents: dict[str, str] = field(default_factory=dict)
     sub_response: Response | None = None
     contexts: list[Context] = field(default_factory=list)
-    snapshot_read: SnapshotState | None = None
+    snapshot_read: Snapshot | None = None
     cache_outcome: str | None = None
     log: dict[str, object] = field(default_factory=dict)
 

@@ -39,7 +39,7 @@ from gateway.cache.keys import cache_key
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.loaders.generation import Generation, GenerationTracker
-from gateway.loaders.snapshot import SnapshotState
+from gateway.loaders.snapshot import Snapshot
 from gateway.web.body import replay
 from gateway.web.negotiation import scope_media_type
 from gateway.web.persisted import Documents, cacheable_document, no_documents
@@ -115,7 +115,7 @@ class Captured:
     status: int = 0
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     chunks: list[bytes] = field(default_factory=list)
-    snapshot: SnapshotState | None = None
+    snapshot: Snapshot | None = None
 
     @property
     def body(self) -> bytes:
@@ -167,7 +167,7 @@ def cacheable(captured: Captured, generation: Generation) -> bool:
     executed operation's answer, so its ``extensions`` (the cost) end the body."""
     if captured.status != 200:
         return False
-    if captured.snapshot is not None and captured.snapshot.id != generation.snapshot_id:
+    if captured.snapshot is not None and captured.snapshot.id != generation.snapshot.id:
         return False
     parsed = _parsed(captured.body)
     if parsed is None or not isinstance(parsed.get("extensions"), dict):
@@ -193,9 +193,7 @@ def _suffix(extensions: dict[str, object], merge: bool = True) -> bytes:
     return b',"extensions":' + encoded + b"}"
 
 
-def _snapshot_extension(snapshot: SnapshotState | Generation) -> dict[str, object]:
-    if isinstance(snapshot, Generation):
-        snapshot = SnapshotState(snapshot.snapshot_id, snapshot.taken_at)
+def _snapshot_extension(snapshot: Snapshot) -> dict[str, object]:
     taken = snapshot.taken_at.isoformat().replace("+00:00", "Z") if snapshot.taken_at else None
     return {"id": snapshot.id, "takenAt": taken}
 
@@ -274,10 +272,10 @@ class ResponseCache:
             mine.append(captured)
             return captured.body if cacheable(captured, generation) else None
 
-        ttl = generation.seconds_to_live(self.refresh_interval, now) + self.grace_seconds
+        ttl = generation.snapshot.entry_ttl(self.refresh_interval, self.grace_seconds, now)
         result = await self.cache.get_or_compute(LAYER, key, compute, ttl)
         if result.value is not None:
-            snapshot: SnapshotState | Generation = generation
+            snapshot = generation.snapshot
             if mine and mine[0].snapshot is not None:
                 snapshot = mine[0].snapshot
             extensions = {
@@ -297,7 +295,7 @@ class ResponseCache:
         if parsed is not None:
             extensions = {
                 "cache": {"hit": False, "shared": False},
-                "snapshot": _snapshot_extension(captured.snapshot or generation),
+                "snapshot": _snapshot_extension(captured.snapshot or generation.snapshot),
                 **(report() if report is not None else {}),
             }
             body = with_extensions(body, extensions, merge="extensions" in parsed)
@@ -340,7 +338,7 @@ class ResponseCache:
         if suffix is None:  # once per generation: the same extensions on every hit
             extensions = {
                 "cache": {"hit": True, "shared": False},
-                "snapshot": _snapshot_extension(generation),
+                "snapshot": _snapshot_extension(generation.snapshot),
             }
             suffix = self._hit_suffix[generation] = _suffix(extensions)
         if not value.endswith(b"}}"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from gateway.store.apikeys import (
 
 INGESTER = Grant(Role.INGESTER)
 OPERATOR = Grant(Role.SUPERAPP_OPERATOR, workspace_id="ws_1")
-T0 = datetime(2026, 1, 1, 12, 0, 0)
+T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 async def _last_used(engine: AsyncEngine, name: str) -> datetime | None:

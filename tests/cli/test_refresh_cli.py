@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from gateway.cli.refresh import register, run_worker
 from gateway.settings import Settings
 from gateway.store.db import create_engine
-from gateway.store.rollup import SnapshotInfo, latest_snapshot
+from gateway.store.rollup import Snapshot, latest_snapshot
 from tests.metrics.engine_support import BASE, Event, MiniProgram, insert_batch, insert_catalog
 
 
@@ -30,8 +30,8 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     return app
 
 
-def _seed_and_latest(settings: Settings, *, seed: bool) -> SnapshotInfo | None:
-    async def run() -> SnapshotInfo | None:
+def _seed_and_latest(settings: Settings, *, seed: bool) -> Snapshot | None:
+    async def run() -> Snapshot | None:
         engine = create_engine(settings)
         try:
             if seed:

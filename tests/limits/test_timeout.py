@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from gateway.loaders.snapshot import SnapshotReader, SnapshotState
+from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from tests.limits.conftest import Serve
 from tests.limits.support import codes
 
@@ -22,7 +22,7 @@ def stuck(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Make every snapshot read hang; returns the reads started and cancelled."""
     seen: list[str] = []
 
-    async def never(self: SnapshotReader) -> SnapshotState:
+    async def never(self: SnapshotReader) -> Snapshot:
         seen.append("started")
         try:
             await asyncio.Event().wait()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
+from sqlalchemy import DateTime, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.domain import DeploymentStatus
@@ -52,7 +53,10 @@ async def test_timestamps_are_stored_as_naive_utc(engine: AsyncEngine) -> None:
     records = [*catalog(), launch("e1", at="2024-05-01T23:30:00.250-02:00")]
     await ingest_lines(engine, lines(records), source="t")
     [event] = await rows(engine, t.launches, "id")
-    assert event["at"] == datetime(2024, 5, 2, 1, 30, 0, 250_000)
+    assert event["at"] == datetime(2024, 5, 2, 1, 30, 0, 250_000, tzinfo=UTC)
+    async with engine.connect() as conn:  # on disk: naive UTC, read past the column type
+        stored = await conn.scalar(select(type_coerce(t.launches.c.at, DateTime())))
+    assert stored == datetime(2024, 5, 2, 1, 30, 0, 250_000)
 
 
 async def test_events_may_precede_their_catalog_within_a_chunk(engine: AsyncEngine) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.tokens import mint_token
 from gateway.loaders.generation import Generation
+from gateway.loaders.snapshot import Snapshot
 from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables
@@ -124,7 +125,7 @@ def _known(day: int, generation: Generation, valid_until: float) -> cache_fast_p
 
 
 async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() -> None:
-    generation = Generation(3, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 7)
+    generation = Generation(Snapshot(3, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)), 7)
 
     class Tracker:
         async def current(self) -> Generation:
@@ -136,7 +137,7 @@ async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() ->
     assert await cache_fast_path._holds(_known(today, generation, later), responses)
     assert not await cache_fast_path._holds(_known(today - 1, generation, later), responses)
     assert not await cache_fast_path._holds(_known(today, generation, time.time() - 1), responses)
-    newer = Generation(4, generation.taken_at, 7)
+    newer = Generation(Snapshot(4, generation.snapshot.taken_at), 7)
     assert not await cache_fast_path._holds(_known(today, newer, later), responses)
 
 

@@ -166,7 +166,7 @@ async def drop_stored_events(
 
 
 def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 async def _open_batch(conn: AsyncConnection, source: str, records: int) -> int:

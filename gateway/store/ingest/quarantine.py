@@ -70,7 +70,7 @@ async def quarantine_new(
     held = await conn.scalar(select(func.count()).select_from(quarantine))
     if int(held or 0) + len(problems) > _max_rows:
         raise QuarantineFullError(_max_rows)
-    received = datetime.now(UTC).replace(tzinfo=None)
+    received = datetime.now(UTC)
     rows = [
         {
             "received_at": received,

@@ -27,8 +27,10 @@ _PROBE = 5000  # ids per read: within SQLite's bound on bound parameters
 def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.name
-    if isinstance(value, dt.datetime):  # SQLite rows carry the text SQLAlchemy writes
-        return value.isoformat(" ", "microseconds")
+    if isinstance(value, dt.datetime):
+        # New rows carry the storage form (naive UTC; on SQLite the text SQLAlchemy writes),
+        # stored rows are read as aware UTC: compare both as the stored text.
+        return value.replace(tzinfo=None).isoformat(" ", "microseconds")
     return value
 
 

@@ -14,11 +14,17 @@ from __future__ import annotations
 from gateway.store.rollup.read import cell_ids, read_days, read_histories, read_lifetime_totals
 from gateway.store.rollup.read_users import read_active_users, read_cumulative_users, scope_cells
 from gateway.store.rollup.refresh import refresh
-from gateway.store.rollup.snapshots import SnapshotInfo, latest_snapshot, read_latest_snapshot
+from gateway.store.rollup.snapshots import (
+    NO_SNAPSHOT,
+    Snapshot,
+    latest_snapshot,
+    read_latest_snapshot,
+)
 from gateway.store.rollup.user_sources import read_user_sources
 
 __all__ = [
-    "SnapshotInfo",
+    "NO_SNAPSHOT",
+    "Snapshot",
     "cell_ids",
     "latest_snapshot",
     "read_active_users",

@@ -39,7 +39,7 @@ from gateway.store.rollup.persist import (
     write_states,
 )
 from gateway.store.rollup.snapshots import (
-    SnapshotInfo,
+    Snapshot,
     close_snapshot,
     open_snapshot,
     read_latest_snapshot,
@@ -48,6 +48,7 @@ from gateway.store.rollup.state import CellState, apply_delta
 from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 from gateway.store.tables import ingest_batches
+from gateway.store.utc import as_utc
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded, *, fre
     await write_states(conn, groups, states, fresh=False)
 
 
-async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> SnapshotInfo:
+async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> Snapshot:
     started = time.perf_counter()
     snapshot_id = await open_snapshot(conn, taken_at)
     previous = await read_latest_snapshot(conn, before=snapshot_id)
@@ -92,7 +93,7 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     await _apply(conn, catalog, folded, fresh=rebuild)
     await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
     await record_catalog(conn, catalog)
-    info = SnapshotInfo(
+    info = Snapshot(
         id=snapshot_id,
         taken_at=taken_at,
         max_batch_id=max(upto, after),
@@ -106,7 +107,7 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
 
 async def refresh(
     engine: AsyncEngine, *, full: bool = False, now: datetime | None = None
-) -> SnapshotInfo:
+) -> Snapshot:
     """Fold new events into the rollups and record a snapshot (see the module docstring).
 
     Args:
@@ -114,8 +115,7 @@ async def refresh(
         full: Rebuild every rollup from all events instead of folding only new ones.
         now: The snapshot's ``taken_at`` (naive or aware UTC); defaults to the current time.
     """
-    now = now or datetime.now(UTC)
-    taken_at = now if now.tzinfo is None else now.astimezone(UTC).replace(tzinfo=None)
+    taken_at = datetime.now(UTC) if now is None else as_utc(now)
     async with engine.begin() as conn:
         await unbounded(conn)  # a refresh is never cut short by a request's timeout
         info = await _refresh(conn, full=full, taken_at=taken_at)

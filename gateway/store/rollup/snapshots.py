@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
@@ -15,13 +15,24 @@ REFRESH_LOCK_KEY = 7_460_002
 """PostgreSQL advisory lock held by a refresh transaction (ingest uses 7_460_001)."""
 
 
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """A completed refresh.
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A completed refresh: the one value every layer passes around for "the snapshot".
+
+    Example (refreshes every 600 s, cache entries kept 30 s past the next one):
+        >>> from datetime import UTC
+        >>> taken = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        >>> snap = Snapshot(id=7, taken_at=taken)
+        >>> snap.next_due(600.0).isoformat()
+        '2026-01-01T12:10:00+00:00'
+        >>> snap.entry_ttl(600.0, 30.0, now=taken + timedelta(seconds=100))
+        530.0
+        >>> NO_SNAPSHOT.entry_ttl(600.0, 30.0, now=taken)
+        30.0
 
     Attributes:
-        id: Increases with every refresh; caches key on it.
-        taken_at: When the refresh started (naive UTC).
+        id: Increases with every refresh; caches key on it. 0 before the first refresh.
+        taken_at: When the refresh started (aware UTC); None before the first refresh.
         max_batch_id: Every ingest batch up to this id is folded in.
         events: Events folded in by this refresh (all of them for a full rebuild).
         seconds: How long the refresh took, commit excluded.
@@ -29,15 +40,33 @@ class SnapshotInfo:
     """
 
     id: int
-    taken_at: datetime
-    max_batch_id: int
-    events: int
-    seconds: float
-    full_rebuild: bool
+    taken_at: datetime | None
+    max_batch_id: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    full_rebuild: bool = False
+
+    def next_due(self, refresh_interval: float) -> datetime | None:
+        """When the next snapshot is due: ``taken_at`` plus ``refresh_interval`` seconds
+        (None before the first refresh)."""
+        if self.taken_at is None:
+            return None
+        return self.taken_at + timedelta(seconds=refresh_interval)
+
+    def entry_ttl(self, refresh_interval: float, grace_seconds: float, now: datetime) -> float:
+        """Seconds a cache entry computed from this snapshot lives, from ``now`` (aware): until
+        the next snapshot is due (0 when it is overdue or none was taken), plus the grace."""
+        due = self.next_due(refresh_interval)
+        until_due = 0.0 if due is None else max(0.0, (due - now).total_seconds())
+        return until_due + grace_seconds
 
 
-def _info(row: Row[tuple[object, ...]]) -> SnapshotInfo:
-    return SnapshotInfo(
+NO_SNAPSHOT = Snapshot(id=0, taken_at=None)
+"""What readers see before the first refresh."""
+
+
+def _snapshot(row: Row[tuple[object, ...]]) -> Snapshot:
+    return Snapshot(
         id=row.id,
         taken_at=row.taken_at,
         max_batch_id=row.max_batch_id,
@@ -49,16 +78,16 @@ def _info(row: Row[tuple[object, ...]]) -> SnapshotInfo:
 
 async def read_latest_snapshot(
     conn: AsyncConnection, *, before: int | None = None
-) -> SnapshotInfo | None:
+) -> Snapshot | None:
     """The newest snapshot visible to ``conn`` (with an id below ``before``, if given)."""
     stmt = select(snapshots).order_by(snapshots.c.id.desc()).limit(1)
     if before is not None:
         stmt = stmt.where(snapshots.c.id < before)
     row = (await conn.execute(stmt)).first()
-    return None if row is None else _info(row)
+    return None if row is None else _snapshot(row)
 
 
-async def latest_snapshot(engine: AsyncEngine) -> SnapshotInfo | None:
+async def latest_snapshot(engine: AsyncEngine) -> Snapshot | None:
     """The newest completed snapshot, or None before the first refresh."""
     async with engine.connect() as conn:
         return await read_latest_snapshot(conn)
@@ -80,15 +109,15 @@ async def open_snapshot(conn: AsyncConnection, taken_at: datetime) -> int:
     return int(key[0])
 
 
-async def close_snapshot(conn: AsyncConnection, info: SnapshotInfo) -> None:
+async def close_snapshot(conn: AsyncConnection, snapshot: Snapshot) -> None:
     """Fill in the snapshot row with what the refresh did (committed with the rollups)."""
     await conn.execute(
         update(snapshots)
-        .where(snapshots.c.id == info.id)
+        .where(snapshots.c.id == snapshot.id)
         .values(
-            max_batch_id=info.max_batch_id,
-            events=info.events,
-            seconds=info.seconds,
-            full_rebuild=info.full_rebuild,
+            max_batch_id=snapshot.max_batch_id,
+            events=snapshot.events,
+            seconds=snapshot.seconds,
+            full_rebuild=snapshot.full_rebuild,
         )
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,7 +43,7 @@ async def test_first_refresh_builds_and_records_a_snapshot(engine: AsyncEngine) 
     batch = await insert_batch(engine, [_launch(1, 0, 1), _page_view(2, 0, 1, 1500)])
     info = await refresh(engine, now=datetime(2026, 11, 9, 8, 30))
     assert (info.events, info.max_batch_id, info.full_rebuild) == (2, batch, True)
-    assert info.taken_at == datetime(2026, 11, 9, 8, 30)
+    assert info.taken_at == datetime(2026, 11, 9, 8, 30, tzinfo=UTC)
     assert await latest_snapshot(engine) == info
 
 
