@@ -37,11 +37,11 @@ from starlette.types import Scope
 from gateway.authz.matrix_file import configured_matrix
 from gateway.authz.tokens import check_jwt_settings
 from gateway.cache.snapshot_cache import SnapshotCache
-from gateway.loaders.generation import GenerationTracker
 from gateway.resolvers.sealing import install_cursor_secret
 from gateway.schema import QueryLimits, build_schema
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
+from gateway.store.generation import GenerationTracker
 from gateway.store.ingest import configure_ingest
 from gateway.web.budget import CostBudget
 from gateway.web.bulkhead import bulkheaded

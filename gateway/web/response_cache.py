@@ -4,7 +4,7 @@ A response is keyed by everything that can change its bytes: the document's SHA-
 operation name, the canonical variables, the HTTP method, the caller's effective grants
 (:attr:`Principal.grants_key`), the role matrix's version, the query limits' version (a limit
 lowered by configuration must not be bypassed by a warm cache), the UTC date (presets are
-relative to it) and the data's :class:`~gateway.loaders.generation.Generation` (snapshot and
+relative to it) and the data's :class:`~gateway.store.generation.Generation` (snapshot and
 catalog version). A hit therefore never crosses scopes: two callers share an entry only when
 they hold the same grants. A document that may select ``viewer`` (the caller's subject and
 credential kind, not only its grants) is also keyed by the subject and credential kind.
@@ -38,8 +38,8 @@ from gateway.authz.principal import Principal
 from gateway.cache.keys import cache_key
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.cache.snapshot_cache import SnapshotCache
-from gateway.loaders.generation import Generation, GenerationTracker
 from gateway.loaders.snapshot import Snapshot
+from gateway.store.generation import Generation, GenerationTracker
 from gateway.web.body import replay
 from gateway.web.negotiation import scope_media_type
 from gateway.web.persisted import Documents, cacheable_document, no_documents

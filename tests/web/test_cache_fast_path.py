@@ -15,12 +15,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.tokens import mint_token
-from gateway.loaders.generation import Generation
 from gateway.loaders.snapshot import Snapshot
 from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store import tables
 from gateway.store.apikeys import create_api_key, revoke_api_key
+from gateway.store.generation import Generation
 from gateway.web import cache_fast_path
 from gateway.web.response_cache import Located, ResponseCache
 

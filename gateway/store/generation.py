@@ -28,7 +28,7 @@ from gateway.store.db_faults import read_retrying
 from gateway.store.rollup import NO_SNAPSHOT, Snapshot, read_latest_snapshot
 from gateway.store.tables import ingest_batches
 
-logger = logging.getLogger("gateway.loaders.generation")
+logger = logging.getLogger("gateway.store.generation")
 
 
 @dataclass(frozen=True, slots=True)
