@@ -31,7 +31,7 @@ from gateway.metrics.cells import CellKey, cell_of
 from gateway.metrics.timerange import DateRange, TimeRangeSpec
 from gateway.resolvers import catalog
 from gateway.resolvers.catalog_metrics import mini_program_count
-from gateway.resolvers.metrics import load_metric
+from gateway.resolvers.event_metrics import load_metric
 from gateway.resolvers.sealing import seal, unseal
 from gateway.resolvers.time_range import date_range
 

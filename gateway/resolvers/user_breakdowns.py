@@ -1,7 +1,7 @@
 """User breakdown resolvers (SPEC §4): arguments -> a loader key -> a pure breakdown.
 
 The range is resolved first, so a bad ``timeRange`` answers ``BAD_USER_INPUT`` before any
-query. Filters come from :func:`gateway.resolvers.metrics.metric_filters`; a null ``basis`` is
+query. Filters come from :func:`gateway.resolvers.event_metrics.metric_filters`; a null ``basis`` is
 CUMULATIVE, as the schema documents.
 """
 

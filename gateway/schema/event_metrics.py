@@ -16,7 +16,7 @@ import strawberry
 from gateway.domain import Entity, Filters
 from gateway.metrics.cells import CellKey, cell_of
 from gateway.metrics.registry import REGISTRY
-from gateway.resolvers import metrics
+from gateway.resolvers import event_metrics
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
 from gateway.schema.enums import DataType, MiniProgramTypeFilter
 from gateway.schema.fields import Info, resolver_field
@@ -86,8 +86,10 @@ def _metric_field(name: str) -> Any:
         data_type: DataTypeArg = DataType.PRODUCTION,
         category: CategoryArg = None,
     ) -> Metric | None:
-        cell = self.metric_cell(metrics.metric_filters(type, data_type, category))
-        value, series = await metrics.event_metric(info.context, name, cell, time_range.to_spec())
+        cell = self.metric_cell(event_metrics.metric_filters(type, data_type, category))
+        value, series = await event_metrics.event_metric(
+            info.context, name, cell, time_range.to_spec()
+        )
         return Metric.of(value, series)
 
     return strawberry.field(resolver=resolve, name=name, description=describe_metric(name))
@@ -134,11 +136,11 @@ class EventMetrics(Entity):
         data_type: DataTypeArg = DataType.PRODUCTION,
         category: CategoryArg = None,
     ) -> list[MonthlyActiveUsers] | None:
-        cell = self.metric_cell(metrics.metric_filters(type, data_type, category))
-        months = await metrics.monthly_active_users_of(info.context, cell, from_, to)
+        cell = self.metric_cell(event_metrics.metric_filters(type, data_type, category))
+        months = await event_metrics.monthly_active_users_of(info.context, cell, from_, to)
         return [
             MonthlyActiveUsers(
-                month=metrics.month_label(m.month),
+                month=event_metrics.month_label(m.month),
                 value=m.metric.value,
                 previous_value=m.metric.previous_value,
                 change=m.metric.change,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway.resolvers import metrics
+from gateway.metrics.registry import REGISTRY
 
 METRIC_DEFINITIONS_DESCRIPTION = (
     "Every metric field of the schema with its meaning, unit and exactness (from the "
@@ -31,5 +31,5 @@ class MetricDefinition:
         """Every registry metric, in documentation order."""
         return [
             cls(name=d.name, description=d.description, unit=d.unit, exact=d.exact)
-            for d in metrics.metric_definitions()
+            for d in REGISTRY.values()
         ]

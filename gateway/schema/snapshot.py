@@ -6,7 +6,7 @@ import datetime as dt
 
 import strawberry
 
-from gateway.resolvers import metrics
+from gateway.resolvers.snapshot import snapshot
 from gateway.schema.fields import Info
 
 SNAPSHOT_DESCRIPTION = (
@@ -39,7 +39,7 @@ class Snapshot:
     @classmethod
     async def of_request(cls, info: Info) -> Snapshot:
         """The snapshot the request reads."""
-        state, next_refresh = await metrics.snapshot(info.context)
+        state, next_refresh = await snapshot(info.context)
         return cls(
             id=strawberry.ID(str(state.id)),
             taken_at=state.taken_at,

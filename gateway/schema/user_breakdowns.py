@@ -14,7 +14,7 @@ import strawberry
 
 from gateway.domain import Entity
 from gateway.metrics.user_breakdowns import UsersBy
-from gateway.resolvers.metrics import metric_filters
+from gateway.resolvers.event_metrics import metric_filters
 from gateway.resolvers.user_breakdowns import users_breakdown
 from gateway.schema.arguments import CategoryArg, TimeRangeArg, TypeArg
 from gateway.schema.breakdown import Breakdown

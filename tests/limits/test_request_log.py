@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from gateway.resolvers import metrics
 from gateway.web.request_log import HANDLER_NAME, configure_logging
 from tests.limits.conftest import Serve
 from tests.limits.support import codes, errors
@@ -78,7 +77,7 @@ async def test_an_internal_error_is_logged_with_the_request_id_and_traceback_onl
     async def broken(context: object) -> object:
         raise RuntimeError("secret detail of the failure")
 
-    monkeypatch.setattr(metrics, "snapshot", broken)
+    monkeypatch.setattr("gateway.schema.snapshot.snapshot", broken)
     caplog.set_level(logging.INFO)
     async with serve() as http:
         response = await http.post("/graphql", json=QUERY, headers=admin)

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 
@@ -25,7 +24,6 @@ from gateway.loaders.metric_cache import (
     encode_points,
     encode_value,
 )
-from gateway.loaders.snapshot import Snapshot
 from gateway.metrics.aggregate import (
     MetricPoint,
     MetricValue,
@@ -172,15 +170,3 @@ async def monthly_active_users_of(
 def month_label(month: date) -> str:
     """``"YYYY-MM"`` of a month's first day."""
     return f"{month:%Y-%m}"
-
-
-async def snapshot(ctx: Context) -> tuple[Snapshot, dt.datetime | None]:
-    """The snapshot this response reads, and when the next refresh is due (None before the
-    first refresh)."""
-    state = await ctx.reader.snapshot()
-    return state, state.next_due(ctx.settings.refresh_interval_seconds)
-
-
-def metric_definitions() -> list[MetricDefinition]:
-    """Every metric of the registry, in documentation order."""
-    return list(REGISTRY.values())
