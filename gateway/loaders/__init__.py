@@ -44,6 +44,11 @@ from gateway.loaders.deployments import (
     StatusCountsByTargetAppLoader,
 )
 from gateway.loaders.metric_cache import MetricCache
+from gateway.loaders.metric_results import (
+    MetricSeriesLoader,
+    MetricValueLoader,
+    MonthlyActiveUsersLoader,
+)
 from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.loaders.user_breakdowns import UserBreakdownLoader
@@ -77,6 +82,9 @@ class Loaders:
     all_target_apps_by_workspace: AllTargetAppsByWorkspaceLoader
     user_breakdowns: UserBreakdownLoader
     metric_cache: MetricCache
+    metric_values: MetricValueLoader
+    metric_series: MetricSeriesLoader
+    monthly_active_users: MonthlyActiveUsersLoader
 
     @classmethod
     def create(
@@ -95,11 +103,16 @@ class Loaders:
         request's) plus ``grace_seconds``.
         """
         snapshot = SnapshotReader(engine)
+        histories = CellHistoryLoader(snapshot)
+        results = MetricCache(cache, snapshot, refresh_interval, grace_seconds)
         on_snapshot: dict[str, Any] = {
             "snapshot": snapshot,
-            "cell_history": CellHistoryLoader(snapshot),
+            "cell_history": histories,
             "user_breakdowns": UserBreakdownLoader(snapshot),
-            "metric_cache": MetricCache(cache, snapshot, refresh_interval, grace_seconds),
+            "metric_cache": results,
+            "metric_values": MetricValueLoader(results, histories),
+            "metric_series": MetricSeriesLoader(results, histories),
+            "monthly_active_users": MonthlyActiveUsersLoader(results, histories),
         }
         return cls(
             **{

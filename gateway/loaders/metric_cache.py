@@ -3,15 +3,13 @@
 A metric result depends only on the metric, its rollup cell (scope and filters), the days and
 the snapshot, never on who asks: the field's authorization already decided the caller may ask
 (SPEC §7). Keys are ``cache_key("metric", "s<snapshot>", metric, cell..., start, end[,
-granularity])`` on the snapshot the request reads. Per request, lookups are batched into one
-``get_many`` (a dataloader, so every metric resolver of a tick lands in one batch, and their
-misses then reach the history loader in one tick too) and new values are written in one
-``set_many`` when the request's context closes; they live until the next snapshot is due plus
-the grace period.
+granularity])`` on the snapshot the request reads. The metric-results loaders
+(:mod:`gateway.loaders.metric_results`) look a batch up with one ``get_many`` and hand the
+values they computed to :meth:`MetricCache.put`; those are written in one ``set_many`` when
+the request's context closes, and live until the next snapshot is due plus the grace period.
 
 Example:
-    >>> key = MetricCache.key("activeUsers", cell, span)            # doctest: +SKIP
-    >>> await cache.get(key) or cache.put(key, encode_value(value))  # doctest: +SKIP
+    >>> found = await cache.get_many([MetricCache.key("activeUsers", cell, span)])  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from collections.abc import Sequence
 from datetime import date
 
 import orjson
-from aiodataloader import DataLoader
 
 from gateway.cache.instruments import count_computation
 from gateway.cache.keys import cache_key
@@ -80,7 +77,6 @@ class MetricCache:
         self._refresh_interval = refresh_interval
         self._grace = grace_seconds
         self._pending: dict[MetricKey, bytes] = {}
-        self._loader: DataLoader[MetricKey, bytes | None] = DataLoader(self._batch)
 
     @staticmethod
     def key(name: str, cell: CellKey, span: DateRange, *more: str) -> MetricKey:
@@ -89,11 +85,15 @@ class MetricCache:
         return (name, cell.scope, cell.data_type, cell.mp_type, cell.category,
                 span.start.isoformat(), span.end.isoformat(), *more)  # fmt: skip
 
-    async def get(self, key: MetricKey) -> bytes | None:
-        """The cached value of ``key`` (batched with the request's other lookups)."""
-        if self._cache is None:
-            return None
-        return await self._loader.load(key)
+    async def get_many(self, keys: Sequence[MetricKey]) -> list[bytes | None]:
+        """The cached values of ``keys``, in order (None: not cached), in one lookup on the
+        snapshot the request reads."""
+        if self._cache is None or not keys:
+            return [None] * len(keys)
+        snapshot = await self._reader.snapshot()
+        full = [_full(snapshot.id, key) for key in keys]
+        found = await self._cache.get_many(LAYER, full, self._ttl(snapshot))
+        return [found.get(key) for key in full]
 
     def put(self, key: MetricKey, value: bytes) -> None:
         """Remember a computed value; written by :meth:`flush`."""
@@ -109,13 +109,6 @@ class MetricCache:
         items, self._pending = self._pending, {}
         ttl = self._ttl(state)
         await self._cache.set_many(LAYER, {_full(state.id, k): v for k, v in items.items()}, ttl)
-
-    async def _batch(self, keys: list[MetricKey]) -> list[bytes | None]:
-        assert self._cache is not None
-        snapshot = await self._reader.snapshot()
-        full = [_full(snapshot.id, key) for key in keys]
-        found = await self._cache.get_many(LAYER, full, self._ttl(snapshot))
-        return [found.get(key) for key in full]
 
     def _ttl(self, snapshot: Snapshot) -> float:
         """Seconds an entry of ``snapshot`` lives (:meth:`Snapshot.entry_ttl`); 0 before the

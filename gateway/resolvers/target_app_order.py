@@ -137,7 +137,7 @@ async def _values(ctx: Context, apps: tuple[TargetAppRow, ...], ordering: Orderi
         loaded = await asyncio.gather(
             *(load_metric(ctx, "activeUsers", _active_users_cell(a), span) for a in apps)
         )
-        return [metric.value.value for metric in loaded]
+        return [metric.value for metric in loaded]
     spec = TimeRangeSpec(from_=span.start, to=span.end)
     counts = await asyncio.gather(*(mini_program_count(ctx, a.id, spec, Filters()) for a in apps))
     return [float(count.value().value) for count in counts]
