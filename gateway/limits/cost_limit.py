@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from graphql import FragmentDefinitionNode, GraphQLError, get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from gateway.domain import MAX_RANGE_DAYS
 from gateway.errors import ErrorCode
 from gateway.limits.cost import CostWalker, coerce_variables
 
@@ -69,6 +70,15 @@ class Costed(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class _Uncontexted:
+    """The :class:`Costed` of an execution run without a context."""
+
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.UTC).date())
+    max_range_days: int = MAX_RANGE_DAYS
+    cost: CostAccount = field(default_factory=CostAccount)
+
+
 class CostLimit(SchemaExtension):
     """Compute each operation's cost before it executes; refuse it past ``limit``.
 
@@ -102,8 +112,10 @@ class CostLimit(SchemaExtension):
 
     @property
     def _context(self) -> Costed:
-        context: Costed = self.execution_context.context
-        return context
+        """The execution's context; an execution without one (a tool introspecting the schema)
+        gets today's date, the default longest range and an account of its own."""
+        context: Costed | None = self.execution_context.context
+        return context if context is not None else _Uncontexted()
 
     def get_results(self) -> dict[str, Any]:
         """``{"cost": n}`` for the response's ``extensions`` once computed."""

@@ -224,3 +224,11 @@ def test_the_readmes_example_queries_are_within_the_default_limit() -> None:
     month = {"range": {"preset": "LAST_30_DAYS"}}
     for document in documents:
         assert cost(document, month) <= Settings().max_query_cost, document
+
+
+async def test_an_execution_without_a_context_is_costed_with_the_defaults() -> None:
+    # A tool introspecting the schema runs it without the gateway's Context.
+    result = await build_schema().execute("{ __schema { queryType { name } } }")
+    assert result.errors is None
+    assert result.data == {"__schema": {"queryType": {"name": "Query"}}}
+    assert result.extensions == {"cost": 1}
