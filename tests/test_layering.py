@@ -59,6 +59,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # The vocabulary shared by every layer depends on none of them.
     "gateway.domain": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.errors": ("gateway.", "strawberry", "sqlalchemy"),
+    "gateway.utc": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.settings": ("gateway.", "strawberry", "sqlalchemy"),
 }
 """Module prefix -> import prefixes its modules may not use. A worked example: a module

@@ -12,17 +12,19 @@ from collections.abc import Mapping
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from gateway.utc import as_utc
+
 
 def _serialize_datetime(value: dt.datetime) -> str:
     # A naive value here would be a bug upstream; loaders hand out aware UTC datetimes.
-    return value.astimezone(dt.UTC).isoformat()
+    return as_utc(value).isoformat()
 
 
 def _parse_datetime(value: object) -> dt.datetime:
     if not isinstance(value, str):
         raise ValueError("DateTime must be an ISO-8601 string")
     parsed = dt.datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    return as_utc(parsed)
 
 
 def _parse_date(value: object) -> dt.date:

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -25,6 +25,7 @@ from gateway.domain import (
     MerchantType,
     MiniProgramType,
 )
+from gateway.utc import naive_utc
 
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]  # 1-128 of [A-Za-z0-9_.:@/-]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
@@ -194,4 +195,4 @@ def kind_of(record: Record | type[Record]) -> str:
 
 def to_utc_naive(moment: datetime) -> datetime:
     """Timestamps are stored as naive UTC on both databases."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    return naive_utc(moment)

@@ -25,10 +25,7 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 
-
-def as_utc(value: datetime) -> datetime:
-    """An input datetime as aware UTC (a naive one is taken to be UTC already)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from gateway.utc import naive_utc
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -39,7 +36,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """An aware datetime as stored: naive UTC (a naive one is taken to be UTC already)."""
-        return None if value is None else as_utc(value).replace(tzinfo=None)
+        return None if value is None else naive_utc(value)
 
     def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
         """A stored naive-UTC datetime as an aware UTC datetime."""

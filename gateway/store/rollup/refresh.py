@@ -48,7 +48,7 @@ from gateway.store.rollup.state import CellState, apply_delta
 from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 from gateway.store.tables import ingest_batches
-from gateway.store.utc import as_utc
+from gateway.utc import as_utc
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from openpyxl.styles import Font, numbers
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from gateway.utc import naive_utc
 from gateway.web.export.flatten import Cell
 from gateway.web.export.sheets import Sheet
 
@@ -64,9 +65,7 @@ def _cell(ws: WriteOnlyWorksheet, cell: Cell) -> Any:
         return dt.date.fromisoformat(value)
     if isinstance(value, str) and type_name == "DateTime":
         instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        if instant.tzinfo is not None:
-            instant = instant.astimezone(dt.UTC).replace(tzinfo=None)
-        return instant
+        return naive_utc(instant)  # spreadsheet cells have no zone
     if isinstance(value, list):
         value = ", ".join("" if v is None else str(v) for v in value)
     elif not isinstance(value, str):
