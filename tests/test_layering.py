@@ -25,7 +25,9 @@ _REQUEST_PATH = (
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Persistence and pure aggregation know nothing of GraphQL, HTTP or the request path.
-    "gateway.store": ("strawberry", "graphql", "starlette", *_REQUEST_PATH),
+    # Persistence knows principals' grants only as data it stores (gateway.roles), never
+    # access control.
+    "gateway.store": ("strawberry", "graphql", "starlette", "gateway.authz", *_REQUEST_PATH),
     "gateway.metrics": ("strawberry", "graphql", "starlette", *_REQUEST_PATH),
     # The schema speaks GraphQL only: storage and cache are reached through resolvers/loaders.
     "gateway.schema": ("sqlalchemy", "redis", "asyncpg", "aiosqlite", "gateway.store"),
@@ -54,8 +56,6 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "sqlalchemy",
         "starlette",
     ),
-    # Persistence knows principals only as data it stores, never access control.
-    "gateway.store.apikeys": ("gateway.authz",),
     # The vocabulary shared by every layer depends on none of them.
     "gateway.domain": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.errors": ("gateway.", "strawberry", "sqlalchemy"),
