@@ -2,8 +2,9 @@
 
 An event's cells depend on its app's workspace and its mini program's type and category. The
 refresh records the attributes it built with; if one of them differs now (a mini program changed
-category, say), the rollups already written are wrong for that entity and the refresh rebuilds
-everything (correct, and rare). Attributes of entities never recorded cannot be stale.
+category, say), the cells whose membership changed are recomputed from the fine cells
+(:mod:`gateway.store.rollup.derive`), reading no raw event. Attributes of entities never recorded
+cannot be stale.
 """
 
 from __future__ import annotations
@@ -81,11 +82,10 @@ async def load_catalog(conn: AsyncConnection) -> Catalog:
     )
 
 
-async def catalog_changed(conn: AsyncConnection, catalog: Catalog) -> bool:
-    """True when an attribute the rollups were built with differs in ``catalog``."""
-    current = catalog.attributes()
+async def recorded_catalog(conn: AsyncConnection) -> dict[tuple[str, str], str]:
+    """The attributes the rollups were built with: (kind, id) -> attributes text."""
     rows = await conn.execute(select(rollup_catalog))
-    return any(current.get((row.kind, row.id), row.attributes) != row.attributes for row in rows)
+    return {(row.kind, row.id): row.attributes for row in rows}
 
 
 async def record_catalog(conn: AsyncConnection, catalog: Catalog) -> None:

@@ -5,8 +5,10 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
 1. Lock (see :func:`~gateway.store.rollup.snapshots.open_snapshot`) and insert the snapshot row.
 2. New events = batches ``previous.max_batch_id < batch_id <= max(ingest_batches.id)`` (ingest
    commits batches in id order under its own lock, so no batch below the bound can appear later).
-3. Full rebuild instead when asked, before the first snapshot, or when a catalog attribute the
-   rollups were built with has changed (:mod:`~gateway.store.rollup.catalog`).
+3. Full rebuild instead when asked or before the first snapshot. Otherwise, when a catalog
+   attribute the rollups were built with has changed (:mod:`~gateway.store.rollup.catalog`), the
+   cells it moved entities between are recomputed from the fine cells, reading no raw event
+   (:mod:`~gateway.store.rollup.derive`).
 4. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
    vectorized pass (:mod:`~gateway.store.rollup.fold`). A full rebuild writes the result as it
    is (bulk COPY on PostgreSQL); otherwise load the affected cells' days from their delta's first
@@ -28,7 +30,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.db import unbounded
-from gateway.store.rollup.catalog import Catalog, catalog_changed, load_catalog, record_catalog
+from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
+from gateway.store.rollup.derive import rederive
 from gateway.store.rollup.events import read_events
 from gateway.store.rollup.fold import Folded, fold
 from gateway.store.rollup.persist import (
@@ -85,10 +88,12 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     previous = await read_latest_snapshot(conn, before=snapshot_id)
     upto = (await conn.execute(select(func.max(ingest_batches.c.id)))).scalar() or 0
     catalog = await load_catalog(conn)
-    rebuild = full or previous is None or await catalog_changed(conn, catalog)
+    rebuild = full or previous is None
     after = 0 if rebuild or previous is None else previous.max_batch_id
     if rebuild:
         await _clear(conn)
+    else:  # cells a catalog change moved entities between, from the fine cells
+        await rederive(conn, await recorded_catalog(conn), catalog)
     folded = await _fold(conn, catalog, after, upto)
     await _apply(conn, catalog, folded, fresh=rebuild)
     await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)

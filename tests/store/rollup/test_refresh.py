@@ -1,15 +1,14 @@
-"""Refresh behaviour: snapshots, the lock, no-op refreshes, catalog changes, late events."""
+"""Refresh behaviour: snapshots, the lock, no-op refreshes, late events (catalog changes:
+test_catalog_changes.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.rollup import latest_snapshot, refresh
-from gateway.store.tables import mini_programs
 from tests.metrics import bruteforce as bf
 from tests.metrics.engine_support import (
     BASE,
@@ -94,24 +93,6 @@ async def test_concurrent_refreshes_both_complete_without_double_counting(
     assert not first.full_rebuild
     assert not second.full_rebuild
     assert await dump_rollups(engine) == bf.expected_rollups(events, MPS)
-
-
-async def test_catalog_change_triggers_a_correct_full_rebuild(engine: AsyncEngine) -> None:
-    await insert_catalog(engine, MPS)
-    events = [_launch(1, 0, 1), _launch(2, 1, 2, "a2", "m1"), _page_view(3, 1, 1, 900)]
-    await insert_batch(engine, events)
-    await refresh(engine)
-    async with engine.begin() as conn:
-        await conn.execute(
-            update(mini_programs).where(mini_programs.c.id == "m0").values(category="travel")
-        )
-    info = await refresh(engine)
-    assert info.full_rebuild
-    assert info.events == len(events)
-    changed = {**MPS, "m0": MiniProgram("m0", "w0", "MINI_PROGRAM", "travel")}
-    assert await dump_rollups(engine) == bf.expected_rollups(events, changed)
-    # The rebuild recorded the new attributes: the next refresh is incremental again.
-    assert not (await refresh(engine)).full_rebuild
 
 
 async def test_dataset_batches_fold_like_one_full_rebuild(engine: AsyncEngine) -> None:

@@ -1,0 +1,157 @@
+"""A catalog change is applied by the next refresh from the fine cells, reading no raw event.
+
+Each test empties the raw event tables before the refresh that applies the change (what a
+retention cut does), so any read of raw events would lose data and fail the comparison with the
+brute force over every event ever ingested (under the current catalog).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.rollup import refresh
+from gateway.store.tables import EVENT_TABLES, mini_programs, target_apps
+from tests.metrics import bruteforce as bf
+from tests.metrics.engine_support import (
+    BASE,
+    CATEGORIES,
+    TYPES,
+    Dataset,
+    Event,
+    MiniProgram,
+    clear,
+    datasets,
+    insert_batch,
+    insert_catalog,
+)
+from tests.metrics.rollup_dump import dump_rollups, lifetimes
+
+MPS = {
+    "m0": MiniProgram("m0", "w0", "MINI_PROGRAM", "food"),
+    "m1": MiniProgram("m1", "w0", "MINI_GAME", "games"),
+    "m2": MiniProgram("m2", "w1", "MINI_GAME", "games"),
+}
+
+
+def _event(n: int, kind: str, day: int, uid: int, app: str, mp: str) -> Event:
+    at = datetime.combine(BASE, datetime.min.time()) + timedelta(days=day, hours=n % 24)
+    return Event(f"e{n}", kind, app, mp, uid, "PRODUCTION", at, duration_ms=100 * n,
+                 valid=n % 2 == 0, revenue_micros=1000 * n)  # fmt: skip
+
+
+EVENTS = [
+    _event(1, "launch", 0, 1, "a0", "m0"),
+    _event(2, "launch", 1, 1, "a1", "m1"),
+    _event(3, "launch", 1, 2, "a0", "m1"),
+    _event(4, "pageView", 2, 2, "a0", "m0"),
+    _event(5, "launch", 3, 3, "a1", "m0"),
+    _event(6, "adImpression", 3, 3, "a1", "m0"),
+    _event(7, "launch", 4, 2, "a1", "m0"),
+    _event(8, "launch", 5, 4, "a2", "m2"),
+]
+
+
+async def _drop_raw_events(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for table in EVENT_TABLES.values():
+            await conn.execute(delete(table))
+
+
+async def _set_mini_program(engine: AsyncEngine, mp: MiniProgram) -> None:
+    async with engine.begin() as conn:
+        stmt = update(mini_programs).where(mini_programs.c.id == mp.id)
+        await conn.execute(stmt.values(type=mp.type, category=mp.category))
+
+
+async def _check(engine: AsyncEngine, events: list[Event], mps: dict[str, MiniProgram]) -> None:
+    assert await dump_rollups(engine) == bf.expected_rollups(events, mps)
+    assert all(stored == union for stored, union in (await lifetimes(engine)).values())
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        MiniProgram("m0", "w0", "MINI_PROGRAM", "travel"),  # category
+        MiniProgram("m0", "w0", "MINI_GAME", "food"),  # type
+        MiniProgram("m1", "w0", "MINI_PROGRAM", "food"),  # both, into m0's cells
+    ],
+    ids=["category", "type", "both"],
+)
+async def test_a_mini_program_change_is_applied_from_the_fine_cells(
+    engine: AsyncEngine, changed: MiniProgram
+) -> None:
+    await insert_catalog(engine, MPS)
+    await insert_batch(engine, EVENTS[:6])
+    await refresh(engine)
+    await _drop_raw_events(engine)
+    await _set_mini_program(engine, changed)
+    later = EVENTS[6:]  # new events in the same refresh, folded under the new catalog
+    await insert_batch(engine, later)
+    info = await refresh(engine)
+    assert not info.full_rebuild
+    assert info.events == len(later)
+    await _check(engine, EVENTS, {**MPS, changed.id: changed})
+    again = await refresh(engine)  # the change is recorded: nothing more to do
+    assert (again.events, again.full_rebuild) == (0, False)
+    await _check(engine, EVENTS, {**MPS, changed.id: changed})
+
+
+async def test_an_app_moving_workspace_is_applied_from_the_fine_cells(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await insert_catalog(engine, MPS)
+    await insert_batch(engine, EVENTS)
+    await refresh(engine)
+    await _drop_raw_events(engine)
+    async with engine.begin() as conn:
+        stmt = update(target_apps).where(target_apps.c.id == "a1").values(workspace_id="w1")
+        await conn.execute(stmt)
+    info = await refresh(engine)
+    assert not info.full_rebuild
+    monkeypatch.setattr(bf, "APPS", {**bf.APPS, "a1": "w1"})
+    await _check(engine, EVENTS, MPS)
+
+
+@st.composite
+def _changes(draw: st.DrawFn, mps: dict[str, MiniProgram]) -> dict[str, MiniProgram]:
+    """A random set of mini programs with a new type and/or category."""
+    out = {}
+    for mp in draw(st.lists(st.sampled_from(sorted(mps)), max_size=3, unique=True)):
+        mp_type = draw(st.sampled_from(TYPES))
+        out[mp] = dataclasses.replace(
+            mps[mp], type=mp_type, category=draw(st.sampled_from(CATEGORIES))
+        )
+    return out
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(data=st.data(), dataset=datasets(max_events=60))
+async def test_random_catalog_changes_and_raw_drops_keep_every_rollup_exact(
+    engine: AsyncEngine, data: st.DataObject, dataset: Dataset
+) -> None:
+    await clear(engine)
+    mps = dict(dataset.mini_programs)
+    await insert_catalog(engine, mps)
+    ingested: list[Event] = []
+    for batch in dataset.batches:
+        await insert_batch(engine, batch)
+        ingested += batch
+        for changed in data.draw(_changes(mps)).values():
+            await _set_mini_program(engine, changed)
+            mps[changed.id] = changed
+        await refresh(engine)
+        await _check(engine, ingested, mps)
+        if data.draw(st.booleans()):
+            await _drop_raw_events(engine)  # a retention cut of everything refreshed so far
