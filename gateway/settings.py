@@ -164,6 +164,15 @@ class Settings(BaseSettings):
         description="How far past its receipt an event may be dated, in seconds; a later one is "
         "quarantined as `from the future`.",
     )
+    raw_event_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36_600,
+        description="Raw events older than this many UTC days are dropped, a whole day at a time, "
+        "by `gateway refresh` and `gateway worker` once folded into the rollups (which answer "
+        "every metric); an event dated before the window is quarantined as `too old`. 0 keeps "
+        "raw events for ever.",
+    )
     quarantine_max_rows: int = Field(
         default=1_000_000,
         ge=1,

@@ -34,14 +34,19 @@ def describe(info: Snapshot) -> str:
 async def _refresh_once(settings: Settings, *, full: bool) -> Snapshot:
     engine = create_engine(settings)
     try:
-        return await refresh(engine, full=full)
+        return await refresh(engine, full=full, retention_days=settings.raw_event_retention_days)
     finally:
         await engine.dispose()
 
 
 def refresh_command(
     full: Annotated[
-        bool, typer.Option("--full", help="Rebuild every rollup from all events.")
+        bool,
+        typer.Option(
+            "--full",
+            help="Rebuild every rollup: from all events, or, once raw days were dropped, every "
+            "coarse cell from the finest ones.",
+        ),
     ] = False,
 ) -> None:
     """Fold the events ingested since the last snapshot into the rollups; print the snapshot."""
@@ -60,7 +65,8 @@ async def run_worker(settings: Settings, interval: float, *, limit: int | None =
     try:
         while limit is None or rounds < limit:
             try:
-                logger.info(describe(await refresh(engine)))
+                days = settings.raw_event_retention_days
+                logger.info(describe(await refresh(engine, retention_days=days)))
             except Exception:
                 logger.exception("refresh failed; retrying in %s seconds", interval)
             rounds += 1

@@ -81,6 +81,16 @@ rollup_catalog = Table(
 )
 """``kind`` 'app' -> attributes = workspace id; 'mp' -> '<type>/<category>'."""
 
+raw_event_horizon = Table(
+    "raw_event_horizon",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("kept_from", Date, nullable=False),
+)
+"""At most one row (``id`` 1): the first UTC day whose raw events are kept, once a retention cut
+dropped older ones. Rollups of earlier days cannot be rebuilt from raw events any more: a full
+rebuild then derives every coarse cell from the fine cells instead."""
+
 rollup_user_sources = Table(
     "rollup_user_sources",
     metadata,

@@ -26,11 +26,12 @@ from gateway.store.rollup import refresh
 logger = logging.getLogger("gateway.refresher")
 
 
-async def refresh_forever(engine: AsyncEngine, interval: float) -> None:
-    """Refresh now and then every ``interval`` seconds; a failure is logged and retried."""
+async def refresh_forever(engine: AsyncEngine, interval: float, retention_days: int = 0) -> None:
+    """Refresh now and then every ``interval`` seconds, applying the raw events' retention; a
+    failure is logged and retried."""
     while True:
         try:
-            info = await refresh(engine)
+            info = await refresh(engine, retention_days=retention_days)
             logger.info("snapshot %d: %d new events", info.id, info.events)
         except Exception:
             logger.exception("in-process refresh failed; retrying in %s seconds", interval)
@@ -44,7 +45,10 @@ async def refreshing(settings: Settings, engine: AsyncEngine) -> AsyncIterator[N
         yield
         return
     task = asyncio.create_task(
-        refresh_forever(engine, settings.refresh_interval_seconds), name="gateway-refresh"
+        refresh_forever(
+            engine, settings.refresh_interval_seconds, settings.raw_event_retention_days
+        ),
+        name="gateway-refresh",
     )
     try:
         yield

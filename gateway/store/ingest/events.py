@@ -33,6 +33,9 @@ OUT_OF_RANGE = "timestamp out of range: years 1-9999 in UTC"
 FROM_THE_FUTURE = "from the future"
 """Reason class of an event dated past the clock-skew tolerance after it was received."""
 
+TOO_OLD = "too old"
+"""Reason class of an event dated before the raw events' retained window."""
+
 CONFLICTING_REPLAY = "conflicting replay"
 """Reason class of an event whose ``id`` names a different event already stored or sent."""
 
@@ -53,6 +56,33 @@ def set_max_clock_skew(seconds: float) -> None:
     set by the app and the CLI from their settings, and by each parallel ingest worker."""
     global _clock_skew
     _clock_skew = timedelta(seconds=seconds)
+
+
+_retention_days = 0
+
+
+def set_raw_event_retention(days: int) -> None:
+    """How many UTC days of raw events are kept (``GATEWAY_RAW_EVENT_RETENTION_DAYS``, 0: all);
+    set with the clock skew by :func:`gateway.store.ingest.bounds.configure_ingest`."""
+    global _retention_days
+    _retention_days = days
+
+
+def retained_from(now: datetime, days: int) -> datetime | None:
+    """The first instant of the retained window of ``days`` UTC days ending today (None when
+    ``days`` is 0: every day is kept)."""
+    if days <= 0:
+        return None
+    first = now.astimezone(UTC).date() - timedelta(days=days - 1)
+    return datetime.combine(first, datetime.min.time(), UTC)
+
+
+def _too_old_reason(oldest: datetime) -> str:
+    return (
+        f"the event is dated before {oldest.date().isoformat()}, the first day whose raw events "
+        f"are kept (GATEWAY_RAW_EVENT_RETENTION_DAYS={_retention_days}): older days are final "
+        "in the rollups and a replay could no longer be recognised"
+    )
 
 
 def _future_reason(latest: datetime) -> str:
@@ -90,12 +120,15 @@ def screen_events(
     bad = {pair for pair in pairs if view.check_event(*pair) is not None}
     # Years 2-9998 stay in range whatever their offset; comparing plain ints is 15x faster
     # than comparing aware datetimes, so only a chunk with extreme years compares those.
-    latest = min(_LATEST, datetime.now(UTC) + _clock_skew)  # received now: none dated later
+    now = datetime.now(UTC)
+    latest = min(_LATEST, now + _clock_skew)  # received now: none dated later
+    oldest = retained_from(now, _retention_days)
+    earliest = _EARLIEST if oldest is None else max(_EARLIEST, oldest)
     years = set(map(_YEAR, events))
-    in_range = min(years) >= _EARLIEST.year + 1 and max(years) <= latest.year - 1
+    in_range = min(years) >= earliest.year + 1 and max(years) <= latest.year - 1
     if not in_range:
         ats = list(map(_AT, events))
-        in_range = min(ats) >= _EARLIEST and max(ats) <= latest
+        in_range = min(ats) >= earliest and max(ats) <= latest
     # Fast path, the usual case: whole-list operations in C, no per-record branching.
     ids = list(map(_ID, events))
     if not bad and in_range and len(set(ids)) == len(events):
@@ -110,6 +143,8 @@ def screen_events(
             problem = (INVALID_VALUE, OUT_OF_RANGE)
         elif problem is None and rec.at > latest:
             problem = (FROM_THE_FUTURE, _future_reason(latest))
+        elif problem is None and oldest is not None and rec.at < oldest:
+            problem = (TOO_OLD, _too_old_reason(oldest))
         elif problem is None and rec.id in seen and seen[rec.id] != rec:
             problem = (CONFLICTING_REPLAY, conflict_reason(rec.id))
         if problem is not None:

@@ -23,10 +23,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from pyroaring import BitMap
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.metrics.cells import ANY, CellKey, app_scope, workspace_scope
+from gateway.metrics.cells import (
+    ANY,
+    CellKey,
+    app_scope,
+    event_cells,
+    mini_program_scope,
+    workspace_scope,
+)
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS
 from gateway.store.rollup.persist import ensure_cells, write_states
@@ -112,13 +119,15 @@ def _variants(
 def members(
     catalog: Catalog, fine: Mapping[FineCell, int]
 ) -> dict[str, list[tuple[int, FineCell]]]:
-    """The fine cells by the workspace and app scopes they belong to under ``catalog``."""
+    """The fine cells by the workspace, app and mini program scopes they belong to under
+    ``catalog``."""
     by_scope: dict[str, list[tuple[int, FineCell]]] = defaultdict(list)
     for pair, cell in fine.items():
         workspace = catalog.apps.get(pair[0])
         if workspace is not None and pair[1] in catalog.mini_programs:
             by_scope[workspace_scope(workspace)].append((cell, pair))
             by_scope[app_scope(pair[0])].append((cell, pair))
+            by_scope[mini_program_scope(pair[1])].append((cell, pair))
     return by_scope
 
 
@@ -161,6 +170,18 @@ async def _union(conn: AsyncConnection, cells: list[int]) -> CellState:
     return CellState(lifetime=lifetime, days=dict(days), grown=True)
 
 
+async def _recompute(
+    conn: AsyncConnection, keys: list[CellKey], catalog: Catalog, fine: Mapping[FineCell, int]
+) -> None:
+    by_scope = members(catalog, fine)
+    ids = await ensure_cells(conn, keys)
+    states = {
+        ids[key]: await _union(conn, _of(key, catalog, by_scope.get(key.scope, []))) for key in keys
+    }
+    everything = {1: list(states)}  # replace every stored day (day ordinals start at 1)
+    await write_states(conn, everything, states, fresh=False)
+
+
 async def rederive(
     conn: AsyncConnection, recorded: Mapping[tuple[str, str], str], catalog: Catalog
 ) -> int:
@@ -174,11 +195,28 @@ async def rederive(
     keys = sorted(changed_cells(recorded, catalog, fine))
     if not keys:
         return 0
-    by_scope = members(catalog, fine)
-    ids = await ensure_cells(conn, keys)
-    states = {
-        ids[key]: await _union(conn, _of(key, catalog, by_scope.get(key.scope, []))) for key in keys
-    }
-    everything = {1: list(states)}  # replace every stored day (day ordinals start at 1)
-    await write_states(conn, everything, states, fresh=False)
+    await _recompute(conn, keys, catalog, fine)
     return len(keys)
+
+
+async def rederive_all(conn: AsyncConnection, catalog: Catalog) -> int:
+    """Recompute every coarse cell from the fine cells under ``catalog`` (a full rebuild once
+    raw days were dropped); cells no fine cell belongs to any more are emptied. Returns how many
+    cells were recomputed."""
+    fine = await fine_cells(conn)
+    keys: set[CellKey] = set()
+    for app, mp, data_type in fine:
+        workspace, attrs = catalog.apps.get(app), catalog.mini_programs.get(mp)
+        if workspace is not None and attrs is not None:
+            cells = event_cells(workspace_id=workspace, app_id=app, mp_id=mp, mp_type=attrs[0],
+                                category=attrs[1], data_type=data_type)  # fmt: skip
+            keys.update(cells[:-1])  # the last is the fine cell itself
+    stale = select(rollup_cells.c.id).where(rollup_cells.c.id.not_in(list(fine.values())))
+    stale_ids = list((await conn.execute(stale)).scalars())
+    for part in batched(stale_ids):
+        await conn.execute(delete(rollup_days).where(rollup_days.c.cell_id.in_(part)))
+        stmt = update(rollup_cells).where(rollup_cells.c.id.in_(part))
+        await conn.execute(stmt.values(lifetime_bitmap=None))
+    ordered = sorted(keys)
+    await _recompute(conn, ordered, catalog, fine)
+    return len(ordered)

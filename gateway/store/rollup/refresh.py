@@ -5,10 +5,11 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
 1. Lock (see :func:`~gateway.store.rollup.snapshots.open_snapshot`) and insert the snapshot row.
 2. New events = batches ``previous.max_batch_id < batch_id <= max(ingest_batches.id)`` (ingest
    commits batches in id order under its own lock, so no batch below the bound can appear later).
-3. Full rebuild instead when asked or before the first snapshot. Otherwise, when a catalog
-   attribute the rollups were built with has changed (:mod:`~gateway.store.rollup.catalog`), the
-   cells it moved entities between are recomputed from the fine cells, reading no raw event
-   (:mod:`~gateway.store.rollup.derive`).
+3. Full rebuild instead when asked or before the first snapshot; once a retention cut dropped
+   raw days, a full rebuild derives every coarse cell from the fine cells instead. Otherwise,
+   when a catalog attribute the rollups were built with has changed
+   (:mod:`~gateway.store.rollup.catalog`), the cells it moved entities between are recomputed
+   from the fine cells, reading no raw event (:mod:`~gateway.store.rollup.derive`).
 4. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
    vectorized pass (:mod:`~gateway.store.rollup.fold`). A full rebuild writes the result as it
    is (bulk COPY on PostgreSQL); otherwise load the affected cells' days from their delta's first
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.db import unbounded
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
-from gateway.store.rollup.derive import rederive
+from gateway.store.rollup.derive import rederive, rederive_all
 from gateway.store.rollup.events import read_events
 from gateway.store.rollup.fold import Folded, fold
 from gateway.store.rollup.persist import (
@@ -41,6 +42,7 @@ from gateway.store.rollup.persist import (
     write_rebuild,
     write_states,
 )
+from gateway.store.rollup.retention import apply_retention, horizon
 from gateway.store.rollup.snapshots import (
     Snapshot,
     close_snapshot,
@@ -88,10 +90,15 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     previous = await read_latest_snapshot(conn, before=snapshot_id)
     upto = (await conn.execute(select(func.max(ingest_batches.c.id)))).scalar() or 0
     catalog = await load_catalog(conn)
-    rebuild = full or previous is None
+    # Once raw days were dropped, a full rebuild derives every coarse cell from the fine
+    # cells (which keep those days) instead of reading raw events.
+    derive_all = full and previous is not None and await horizon(conn) is not None
+    rebuild = (full and not derive_all) or previous is None
     after = 0 if rebuild or previous is None else previous.max_batch_id
     if rebuild:
         await _clear(conn)
+    elif derive_all:
+        await rederive_all(conn, catalog)
     else:  # cells a catalog change moved entities between, from the fine cells
         await rederive(conn, await recorded_catalog(conn), catalog)
     folded = await _fold(conn, catalog, after, upto)
@@ -104,21 +111,27 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
         max_batch_id=max(upto, after),
         events=folded.events,
         seconds=time.perf_counter() - started,
-        full_rebuild=rebuild,
+        full_rebuild=rebuild or derive_all,
     )
     await close_snapshot(conn, info)
     return info
 
 
 async def refresh(
-    engine: AsyncEngine, *, full: bool = False, now: datetime | None = None
+    engine: AsyncEngine,
+    *,
+    full: bool = False,
+    now: datetime | None = None,
+    retention_days: int = 0,
 ) -> Snapshot:
-    """Fold new events into the rollups and record a snapshot (see the module docstring).
+    """Fold new events into the rollups and record a snapshot (see the module docstring), then
+    drop the raw days past the retained window (:mod:`~gateway.store.rollup.retention`).
 
     Args:
         engine: The database.
         full: Rebuild every rollup from all events instead of folding only new ones.
         now: The snapshot's ``taken_at`` (naive or aware UTC); defaults to the current time.
+        retention_days: ``GATEWAY_RAW_EVENT_RETENTION_DAYS`` (0: keep every raw event).
     """
     taken_at = datetime.now(UTC) if now is None else as_utc(now)
     async with engine.begin() as conn:
@@ -128,4 +141,7 @@ async def refresh(
         "snapshot %d: %d events in %.2fs%s",
         info.id, info.events, info.seconds, " (full rebuild)" if info.full_rebuild else "",
     )  # fmt: skip
+    cut = await apply_retention(engine, days=retention_days, now=taken_at)
+    if cut is not None and cut.dropped:
+        logger.info("dropped %d raw events dated before %s", cut.dropped, cut.kept_from)
     return info
