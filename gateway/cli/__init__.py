@@ -22,7 +22,7 @@ def _root() -> None:
     """Mini-program analytics gateway: GraphQL over Workspace -> TargetApp -> MiniProgram."""
 
 
-_COMMAND_MODULES = ("db", "ingest", "generate", "serve", "refresh", "schema", "auth")
+_COMMAND_MODULES = ("db", "ingest", "generate", "serve", "refresh", "status", "schema", "auth")
 """Modules of ``gateway.cli`` that define a ``register(app)`` function, in help order."""
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,122 @@
+"""What the store holds, for an operator: raw events, the latest snapshot, the quarantine, the
+rollups' size on disk (``gateway status``).
+
+Example:
+    >>> status = await store_status(engine)            # doctest: +SKIP
+    >>> status.raw_events.oldest_day, status.snapshot_id  # doctest: +SKIP
+    (datetime.date(2026, 8, 25), 412)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.store.rollup.retention import horizon
+from gateway.store.rollup.snapshots import read_latest_snapshot
+from gateway.store.rollup_tables import rollup_cells, rollup_days
+from gateway.store.tables import EVENT_TABLES, quarantine
+
+ROLLUP_TABLES = (rollup_cells.name, rollup_days.name)
+"""The tables counted as the rollups' bytes (indexes and TOAST included)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvents:
+    """The raw event log: how many events, the first and last UTC day held, by kind, and the
+    first day a retention cut kept (None: nothing was ever dropped)."""
+
+    count: int
+    oldest_day: date | None
+    newest_day: date | None
+    by_kind: dict[str, int]
+    kept_from: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """The store at a glance (see the module docstring)."""
+
+    raw_events: RawEvents
+    snapshot_id: int | None
+    snapshot_taken_at: datetime | None
+    snapshot_max_batch_id: int | None
+    quarantine_count: int
+    rollup_bytes: int
+    rollup_cells: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` form (camelCase keys, ISO dates)."""
+        raw = self.raw_events
+        return {
+            "rawEvents": {
+                "count": raw.count,
+                "oldestDay": _iso(raw.oldest_day),
+                "newestDay": _iso(raw.newest_day),
+                "byKind": raw.by_kind,
+                "keptFrom": _iso(raw.kept_from),
+            },
+            "snapshot": {
+                "id": self.snapshot_id,
+                "takenAt": _iso(self.snapshot_taken_at),
+                "maxBatchId": self.snapshot_max_batch_id,
+            },
+            "quarantine": {"count": self.quarantine_count},
+            "rollups": {"bytes": self.rollup_bytes, "cells": self.rollup_cells},
+        }
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+async def _raw_events(conn: AsyncConnection) -> RawEvents:
+    by_kind: dict[str, int] = {}
+    firsts, lasts = [], []
+    for kind, table in EVENT_TABLES.items():
+        stmt = select(func.count(), func.min(table.c.at), func.max(table.c.at))
+        count, first, last = (await conn.execute(stmt)).one()
+        by_kind[kind] = int(count)
+        firsts += [first] if first is not None else []
+        lasts += [last] if last is not None else []
+    return RawEvents(
+        count=sum(by_kind.values()),
+        oldest_day=min(firsts).date() if firsts else None,
+        newest_day=max(lasts).date() if lasts else None,
+        by_kind=by_kind,
+        kept_from=await horizon(conn),
+    )
+
+
+async def _rollup_bytes(conn: AsyncConnection) -> int:
+    if conn.dialect.name == "postgresql":
+        sizes = [func.pg_total_relation_size(name) for name in ROLLUP_TABLES]
+        return int((await conn.execute(select(sum(sizes[1:], sizes[0])))).scalar() or 0)
+    # SQLite: the pages of the tables and of their indexes (the dbstat virtual table).
+    stmt = text(
+        "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (SELECT name FROM "
+        "sqlite_master WHERE tbl_name IN (:cells, :days))"
+    )
+    found = await conn.execute(stmt, {"cells": ROLLUP_TABLES[0], "days": ROLLUP_TABLES[1]})
+    return int(found.scalar() or 0)
+
+
+async def store_status(engine: AsyncEngine) -> StoreStatus:
+    """Read the store's status in one read-only transaction."""
+    async with engine.connect() as conn:
+        snapshot = await read_latest_snapshot(conn)
+        quarantined = await conn.execute(select(func.count()).select_from(quarantine))
+        cells = await conn.execute(select(func.count()).select_from(rollup_cells))
+        return StoreStatus(
+            raw_events=await _raw_events(conn),
+            snapshot_id=None if snapshot is None else snapshot.id,
+            snapshot_taken_at=None if snapshot is None else snapshot.taken_at,
+            snapshot_max_batch_id=None if snapshot is None else snapshot.max_batch_id,
+            quarantine_count=int(quarantined.scalar() or 0),
+            rollup_bytes=await _rollup_bytes(conn),
+            rollup_cells=int(cells.scalar() or 0),
+        )
