@@ -48,6 +48,8 @@ SCALES: Mapping[str, Scale] = MappingProxyType(
             Scale("small", 1_000_000, 100_000, 4, 10, 500, 150, 90),
             # SPEC §9: the benchmark dataset, exactly.
             Scale("large", 10_000_000, 1_000_000, 5, 20, 2_000, 500, 120),
+            # SPEC §9: a year of history at ten times the benchmark (same catalog shape).
+            Scale("xlarge", 100_000_000, 10_000_000, 5, 20, 2_000, 500, 365),
         )
     }
 )

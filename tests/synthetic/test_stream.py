@@ -32,7 +32,7 @@ def test_scale_object_is_accepted(tiny: Dataset) -> None:
 
 
 def test_unknown_scale_names_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="tiny, demo, small, large"):
+    with pytest.raises(ValueError, match="tiny, demo, small, large, xlarge"):
         generate_lines("huge")
     with pytest.raises(ValueError, match="unknown scale"):
         resolve_scale("")
@@ -47,6 +47,12 @@ def test_large_is_the_benchmark_dataset_of_the_spec() -> None:
         2_000,
         120,
     )
+
+
+def test_xlarge_is_a_year_at_ten_times_the_benchmark() -> None:
+    xlarge, large = SCALES["xlarge"], SCALES["large"]
+    assert (xlarge.events, xlarge.users, xlarge.days) == (100_000_000, 10_000_000, 365)
+    assert (xlarge.target_apps, xlarge.mini_programs) == (large.target_apps, large.mini_programs)
 
 
 def test_default_end_date_is_today_utc() -> None:
