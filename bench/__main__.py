@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "details": "bench.details_page",
     "cached": "bench.cached_page",
     "rebuild": "bench.rollup_rebuild",
+    "scale": "bench.scale",
 }
 """Benchmark name -> module with ``parse_args(argv)``, ``async main(args)`` and ``SMOKE``
 (the arguments of its smoke run)."""

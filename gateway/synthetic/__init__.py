@@ -27,7 +27,8 @@ def generate_lines(
     """JSON lines (bytes, no newline) of the dataset ``scale`` ending on ``end_date``.
 
     Args:
-        scale: a name of :data:`SCALES` (``tiny``, ``demo``, ``small``, ``large``, ``xlarge``) or a Scale.
+        scale: a name of :data:`SCALES` (``tiny``, ``demo``, ``small``, ``large``,
+            ``xlarge``) or a Scale.
         seed: the random seed; another seed gives another dataset of the same shape.
         end_date: the last UTC day with events (default: today, so presets show data).
 
