@@ -243,18 +243,29 @@ async def _catalog_change(engine: AsyncEngine) -> None:
         await conn.execute(stmt.values(type=flipped))
 
 
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+)
+"""Runs a command and prints its exit code and peak RSS (KiB). The command is the launcher's
+child, not ours: Linux carries a parent's peak RSS into a child it forks, so measuring our own
+child would report this (large) process's peak instead of the rebuild's."""
+
+
 def _full_rebuild(url: str) -> tuple[float, int]:
-    """``gateway refresh --full`` in a child process: seconds and peak RSS (bytes)."""
+    """``gateway refresh --full`` in a process of its own: seconds and peak RSS (bytes)."""
     env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_LOG_LEVEL": "warning"}
-    command = [sys.executable, "-m", "gateway.cli", "refresh", "--full"]
+    command = [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "gateway.cli", "refresh",
+               "--full"]  # fmt: skip
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    found = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        raise SystemExit(f"FAILED: gateway refresh --full exited {child.returncode}")
-    return seconds, usage.ru_maxrss * 1024  # kilobytes on Linux
+    code, peak_kib = (int(word) for word in found.stdout.split())
+    if code != 0:
+        raise SystemExit(f"FAILED: gateway refresh --full exited {code}")
+    return seconds, peak_kib * 1024
 
 
 async def _sizes(engine: AsyncEngine, figures: Figures) -> None:
