@@ -285,7 +285,9 @@ async def _sizes(engine: AsyncEngine, figures: Figures) -> None:
 async def _bloat(
     args: argparse.Namespace, engine: AsyncEngine, end: dt.date, figures: Figures
 ) -> None:
-    """The rollups after ``--refreshes`` small incremental refreshes, and compacted."""
+    """The rollups after ``--refreshes`` small incremental refreshes from their compacted size,
+    and compacted again."""
+    await ds.compact_rollups(engine)
     for i in range(args.refreshes):
         lines = await ds.recent_event_lines(engine, end, args.increment, seed=100 + i)
         await _ingest(engine, lines, f"bloat-{i}")
