@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from pyroaring import BitMap
 from sqlalchemy import delete, select, update
@@ -149,25 +150,48 @@ def _of(key: CellKey, catalog: Catalog, candidates: list[tuple[int, FineCell]]) 
     return ids
 
 
-async def _union(conn: AsyncConnection, cells: list[int]) -> CellState:
-    """The coarse state of the union of ``cells`` (see the module docstring)."""
-    days: dict[int, DayState] = defaultdict(DayState)
-    fine_new: dict[int, BitMap] = defaultdict(BitMap)
+@dataclass
+class _Accumulator:
+    """One coarse cell being summed up from its fine cells' rows."""
+
+    days: dict[int, DayState] = field(default_factory=lambda: defaultdict(DayState))
+    fine_new: dict[int, BitMap] = field(default_factory=lambda: defaultdict(BitMap))
+
+    def add(self, day: int, sums: list[int], active: BitMap | None, new: BitMap | None) -> None:
+        state = self.days[day]
+        state.sums = [a + b for a, b in zip(state.sums, sums, strict=True)]
+        if active is not None:
+            state.active |= active
+        if new is not None:
+            self.fine_new[day] |= new
+
+    def state(self) -> CellState:
+        lifetime = BitMap()
+        for day, fresh in new_by_day(self.fine_new).items():
+            self.days[day].new = fresh
+            lifetime |= fresh
+        return CellState(lifetime=lifetime, days=dict(self.days), grown=True)
+
+
+async def _unions(
+    conn: AsyncConnection, members_of: Mapping[int, list[int]]
+) -> dict[int, CellState]:
+    """The coarse state of each cell id of ``members_of`` from its fine cells (see the module
+    docstring). Each fine row is read once and added to every coarse cell it belongs to."""
+    into: dict[int, list[_Accumulator]] = defaultdict(list)
+    accumulators = {cell: _Accumulator() for cell in members_of}
+    for cell, fine_ids in members_of.items():
+        for fine_id in fine_ids:
+            into[fine_id].append(accumulators[cell])
     d = rollup_days.c
-    for part in batched(cells):
+    for part in batched(sorted(into)):
         for row in await conn.execute(select(rollup_days).where(d.cell_id.in_(part))):
-            day = row.day.toordinal()
-            state = days[day]
-            state.sums = [a + int(getattr(row, n)) for a, n in zip(state.sums, SUMS, strict=True)]
-            if row.active_bitmap is not None:
-                state.active |= BitMap.deserialize(row.active_bitmap)
-            if row.new_bitmap is not None:
-                fine_new[day] |= BitMap.deserialize(row.new_bitmap)
-    lifetime = BitMap()
-    for day, fresh in new_by_day(fine_new).items():
-        days[day].new = fresh
-        lifetime |= fresh
-    return CellState(lifetime=lifetime, days=dict(days), grown=True)
+            sums = [int(getattr(row, name)) for name in SUMS]
+            active = None if row.active_bitmap is None else BitMap.deserialize(row.active_bitmap)
+            new = None if row.new_bitmap is None else BitMap.deserialize(row.new_bitmap)
+            for accumulator in into[row.cell_id]:
+                accumulator.add(row.day.toordinal(), sums, active, new)
+    return {cell: accumulator.state() for cell, accumulator in accumulators.items()}
 
 
 async def _recompute(
@@ -175,9 +199,8 @@ async def _recompute(
 ) -> None:
     by_scope = members(catalog, fine)
     ids = await ensure_cells(conn, keys)
-    states = {
-        ids[key]: await _union(conn, _of(key, catalog, by_scope.get(key.scope, []))) for key in keys
-    }
+    members_of = {ids[key]: _of(key, catalog, by_scope.get(key.scope, [])) for key in keys}
+    states = await _unions(conn, members_of)
     everything = {1: list(states)}  # replace every stored day (day ordinals start at 1)
     await write_states(conn, everything, states, fresh=False)
 
