@@ -67,8 +67,11 @@ class MemoryBackend:
         """Store ``items`` until ``ttl_seconds`` from now, evicting as the bound requires."""
         expires = self._clock() + ttl_seconds
         for key, value in items.items():
+            # A copy of exactly its length: orjson's output keeps the buffer it was written in
+            # (4 KiB for a small value), which the byte bound would not see.
+            kept = bytes(memoryview(value))
             try:
-                self._entries[key] = _Entry(expires, value, len(key) + len(value))
+                self._entries[key] = _Entry(expires, kept, len(key) + len(kept))
             except ValueError:  # larger than the whole cache: not cacheable here
                 self._entries.pop(key, None)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
+import orjson
 import pytest
 
 from gateway.cache.memory import MemoryBackend
@@ -48,3 +51,21 @@ async def test_settings_bound_the_embedded_cache(max_bytes: int) -> None:
     await cache.set_many("t", {f"k{i}": b"x" * 1000 for i in range(50)}, ttl_seconds=60)
     assert cache.backend.size_bytes <= max_bytes
     assert len(await cache.get_many("t", [f"k{i}" for i in range(50)])) == 9
+
+
+def test_a_stored_value_costs_its_length_not_the_buffer_it_was_written_in() -> None:
+    # orjson keeps its 4 KiB write buffer behind every small output; the bound counts lengths,
+    # so the backend must keep exact copies for the bound to hold in memory too.
+    backend = MemoryBackend(max_bytes=10**8)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        backend.put(
+            {f"k{i}": orjson.dumps([float(i), 2.0, 3.0, None]) for i in range(500)},
+            ttl_seconds=60,
+        )
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / 500
+    finally:
+        tracemalloc.stop()
+    assert per_entry < 1024, per_entry
+    assert backend.get("k7") == orjson.dumps([7.0, 2.0, 3.0, None])
