@@ -91,6 +91,20 @@ async def test_a_cut_keeps_what_no_snapshot_folded_yet(engine: AsyncEngine) -> N
     await _check(engine, EVENTS[:10] + late, MPS)
 
 
+async def test_a_late_event_into_a_retained_old_day_is_counted(engine: AsyncEngine) -> None:
+    await insert_catalog(engine, MPS)
+    await insert_batch(engine, EVENTS)
+    await refresh(engine)
+    cut = await apply_retention(engine, days=5, now=NOW)
+    assert cut is not None
+    late = [_launch(50, day=(cut.kept_from - BASE).days, uid=11, mp="m1")]  # the first day kept
+    await insert_batch(engine, late)
+    info = await refresh(engine, retention_days=5, now=NOW)
+    assert (info.events, info.full_rebuild) == (1, False)
+    await _check(engine, EVENTS + late, MPS)
+    assert cut.kept_from in await _raw_days(engine)  # still inside the window
+
+
 async def test_no_retention_keeps_every_raw_event(engine: AsyncEngine) -> None:
     await insert_catalog(engine, MPS)
     await insert_batch(engine, EVENTS)
