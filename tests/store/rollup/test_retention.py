@@ -86,7 +86,8 @@ async def test_a_cut_keeps_what_no_snapshot_folded_yet(engine: AsyncEngine) -> N
     await insert_batch(engine, late)
     await apply_retention(engine, days=5, now=NOW)
     assert BASE + timedelta(days=1) in await _raw_days(engine)  # not folded: kept
-    await refresh(engine, retention_days=5, now=NOW)  # folds it, then drops it
+    await refresh(engine, retention_days=5, now=NOW)  # folds it; today's cut is done
+    await apply_retention(engine, days=5, now=NOW + timedelta(days=1))  # the next day's drops it
     assert BASE + timedelta(days=1) not in await _raw_days(engine)
     await _check(engine, EVENTS[:10] + late, MPS)
 
@@ -103,6 +104,24 @@ async def test_a_late_event_into_a_retained_old_day_is_counted(engine: AsyncEngi
     assert (info.events, info.full_rebuild) == (1, False)
     await _check(engine, EVENTS + late, MPS)
     assert cut.kept_from in await _raw_days(engine)  # still inside the window
+
+
+async def test_the_cut_runs_once_a_day(engine: AsyncEngine) -> None:
+    await insert_catalog(engine, MPS)
+    await insert_batch(engine, EVENTS)
+    await refresh(engine)
+    first = await apply_retention(engine, days=5, now=NOW)
+    assert first is not None
+    assert first.dropped > 0
+    old = [_launch(60, day=0, uid=12)]  # folded after the cut (ingest would refuse it)
+    await insert_batch(engine, old)
+    await refresh(engine, retention_days=5, now=NOW)  # the same day: no second scan
+    assert BASE in await _raw_days(engine)
+    tomorrow = await apply_retention(engine, days=5, now=NOW + timedelta(days=1))
+    assert tomorrow is not None
+    assert tomorrow.kept_from == first.kept_from + timedelta(days=1)
+    assert BASE not in await _raw_days(engine)
+    await _check(engine, EVENTS + old, MPS)
 
 
 async def test_no_retention_keeps_every_raw_event(engine: AsyncEngine) -> None:
