@@ -15,6 +15,7 @@ from gateway.cli.ingest import register
 from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.db import create_engine
+from tests.cli.support import commands
 from tests.store.ingest_support import catalog, count, launch, lines, target_app, workspace
 
 
@@ -22,14 +23,7 @@ from tests.store.ingest_support import catalog, count, launch, lines, target_app
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     """A Typer app with just ``ingest``, on the test database."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root (keeps ``ingest`` a sub-command)."""
-
-    register(app)
-    return app
+    return commands(register)
 
 
 def _count(settings: Settings, table: Table) -> int:

@@ -13,6 +13,7 @@ from gateway.cli.refresh import register, run_worker
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.store.rollup import Snapshot, latest_snapshot
+from tests.cli.support import commands
 from tests.metrics.engine_support import BASE, Event, MiniProgram, insert_batch, insert_catalog
 
 
@@ -20,14 +21,7 @@ from tests.metrics.engine_support import BASE, Event, MiniProgram, insert_batch,
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     """A Typer app with just ``refresh`` and ``worker``, on the test database."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root (keeps the commands sub-commands)."""
-
-    register(app)
-    return app
+    return commands(register)
 
 
 def _seed_and_latest(settings: Settings, *, seed: bool) -> Snapshot | None:

@@ -15,6 +15,7 @@ from gateway.cli import refresh, status
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import head_revision
+from tests.cli.support import commands
 from tests.metrics.engine_support import BASE, Event, MiniProgram, insert_batch, insert_catalog
 
 
@@ -22,15 +23,7 @@ from tests.metrics.engine_support import BASE, Event, MiniProgram, insert_batch,
 def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     """A Typer app with ``status`` and ``refresh``, on the test database."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root (keeps the commands sub-commands)."""
-
-    status.register(app)
-    refresh.register(app)
-    return app
+    return commands(status.register, refresh.register)
 
 
 def _seed(settings: Settings, days: list[int]) -> None:
