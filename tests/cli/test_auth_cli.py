@@ -16,6 +16,7 @@ from gateway.roles import Grant, Role
 from gateway.settings import Settings
 from gateway.store.apikeys import ApiKeyMatch, verify_api_key
 from gateway.store.db import create_engine
+from tests.cli.support import commands
 
 SECRET = "cli-test-secret-with-32-characters!"
 KEY = re.compile(r"^gw_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$", re.MULTILINE)
@@ -26,14 +27,7 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     """A Typer app with just ``token`` and ``apikey``, on the test database, with a secret."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("GATEWAY_JWT_SECRET", SECRET)
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test root (keeps the commands sub-commands)."""
-
-    register(app)
-    return app
+    return commands(register)
 
 
 def _verify(settings: Settings, key: str) -> ApiKeyMatch | None:
