@@ -8,7 +8,7 @@ write set are the same, so the update is a plain delete + bulk insert on both da
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import (
     ARRAY,
+    Date,
     Integer,
     LargeBinary,
     Text,
@@ -158,6 +159,40 @@ async def write_states(
         await _insert_rows(conn, rows)
     grown = ((cell, state.lifetime) for cell, state in states.items() if state.grown)
     await _write_lifetimes(conn, grown)
+
+
+async def write_changes(conn: AsyncConnection, states: dict[int, CellState]) -> None:
+    """Write back only the days each state's delta changed (and grown lifetimes): a refresh
+    rewrites what it changed, not every loaded day after its earliest new event."""
+    await fast_compression(conn)
+    pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
+    for part in batched(pairs, 10_000):
+        await _delete_days(conn, part)
+    rows = [_row(cell, day, states[cell].days[day]) for cell, day in pairs]
+    if rows:
+        await _insert_rows(conn, rows)
+    grown = ((cell, state.lifetime) for cell, state in states.items() if state.grown)
+    await _write_lifetimes(conn, grown)
+
+
+async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> None:
+    """Delete the ``(cell id, day ordinal)`` rows of ``pairs``."""
+    d = rollup_days.c
+    if conn.dialect.name == "postgresql":
+        # One DELETE ... USING unnest(cells, days): a statement per row would cost seconds.
+        keys = (
+            func.unnest(
+                literal([cell for cell, _ in pairs], ARRAY(Integer)),
+                literal([date.fromordinal(day) for _, day in pairs], ARRAY(Date)),
+            )
+            .table_valued("cell", "day")
+            .render_derived(name="changed")
+        )
+        stmt = delete(rollup_days).where(d.cell_id == keys.c.cell, d.day == keys.c.day)
+        await conn.execute(stmt)
+        return
+    stmt = delete(rollup_days).where(d.cell_id == bindparam("c"), d.day == bindparam("d"))
+    await conn.execute(stmt, [{"c": cell, "d": date.fromordinal(day)} for cell, day in pairs])
 
 
 async def _write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:

@@ -39,8 +39,8 @@ from gateway.store.rollup.persist import (
     ensure_cells,
     group_by_first_day,
     load_states,
+    write_changes,
     write_rebuild,
-    write_states,
 )
 from gateway.store.rollup.retention import apply_retention, horizon
 from gateway.store.rollup.snapshots import (
@@ -84,7 +84,7 @@ async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded, *, fre
     states = await load_states(conn, groups)
     for cell, days in by_id.items():
         apply_delta(states.setdefault(cell, CellState()), days)
-    await write_states(conn, groups, states, fresh=False)
+    await write_changes(conn, states)
 
 
 async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> Snapshot:

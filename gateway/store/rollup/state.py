@@ -40,6 +40,9 @@ class CellState:
     days: dict[int, DayState] = field(default_factory=dict)
     grown: bool = False
     """True once ``lifetime`` gained users (only then is it written back)."""
+    changed: set[int] = field(default_factory=set)
+    """The days a delta changed: its own, and later ones whose first-seen users moved earlier
+    (only those rows are written back)."""
 
     @property
     def last_new_day(self) -> int | None:
@@ -54,6 +57,7 @@ def _move_earlier(state: CellState, day: int, row: DayState, seen: BitMap) -> No
             if moved:
                 other.new -= moved
                 row.new |= moved
+                state.changed.add(later)
 
 
 def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
@@ -64,6 +68,7 @@ def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
         row = state.days.get(day)
         if row is None:
             row = state.days[day] = DayState()
+        state.changed.add(day)
         row.sums = [a + b for a, b in zip(row.sums, change.sums, strict=True)]
         if change.active is None:
             continue
