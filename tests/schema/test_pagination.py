@@ -162,3 +162,43 @@ async def test_cursors_reveal_no_id(
         decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         assert item_id not in cursor
         assert item_id.encode() not in decoded
+
+
+_PARENTS = {  # the GraphQL type -> its root field and an entity of the shared test catalog
+    "Workspace": ("workspace", "ws-1"),
+    "TargetApp": ("targetApp", "app-1"),
+    "Merchant": ("merchant", "m-1"),
+    "MiniProgram": ("miniProgram", "mp-1"),
+}
+_EVERY_CONNECTION = {
+    f"{parent}.{field}": f'{_PARENTS[parent][0]}(id: "{_PARENTS[parent][1]}") '
+    f"{{ {field}(after: $after) {{ totalCount }} }}"
+    for parent, field in [
+        ("Workspace", "targetApps"),
+        ("Workspace", "miniPrograms"),
+        ("Workspace", "merchants"),
+        ("TargetApp", "miniPrograms"),
+        ("Merchant", "miniPrograms"),
+        ("MiniProgram", "deployments"),
+    ]
+}
+"""A query of every nested connection field, on entities of the shared test catalog."""
+
+
+@pytest.mark.parametrize("field", sorted(_EVERY_CONNECTION))
+async def test_every_connection_refuses_a_forged_cursor(
+    schema: strawberry.Schema, catalog: AsyncEngine, settings: Settings, field: str
+) -> None:
+    query = f"query($after: String) {{ {_EVERY_CONNECTION[field]} }}"
+    sealed = encode_cursor("mp-1")
+    forged = [
+        base64.urlsafe_b64encode(b"v1:mp-1").decode(),  # a position the gateway did not seal
+        sealed[:-2] + ("AA" if not sealed.endswith("AA") else "BB"),  # a sealed one altered
+    ]
+    for cursor in forged:
+        result = await run(schema, catalog, settings, query, {"after": cursor})
+        assert result.errors is not None, field
+        assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
+        assert result.errors[0].message.startswith("malformed cursor")
+    accepted = await run(schema, catalog, settings, query, {"after": sealed})
+    assert accepted.errors is None, accepted.errors
