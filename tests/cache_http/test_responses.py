@@ -184,3 +184,21 @@ async def test_entries_expire_when_the_next_snapshot_is_due_plus_grace(
         for key in keys:
             ttl = await redis_client.pttl(key) / 1000
             assert due - 10 < ttl <= due + 0.5, (layer, ttl, due)
+
+
+async def test_near_identical_grants_never_share_an_entry(gateway: Gateway) -> None:
+    # A superset of grants, the same workspace under another role, and ids that differ only by
+    # a character a separator could stand for: each is its own scope, so its own entry.
+    listing = "{ workspaces(first: 10) { nodes { id } } }"
+    both = Principal("both", (*OPERATOR_1.grants, *OPERATOR_2.grants))
+    near = principal(Role.SUPERAPP_OPERATOR, "ws-1:")
+    first = await gateway.ask(OPERATOR_1, listing)
+    assert (first.hit, first.data) == (False, {"workspaces": {"nodes": [{"id": "ws-1"}]}})
+    wider = await gateway.ask(both, listing)
+    assert wider.hit is False
+    assert wider.data == {"workspaces": {"nodes": [{"id": "ws-1"}, {"id": "ws-2"}]}}
+    other_role = await gateway.ask(DEVELOPER_1, listing)
+    assert (other_role.hit, other_role.data) == (False, first.data)
+    lookalike = await gateway.ask(near, listing)
+    assert (lookalike.hit, lookalike.data) == (False, {"workspaces": {"nodes": []}})
+    assert (await gateway.ask(both, listing)).hit is True  # and each entry is still its own
