@@ -9,7 +9,8 @@ the end of ``tables.py``), so migrations and ``metadata.sorted_tables`` see them
   the day's active users and of the users first seen in the cell that day.
 - ``snapshots``: one row per completed refresh; readers key caches on its id.
 - ``rollup_catalog``: the catalog attributes the rollups were built with (app -> workspace, mini
-  program -> type and category); when one changes, the next refresh rebuilds everything.
+  program -> type and category); when one changes, the next refresh recomputes the cells it moved
+  entities between from the fine cells (:mod:`gateway.store.rollup.derive`).
 """
 
 from __future__ import annotations
