@@ -71,7 +71,35 @@ def app_scope(app_id: str) -> str:
 
 def mini_program_scope(mp_id: str, app_id: str | None = None) -> str:
     """Scope string of a mini program, across apps or (with ``app_id``) inside one app."""
-    return f"mp:{mp_id}" if app_id is None else f"app:{app_id}|mp:{mp_id}"
+    return f"mp:{mp_id}" if app_id is None else f"app:{app_id}{_INSIDE}mp:{mp_id}"
+
+
+_INSIDE = "|"
+"""Between the app and the mini program of a fine scope (outside the id grammar)."""
+
+FINE_SCOPES = f"app:%{_INSIDE}mp:%"
+"""A SQL ``LIKE`` pattern matching exactly the fine scopes, ``app:<a>|mp:<m>``: the finest cells,
+one per app and mini program, which every other cell is a union of."""
+
+
+def fine_pair(scope: str) -> tuple[str, str] | None:
+    """``(app, mini program)`` of a fine scope (:func:`mini_program_scope` with an app), None
+    for any other scope.
+
+    >>> fine_pair("app:a/1|mp:m:2"), fine_pair("mp:m"), fine_pair("app:a")
+    (('a/1', 'm:2'), None, None)
+    """
+    app, inside, mp = scope.partition(f"{_INSIDE}mp:")
+    if not inside or not app.startswith("app:"):
+        return None
+    return app.removeprefix("app:"), mp
+
+
+def filter_cells(scope: str, data_type: str, mp_type: str, category: str) -> tuple[CellKey, ...]:
+    """The four cells of a workspace or app ``scope`` a mini program of ``mp_type`` and
+    ``category`` counts in: type in {it, ``*``} x category in {it, ``*``}, the all-types,
+    all-categories cell last."""
+    return tuple(CellKey(scope, data_type, t, c) for t in (mp_type, ANY) for c in (category, ANY))
 
 
 def scope_of(ref: EntityRef) -> str:
@@ -120,11 +148,9 @@ def event_cells(
     *, workspace_id: str, app_id: str, mp_id: str, mp_type: str, category: str, data_type: str
 ) -> tuple[CellKey, ...]:
     """The ten cells an event counts in (see the module docstring), in a fixed slot order."""
-    out: list[CellKey] = []
-    for scope in (workspace_scope(workspace_id), app_scope(app_id)):
-        for type_ in (mp_type, ANY):
-            for cat in (category, ANY):
-                out.append(CellKey(scope, data_type, type_, cat))
-    out.append(CellKey(mini_program_scope(mp_id), data_type))
-    out.append(CellKey(mini_program_scope(mp_id, app_id), data_type))
-    return tuple(out)
+    return (
+        *filter_cells(workspace_scope(workspace_id), data_type, mp_type, category),
+        *filter_cells(app_scope(app_id), data_type, mp_type, category),
+        CellKey(mini_program_scope(mp_id), data_type),
+        CellKey(mini_program_scope(mp_id, app_id), data_type),
+    )

@@ -24,25 +24,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pyroaring import BitMap
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.cells import (
     ANY,
+    FINE_SCOPES,
     CellKey,
     app_scope,
     event_cells,
+    filter_cells,
+    fine_pair,
     mini_program_scope,
     workspace_scope,
 )
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS
-from gateway.store.rollup.persist import ensure_cells, write_states
+from gateway.store.rollup.persist import ensure_cells, replace_cells
 from gateway.store.rollup.read import batched
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days
-
-_FINE_PREFIX, _FINE_SEPARATOR = "app:", "|mp:"
 
 FineCell = tuple[str, str, str]
 """A fine cell's (app, mini program, data type)."""
@@ -59,22 +60,13 @@ def new_by_day(fine_new: Mapping[int, BitMap]) -> dict[int, BitMap]:
     return out
 
 
-def _fine(scope: str) -> tuple[str, str] | None:
-    """``(app, mini program)`` of a fine cell's scope, None for any other scope (ids have no
-    ``|``, so the split is unambiguous)."""
-    if not scope.startswith(_FINE_PREFIX) or _FINE_SEPARATOR not in scope:
-        return None
-    app, _, mp = scope[len(_FINE_PREFIX) :].partition(_FINE_SEPARATOR)
-    return app, mp
-
-
 async def fine_cells(conn: AsyncConnection) -> dict[FineCell, int]:
     """Every fine cell that has rows: (app, mini program, data type) -> cell id."""
     c = rollup_cells.c
-    stmt = select(c.id, c.scope, c.data_type).where(c.scope.like(f"{_FINE_PREFIX}%"))
+    stmt = select(c.id, c.scope, c.data_type).where(c.scope.like(FINE_SCOPES))
     found: dict[FineCell, int] = {}
     for row in await conn.execute(stmt):
-        pair = _fine(row.scope)
+        pair = fine_pair(row.scope)
         if pair is not None:
             found[(*pair, row.data_type)] = row.id
     return found
@@ -107,13 +99,11 @@ def _variants(
     scope: str, data_type: str, attrs: list[tuple[str, str]], *, everything: bool
 ) -> set[CellKey]:
     """The type x category cells of ``scope`` a mini program with each of ``attrs`` is in
-    (without the all-types, all-categories cell unless ``everything``)."""
-    out = set()
+    (without the all-types, all-categories cell, the last of each, unless ``everything``)."""
+    out: set[CellKey] = set()
     for mp_type, category in attrs:
-        for t in (mp_type, ANY):
-            for c in (category, ANY):
-                if everything or (t, c) != (ANY, ANY):
-                    out.add(CellKey(scope, data_type, t, c))
+        cells = filter_cells(scope, data_type, mp_type, category)
+        out.update(cells if everything else cells[:-1])
     return out
 
 
@@ -137,15 +127,8 @@ def _of(key: CellKey, catalog: Catalog, candidates: list[tuple[int, FineCell]]) 
     ids = []
     for cell, (_, mp, data_type) in candidates:
         mp_type, category = catalog.mini_programs[mp]
-        if (
-            data_type == key.data_type
-            and key.mp_type in (ANY, mp_type)
-            and key.category
-            in (
-                ANY,
-                category,
-            )
-        ):
+        same_type = key.mp_type in (ANY, mp_type)
+        if data_type == key.data_type and same_type and key.category in (ANY, category):
             ids.append(cell)
     return ids
 
@@ -194,15 +177,14 @@ async def _unions(
     return {cell: accumulator.state() for cell, accumulator in accumulators.items()}
 
 
-async def _recompute(
+async def _states(
     conn: AsyncConnection, keys: list[CellKey], catalog: Catalog, fine: Mapping[FineCell, int]
-) -> None:
+) -> dict[int, CellState]:
+    """The state of each cell of ``keys`` (created when missing) from its fine cells."""
     by_scope = members(catalog, fine)
     ids = await ensure_cells(conn, keys)
     members_of = {ids[key]: _of(key, catalog, by_scope.get(key.scope, [])) for key in keys}
-    states = await _unions(conn, members_of)
-    everything = {1: list(states)}  # replace every stored day (day ordinals start at 1)
-    await write_states(conn, everything, states, fresh=False)
+    return await _unions(conn, members_of)
 
 
 async def rederive(
@@ -218,7 +200,7 @@ async def rederive(
     keys = sorted(changed_cells(recorded, catalog, fine))
     if not keys:
         return 0
-    await _recompute(conn, keys, catalog, fine)
+    await replace_cells(conn, await _states(conn, keys, catalog, fine))
     return len(keys)
 
 
@@ -234,12 +216,10 @@ async def rederive_all(conn: AsyncConnection, catalog: Catalog) -> int:
             cells = event_cells(workspace_id=workspace, app_id=app, mp_id=mp, mp_type=attrs[0],
                                 category=attrs[1], data_type=data_type)  # fmt: skip
             keys.update(cells[:-1])  # the last is the fine cell itself
-    stale = select(rollup_cells.c.id).where(rollup_cells.c.id.not_in(list(fine.values())))
-    stale_ids = list((await conn.execute(stale)).scalars())
-    for part in batched(stale_ids):
-        await conn.execute(delete(rollup_days).where(rollup_days.c.cell_id.in_(part)))
-        stmt = update(rollup_cells).where(rollup_cells.c.id.in_(part))
-        await conn.execute(stmt.values(lifetime_bitmap=None))
-    ordered = sorted(keys)
-    await _recompute(conn, ordered, catalog, fine)
-    return len(ordered)
+    states = await _states(conn, sorted(keys), catalog, fine)
+    recomputed, kept = len(states), set(fine.values())
+    for cell in (await conn.execute(select(rollup_cells.c.id))).scalars():
+        if cell not in states and cell not in kept:  # no fine cell belongs to it any more
+            states[cell] = CellState(grown=True)  # empty: its days and lifetime go
+    await replace_cells(conn, states)
+    return recomputed

@@ -143,22 +143,14 @@ async def fast_compression(conn: AsyncConnection) -> None:
     await conn.execute(select(func.set_config(name, "lz4", True)).where(has_lz4))
 
 
-async def write_states(
-    conn: AsyncConnection, groups: Groups, states: dict[int, CellState], *, fresh: bool
-) -> None:
-    """Replace the loaded days of every cell with its state (``fresh``: nothing was stored)."""
-    d = rollup_days.c
+async def replace_cells(conn: AsyncConnection, states: dict[int, CellState]) -> None:
+    """Replace every stored day and the lifetime of each cell of ``states`` with its state (a
+    day the state lacks is deleted; an empty state empties the cell)."""
     await fast_compression(conn)
-    if not fresh:
-        for first, cells in groups.items():
-            since = date.fromordinal(first)
-            for part in batched(cells):
-                await conn.execute(delete(rollup_days).where(d.cell_id.in_(part), d.day >= since))
-    rows = [_row(cell, day, s) for cell, state in states.items() for day, s in state.days.items()]
-    if rows:
-        await _insert_rows(conn, rows)
-    grown = ((cell, state.lifetime) for cell, state in states.items() if state.grown)
-    await _write_lifetimes(conn, grown)
+    for part in batched(list(states)):
+        await conn.execute(delete(rollup_days).where(rollup_days.c.cell_id.in_(part)))
+    pairs = [(cell, day) for cell, state in states.items() for day in state.days]
+    await _write_rows(conn, states, pairs)
 
 
 async def write_changes(conn: AsyncConnection, states: dict[int, CellState]) -> None:
@@ -168,6 +160,13 @@ async def write_changes(conn: AsyncConnection, states: dict[int, CellState]) -> 
     pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
     for part in batched(pairs, 10_000):
         await _delete_days(conn, part)
+    await _write_rows(conn, states, pairs)
+
+
+async def _write_rows(
+    conn: AsyncConnection, states: dict[int, CellState], pairs: Sequence[tuple[int, int]]
+) -> None:
+    """Insert the ``(cell, day)`` rows of ``pairs`` from ``states``, and the grown lifetimes."""
     rows = [_row(cell, day, states[cell].days[day]) for cell, day in pairs]
     if rows:
         await _insert_rows(conn, rows)
