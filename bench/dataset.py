@@ -39,18 +39,16 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    cast,
     delete,
     func,
     insert,
     select,
 )
-from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.settings import Settings
-from gateway.store.db import create_engine
+from gateway.store.db import create_engine, table_bytes, vacuum
 from gateway.store.ingest import ingest_lines
 from gateway.store.migrate import current_revision, head_revision, upgrade
 from gateway.store.rollup import latest_snapshot, refresh
@@ -207,23 +205,16 @@ async def compact_rollups(engine: AsyncEngine) -> float:
     """``VACUUM FULL`` the rollup tables (a rebuild leaves their old rows as dead space);
     returns the seconds it took."""
     started = time.perf_counter()
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        quote = conn.dialect.identifier_preparer.quote
-        for table in ROLLUP_TABLES:  # VACUUM takes no bound parameters; names are ours
-            await conn.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {quote(table.name)}")
+    await vacuum(engine, ROLLUP_TABLES, full=True, analyze=True)
     return time.perf_counter() - started
 
 
 async def rollup_sizes(engine: AsyncEngine) -> tuple[int, int]:
     """Bytes on disk (``pg_total_relation_size``, indexes included) of the rollup tables and
     of the raw event tables."""
-    sizes = []
-    for tables in (ROLLUP_TABLES, tuple(EVENT_TABLES.values())):
-        each = [func.pg_total_relation_size(cast(table.name, REGCLASS)) for table in tables]
-        async with engine.connect() as conn:
-            sizes.append(sum(int(n) for n in (await conn.execute(select(*each))).one()))
-    return sizes[0], sizes[1]
+    async with engine.connect() as conn:
+        rollups = await table_bytes(conn, ROLLUP_TABLES)
+        return rollups, await table_bytes(conn, tuple(EVENT_TABLES.values()))
 
 
 async def full_refresh(engine: AsyncEngine) -> float:

@@ -11,9 +11,10 @@ stopping one half-way would only waste it). Command-line engines are never bound
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Table, bindparam, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -114,3 +115,34 @@ async def unbounded(conn: AsyncConnection) -> None:
 def is_postgres(engine: AsyncEngine | Engine) -> bool:
     """True when ``engine`` talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"
+
+
+async def vacuum(
+    engine: AsyncEngine, tables: Sequence[Table], *, full: bool = False, analyze: bool = False
+) -> None:
+    """PostgreSQL: ``VACUUM`` ``tables`` (``FULL``: rewrite them compacted; ``ANALYZE``: and
+    refresh their statistics). A no-op on SQLite, which reuses freed pages by itself."""
+    if engine.dialect.name != "postgresql":
+        return
+    options = [name for name, on in (("FULL", full), ("ANALYZE", analyze)) if on]
+    head = f"VACUUM ({', '.join(options)})" if options else "VACUUM"
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside one
+        quote = conn.dialect.identifier_preparer.quote
+        names = ", ".join(quote(table.name) for table in tables)
+        await conn.exec_driver_sql(f"{head} {names}")  # names are ours; VACUUM binds nothing
+
+
+async def table_bytes(conn: AsyncConnection, tables: Sequence[Table]) -> int:
+    """Bytes on disk of ``tables``, indexes (and PostgreSQL's TOAST) included."""
+    names = [table.name for table in tables]
+    if conn.dialect.name == "postgresql":
+        sizes = [func.pg_total_relation_size(name) for name in names]
+        return int((await conn.execute(select(sum(sizes[1:], sizes[0])))).scalar() or 0)
+    # SQLite: the pages of the tables and of their indexes (the dbstat virtual table).
+    stmt = text(
+        "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "
+        "(SELECT name FROM sqlite_master WHERE tbl_name IN :names)"
+    ).bindparams(bindparam("names", expanding=True))
+    found = await conn.execute(stmt, {"names": names})
+    return int(found.scalar() or 0)

@@ -61,6 +61,10 @@ rollup_days = Table(
 )
 """Daily totals of a cell; a null bitmap is empty. New bitmaps are disjoint across a cell's days."""
 
+CELL_TABLES = (rollup_cells, rollup_days)
+"""The tables holding the rollups proper, cells and their days: what a refresh rewrites rows of
+(and vacuums) and what ``gateway status`` counts as the rollups' bytes."""
+
 snapshots = Table(
     "snapshots",
     metadata,

@@ -13,16 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.store.db import table_bytes
 from gateway.store.rollup.retention import horizon
 from gateway.store.rollup.snapshots import read_latest_snapshot
-from gateway.store.rollup_tables import rollup_cells, rollup_days
+from gateway.store.rollup_tables import CELL_TABLES, rollup_cells
 from gateway.store.tables import EVENT_TABLES, quarantine
-
-ROLLUP_TABLES = (rollup_cells.name, rollup_days.name)
-"""The tables counted as the rollups' bytes (indexes and TOAST included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,19 +90,6 @@ async def _raw_events(conn: AsyncConnection) -> RawEvents:
     )
 
 
-async def _rollup_bytes(conn: AsyncConnection) -> int:
-    if conn.dialect.name == "postgresql":
-        sizes = [func.pg_total_relation_size(name) for name in ROLLUP_TABLES]
-        return int((await conn.execute(select(sum(sizes[1:], sizes[0])))).scalar() or 0)
-    # SQLite: the pages of the tables and of their indexes (the dbstat virtual table).
-    stmt = text(
-        "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN (SELECT name FROM "
-        "sqlite_master WHERE tbl_name IN (:cells, :days))"
-    )
-    found = await conn.execute(stmt, {"cells": ROLLUP_TABLES[0], "days": ROLLUP_TABLES[1]})
-    return int(found.scalar() or 0)
-
-
 async def store_status(engine: AsyncEngine) -> StoreStatus:
     """Read the store's status in one read-only transaction."""
     async with engine.connect() as conn:
@@ -117,6 +102,6 @@ async def store_status(engine: AsyncEngine) -> StoreStatus:
             snapshot_taken_at=None if snapshot is None else snapshot.taken_at,
             snapshot_max_batch_id=None if snapshot is None else snapshot.max_batch_id,
             quarantine_count=int(quarantined.scalar() or 0),
-            rollup_bytes=await _rollup_bytes(conn),
+            rollup_bytes=await table_bytes(conn, CELL_TABLES),
             rollup_cells=int(cells.scalar() or 0),
         )
