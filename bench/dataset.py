@@ -127,14 +127,25 @@ async def _exists(admin: asyncpg.Connection, database: str) -> bool:
     return found is not None
 
 
-async def _recreate(database: str, template: str | None) -> None:
+async def _admin(*statements: str) -> None:
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {_quoted(database)} WITH (FORCE)")
-        suffix = f" TEMPLATE {_quoted(template)}" if template else ""
-        await admin.execute(f"CREATE DATABASE {_quoted(database)}{suffix}")
+        for statement in statements:
+            await admin.execute(statement)
     finally:
         await admin.close()
+
+
+async def drop(database: str) -> None:
+    """Drop ``database`` if it exists."""
+    await _admin(f"DROP DATABASE IF EXISTS {_quoted(database)} WITH (FORCE)")
+
+
+async def recreate(database: str, template: str | None = None) -> None:
+    """Drop ``database`` if it exists and create it anew (a copy of ``template`` if given)."""
+    suffix = f" TEMPLATE {_quoted(template)}" if template else ""
+    await drop(database)
+    await _admin(f"CREATE DATABASE {_quoted(database)}{suffix}")
 
 
 async def _read_marker(engine: AsyncEngine) -> dict[str, object] | None:
@@ -286,7 +297,7 @@ async def ensure_dataset(
     started = time.perf_counter()
     if not matches:
         with step("create database" + (f" from {from_database}" if from_database else "")):
-            await _recreate(database, from_database)
+            await recreate(database, from_database)
     engine = create_engine(Settings(database_url=url))
     try:
         if found is not None and matches:

@@ -39,7 +39,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import asyncpg
 import numpy as np
 from pydantic import SecretStr
 from sqlalchemy import func, select, text, update
@@ -64,22 +63,20 @@ from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
-from gateway.store.tables import EVENT_TABLES, mini_programs, target_apps
+from gateway.store.tables import (
+    EVENT_TABLES,
+    ingest_batches,
+    mini_programs,
+    quarantine,
+    target_apps,
+)
 from gateway.synthetic import SCALES
 
 TARGET_DETAILS_MS, TARGET_OVERVIEW_MS, TARGET_GROWTH = 25.0, 40.0, 1.3
 TARGET_INGEST_KEPT, TARGET_BIG_S, TARGET_SMALL_S, TARGET_CATALOG_S = 0.9, 45.0, 2.0, 10.0
 TARGET_RSS_BYTES, TARGET_BLOAT = 2 * 2**30, 1.3
-EMPTIED = (
-    "rollup_days",
-    "rollup_cells",
-    "rollup_catalog",
-    "rollup_user_sources",
-    "snapshots",
-    *(table.name for table in EVENT_TABLES.values()),
-    "ingest_batches",
-    "quarantine",
-)
+EMPTIED = tuple(table.name for table in (*ds.ROLLUP_TABLES, *EVENT_TABLES.values(),
+                                         ingest_batches, quarantine))  # fmt: skip
 """What the empty store lacks: every event, batch and rollup (the catalog stays)."""
 
 SMOKE = (
@@ -123,19 +120,6 @@ class Figures:
     def p(self, values: list[float], q: float) -> float:
         """The ``q``-th percentile of ``values``."""
         return float(np.percentile(values, q)) if values else float("nan")
-
-
-async def _admin(sql: str) -> None:
-    admin = await asyncpg.connect(ds.PG_ADMIN_URL)
-    try:
-        await admin.execute(sql)
-    finally:
-        await admin.close()
-
-
-async def _copy(template: str, database: str) -> None:
-    await _admin(f'DROP DATABASE IF EXISTS "{database}"')
-    await _admin(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
 
 
 async def _empty(engine: AsyncEngine) -> None:
@@ -304,8 +288,8 @@ async def measure(args: argparse.Namespace, scale: str) -> Figures:
     source = dataset.url.rsplit("/", 1)[1]
     work, empty = f"gateway_scale_{scale}", f"gateway_scale_{scale}_empty"
     print(f"{scale}: copying {source} (working copy and empty store)", flush=True)
-    await _copy(source, work)
-    await _copy(source, empty)
+    await ds.recreate(work, source)
+    await ds.recreate(empty, source)
     settings = Settings(
         database_url=ds.database_url(work), jwt_secret=SecretStr(JWT_SECRET), log_level="warning"
     )
@@ -333,8 +317,8 @@ async def measure(args: argparse.Namespace, scale: str) -> Figures:
         await engine.dispose()
         await bare.dispose()
         if not args.keep:
-            await _admin(f'DROP DATABASE IF EXISTS "{work}"')
-            await _admin(f'DROP DATABASE IF EXISTS "{empty}"')
+            await ds.drop(work)
+            await ds.drop(empty)
     report(figures)
     return figures
 

@@ -52,7 +52,8 @@ async def apply_retention(
     if first is None:
         return None
     async with engine.begin() as conn:
-        if await horizon(conn) == first.date():  # cut today already: the next day moves it
+        current = await horizon(conn)
+        if current == first.date():  # cut today already: the next day moves it
             return Retention(first.date(), 0)
         snapshot = await read_latest_snapshot(conn)
         folded = 0 if snapshot is None else snapshot.max_batch_id
@@ -60,12 +61,12 @@ async def apply_retention(
         for table in EVENT_TABLES.values():
             stmt = delete(table).where(table.c.at < first, table.c.batch_id <= folded)
             dropped += (await conn.execute(stmt)).rowcount or 0
-        await _record(conn, first.date())
+        await _record(conn, current, first.date())
     return Retention(first.date(), dropped)
 
 
-async def _record(conn: AsyncConnection, kept_from: date) -> None:
-    current = await horizon(conn)
+async def _record(conn: AsyncConnection, current: date | None, kept_from: date) -> None:
+    """Move the horizon from ``current`` (None: none yet) to ``kept_from``, never back."""
     if current is None:
         await conn.execute(insert(raw_event_horizon).values(id=1, kept_from=kept_from))
     elif kept_from > current:
