@@ -145,14 +145,14 @@ class _ResultLoader(DataLoader[Q, T], Generic[Q, T]):
 
     async def batch_load_fn(self, keys: list[Q]) -> list[T]:
         """Answer ``keys`` in order (see the module docstring)."""
-        found = await self.results.get_many([key.cache_key for key in keys])
-        missing = [key for key, data in zip(keys, found, strict=True) if data is None]
-        loaded = await self.histories.load_many([key.history_key for key in missing])
+        cache_keys = [key.cache_key for key in keys]
+        found = await self.results.get_many(cache_keys)
+        missing = [i for i, data in enumerate(found) if data is None]
+        loaded = await self.histories.load_many([keys[i].history_key for i in missing])
         computed: dict[Q, T] = {}
-        for key, history in zip(missing, loaded, strict=True):
-            result = self.compute(key, history)
-            self.results.put(key.cache_key, self.encode(result))
-            computed[key] = result
+        for i, history in zip(missing, loaded, strict=True):
+            result = computed[keys[i]] = self.compute(keys[i], history)
+            self.results.put(cache_keys[i], self.encode(result))
         return [
             computed[key] if data is None else self.decode(data)
             for key, data in zip(keys, found, strict=True)
