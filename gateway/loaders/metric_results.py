@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from typing import Generic, Protocol, TypeVar
 
 import orjson
@@ -48,7 +48,7 @@ from gateway.metrics.aggregate import (
 from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
 from gateway.metrics.registry import REGISTRY
-from gateway.metrics.timerange import DateRange
+from gateway.metrics.timerange import DateRange, previous_month_start
 
 T = TypeVar("T")
 
@@ -111,7 +111,7 @@ class MonthlyQuery:
     @property
     def history_key(self) -> HistoryKey:
         """The month before the first through the last, with the daily user bitmaps."""
-        before = (self.months[0].start - timedelta(days=1)).replace(day=1)
+        before = previous_month_start(self.months[0].start)
         return HistoryKey(self.cell, before, self.months[-1].end, bitmaps=True)
 
 

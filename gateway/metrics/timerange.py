@@ -197,6 +197,15 @@ def parse_month(text: str, *, argument: str) -> date:
         raise BadUserInputError(f"{argument} must be a month as YYYY-MM, not {text!r}") from None
 
 
+def previous_month_start(month: date) -> date:
+    """The first day of the month before ``month``'s first day.
+
+    >>> previous_month_start(date(2026, 1, 1))
+    datetime.date(2025, 12, 1)
+    """
+    return (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 def month_ranges(first: date, last: date, *, today: date) -> list[DateRange]:
     """The calendar months from ``first``'s to ``last``'s, each a :class:`DateRange`.
 
@@ -207,7 +216,7 @@ def month_ranges(first: date, last: date, *, today: date) -> list[DateRange]:
         raise BadUserInputError(f"from ({first:%Y-%m}) is after to ({last:%Y-%m})")
     # The month before the first is its previous value.
     _not_too_early("from", first)
-    _not_too_early("from's previous month", (first - timedelta(days=1)).replace(day=1))
+    _not_too_early("from's previous month", previous_month_start(first))
     if last > today.replace(day=1):
         raise BadUserInputError(f"to ({last:%Y-%m}) is after the current month ({today:%Y-%m})")
     count = (last.year - first.year) * 12 + last.month - first.month + 1

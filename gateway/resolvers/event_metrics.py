@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from gateway.context import Context
 from gateway.domain import DataType, Filters, Granularity, TypeFilter
@@ -31,7 +31,13 @@ from gateway.metrics.aggregate import (
 from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
 from gateway.metrics.registry import REGISTRY
-from gateway.metrics.timerange import DateRange, TimeRangeSpec, month_ranges, parse_month
+from gateway.metrics.timerange import (
+    DateRange,
+    TimeRangeSpec,
+    month_ranges,
+    parse_month,
+    previous_month_start,
+)
 from gateway.resolvers.category import check_category
 from gateway.resolvers.time_range import date_range
 
@@ -100,8 +106,7 @@ async def monthly_active_users_of(
     """``monthlyActiveUsers``: each month's distinct users vs. the month before."""
     months = tuple(months_of(ctx, first, last))
     if cell is None:  # every month is 0
-        before = (months[0].start - timedelta(days=1)).replace(day=1)
-        return monthly_active_users(CellHistory(before), months)
+        return monthly_active_users(CellHistory(previous_month_start(months[0].start)), months)
     return list(await ctx.loaders.monthly_active_users.load(MonthlyQuery(cell, months)))
 
 
