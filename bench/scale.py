@@ -186,7 +186,7 @@ async def _pages(
     )
     ours = await run(apps[0])  # warm-up, and the answer checked below
     await run_overview(workspace)
-    for i in range(args.iterations):
+    for _ in range(args.iterations):
         for app in apps:
             started = time.perf_counter()
             await run(app)
@@ -194,7 +194,6 @@ async def _pages(
         started = time.perf_counter()
         await run_overview(workspace)
         figures.overview_ms.append((time.perf_counter() - started) * 1000)
-        del i
     if args.skip_naive:
         return
     naive = in_process(
@@ -214,13 +213,12 @@ async def _catalog_change(engine: AsyncEngine) -> None:
         )
         chosen = rows.all()
         categories = sorted({row.category for row in chosen})
-        for i, row in enumerate(chosen[:10]):
+        for row in chosen[:10]:
             other = categories[(categories.index(row.category) + 1) % len(categories)]
             if other == row.category:
                 other = f"{row.category}_moved"
             stmt = update(mini_programs).where(mini_programs.c.id == row.id)
             await conn.execute(stmt.values(category=other))
-            del i
         last = chosen[10]
         flipped = "MINI_GAME" if last.type.name == "MINI_PROGRAM" else "MINI_PROGRAM"
         stmt = update(mini_programs).where(mini_programs.c.id == last.id)
