@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 import numpy as np
-from sqlalchemy import Integer, cast, func, insert, literal, select
+from sqlalchemy import Date, Integer, cast, func, insert, literal, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +36,7 @@ from gateway.settings import Settings
 from gateway.store import tables as t
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
+from gateway.store.partitions import ensure_days
 from gateway.store.rollup import Snapshot, refresh
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -92,20 +93,24 @@ async def _events(url: str, n: int, users: int, batch: int, seed: int, late: boo
           for d, s in zip(day, rng.integers(0, 86_400, n), strict=True)]  # fmt: skip
     dt = np.where(rng.random(n) < 0.9, "PRODUCTION", "NON_PRODUCTION").tolist()
     kind = rng.choice(10, n)
+    engine = create_engine(Settings(database_url=url))
+    await ensure_days(engine, {moment.date() for moment in at})
+    await engine.dispose()
     pg = await asyncpg.connect(url)
     try:
         await pg.execute(
             "INSERT INTO ingest_batches VALUES ($1, 'bench', now(), $2, $2, 0, 0)", batch, n
         )
-        common = ["id", "batch_id", "at", "target_app_id", "mini_program_id", "uid", "data_type"]
+        common = ["id", "batch_id", "at", "day", "target_app_id", "mini_program_id", "uid",
+                  "data_type"]  # fmt: skip
         for name, keep, extra, values in (
             ("launches", kind < 5, [], lambda i: ()),
             ("page_views", (kind >= 5) & (kind < 9), ["duration_ms"], lambda i: (i * 7 % 60_000,)),
             ("ad_impressions", kind == 9, ["valid", "revenue_micros"],
              lambda i: (i % 3 > 0, i % 5 * 1000)),
         ):  # fmt: skip
-            rows = [(f"{batch}-{i}", batch, at[i], f"a{app[i]}", f"m{mp[i]}", uid[i], dt[i],
-                     *values(i)) for i in np.flatnonzero(keep).tolist()]  # fmt: skip
+            rows = [(f"{batch}-{i}", batch, at[i], at[i].date(), f"a{app[i]}", f"m{mp[i]}",
+                     uid[i], dt[i], *values(i)) for i in np.flatnonzero(keep).tolist()]  # fmt: skip
             await pg.copy_records_to_table(name, records=rows, columns=common + extra)
     finally:
         await pg.close()
@@ -117,18 +122,21 @@ async def _recent_batch(settings: Settings, n: int) -> None:
     async with engine.begin() as conn:
         batch = ((await conn.execute(select(func.max(t.ingest_batches.c.id)))).scalar() or 0) + 1
         end = (await conn.execute(select(func.max(t.launches.c.at)))).scalar()
+        assert end is not None
+        floor = max(end - timedelta(minutes=30), end.replace(hour=0, minute=0, second=0))
         top = (await conn.execute(select(func.max(t.users.c.uid)))).scalar() or 1
         uid = cast(func.floor(func.random() * top) + 1, Integer)  # mostly new to the cells
         values = {"source": "bench", "committed_at": datetime.now(), "records": n, "stored": n}
         await conn.execute(insert(t.ingest_batches).values(id=batch, **values, duplicates=0,
                                                            quarantined=0))  # fmt: skip
         for table, share in ((t.launches, 35), (t.page_views, 52), (t.ad_impressions, 13)):
-            copied = [c for c in table.c if c.name not in ("id", "batch_id", "at", "uid")]
-            at = literal(end, t.launches.c.at.type) - func.random() * timedelta(minutes=30)
+            copied = [c for c in table.c if c.name not in ("id", "batch_id", "at", "day", "uid")]
+            # Within the last stored day: its partition exists.
+            at = literal(end, t.launches.c.at.type) - func.random() * (end - floor)
             key = func.concat(f"bench{batch}-", table.c.id)
-            rows = select(key, literal(batch), at, uid, *copied)
+            rows = select(key, literal(batch), at, cast(at, Date), uid, *copied)
             rows = rows.order_by(func.random()).limit(n * share // 100)
-            names = ["id", "batch_id", "at", "uid", *(c.name for c in copied)]
+            names = ["id", "batch_id", "at", "day", "uid", *(c.name for c in copied)]
             await conn.execute(insert(table).from_select(names, rows))
     await engine.dispose()
 

@@ -7,12 +7,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.store.migrate import current_revision, head_revision, upgrade
+from gateway.store.migrate import comparison_options, current_revision, head_revision, upgrade
 from gateway.store.tables import metadata
 
 
 def _diff(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    opts = comparison_options(connection.dialect.name)
+    context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, metadata))
 
 

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, event, func, select, text
+from sqlalchemy import ARRAY, String, Table, bindparam, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -137,8 +137,13 @@ async def table_bytes(conn: AsyncConnection, tables: Sequence[Table]) -> int:
     """Bytes on disk of ``tables``, indexes (and PostgreSQL's TOAST) included."""
     names = [table.name for table in tables]
     if conn.dialect.name == "postgresql":
-        sizes = [func.pg_total_relation_size(name) for name in names]
-        return int((await conn.execute(select(sum(sizes[1:], sizes[0])))).scalar() or 0)
+        # Every partition of a partitioned table; a plain table has no partition tree.
+        tree = text(
+            "SELECT coalesce(sum(coalesce((SELECT sum(pg_total_relation_size(tree.relid)) "
+            "FROM pg_partition_tree(CAST(n AS regclass)) AS tree), "
+            "pg_total_relation_size(CAST(n AS regclass)))), 0) FROM unnest(:names) AS n"
+        ).bindparams(bindparam("names", type_=ARRAY(String)))
+        return int((await conn.execute(tree, {"names": names})).scalar() or 0)
     # SQLite: the pages of the tables and of their indexes (the dbstat virtual table).
     stmt = text(
         "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN "

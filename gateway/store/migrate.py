@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -10,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.partitions import is_partition
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -21,6 +24,24 @@ def alembic_config(connection: Connection | None = None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def comparison_options(dialect: str) -> dict[str, Any]:
+    """Alembic options comparing a database with the metadata: what the metadata declares for
+    ``dialect`` only (day partitions are made at run time; an index may be for one dialect)."""
+
+    def include_name(name: str | None, type_: str, parents: object) -> bool:
+        return not (type_ == "table" and is_partition(name or ""))
+
+    def include_object(obj: object, name: str | None, type_: str, *rest: object) -> bool:
+        only: Any = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect in (None, dialect)
+
+    return {
+        "compare_type": True,
+        "include_name": include_name,
+        "include_object": include_object,
+    }
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

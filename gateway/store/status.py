@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.db import table_bytes
+from gateway.store.partitions import day_range
 from gateway.store.rollup.retention import horizon
 from gateway.store.rollup.snapshots import read_latest_snapshot
 from gateway.store.rollup_tables import CELL_TABLES, rollup_cells
@@ -74,17 +75,14 @@ def _iso(value: date | None) -> str | None:
 
 async def _raw_events(conn: AsyncConnection) -> RawEvents:
     by_kind: dict[str, int] = {}
-    firsts, lasts = [], []
     for kind, table in EVENT_TABLES.items():
-        stmt = select(func.count(), func.min(table.c.at), func.max(table.c.at))
-        count, first, last = (await conn.execute(stmt)).one()
-        by_kind[kind] = int(count)
-        firsts += [first] if first is not None else []
-        lasts += [last] if last is not None else []
+        count = await conn.execute(select(func.count()).select_from(table))
+        by_kind[kind] = int(count.scalar() or 0)
+    oldest, newest = await day_range(conn)
     return RawEvents(
         count=sum(by_kind.values()),
-        oldest_day=min(firsts).date() if firsts else None,
-        newest_day=max(lasts).date() if lasts else None,
+        oldest_day=oldest,
+        newest_day=newest,
         by_kind=by_kind,
         kept_from=await horizon(conn),
     )

@@ -11,6 +11,10 @@ Conventions:
   quarantines what fails), and per-row FK checks would halve bulk-ingest throughput.
 - Every event row records the ``ingest_batches.id`` that stored it, so a refresh can find the
   rows that are new since the last one (a batch commits atomically with its rows).
+- An event is identified by its ``id`` and its UTC ``day`` (SPEC §2: a replay is the same id on
+  the same day). On PostgreSQL the event tables are partitioned by ``day``, one partition per UTC
+  day (:mod:`gateway.store.partitions`): each day's key index is small whatever the history,
+  and retention drops whole days. SQLite keeps one table per kind and deletes by day.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -125,6 +130,7 @@ def _event_table(name: str, *extra: Column[object]) -> Table:
         Column("id", String(ID), primary_key=True),
         Column("batch_id", Integer, nullable=False),
         Column("at", UtcDateTime(), nullable=False),
+        Column("day", Date, primary_key=True),
         Column("target_app_id", String(ID), nullable=False),
         Column("mini_program_id", String(ID), nullable=False),
         Column("uid", Integer, nullable=False),
@@ -140,6 +146,9 @@ def _event_table(name: str, *extra: Column[object]) -> Table:
             postgresql_using="brin",
             postgresql_with={"autosummarize": "on"},
         ),
+        # SQLite deletes a retention cut's days by this index; PostgreSQL drops partitions.
+        Index(f"ix_{name}_day", "day").ddl_if(dialect="sqlite"),
+        postgresql_partition_by="RANGE (day)",
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.domain import DataType, MiniProgramType
 from gateway.store import tables as t
+from gateway.store.partitions import ensure_days
 
 BASE = date(2026, 10, 20)
 """First day of the generated events (the 20 days cross a month boundary)."""
@@ -137,9 +138,11 @@ async def insert_catalog(engine: AsyncEngine, mps: dict[str, MiniProgram]) -> No
         await conn.execute(insert(t.users), users)
 
 
-def _row(event: Event, batch_id: int) -> dict[str, object]:
+def event_row(event: Event, batch_id: int) -> dict[str, object]:
+    """The event table row of ``event`` stored by batch ``batch_id``."""
     row: dict[str, object] = {
-        "id": event.id, "batch_id": batch_id, "at": event.at, "target_app_id": event.app,
+        "id": event.id, "batch_id": batch_id, "at": event.at, "day": event.day,
+        "target_app_id": event.app,
         "mini_program_id": event.mp, "uid": event.uid, "data_type": DataType[event.data_type],
     }  # fmt: skip
     if event.kind == "pageView":
@@ -151,6 +154,7 @@ def _row(event: Event, batch_id: int) -> dict[str, object]:
 
 async def insert_batch(engine: AsyncEngine, events: list[Event]) -> int:
     """One committed ingest batch: its ``ingest_batches`` row and its events."""
+    await ensure_days(engine, {event.day for event in events})
     async with engine.begin() as conn:
         result = await conn.execute(
             insert(t.ingest_batches).values(
@@ -161,7 +165,7 @@ async def insert_batch(engine: AsyncEngine, events: list[Event]) -> int:
         assert result.inserted_primary_key is not None
         batch_id = int(result.inserted_primary_key[0])
         for kind, table in t.EVENT_TABLES.items():
-            rows = [_row(e, batch_id) for e in events if e.kind == kind]
+            rows = [event_row(e, batch_id) for e in events if e.kind == kind]
             if rows:
                 await conn.execute(insert(table), rows)
     return batch_id

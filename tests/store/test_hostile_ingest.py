@@ -20,6 +20,9 @@ from gateway.store.ingest.quarantine import (
 )
 from tests.store.ingest_support import ad_impression, catalog, launch, lines, page_view
 
+SAME_DAY_LATER = "2024-05-02T01:00:00+02:00"
+"""23:00 UTC on T0's UTC day: the same day for an event's key, whatever its offset says."""
+
 
 @pytest.fixture
 def skew() -> Iterator[None]:
@@ -96,7 +99,7 @@ async def test_a_replayed_id_with_other_content_is_a_conflicting_replay(
         ad_impression("a1", revenue="1.500"),  # the same amount, written otherwise
         ad_impression("a1", revenue="2"),
         launch("e2"),
-        {**launch("e2"), "at": "2024-05-02T10:00:00+00:00"},  # conflicts within the body
+        {**launch("e2"), "at": SAME_DAY_LATER},  # conflicts within the body
     ]
     report = await ingest_lines(engine, lines(again), source="again", chunk_size=chunk_size)
     assert report.quarantined_by_reason == {"conflicting replay": 4}
@@ -110,3 +113,21 @@ async def test_a_replayed_id_with_other_content_is_a_conflicting_replay(
     assert len(users) == 2  # e1 and e2, each counted once
     assert durations == [1000]  # the first stays counted
     assert revenue == [1_500_000]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 10_000])
+async def test_an_id_names_one_event_per_utc_day(engine: AsyncEngine, chunk_size: int) -> None:
+    """SPEC §2: a replay is the same id on the same UTC day; on another day it is another
+    event, stored in another partition and counted, in one input or across inputs."""
+    next_day = "2024-05-01T23:30:00-02:00"  # 01:30 UTC on the day after T0
+    first = [launch("e1"), launch("e1", at=next_day)]
+    report = await ingest_lines(
+        engine, lines([*catalog(), *first]), source="a", chunk_size=chunk_size
+    )
+    assert (report.duplicates, report.quarantined) == (0, 0)
+    again = [launch("e1", at=next_day), launch("e1", at="2024-05-03T00:00:00+00:00")]
+    report = await ingest_lines(engine, lines(again), source="b", chunk_size=chunk_size)
+    assert (report.duplicates, report.quarantined) == (1, 0)
+    async with engine.connect() as conn:
+        days = (await conn.scalars(select(t.launches.c.day).order_by(t.launches.c.day))).all()
+    assert days == [dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)]

@@ -11,6 +11,7 @@ from gateway.store import tables as t
 from gateway.store.ingest import bulk, ingest_lines
 from gateway.store.ingest import run as run_module
 from gateway.store.ingest.chunk import drop_stored_events
+from gateway.store.ingest.events import EventKey
 from tests.store.ingest_support import catalog, count, launch, lines, rows, user
 
 
@@ -67,11 +68,11 @@ async def test_a_copy_conflicting_after_the_probe_takes_the_safe_path(
     await ingest_lines(engine, lines(catalog()), source="catalog")
     await ingest_lines(engine, lines([launch("e1"), launch("e3")]), source="first")
 
-    async def blind_probe(conn: object, kind: str, ids: list[str]) -> set[str]:
-        del conn, kind, ids
+    async def blind_probe(conn: object, kind: str, keys: list[EventKey]) -> set[EventKey]:
+        del conn, kind, keys
         return set()  # as if another ingester stored e1 and e3 between probe and COPY
 
-    monkeypatch.setattr(bulk, "stored_ids", blind_probe)
+    monkeypatch.setattr(bulk, "stored_keys", blind_probe)
     data = lines([launch(f"e{i}") for i in range(5)])
     report = await ingest_lines(engine, data, source="second", chunk_size=5)
     assert (report.stored, report.duplicates) == (3, 2)

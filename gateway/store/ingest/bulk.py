@@ -4,12 +4,13 @@ PostgreSQL: ``COPY`` (asyncpg's binary ``copy_records_to_table``) straight into 
 table inside a savepoint; fresh events, the bulk case, cost one index insertion each. Until
 a run meets its first stored id it copies blindly. A stored id makes the COPY fail on the
 primary key; from then on (a replayed file, or one with replays spread through it, is likely
-to repeat itself) each chunk's ids are first *probed* with one indexed ``SELECT id ... WHERE
-id = ANY(:ids)`` (:func:`stored_ids`; the pipeline's reader does it ahead of the chunk's
+to repeat itself) each chunk's keys are first *probed* with one indexed ``SELECT id, day ...
+WHERE id = ANY(:ids) AND day = ANY(:days)`` (:func:`stored_keys`, which only visits the
+partitions of the chunk's days; the pipeline's reader does it ahead of the chunk's
 transaction) and the rows already stored are dropped before the COPY. Only when that COPY
 still conflicts (another ingester stored one of the ids meanwhile) does the chunk take the
 safe path: ``COPY`` into a temporary staging table, then ``INSERT ... SELECT ... ON CONFLICT
-(id) DO NOTHING``, whose command status counts the rows inserted. Measured on 50,000 rows:
+(id, day) DO NOTHING``, whose command status counts the rows inserted. Measured on 50,000 rows:
 COPY 80 ms, probe 80 ms, staging path 215 ms.
 
 SQLite: one ``executemany`` of ``INSERT OR IGNORE`` with plain tuples; ``total_changes()``
@@ -23,11 +24,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Column, MetaData, String, Table, any_, bindparam, func, insert, select
+from sqlalchemy import (
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.ingest.events import LazyRows, Row
+from gateway.store.ingest.events import EventKey, LazyRows, Row, day_number, key_day
+from gateway.store.ingest.replays import row_key
 from gateway.store.tables import EVENT_TABLES
 
 _stage_metadata = MetaData()
@@ -61,7 +74,7 @@ async def write_rows(
     """Insert ``rows`` of ``kind`` (table-column order), skipping stored ids; rows inserted.
 
     ``probed`` says the rows' ids were checked against the database shortly before (see
-    :func:`stored_ids`), so a direct COPY is worth trying even after a conflict. PostgreSQL
+    :func:`stored_keys`), so a direct COPY is worth trying even after a conflict. PostgreSQL
     takes :class:`~gateway.store.ingest.events.LazyRows` too (built during the COPY).
     """
     if not rows:
@@ -76,8 +89,8 @@ async def write_rows(
         if await _copy(conn, driver, table, rows):
             return len(rows)
         state.direct_copy = False
-    stored = await stored_ids(conn, kind, [row[0] for row in rows])
-    fresh = [row for row in rows if row[0] not in stored] if stored else rows
+    stored = await stored_keys(conn, kind, [row_key(row) for row in rows])
+    fresh = [row for row in rows if row_key(row) not in stored] if stored else rows
     if not fresh:
         return 0
     if await _copy(conn, driver, table, fresh):
@@ -85,11 +98,18 @@ async def write_rows(
     return await _staged(conn, driver, kind, list(fresh))
 
 
-async def stored_ids(conn: AsyncConnection, kind: str, ids: list[str]) -> set[str]:
-    """PostgreSQL: which of ``ids`` the event table of ``kind`` holds (one index probe)."""
+async def stored_keys(conn: AsyncConnection, kind: str, keys: list[EventKey]) -> set[EventKey]:
+    """PostgreSQL: which of ``keys`` the event table of ``kind`` holds (one index probe in
+    each partition of the keys' days)."""
     table = EVENT_TABLES[kind]
-    wanted = bindparam("ids", ids, type_=postgresql.ARRAY(String))
-    return set(await conn.scalars(select(table.c.id).where(table.c.id == any_(wanted))))
+    id_list = sorted({key[0] for key in keys})
+    day_list = sorted({key_day(key[1]) for key in keys})
+    ids = bindparam("ids", id_list, type_=postgresql.ARRAY(String))
+    days = bindparam("days", day_list, type_=postgresql.ARRAY(Date))
+    stmt = select(table.c.id, table.c.day).where(table.c.id == any_(ids), table.c.day == any_(days))
+    wanted = set(keys)
+    found = ((id_, day_number(day)) for id_, day in await conn.execute(stmt))
+    return {key for key in found if key in wanted}
 
 
 async def _copy(conn: AsyncConnection, driver: Any, table: Table, rows: Iterable[Row]) -> bool:
@@ -110,7 +130,7 @@ async def _staged(conn: AsyncConnection, driver: Any, kind: str, rows: list[Row]
     await conn.run_sync(lambda sync_conn: stage.create(sync_conn))
     await driver.copy_records_to_table(stage.name, records=rows, columns=columns)
     stmt = postgresql.insert(table).from_select(columns, select(*stage.columns))
-    result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+    result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["id", "day"]))
     return int(result.rowcount)
 
 

@@ -17,30 +17,34 @@ import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.store.ingest.bulk import BulkState, stored_ids, write_rows
+from gateway.store.ingest.bulk import BulkState, stored_keys, write_rows
 from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row, naive_utc
 from gateway.store.ingest.decode import YIELD_EVERY, DecodedChunk, Failure
 from gateway.store.ingest.events import (
     CONFLICTING_REPLAY,
     OUT_OF_RANGE,
+    EventKey,
     LazyRows,
     Row,
     build_rows,
     conflict_reason,
+    day_number,
+    event_key,
+    event_keys,
+    key_day,
     screen_events,
+    window_days,
 )
-from gateway.store.ingest.replays import conflicting_ids
+from gateway.store.ingest.replays import conflicting_keys
 from gateway.store.ingest.report import INVALID_VALUE
 from gateway.store.ingest.users import UidCache
+from gateway.store.partitions import ensure_days
 from gateway.store.records import EventRecord, UserRecord, kind_of
 from gateway.store.tables import EVENT_TABLES, ingest_batches
-
-_ID = attrgetter("id")
 
 INGEST_LOCK_KEY = 7_460_001
 """PostgreSQL advisory lock serializing the chunk transactions of concurrent ingesters.
@@ -130,7 +134,7 @@ def _planning(decoded: DecodedChunk, view: CatalogView, plan: Plan) -> Iterator[
             yield
     for kind, records in decoded.events.items():
         yield
-        kept, failures, repeats = screen_events(records, view, plan.guids)
+        kept, failures, repeats = screen_events(records, view, plan.guids, decoded.refused_days)
         plan.failures.extend(Failure(pos, kind, *problem) for pos, problem in failures)
         plan.duplicates += repeats
         plan.events[kind] = kept
@@ -142,25 +146,39 @@ async def resolve_plan_users(plan: Plan, conn: AsyncConnection, cache: UidCache)
     plan.uids = await cache.resolve(conn, plan.guids)
 
 
+async def make_room(engine: AsyncEngine, decoded: DecodedChunk) -> None:
+    """PostgreSQL: create the partitions of the days ``decoded``'s events fall on, before its
+    transaction (:mod:`gateway.store.partitions`); the days refused are recorded on it and
+    their events quarantined when it is planned. A no-op on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return
+    days: set[int] = set()
+    for records in decoded.events.values():
+        days |= window_days(record for _, record in records)
+    refused = await ensure_days(engine, map(key_day, days))
+    decoded.refused_days = frozenset(map(day_number, refused))
+
+
 async def drop_stored_events(
-    plan: Plan, conn: AsyncConnection, pending: Iterable[dict[str, set[str]]]
+    plan: Plan, conn: AsyncConnection, pending: Iterable[dict[str, set[EventKey]]]
 ) -> None:
-    """PostgreSQL: drop the plan's events whose id is stored, or in a chunk of ``pending``.
+    """PostgreSQL: drop the plan's events whose key is stored, or in a chunk of ``pending``.
 
     The pipeline's reader calls it ahead of the chunk's transaction, so the index probes
-    overlap the writer's work; ``pending`` holds the event ids of the chunks ahead of this
+    overlap the writer's work; ``pending`` holds the event keys of the chunks ahead of this
     one that may not have committed yet. Dropped events count as duplicates.
     """
     for kind, events in plan.events.items():
         if not events:
             continue
-        ids = list(map(_ID, events))
-        gone = await stored_ids(conn, kind, ids)
-        for chunk_ids in pending:
-            gone.update(chunk_ids.get(kind, set()).intersection(ids))
+        keys = event_keys(events)
+        gone = await stored_keys(conn, kind, keys)
+        for chunk_keys in pending:
+            gone.update(chunk_keys.get(kind, set()).intersection(keys))
         if gone:
-            plan.events[kind] = [event for event in events if event.id not in gone]
-            plan.dropped.setdefault(kind, []).extend(e for e in events if e.id in gone)
+            pairs = list(zip(events, keys, strict=True))
+            plan.events[kind] = [event for event, key in pairs if key not in gone]
+            plan.dropped.setdefault(kind, []).extend(e for e, key in pairs if key in gone)
             plan.duplicates += len(events) - len(plan.events[kind])
     plan.probed = True
 
@@ -202,13 +220,14 @@ async def _close_batch(conn: AsyncConnection, outcome: ChunkOutcome) -> None:
 async def _conflicts(
     conn: AsyncConnection, decoded: DecodedChunk, kind: str, rows: Iterable[Row]
 ) -> list[Failure]:
-    """The conflicting replays among ``rows`` (ids stored with other content): a failure for
-    the first line of each such id in the chunk (the later ones were repeats)."""
-    conflicts = await conflicting_ids(conn, kind, rows)
+    """The conflicting replays among ``rows`` (keys stored with other content): a failure for
+    the first line of each such key in the chunk (the later ones were repeats)."""
+    conflicts = await conflicting_keys(conn, kind, rows)
     failures: list[Failure] = []
     for position, record in decoded.events.get(kind, []):
-        if record.id in conflicts:
-            conflicts = conflicts - {record.id}
+        key = event_key(record)
+        if key in conflicts:
+            conflicts = conflicts - {key}
             failures.append(Failure(position, kind, CONFLICTING_REPLAY, conflict_reason(record.id)))
     return failures
 

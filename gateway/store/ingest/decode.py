@@ -51,6 +51,10 @@ class DecodedChunk:
     events: dict[str, list[tuple[int, EventRecord]]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     blanks: int = 0
+    refused_days: frozenset[int] = frozenset()
+    """Day numbers (see :func:`~gateway.store.ingest.events.event_key`) the store could not
+    add for this chunk: its events on those days are quarantined (set by
+    :func:`~gateway.store.ingest.chunk.make_room`)."""
 
 
 EVENT_KIND_NAMES: dict[type[Any], str] = {

@@ -6,12 +6,13 @@ decoding, the only per-record Python work. :mod:`gateway.store.ingest.bulk` writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
 from gateway.domain import DataType
+from gateway.store import partitions
 from gateway.store.ingest.catalog import CatalogView, Reference
 from gateway.store.ingest.report import INVALID_VALUE
 from gateway.store.records import EventRecord
@@ -35,6 +36,9 @@ FROM_THE_FUTURE = "from the future"
 
 TOO_OLD = "too old"
 """Reason class of an event dated before the raw events' retained window."""
+
+TOO_MANY_DAYS = "too many new days"
+"""Reason class of an event on a day the store had no room to add in one chunk."""
 
 CONFLICTING_REPLAY = "conflicting replay"
 """Reason class of an event whose ``id`` names a different event already stored or sent."""
@@ -85,6 +89,14 @@ def _too_old_reason(oldest: datetime) -> str:
     )
 
 
+def _too_many_days_reason() -> str:
+    return (
+        f"the chunk spreads its events over more than {partitions.NEW_DAYS_PER_CHUNK} UTC days "
+        "the store did not hold yet; replay the quarantine (gateway ingest --replay-quarantine) "
+        "to store the next ones"
+    )
+
+
 def _future_reason(latest: datetime) -> str:
     return (
         f"the event is dated after {latest.isoformat(timespec='seconds')}, more than "
@@ -96,19 +108,59 @@ def _future_reason(latest: datetime) -> str:
 _EPOCH = datetime(2000, 1, 1)
 _EPOCH_UTC = _EPOCH.replace(tzinfo=UTC)
 
+EventKey = tuple[str, int]
+"""What names a stored event (SPEC §2): its ``id`` and UTC day (days since 2000-01-01)."""
+
+
+def event_key(record: EventRecord) -> EventKey:
+    """The key of ``record``: a replay has the same id on the same UTC day."""
+    return record.id, (record.at - _EPOCH_UTC).days
+
+
+def event_keys(records: Iterable[EventRecord]) -> list[EventKey]:
+    """:func:`event_key` of each of ``records``, in order."""
+    epoch = _EPOCH_UTC
+    return [(r.id, (r.at - epoch).days) for r in records]
+
+
+def key_day(days: int) -> date:
+    """The UTC date of an :data:`EventKey`'s day number."""
+    return _EPOCH.date() + timedelta(days=days)
+
+
+def day_number(day: date) -> int:
+    """The day number of UTC date ``day`` (the inverse of :func:`key_day`)."""
+    return (day - _EPOCH.date()).days
+
 
 def _sqlite_time(moment: datetime) -> str:
     # The exact text SQLAlchemy's SQLite DateTime type writes and parses back.
     return moment.isoformat(" ", "microseconds")
 
 
+def window_days(records: Iterable[EventRecord]) -> set[int]:
+    """The day numbers of ``records`` dated inside the window ingestion accepts (not too old,
+    not from the future): the days whose partitions their chunk needs."""
+    now = datetime.now(UTC)
+    oldest = retained_from(now, _retention_days)
+    first = day_number((oldest or _EARLIEST).date())
+    last = day_number(min(_LATEST, now + _clock_skew).astimezone(UTC).date())
+    epoch = _EPOCH_UTC
+    days = {(r.at - epoch).days for r in records}
+    return {day for day in days if first <= day <= last}
+
+
 def screen_events(
-    records: list[tuple[int, EventRecord]], view: CatalogView, guids: set[str]
+    records: list[tuple[int, EventRecord]],
+    view: CatalogView,
+    guids: set[str],
+    refused: frozenset[int] = frozenset(),
 ) -> tuple[list[EventRecord], list[tuple[int, Reference]], int]:
     """Split ``records`` into storable ones, reference failures and repeated ids.
 
-    A record whose ``id`` appeared earlier in ``records`` is a repeat. Storable records add
-    their user to ``guids``.
+    A record whose key (:func:`event_key`) appeared earlier in ``records`` is a repeat; one
+    dated on a day number of ``refused`` (no partition could be made for it) is quarantined.
+    Storable records add their user to ``guids``.
 
     Returns:
         ``(storable, failures as (position, (reason_class, reason)), repeats)``.
@@ -131,13 +183,14 @@ def screen_events(
         in_range = min(ats) >= earliest and max(ats) <= latest
     # Fast path, the usual case: whole-list operations in C, no per-record branching.
     ids = list(map(_ID, events))
-    if not bad and in_range and len(set(ids)) == len(events):
+    if not bad and in_range and not refused and len(set(ids)) == len(events):
         guids.update(map(_USER, events))
         return events, [], 0
     storable: list[EventRecord] = []
     failures: list[tuple[int, Reference]] = []
-    seen: dict[str, EventRecord] = {}
+    seen: dict[EventKey, EventRecord] = {}
     for position, rec in records:
+        key = event_key(rec)
         problem = view.check_event(rec.target_app_id, rec.mini_program_id)
         if problem is None and not _EARLIEST <= rec.at <= _LATEST:
             problem = (INVALID_VALUE, OUT_OF_RANGE)
@@ -145,14 +198,16 @@ def screen_events(
             problem = (FROM_THE_FUTURE, _future_reason(latest))
         elif problem is None and oldest is not None and rec.at < oldest:
             problem = (TOO_OLD, _too_old_reason(oldest))
-        elif problem is None and rec.id in seen and seen[rec.id] != rec:
+        elif problem is None and key[1] in refused:
+            problem = (TOO_MANY_DAYS, _too_many_days_reason())
+        elif problem is None and key in seen and seen[key] != rec:
             problem = (CONFLICTING_REPLAY, conflict_reason(rec.id))
         if problem is not None:
             failures.append((position, problem))
-        elif rec.id in seen:
+        elif key in seen:
             continue  # a replay of the same event: stored once
         else:
-            seen[rec.id] = rec
+            seen[key] = rec
             guids.add(rec.user_guid)
             storable.append(rec)
     return storable, failures, len(records) - len(storable) - len(failures)
@@ -163,11 +218,12 @@ def build_rows(
 ) -> list[Row]:
     """Tuples of the event table of ``kind``, in column order.
 
-    ``at`` becomes naive UTC: a datetime for PostgreSQL, the text SQLAlchemy writes for SQLite.
+    ``at`` becomes naive UTC and ``day`` its date: Python values for PostgreSQL, the text
+    SQLAlchemy writes for SQLite.
     """
     rows = list(iter_rows(kind, records, batch_id, uids))
     if not postgres:
-        rows = [(r[0], r[1], _sqlite_time(r[2]), *r[3:]) for r in rows]
+        rows = [(r[0], r[1], _sqlite_time(r[2]), r[3].isoformat(), *r[4:]) for r in rows]
     return rows
 
 
@@ -189,27 +245,28 @@ class LazyRows:
 
 
 def iter_rows(kind: str, records: list[Any], batch_id: int, uids: dict[str, int]) -> Iterator[Row]:
-    """The rows of ``records`` of ``kind`` one by one, ``at`` as a naive UTC datetime."""
+    """The rows of ``records`` of ``kind`` one by one, ``at`` as a naive UTC datetime and
+    ``day`` its UTC date."""
     prod, epoch, epoch_utc, b = _PRODUCTION, _EPOCH, _EPOCH_UTC, batch_id
     # One generator per kind, helpers inlined: this is the per-event hot path. Naive UTC as
     # "naive epoch + (aware - aware epoch)": two C operations, 4x faster than
     # astimezone(UTC).replace(tzinfo=None).
     if kind == "pageView":
         return (
-            (r.id, b, epoch + (r.at - epoch_utc),
+            (r.id, b, (n := epoch + (r.at - epoch_utc)), n.date(),
              r.target_app_id, r.mini_program_id, uids[r.user_guid],
              "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION", r.page, r.duration_ms)
             for r in records
         )  # fmt: skip
     if kind == "adImpression":
         return (
-            (r.id, b, epoch + (r.at - epoch_utc),
+            (r.id, b, (n := epoch + (r.at - epoch_utc)), n.date(),
              r.target_app_id, r.mini_program_id, uids[r.user_guid],
              "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION", r.valid, r.revenue_micros)
             for r in records
         )  # fmt: skip
     return (
-        (r.id, b, epoch + (r.at - epoch_utc),
+        (r.id, b, (n := epoch + (r.at - epoch_utc)), n.date(),
          r.target_app_id, r.mini_program_id, uids[r.user_guid],
          "PRODUCTION" if r.data_type is prod else "NON_PRODUCTION")
         for r in records

@@ -21,7 +21,6 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from operator import attrgetter
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,10 +32,12 @@ from gateway.store.ingest.chunk import (
     Plan,
     apply_chunk,
     drop_stored_events,
+    make_room,
     plan_chunk_cooperatively,
     resolve_plan_users,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk, decode_chunk_cooperatively
+from gateway.store.ingest.events import EventKey, event_keys
 from gateway.store.ingest.parallel import choose_workers, ingest_parallel
 from gateway.store.ingest.quarantine import (
     quarantine_new,
@@ -51,7 +52,6 @@ DEFAULT_CHUNK_SIZE = 50_000
 IN_FLIGHT = 2
 """Prepared chunks that may be uncommitted while the reader prepares the next: the one the
 writer stores and the one waiting in the queue (whose size is ``IN_FLIGHT - 1``)."""
-_ID = attrgetter("id")
 REPLAY_SOURCE = "replay:quarantine"
 
 
@@ -126,9 +126,9 @@ class _Pipeline:
         self.read = 0
         self.view: CatalogView | None = None
         self.view_stale = True
-        # Event ids by kind of the last chunks prepared while probing: those not committed
+        # Event keys by kind of the last chunks prepared while probing: those not committed
         # yet when the next chunk is probed (see prepare()).
-        self.in_flight: deque[dict[str, set[str]]] = deque(maxlen=IN_FLIGHT)
+        self.in_flight: deque[dict[str, set[EventKey]]] = deque(maxlen=IN_FLIGHT)
 
     async def prepare(self, chunk: _Chunk) -> None:
         """Reader: decode and plan ``chunk`` and create its new users, before its transaction.
@@ -139,6 +139,7 @@ class _Pipeline:
         chunk.decoded = await decode_chunk_cooperatively(chunk.raws)
         if not chunk.records:
             return
+        await make_room(self.engine, chunk.decoded)
         if self.view is None or self.view_stale:
             self.view_stale = False
             async with self.engine.connect() as conn:
@@ -154,8 +155,8 @@ class _Pipeline:
                 # its transaction. A COPY that still conflicts falls back there (safe).
                 await drop_stored_events(chunk.plan, conn, self.in_flight)
         if chunk.plan.probed:
-            ids = {kind: set(map(_ID, events)) for kind, events in chunk.plan.events.items()}
-            self.in_flight.append(ids)
+            keys = {kind: set(event_keys(events)) for kind, events in chunk.plan.events.items()}
+            self.in_flight.append(keys)
 
     async def write(self, chunk: _Chunk) -> None:
         """Writer: store ``chunk`` in one transaction and add its outcome to the report."""
@@ -282,14 +283,16 @@ async def replay_quarantine(
     cache, bulk = UidCache(), BulkState()
     last_id = 0
     while True:
+        async with engine.connect() as conn:
+            rows = await quarantine_page(conn, last_id, chunk_size)
+        if not rows:
+            break
+        raws = [row.raw.encode() for row in rows]
+        decoded = decode_chunk(raws)
+        records = len(raws) - decoded.blanks
+        await make_room(engine, decoded)
         async with engine.begin() as conn:
             await unbounded(conn)
-            rows = await quarantine_page(conn, last_id, chunk_size)
-            if not rows:
-                break
-            raws = [row.raw.encode() for row in rows]
-            decoded = decode_chunk(raws)
-            records = len(raws) - decoded.blanks
             out = await apply_chunk(
                 conn, decoded, None, records=records, source=REPLAY_SOURCE, cache=cache, bulk=bulk
             )

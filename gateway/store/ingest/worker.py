@@ -33,7 +33,13 @@ from gateway.settings import load_settings
 from gateway.store.ingest.bounds import configure_ingest
 from gateway.store.ingest.bulk import BulkState
 from gateway.store.ingest.catalog import CatalogView
-from gateway.store.ingest.chunk import Plan, apply_chunk, drop_stored_events, plan_chunk
+from gateway.store.ingest.chunk import (
+    Plan,
+    apply_chunk,
+    drop_stored_events,
+    make_room,
+    plan_chunk,
+)
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk
 from gateway.store.ingest.quarantine import quarantine_new, to_problem
 from gateway.store.ingest.recent import ChunkIds, PackedIds, RecentIds, chunk_ids, pack, unpack
@@ -170,6 +176,7 @@ class _Worker:
         if len(raws) == decoded.blanks:
             self._announce(task.index, {})
             return _Prepared(task, raws, decoded, None)
+        await make_room(self.engine, decoded)
         async with self.engine.connect() as conn:
             view = await CatalogView.load(conn)
         plan = plan_chunk(decoded, view)

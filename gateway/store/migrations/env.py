@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from gateway.store.migrate import comparison_options
 from gateway.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -15,7 +16,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
-    compare_type=True,
+    **comparison_options(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

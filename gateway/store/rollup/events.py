@@ -85,7 +85,7 @@ def _pg_statement(kind: str, catalog: Catalog, after: int, upto: int) -> Select[
         cast(func.coalesce(mps.c.n, 0) - 1, Integer).label("mp"),
         cast(func.coalesce(data_type, -1), Integer).label("dt"),
         cast(table.c.uid, Integer).label("uid"),
-        cast(cast(table.c.at, Date) - literal(EPOCH, Date), Integer).label("day"),
+        cast(table.c.day - literal(EPOCH, Date), Integer).label("day"),
     ]
     if kind == "pageView":
         columns.append(cast(table.c.duration_ms, BigInteger).label("duration_ms"))
@@ -111,7 +111,7 @@ def _convert(kind: str, rows: list[Any], catalog: Catalog) -> dict[str, Int64s]:
         "mp": _index(list(cols[1]), {mp: i for i, mp in enumerate(catalog.mini_programs)}),
         "dt": _index([v.name for v in cols[2]], {n: i for i, n in enumerate(DATA_TYPES)}),
         "uid": np.array(cols[3], dtype=np.int64).reshape(-1),
-        "day": np.array([at.toordinal() - epoch for at in cols[4]], dtype=np.int64).reshape(-1),
+        "day": np.array([day.toordinal() - epoch for day in cols[4]], dtype=np.int64).reshape(-1),
     }
     for name, values in zip(EXTRA[kind], cols[5:], strict=True):
         out[name] = np.array([int(v) for v in values], dtype=np.int64).reshape(-1)
@@ -123,7 +123,7 @@ async def _sqlite_columns(
 ) -> dict[str, Int64s]:
     """The PostgreSQL query's columns, converted in Python :data:`CHUNK_ROWS` rows at a time."""
     table = EVENT_TABLES[kind]
-    names = ("target_app_id", "mini_program_id", "data_type", "uid", "at", *EXTRA[kind])
+    names = ("target_app_id", "mini_program_id", "data_type", "uid", "day", *EXTRA[kind])
     stmt = select(*(table.c[name] for name in names))
     result = await conn.stream(stmt.where(table.c.batch_id > after, table.c.batch_id <= upto))
     parts = [_convert(kind, [], catalog)]  # never empty, for concatenate

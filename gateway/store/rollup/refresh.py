@@ -31,6 +31,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.db import unbounded, vacuum
+from gateway.store.partitions import ensure_ahead
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
 from gateway.store.rollup.derive import rederive, rederive_all
 from gateway.store.rollup.events import read_events
@@ -135,6 +136,7 @@ async def refresh(
         retention_days: ``GATEWAY_RAW_EVENT_RETENTION_DAYS`` (0: keep every raw event).
     """
     taken_at = datetime.now(UTC) if now is None else as_utc(now)
+    await ensure_ahead(engine, taken_at)  # the coming days' partitions, before ingest needs them
     async with engine.begin() as conn:
         await unbounded(conn)  # a refresh is never cut short by a request's timeout
         info = await _refresh(conn, full=full, taken_at=taken_at)

@@ -1,11 +1,14 @@
 """Raw events as a bounded log: drop the days older than the retained window (SPEC §2).
 
 Rollups answer every metric, so raw events are kept only for replays, late events and rebuilds.
-:func:`apply_retention` deletes the raw events dated before the first retained day that the
-latest snapshot already folded in (a batch not refreshed yet is never lost), a whole UTC day at a
-time, and records that day as the horizon (:data:`~gateway.store.rollup_tables.raw_event_horizon`):
-from then on a full rebuild derives every coarse cell from the fine cells, which keep the dropped
-days for ever. Ingestion quarantines an event dated before the window as ``too old``.
+:func:`apply_retention` records the first retained day as the horizon
+(:data:`~gateway.store.rollup_tables.raw_event_horizon`), then drops the raw events dated before
+it that the latest snapshot already folded in (a batch not refreshed yet is never lost), a whole
+UTC day at a time (:func:`~gateway.store.partitions.drop_days`: PostgreSQL drops the day's
+partitions, SQLite deletes by day). From then on a full rebuild derives every coarse cell from the
+fine cells, which keep the dropped days for ever. Ingestion quarantines an event dated before the
+window as ``too old``. The horizon is recorded first, so a crash in between leaves days that the
+next cut drops, never a rebuild that would read a partly dropped log.
 
 Example:
     >>> await apply_retention(engine, days=400)   # doctest: +SKIP
@@ -17,16 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.ingest.events import retained_from
+from gateway.store.partitions import drop_days
 from gateway.store.rollup.snapshots import read_latest_snapshot
 from gateway.store.rollup_tables import raw_event_horizon
-from gateway.store.tables import EVENT_TABLES
-
-# Until raw events are partitioned by day, finding the old rows scans the event tables: a cut
-# runs once per UTC day (when the window moves), not on every refresh.
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +57,8 @@ async def apply_retention(
             return Retention(first.date(), 0)
         snapshot = await read_latest_snapshot(conn)
         folded = 0 if snapshot is None else snapshot.max_batch_id
-        dropped = 0
-        for table in EVENT_TABLES.values():
-            stmt = delete(table).where(table.c.at < first, table.c.batch_id <= folded)
-            dropped += (await conn.execute(stmt)).rowcount or 0
         await _record(conn, current, first.date())
+    dropped = await drop_days(engine, first.date(), folded=folded)
     return Retention(first.date(), dropped)
 
 

@@ -1,0 +1,141 @@
+"""Raw events as a log partitioned by UTC day (SPEC §2, issue 16): each event lands in its UTC
+day's partition, made on demand or ahead of need; late events, replays across day boundaries and
+input spread over too many new days; whole days dropped by retention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store import partitions
+from gateway.store import tables as t
+from gateway.store.ingest import ingest_lines, replay_quarantine
+from gateway.store.ingest.events import TOO_MANY_DAYS, set_raw_event_retention
+from gateway.store.partitions import AHEAD_DAYS, day_range, partition_days, partition_name
+from gateway.store.rollup import refresh
+from gateway.store.status import store_status
+from tests.store.ingest_support import catalog, launch, lines
+
+TODAY = datetime.now(UTC).date()
+
+
+def _at(day: date, clock: str = "12:00:00", offset: str = "+00:00") -> str:
+    return f"{day.isoformat()}T{clock}{offset}"
+
+
+async def _stored(engine: AsyncEngine) -> list[tuple[str, date, str]]:
+    """(id, day, the table physically holding the row) of every launch."""
+    where = "tableoid::regclass::text" if engine.dialect.name == "postgresql" else "'launches'"
+    async with engine.connect() as conn:
+        rows = await conn.execute(text(f"SELECT id, day, {where} FROM launches ORDER BY id, day"))
+        return [(r[0], r[1] if isinstance(r[1], date) else date.fromisoformat(r[1]), r[2])
+                for r in rows]  # fmt: skip
+
+
+@pytest.fixture
+def retention() -> Iterator[None]:
+    set_raw_event_retention(30)
+    yield
+    set_raw_event_retention(0)
+
+
+async def test_events_land_in_their_utc_days_partition(engine: AsyncEngine) -> None:
+    day = TODAY - timedelta(days=3)
+    events = [
+        launch("last", at=_at(day, "23:59:59.999999")),
+        launch("first", at=_at(day + timedelta(days=1), "00:00:00")),
+        launch("offset", at=_at(day + timedelta(days=1), "01:30:00", "+02:00")),  # 23:30 UTC
+    ]
+    report = await ingest_lines(engine, lines([*catalog(), *events]), source="edges")
+    assert report.quarantined == 0
+    stored = {row[0]: row[1:] for row in await _stored(engine)}
+    postgres = engine.dialect.name == "postgresql"
+    for event_id, expected in (("last", day), ("first", day + timedelta(1)), ("offset", day)):
+        table = partition_name("launches", expected) if postgres else "launches"
+        assert stored[event_id] == (expected, table)
+    async with engine.connect() as conn:
+        assert await day_range(conn) == (day, day + timedelta(days=1))
+
+
+async def test_a_late_event_reaches_an_old_retained_day(
+    engine: AsyncEngine, retention: None
+) -> None:
+    await ingest_lines(engine, lines([*catalog(), launch("now", at=_at(TODAY))]), source="a")
+    old = TODAY - timedelta(days=29)  # the window's first day, no event yet
+    report = await ingest_lines(
+        engine, lines([launch("late", at=_at(old, "00:00:01"))]), source="b"
+    )
+    assert (report.quarantined, report.stored) == (0, 1)
+    assert [row[1] for row in await _stored(engine)] == [old, TODAY]
+    async with engine.connect() as conn:
+        assert old in await partition_days(conn) or engine.dialect.name != "postgresql"
+
+
+@pytest.mark.parametrize("chunk_size", [1, 1000])
+async def test_replays_across_day_boundaries_count_once(
+    engine: AsyncEngine, chunk_size: int
+) -> None:
+    """The same instant written with two offsets is one event, even where the offsets put it on
+    two local days; replays in later inputs find it in its partition."""
+    day = TODAY - timedelta(days=2)
+    events = [launch(f"e{n}", at=_at(day, f"2{n}:00:00")) for n in range(4)]
+    await ingest_lines(engine, lines([*catalog(), *events]), source="a", chunk_size=chunk_size)
+    shifted = [
+        launch(f"e{n}", at=_at(day + timedelta(days=1), f"0{n}:00:00", "+04:00")) for n in range(4)
+    ]  # 20:00 to 23:00 UTC of ``day`` written as the next local day
+    report = await ingest_lines(
+        engine, lines([*events, *shifted]), source="b", chunk_size=chunk_size
+    )
+    assert (report.stored, report.duplicates, report.quarantined) == (0, 8, 0)
+    assert {row[1] for row in await _stored(engine)} == {day}
+
+
+async def test_input_spread_over_too_many_new_days_is_quarantined_then_replayed(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one table per kind: no partition to make")
+    monkeypatch.setattr(partitions, "NEW_DAYS_PER_CHUNK", 3)
+    base = TODAY - timedelta(days=400)
+    events = [launch(f"e{n}", at=_at(base + timedelta(days=n))) for n in range(5)]
+    report = await ingest_lines(engine, lines([*catalog(), *events]), source="spread")
+    assert report.quarantined_by_reason == {TOO_MANY_DAYS: 2}
+    assert "more than 3 UTC days" in report.problems[0].reason
+    assert [row[0] for row in await _stored(engine)] == ["e0", "e1", "e2"]
+    replayed = await replay_quarantine(engine)
+    assert (replayed.stored, replayed.quarantined) == (2, 0)
+    assert len(await _stored(engine)) == 5
+
+
+async def test_refresh_makes_the_coming_days_ahead_of_need(engine: AsyncEngine) -> None:
+    await refresh(engine)
+    async with engine.connect() as conn:
+        days = await partition_days(conn)
+    if engine.dialect.name == "postgresql":
+        assert {TODAY + timedelta(days=n) for n in range(AHEAD_DAYS + 1)} <= set(days)
+    else:
+        assert days == []
+
+
+async def test_retention_drops_whole_days(engine: AsyncEngine, retention: None) -> None:
+    days = [TODAY - timedelta(days=n) for n in (45, 31, 30, 29, 0)]
+    events = [launch(f"e{n}", at=_at(day)) for n, day in enumerate(days)]
+    set_raw_event_retention(0)  # stored while no window applied, then the window moves
+    await ingest_lines(engine, lines([*catalog(), *events]), source="history")
+    set_raw_event_retention(30)
+    await refresh(engine, retention_days=30)
+    assert [row[1] for row in await _stored(engine)] == [days[3], days[4]]
+    status = await store_status(engine)
+    assert (status.raw_events.oldest_day, status.raw_events.newest_day) == (days[3], days[4])
+    assert status.raw_events.count == 2
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as conn:
+            kept = await partition_days(conn)
+        assert min(kept) == days[3]  # the old days' partitions are gone, not emptied
+        async with engine.connect() as conn:
+            found = await conn.execute(select(t.launches.c.id).where(t.launches.c.day < days[3]))
+            assert found.all() == []
