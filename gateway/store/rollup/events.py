@@ -221,6 +221,23 @@ def _chunk(kind: str, cols: dict[str, Int64s], catalog: Catalog) -> EventChunk:
     return chunk
 
 
+async def _pg_columns(
+    conn: AsyncConnection, kind: str, catalog: Catalog, after: int, upto: int, days: Days | None
+) -> dict[str, Int64s]:
+    """The PostgreSQL query's columns, planned without nested loops.
+
+    The joins on the catalog positions (thousands of rows) must be hash joins: when the planner
+    expects about one event (statistics missing, or a range past the ``at`` histogram) it picks a
+    nested loop that scans every position for every event (a full rebuild of 1M events took 65 s
+    instead of 1.4 s). ``set_config(..., true)`` = ``SET LOCAL``, restored after the query.
+    """
+    previous = (await conn.execute(select(func.current_setting("enable_nestloop")))).scalar_one()
+    await conn.execute(select(func.set_config("enable_nestloop", "off", True)))
+    cols = await copy_int_columns(conn, _pg_statement(kind, catalog, after, upto, days))
+    await conn.execute(select(func.set_config("enable_nestloop", previous, True)))
+    return cols
+
+
 async def read_events(
     conn: AsyncConnection,
     catalog: Catalog,
@@ -234,7 +251,7 @@ async def read_events(
     out = []
     for kind in EVENT_TABLES:
         if conn.dialect.name == "postgresql":
-            cols = await copy_int_columns(conn, _pg_statement(kind, catalog, after, upto, days))
+            cols = await _pg_columns(conn, kind, catalog, after, upto, days)
         else:
             cols = await _sqlite_columns(conn, kind, catalog, after, upto, days)
         out.append(_chunk(kind, cols, catalog))
