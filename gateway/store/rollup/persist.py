@@ -229,6 +229,9 @@ async def _insert_cells(
     if not local:
         return
     keys = [catalog.cell_keys[cell] for cell in local]
+    c = rollup_cells.c
+    # Ids grow (a full rebuild is alone, under the refresh lock): the new cells are those above.
+    before = (await conn.execute(select(func.coalesce(func.max(c.id), 0)))).scalar_one()
     names = ["scope", "data_type", "mp_type", "category", "lifetime_bitmap"]
     rows = [
         (k.scope, k.data_type, k.mp_type, k.category, _serialized(folded.lifetime.get(cell)))
@@ -243,8 +246,8 @@ async def _insert_cells(
             await conn.execute(
                 insert(rollup_cells), [dict(zip(names, r, strict=True)) for r in chunk]
             )
-    c = rollup_cells.c
-    stored = await conn.execute(select(c.id, c.scope, c.data_type, c.mp_type, c.category))
+    columns = (c.id, c.scope, c.data_type, c.mp_type, c.category)
+    stored = await conn.execute(select(*columns).where(c.id > before))
     by_key = {CellKey(r.scope, r.data_type, r.mp_type, r.category): r.id for r in stored}
     ids.update((cell, by_key[key]) for cell, key in zip(local, keys, strict=True))
 
