@@ -6,9 +6,10 @@ summed per (cell, day) with ``np.add.reduceat`` over sorted packed keys. Launche
 (cell, day) its active users, each cell its users' first days and its lifetime users
 (:mod:`~gateway.store.rollup.users`). Python work is per output row, never per event.
 
-A full rebuild writes the result as is (first days within all events are the first days);
-an incremental refresh turns it into a :class:`Delta` applied to the stored state
-(:mod:`~gateway.store.rollup.state`).
+A full rebuild writes the result as is (first days within all events are the first days), or,
+folding a range of days at a time, each range's result after :meth:`Seen.follow` made it continue
+the ranges before; an incremental refresh turns it into a :class:`Delta` applied to the stored
+state (:mod:`~gateway.store.rollup.state`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,38 @@ class Folded:
         for cell, day, sums, active in rows:
             out.cells.setdefault(cell, {})[day] = DayDelta(sums, active)
         return out
+
+
+@dataclass
+class Seen:
+    """Each cell's users in the ranges of days a full rebuild folded so far, oldest first.
+
+    Attributes:
+        users: Local cell number -> its users so far (its lifetime once every range is folded).
+        grown: Cells whose users grew after the range that first had them, so the lifetime
+            written with that range's cells is behind (written again at the end).
+    """
+
+    users: dict[int, BitMap] = field(default_factory=dict)
+    grown: set[int] = field(default_factory=set)
+
+    def follow(self, folded: Folded) -> None:
+        """Make ``folded``, the fold of days after every range folded so far, continue them: a
+        user seen before in a cell is not new there, and ``folded.lifetime`` becomes each of its
+        cells' users so far (first days stay exact: every earlier day precedes these)."""
+        for row, cell in enumerate(folded.cell.tolist()):
+            new, before = folded.new[row], self.users.get(cell)
+            if new is not None and before is not None:
+                folded.new[row] = new - before
+        for cell, users in folded.lifetime.items():
+            before = self.users.get(cell)
+            if before is None:
+                self.users[cell] = users
+                continue
+            if not users <= before:
+                before |= users
+                self.grown.add(cell)
+            folded.lifetime[cell] = before
 
 
 def group_sums(keys: Int64s, values: Int64s) -> tuple[Int64s, Int64s]:

@@ -171,7 +171,7 @@ async def _write_rows(
     if rows:
         await _insert_rows(conn, rows)
     grown = ((cell, state.lifetime) for cell, state in states.items() if state.grown)
-    await _write_lifetimes(conn, grown)
+    await write_lifetimes(conn, grown)
 
 
 async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> None:
@@ -194,7 +194,8 @@ async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) 
     await conn.execute(stmt, [{"c": cell, "d": date.fromordinal(day)} for cell, day in pairs])
 
 
-async def _write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:
+async def write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:
+    """Store the lifetime bitmap of each ``(cell id, bitmap)``."""
     rows = [(cell, _serialized(bitmap)) for cell, bitmap in items]
     if conn.dialect.name == "postgresql":
         # One UPDATE ... FROM unnest(ids, bitmaps): thousands of single-row updates cost seconds.
@@ -219,10 +220,18 @@ async def _write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, Bit
         await conn.execute(stmt, [{"cell": cell, "bitmap": raw} for cell, raw in chunk])
 
 
-async def _insert_cells(conn: AsyncConnection, catalog: Catalog, folded: Folded) -> np.ndarray:
-    """Insert the fold's cells (the table is empty) with their lifetimes; local number -> id."""
-    local = np.unique(folded.cell).tolist()
+async def _insert_cells(
+    conn: AsyncConnection, catalog: Catalog, folded: Folded, ids: dict[int, int]
+) -> None:
+    """Insert the fold's cells that ``ids`` (local number -> id) lacks, with their lifetimes,
+    and add them to ``ids``."""
+    local = [cell for cell in np.unique(folded.cell).tolist() if cell not in ids]
+    if not local:
+        return
     keys = [catalog.cell_keys[cell] for cell in local]
+    c = rollup_cells.c
+    # Ids grow (a full rebuild is alone, under the refresh lock): the new cells are those above.
+    before = (await conn.execute(select(func.coalesce(func.max(c.id), 0)))).scalar_one()
     names = ["scope", "data_type", "mp_type", "category", "lifetime_bitmap"]
     rows = [
         (k.scope, k.data_type, k.mp_type, k.category, _serialized(folded.lifetime.get(cell)))
@@ -237,12 +246,10 @@ async def _insert_cells(conn: AsyncConnection, catalog: Catalog, folded: Folded)
             await conn.execute(
                 insert(rollup_cells), [dict(zip(names, r, strict=True)) for r in chunk]
             )
-    c = rollup_cells.c
-    stored = await conn.execute(select(c.id, c.scope, c.data_type, c.mp_type, c.category))
-    ids = {CellKey(r.scope, r.data_type, r.mp_type, r.category): r.id for r in stored}
-    lookup = np.full(len(catalog.cell_keys), -1, dtype=np.int64)
-    lookup[local] = [ids[key] for key in keys]
-    return lookup
+    columns = (c.id, c.scope, c.data_type, c.mp_type, c.category)
+    stored = await conn.execute(select(*columns).where(c.id > before))
+    by_key = {CellKey(r.scope, r.data_type, r.mp_type, r.category): r.id for r in stored}
+    ids.update((cell, by_key[key]) for cell, key in zip(local, keys, strict=True))
 
 
 def _bitmap_columns(bitmaps: list[BitMap | None]) -> tuple[list[int], list[bytes | None]]:
@@ -250,15 +257,20 @@ def _bitmap_columns(bitmaps: list[BitMap | None]) -> tuple[list[int], list[bytes
     return sizes, [_serialized(bitmap) for bitmap in bitmaps]
 
 
-async def write_rebuild(conn: AsyncConnection, catalog: Catalog, folded: Folded) -> None:
-    """Write a full rebuild's fold into empty rollup tables (rows, cells and lifetimes)."""
+async def write_rebuild(
+    conn: AsyncConnection, catalog: Catalog, folded: Folded, ids: dict[int, int] | None = None
+) -> None:
+    """Write a full rebuild's fold into the rollup tables: its rows, and its cells that ``ids``
+    (local number -> id of the cells stored so far; default: none, the tables are empty) lacks,
+    with their lifetimes. Those cells are added to ``ids`` (for the next range of days)."""
+    ids = {} if ids is None else ids
     if len(folded.cell) == 0:
         return
     await fast_compression(conn)
-    ids = await _insert_cells(conn, catalog, folded)
+    await _insert_cells(conn, catalog, folded, ids)
     dates = {day: date.fromordinal(day) for day in np.unique(folded.day).tolist()}
     by_name: dict[str, list[Any]] = dict(zip(SUMS, folded.sums.T.tolist(), strict=True))
-    by_name["cell_id"] = ids[folded.cell].tolist()
+    by_name["cell_id"] = [ids[cell] for cell in folded.cell.tolist()]
     by_name["day"] = [dates[day] for day in folded.day.tolist()]
     by_name["active_users"], by_name["active_bitmap"] = _bitmap_columns(folded.active)
     by_name["new_users"], by_name["new_bitmap"] = _bitmap_columns(folded.new)

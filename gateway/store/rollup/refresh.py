@@ -11,9 +11,15 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
    (:mod:`~gateway.store.rollup.catalog`), the cells it moved entities between are recomputed
    from the fine cells, reading no raw event (:mod:`~gateway.store.rollup.derive`).
 4. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
-   vectorized pass (:mod:`~gateway.store.rollup.fold`). A full rebuild writes the result as it
-   is (bulk COPY on PostgreSQL); otherwise load the affected cells' days from their delta's first
-   day on, apply (:mod:`~gateway.store.rollup.state`), write back.
+   vectorized pass (:mod:`~gateway.store.rollup.fold`), then load the affected cells' days from
+   their delta's first day on, apply (:mod:`~gateway.store.rollup.state`), write back. A full
+   rebuild instead counts the events per UTC day and reads and folds them a range of days at a
+   time, oldest first, each range holding at most :data:`REBUILD_CHUNK_EVENTS` events (or a
+   single larger day), so its memory follows the largest range (and the cells' lifetimes), not
+   the history. Each range's fold continues the ranges before it in memory
+   (:class:`~gateway.store.rollup.fold.Seen`: users already seen in a cell are not new) and is
+   written as it is (bulk COPY on PostgreSQL); lifetimes that grew after their cell was written
+   are written again at the end.
 5. Fold the users whose ``user`` record arrived in those batches into the per-source bitmaps
    (:mod:`~gateway.store.rollup.user_sources`).
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -34,13 +41,14 @@ from gateway.store.db import unbounded, vacuum
 from gateway.store.partitions import ensure_ahead
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
 from gateway.store.rollup.derive import rederive, rederive_all
-from gateway.store.rollup.events import read_events
-from gateway.store.rollup.fold import Folded, fold
+from gateway.store.rollup.events import Days, day_counts, day_ranges, read_events
+from gateway.store.rollup.fold import Folded, Seen, fold
 from gateway.store.rollup.persist import (
     ensure_cells,
     group_by_first_day,
     load_states,
     write_changes,
+    write_lifetimes,
     write_rebuild,
 )
 from gateway.store.rollup.retention import apply_retention, horizon
@@ -58,6 +66,9 @@ from gateway.utc import as_utc
 
 logger = logging.getLogger(__name__)
 
+REBUILD_CHUNK_EVENTS = 4_000_000
+"""A full rebuild reads and folds at most this many events at a time (unless a day has more)."""
+
 
 async def _clear(conn: AsyncConnection) -> None:
     await conn.execute(delete(rollup_days))
@@ -69,11 +80,40 @@ async def _fold(conn: AsyncConnection, catalog: Catalog, after: int, upto: int) 
     return fold(chunks, catalog)
 
 
-async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded, *, fresh: bool) -> None:
-    if fresh:
-        # Nothing stored: the fold's first days and lifetimes are final, written as they are.
-        await write_rebuild(conn, catalog, folded)
-        return
+@dataclass
+class _Rebuild:
+    """What a full rebuild carries from one range of days to the next."""
+
+    ids: dict[int, int] = field(default_factory=dict)
+    """Local cell number -> id of the cells stored so far."""
+    seen: Seen = field(default_factory=Seen)
+    events: int = 0
+
+
+async def _rebuild_range(
+    conn: AsyncConnection, catalog: Catalog, upto: int, days: Days, rebuild: _Rebuild
+) -> None:
+    """Fold the events of one range of days, after every range before it, and write its rows."""
+    folded = fold(await read_events(conn, catalog, after=0, upto=upto, days=days), catalog)
+    rebuild.seen.follow(folded)
+    await write_rebuild(conn, catalog, folded, rebuild.ids)
+    rebuild.events += folded.events
+
+
+async def _rebuild(conn: AsyncConnection, catalog: Catalog, upto: int) -> int:
+    """Fold every event up to batch ``upto`` into the emptied rollups, a range of days at a time
+    in ascending order; returns the number of events."""
+    ranges = day_ranges(await day_counts(conn, after=0, upto=upto), REBUILD_CHUNK_EVENTS)
+    rebuild = _Rebuild()
+    for days in ranges:
+        await _rebuild_range(conn, catalog, upto, days, rebuild)
+    seen = rebuild.seen
+    await write_lifetimes(conn, ((rebuild.ids[c], seen.users[c]) for c in sorted(seen.grown)))
+    logger.debug("full rebuild: %d events in %d day ranges", rebuild.events, len(ranges))
+    return rebuild.events
+
+
+async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded) -> None:
     delta = folded.delta()
     keys = [catalog.cell_keys[local] for local in delta.cells]
     ids = await ensure_cells(conn, keys)
@@ -98,19 +138,22 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     after = 0 if rebuild or previous is None else previous.max_batch_id
     if rebuild:
         await _clear(conn)
-    elif derive_all:
-        await rederive_all(conn, catalog)
-    else:  # cells a catalog change moved entities between, from the fine cells
-        await rederive(conn, await recorded_catalog(conn), catalog)
-    folded = await _fold(conn, catalog, after, upto)
-    await _apply(conn, catalog, folded, fresh=rebuild)
+        events = await _rebuild(conn, catalog, upto)
+    else:
+        if derive_all:
+            await rederive_all(conn, catalog)
+        else:  # cells a catalog change moved entities between, from the fine cells
+            await rederive(conn, await recorded_catalog(conn), catalog)
+        folded = await _fold(conn, catalog, after, upto)
+        await _apply(conn, catalog, folded)
+        events = folded.events
     await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
     await record_catalog(conn, catalog)
     info = Snapshot(
         id=snapshot_id,
         taken_at=taken_at,
         max_batch_id=max(upto, after),
-        events=folded.events,
+        events=events,
         seconds=time.perf_counter() - started,
         full_rebuild=rebuild or derive_all,
     )

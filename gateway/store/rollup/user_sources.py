@@ -29,6 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.store.rollup_tables import rollup_user_sources
 from gateway.store.tables import users
 
+PARTITION_ROWS = 100_000
+"""Users read at a time when grouping them by source."""
+
 
 async def read_user_sources(conn: AsyncConnection) -> dict[str, BitMap]:
     """Every source's bitmap of user uids (one statement)."""
@@ -38,12 +41,20 @@ async def read_user_sources(conn: AsyncConnection) -> dict[str, BitMap]:
 
 
 async def _users_by_source(conn: AsyncConnection, where: ColumnElement[bool]) -> dict[str, BitMap]:
-    """The uids of the users matching ``where`` with a source, grouped by source."""
-    grouped: dict[str, list[int]] = defaultdict(list)
-    rows = await conn.execute(select(users.c.uid, users.c.source).where(where))
-    for uid, source in rows:
-        grouped[source].append(uid)
-    return {source: BitMap(uids) for source, uids in grouped.items()}
+    """The uids of the users matching ``where`` with a source, grouped by source.
+
+    Streamed :data:`PARTITION_ROWS` rows at a time into the bitmaps, so memory follows the
+    bitmaps (a few bytes a user), not Python rows for every user of a full rebuild.
+    """
+    grouped: dict[str, BitMap] = defaultdict(BitMap)
+    result = await conn.stream(select(users.c.uid, users.c.source).where(where))
+    async for rows in result.partitions(PARTITION_ROWS):
+        part: dict[str, list[int]] = defaultdict(list)
+        for uid, source in rows:
+            part[source].append(uid)
+        for source, uids in part.items():
+            grouped[source].update(uids)
+    return dict(grouped)
 
 
 async def _write(
