@@ -1,20 +1,20 @@
 """Reading the events of a batch range as numpy column arrays, one array set per event kind.
 
 Only narrow integer columns are read. PostgreSQL maps app and mini program ids to their position
-in the catalog in SQL (a join on ``unnest(ids) WITH ORDINALITY``), turns the timestamp into a day
-number and streams the result with binary COPY (:mod:`~gateway.store.rollup.copyout`); SQLite
-(small databases) selects the raw columns and maps them in Python. Both give the same arrays,
-which :func:`combos` turns into the catalog's local combo numbers for the vectorized fold.
+in the catalog in SQL (a join on ``unnest(ids) WITH ORDINALITY``), turns the ``day`` column into a
+day number and streams the result with binary COPY (:mod:`~gateway.store.rollup.copyout`);
+SQLite (small databases) selects the raw columns and maps them in Python. Both give the same
+arrays, which :func:`combos` turns into the catalog's local combo numbers for the vectorized fold.
 
 A full rebuild reads a range of UTC days at a time (:func:`day_counts` sizes the ranges); the
-day predicate lives in :func:`_in_days` alone.
+day predicate lives in :func:`_in_days` alone (on PostgreSQL it reads only those partitions).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -85,9 +85,8 @@ def _positions(ids: list[str], name: str) -> Any:
 
 
 def _in_days(table: Table, first: date, end: date) -> ColumnElement[bool]:
-    """Events dated ``first <= day < end`` (UTC days; ``at`` is stored as naive UTC)."""
-    start, stop = (datetime.combine(day, time.min) for day in (first, end))
-    return and_(table.c.at >= start, table.c.at < stop)
+    """Events dated ``first <= day < end`` (UTC days; PostgreSQL reads only their partitions)."""
+    return and_(table.c.day >= first, table.c.day < end)
 
 
 def _where(table: Table, after: int, upto: int, days: Days | None) -> list[ColumnElement[bool]]:
@@ -258,19 +257,12 @@ async def read_events(
     return out
 
 
-def _day(conn: AsyncConnection, table: Table) -> ColumnElement[Any]:
-    """The UTC day of each event (SQLite: its ``YYYY-MM-DD`` text)."""
-    if conn.dialect.name == "postgresql":
-        return cast(table.c.at, Date)
-    return func.date(table.c.at)
-
-
 async def day_counts(conn: AsyncConnection, *, after: int, upto: int) -> dict[date, int]:
     """How many events with ``after < batch_id <= upto`` each UTC day has, all kinds together
     (one ``GROUP BY`` per event table)."""
     counts: dict[date, int] = {}
     for table in EVENT_TABLES.values():
-        day = _day(conn, table)
+        day = table.c.day
         stmt = select(day, func.count()).where(*_where(table, after, upto, None)).group_by(day)
         for value, count in await conn.execute(stmt):
             key = value if isinstance(value, date) else date.fromisoformat(value)
