@@ -24,10 +24,12 @@ import asyncio
 import datetime as dt
 import random
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import orjson
@@ -146,6 +148,39 @@ async def recreate(database: str, template: str | None = None) -> None:
     suffix = f" TEMPLATE {_quoted(template)}" if template else ""
     await drop(database)
     await _admin(f"CREATE DATABASE {_quoted(database)}{suffix}")
+
+
+CATALOG_TABLES = tuple(
+    table.name
+    for table in metadata.sorted_tables
+    if table.name in {"workspaces", "target_apps", "merchants", "mini_programs", "deployments",
+                      "users"}
+)  # fmt: skip
+"""The catalog, in foreign-key order: what an empty store of the same dataset holds."""
+
+
+async def copy_catalog(source: str, target: str) -> None:
+    """Recreate ``target`` migrated, holding ``source``'s catalog and no event (binary COPY
+    between the two databases: the catalog's size, not the events', unlike a template copy)."""
+    await recreate(target)
+    engine = create_engine(Settings(database_url=database_url(target)))
+    await upgrade(engine)
+    await engine.dispose()
+    reader = await asyncpg.connect(database_url(source))
+    writer = await asyncpg.connect(database_url(target))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for name in CATALOG_TABLES:
+                path = Path(folder) / f"{name}.bin"
+                await reader.copy_from_table(name, output=path, format="binary")
+                await writer.copy_to_table(name, source=path, format="binary")
+        await writer.execute(
+            "SELECT setval(pg_get_serial_sequence('users', 'uid'), "
+            "coalesce((SELECT max(uid) FROM users), 1))"
+        )
+    finally:
+        await reader.close()
+        await writer.close()
 
 
 async def _read_marker(engine: AsyncEngine) -> dict[str, object] | None:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import SecretStr
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import dataset as ds
@@ -65,9 +65,7 @@ from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
 from gateway.store.tables import (
     EVENT_TABLES,
-    ingest_batches,
     mini_programs,
-    quarantine,
     target_apps,
 )
 from gateway.synthetic import SCALES
@@ -75,10 +73,6 @@ from gateway.synthetic import SCALES
 TARGET_DETAILS_MS, TARGET_OVERVIEW_MS, TARGET_GROWTH = 25.0, 40.0, 1.3
 TARGET_INGEST_KEPT, TARGET_BIG_S, TARGET_SMALL_S, TARGET_CATALOG_S = 0.9, 45.0, 2.0, 10.0
 TARGET_RSS_BYTES, TARGET_BLOAT = 2 * 2**30, 1.3
-EMPTIED = tuple(table.name for table in (*ds.ROLLUP_TABLES, *EVENT_TABLES.values(),
-                                         ingest_batches, quarantine))  # fmt: skip
-"""What the empty store lacks: every event, batch and rollup (the catalog stays)."""
-
 SMOKE = (
     "--scales",
     "tiny",
@@ -120,11 +114,6 @@ class Figures:
     def p(self, values: list[float], q: float) -> float:
         """The ``q``-th percentile of ``values``."""
         return float(np.percentile(values, q)) if values else float("nan")
-
-
-async def _empty(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(EMPTIED)}"))
 
 
 def _rate(events: int, seconds: float) -> float:
@@ -285,9 +274,9 @@ async def measure(args: argparse.Namespace, scale: str) -> Figures:
     figures = Figures(scale, days=SCALES[scale].days)
     source = dataset.url.rsplit("/", 1)[1]
     work, empty = f"gateway_scale_{scale}", f"gateway_scale_{scale}_empty"
-    print(f"{scale}: copying {source} (working copy and empty store)", flush=True)
+    print(f"{scale}: copying {source} (working copy, and its catalog as the empty store)")
     await ds.recreate(work, source)
-    await ds.recreate(empty, source)
+    await ds.copy_catalog(source, empty)
     settings = Settings(
         database_url=ds.database_url(work), jwt_secret=SecretStr(JWT_SECRET), log_level="warning"
     )
@@ -296,7 +285,6 @@ async def measure(args: argparse.Namespace, scale: str) -> Figures:
         create_engine(Settings(database_url=ds.database_url(empty))),
     )
     try:
-        await _empty(bare)
         lines = await ds.recent_event_lines(engine, dataset.end_date, args.ingest_events)
         figures.ingest_empty = await _ingest(bare, lines, "empty")
         figures.ingest_loaded = await _ingest(engine, lines, "loaded")
