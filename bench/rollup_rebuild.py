@@ -99,8 +99,10 @@ async def _events(url: str, n: int, users: int, batch: int, seed: int, late: boo
     pg = await asyncpg.connect(url)
     try:
         await pg.execute(
-            "INSERT INTO ingest_batches VALUES ($1, 'bench', now(), $2, $2, 0, 0)", batch, n
-        )
+            "INSERT INTO ingest_batches (id, source, committed_at, records, stored, duplicates,"
+            " quarantined, first_day, last_day) VALUES ($1, 'bench', now(), $2, $2, 0, 0, $3, $4)",
+            batch, n, min(at).date(), max(at).date(),
+        )  # fmt: skip
         common = ["id", "batch_id", "at", "day", "target_app_id", "mini_program_id", "uid",
                   "data_type"]  # fmt: skip
         for name, keep, extra, values in (
@@ -128,7 +130,8 @@ async def _recent_batch(settings: Settings, n: int) -> None:
         uid = cast(func.floor(func.random() * top) + 1, Integer)  # mostly new to the cells
         values = {"source": "bench", "committed_at": datetime.now(), "records": n, "stored": n}
         await conn.execute(insert(t.ingest_batches).values(id=batch, **values, duplicates=0,
-                                                           quarantined=0))  # fmt: skip
+                                                           quarantined=0, first_day=end.date(),
+                                                           last_day=end.date()))  # fmt: skip
         for table, share in ((t.launches, 35), (t.page_views, 52), (t.ad_impressions, 13)):
             copied = [c for c in table.c if c.name not in ("id", "batch_id", "at", "day", "uid")]
             # Within the last stored day: its partition exists.

@@ -117,10 +117,14 @@ ingest_batches = Table(
     Column("duplicates", Integer, nullable=False),
     Column("quarantined", Integer, nullable=False),
     Column("catalog_stored", Integer, nullable=False, server_default="0"),
+    Column("first_day", Date, nullable=True),
+    Column("last_day", Date, nullable=True),
 )
 """One row per committed ingest transaction (written in the same transaction as its rows).
 ``catalog_stored`` counts its catalog records: the newest batch with some is the catalog's
-version, which response caches key on (catalog fields are real time)."""
+version, which response caches key on (catalog fields are real time). ``first_day`` and
+``last_day`` are the UTC days of its oldest and newest stored event (null when it stored none):
+a refresh reads only the days of its new batches, on PostgreSQL only their partitions."""
 
 
 def _event_table(name: str, *extra: Column[object]) -> Table:

@@ -160,6 +160,8 @@ async def insert_batch(engine: AsyncEngine, events: list[Event]) -> int:
             insert(t.ingest_batches).values(
                 source="test", committed_at=datetime(2026, 11, 20), records=len(events),
                 stored=len(events), duplicates=0, quarantined=0,
+                first_day=min((e.day for e in events), default=None),
+                last_day=max((e.day for e in events), default=None),
             )
         )  # fmt: skip
         assert result.inserted_primary_key is not None

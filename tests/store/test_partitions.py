@@ -139,3 +139,19 @@ async def test_retention_drops_whole_days(engine: AsyncEngine, retention: None) 
         async with engine.connect() as conn:
             found = await conn.execute(select(t.launches.c.id).where(t.launches.c.day < days[3]))
             assert found.all() == []
+
+
+async def test_a_batch_records_the_days_a_refresh_reads(engine: AsyncEngine) -> None:
+    """A refresh reads only the days (the partitions) its new batches hold: each batch records
+    the days of its oldest and newest event, none when it stored no event."""
+    days = [TODAY - timedelta(days=9), TODAY - timedelta(days=2)]
+    await ingest_lines(engine, lines(catalog()), source="catalog")
+    events = [launch("a", at=_at(days[1])), launch("b", at=_at(days[0], "23:59:59", "-01:00"))]
+    await ingest_lines(engine, lines(events), source="events")
+    b = t.ingest_batches.c
+    async with engine.connect() as conn:
+        spans = (await conn.execute(select(b.source, b.first_day, b.last_day).order_by(b.id))).all()
+    assert [tuple(span) for span in spans] == [
+        ("catalog", None, None),
+        ("events", days[0] + timedelta(days=1), days[1]),  # 23:59:59-01:00 is the next UTC day
+    ]

@@ -33,6 +33,7 @@ from gateway.store.ingest.events import (
     build_rows,
     conflict_reason,
     day_number,
+    day_span,
     event_key,
     event_keys,
     key_day,
@@ -86,6 +87,8 @@ class ChunkOutcome:
     replanned: bool
     plan: Plan | None = None
     """The plan written (a new one when ``replanned``)."""
+    days: tuple[int, int] | None = None
+    """Day numbers of the oldest and newest event written (None: no event)."""
 
 
 def plan_chunk(decoded: DecodedChunk, view: CatalogView) -> Plan:
@@ -213,6 +216,9 @@ async def _close_batch(conn: AsyncConnection, outcome: ChunkOutcome) -> None:
             catalog_stored=sum(
                 n for kind, n in outcome.stored_by_kind.items() if kind not in EVENT_TABLES
             ),
+            # The refresh reads only these days (on PostgreSQL their partitions).
+            first_day=None if outcome.days is None else key_day(outcome.days[0]),
+            last_day=None if outcome.days is None else key_day(outcome.days[1]),
         )
     )
 
@@ -265,6 +271,7 @@ async def apply_chunk(
     failures = list(plan.failures)
     assert plan.uids is not None
     postgres = conn.dialect.name == "postgresql"
+    days = day_span(kept for kept in plan.events.values())
     for kind, kept in plan.events.items():
         if not kept:
             continue
@@ -289,6 +296,8 @@ async def apply_chunk(
         failures += conflicts
         duplicates -= len(conflicts)
     failures.sort(key=lambda failure: failure.position)
-    out = ChunkOutcome(batch_id, records, stored_by_kind, duplicates, failures, replanned, plan)
+    out = ChunkOutcome(
+        batch_id, records, stored_by_kind, duplicates, failures, replanned, plan, days
+    )
     await _close_batch(conn, out)
     return out

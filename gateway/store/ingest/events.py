@@ -138,6 +138,13 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.isoformat(" ", "microseconds")
 
 
+def day_span(groups: Iterable[list[EventRecord]]) -> tuple[int, int] | None:
+    """Day numbers of the oldest and newest of the records of ``groups`` (None: no record)."""
+    epoch = _EPOCH_UTC
+    days = [(r.at - epoch).days for records in groups for r in records]
+    return (min(days), max(days)) if days else None
+
+
 def window_days(records: Iterable[EventRecord]) -> set[int]:
     """The day numbers of ``records`` dated inside the window ingestion accepts (not too old,
     not from the future): the days whose partitions their chunk needs."""

@@ -105,13 +105,20 @@ class Links:
     """Bumped when a re-planned chunk stores other events than the ids it announced."""
 
 
+GC_EVERY = 50
+"""Chunks between two collections of a worker's cyclic garbage: without them its memory grew with
+the input (from 1.5 to 2.3 GiB a worker over the 100M events of ``xlarge``)."""
+
+
 class StoppedError(Exception):
     """The run was aborted elsewhere; this worker stops without touching the database."""
 
 
 def run_worker(links: Links) -> None:
     """Process entry point: serve tasks until the parent sends None."""
-    # A dedicated process holding millions of acyclic objects: the cyclic GC only costs time.
+    # A dedicated process holding millions of acyclic objects: automatic collections only cost
+    # time. The few cycles each chunk's transaction leaves (asyncio and driver objects) are
+    # collected every GC_EVERY chunks instead (see _Worker.serve).
     gc.disable()
     # Spawned with the parent's environment: the same ingestion bounds as the parent.
     configure_ingest(load_settings())
@@ -147,9 +154,13 @@ class _Worker:
 
     async def serve(self) -> None:
         try:
+            handled = 0
             while (task := self.links.tasks.get()) is not None:
                 if not await self._handle(task):
                     break
+                handled += 1
+                if handled % GC_EVERY == 0:
+                    gc.collect()
         finally:
             await self.engine.dispose()
 

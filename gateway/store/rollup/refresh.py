@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -75,8 +75,19 @@ async def _clear(conn: AsyncConnection) -> None:
     await conn.execute(delete(rollup_cells))
 
 
+async def _new_days(conn: AsyncConnection, after: int, upto: int) -> Days | None:
+    """The days (first, end exclusive) holding the events of batches ``after < id <= upto``
+    (None: they stored no event)."""
+    b = ingest_batches.c
+    span = select(func.min(b.first_day), func.max(b.last_day)).where(b.id > after, b.id <= upto)
+    first, last = (await conn.execute(span)).one()
+    return None if first is None or last is None else (first, last + timedelta(days=1))
+
+
 async def _fold(conn: AsyncConnection, catalog: Catalog, after: int, upto: int) -> Folded:
-    chunks = await read_events(conn, catalog, after=after, upto=upto) if upto > after else []
+    # Only the days the new batches hold: on PostgreSQL, only their partitions are read.
+    days = await _new_days(conn, after, upto) if upto > after else None
+    chunks = await read_events(conn, catalog, after=after, upto=upto, days=days) if days else []
     return fold(chunks, catalog)
 
 
