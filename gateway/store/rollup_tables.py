@@ -40,9 +40,13 @@ rollup_cells = Table(
     Column("mp_type", String(16), nullable=False),
     Column("category", String(64), nullable=False),
     Column("lifetime_bitmap", LargeBinary, nullable=True),
+    Column("recent_bitmap", LargeBinary, nullable=True),
     UniqueConstraint("scope", "data_type", "mp_type", "category"),
 )
-"""A cell: ``mp_type`` / ``category`` are ``*`` for "all"; ``lifetime_bitmap`` = users ever seen."""
+"""A cell: ``mp_type`` / ``category`` are ``*`` for "all". The users it ever saw are
+``lifetime_bitmap | recent_bitmap``: an incremental refresh adds its new users to the small
+``recent_bitmap`` and rewrites the (large, history-long) ``lifetime_bitmap`` only when the recent
+part outgrows a share of it (:func:`gateway.store.rollup.persist.write_changes`)."""
 
 rollup_days = Table(
     "rollup_days",

@@ -35,8 +35,9 @@ async def lifetimes(engine: AsyncEngine) -> dict[int, tuple[BitMap, BitMap]]:
     """Cell -> (stored lifetime bitmap, union of its days' new bitmaps); they must be equal."""
     out: dict[int, tuple[BitMap, BitMap]] = {}
     async with engine.connect() as conn:
-        for row in await conn.execute(select(rollup_cells.c.id, rollup_cells.c.lifetime_bitmap)):
-            out[row.id] = (_bitmap(row.lifetime_bitmap), BitMap())
+        c = rollup_cells.c
+        for row in await conn.execute(select(c.id, c.lifetime_bitmap, c.recent_bitmap)):
+            out[row.id] = (_bitmap(row.lifetime_bitmap) | _bitmap(row.recent_bitmap), BitMap())
         for row in await conn.execute(select(rollup_days.c.cell_id, rollup_days.c.new_bitmap)):
             out[row.cell_id][1].update(_bitmap(row.new_bitmap))
     return out

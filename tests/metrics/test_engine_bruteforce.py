@@ -30,6 +30,7 @@ from gateway.metrics.registry import EVENT_METRICS
 from gateway.metrics.timerange import DateRange
 from gateway.store.rollup import cell_ids, read_histories, refresh
 from gateway.store.rollup import events as events_module
+from gateway.store.rollup import persist as persist_module
 from tests.metrics import bruteforce as bf
 from tests.metrics.engine_support import (
     APPS,
@@ -154,6 +155,12 @@ async def test_incremental_refreshes_equal_brute_force(
 ) -> None:
     # Tiny chunks: the same (cell, day) is folded from several chunks of one refresh.
     monkeypatch.setattr(events_module, "CHUNK_ROWS", 7)
+    # Lifetimes kept as base + recent part (the default at this size), or merged into the base
+    # whenever the recent part passes all or a quarter of it: both paths, and their mix.
+    share = data.draw(st.sampled_from([None, 1, 4]), label="recent share")
+    if share is not None:
+        monkeypatch.setattr(persist_module, "RECENT_MIN", 0)
+        monkeypatch.setattr(persist_module, "RECENT_SHARE", share)
     await clear(engine)
     await insert_catalog(engine, ds.mini_programs)
     folded: list[Event] = []

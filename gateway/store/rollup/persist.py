@@ -79,9 +79,10 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     c, d = rollup_cells.c, rollup_days.c
     every = [cell for cells in groups.values() for cell in cells]
     for part in batched(every):
-        rows = await conn.execute(select(c.id, c.lifetime_bitmap).where(c.id.in_(part)))
-        for row in rows:
-            states[row.id] = CellState(lifetime=_bitmap(row.lifetime_bitmap))
+        stmt = select(c.id, c.lifetime_bitmap, c.recent_bitmap).where(c.id.in_(part))
+        for row in await conn.execute(stmt):
+            base, recent = _bitmap(row.lifetime_bitmap), _bitmap(row.recent_bitmap)
+            states[row.id] = CellState(lifetime=base | recent, recent=recent, base=len(base))
     for first, cells in groups.items():
         for part in batched(cells):
             stmt = select(rollup_days).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
@@ -151,6 +152,7 @@ async def replace_cells(conn: AsyncConnection, states: dict[int, CellState]) -> 
         await conn.execute(delete(rollup_days).where(rollup_days.c.cell_id.in_(part)))
     pairs = [(cell, day) for cell, state in states.items() for day in state.days]
     await _write_rows(conn, states, pairs)
+    await write_lifetimes(conn, ((cell, s.lifetime) for cell, s in states.items() if s.grown))
 
 
 async def write_changes(conn: AsyncConnection, states: dict[int, CellState]) -> None:
@@ -161,17 +163,35 @@ async def write_changes(conn: AsyncConnection, states: dict[int, CellState]) -> 
     for part in batched(pairs, 10_000):
         await _delete_days(conn, part)
     await _write_rows(conn, states, pairs)
+    grown = {cell: state for cell, state in states.items() if state.grown}
+    whole = {cell for cell, state in grown.items() if _merge_recent(state)}
+    await write_lifetimes(conn, ((cell, grown[cell].lifetime) for cell in sorted(whole)))
+    await _write_recent(conn, [(c, grown[c].recent) for c in sorted(set(grown) - whole)])
+
+
+RECENT_SHARE = 16
+"""A cell's recent lifetime users are merged into its base once they pass 1/16 of it."""
+RECENT_MIN = 4096
+"""... or once they pass this many users (a small base is cheap to rewrite)."""
+
+
+def _merge_recent(state: CellState) -> bool:
+    """Whether a refresh writes ``state``'s lifetime whole instead of its recent part."""
+    return len(state.recent) > max(RECENT_MIN, state.base // RECENT_SHARE)
+
+
+async def _write_recent(conn: AsyncConnection, items: list[tuple[int, BitMap]]) -> None:
+    """Store the recent part of each ``(cell id, bitmap)``'s lifetime (its base unchanged)."""
+    await _update_cells(conn, "recent_bitmap", [(cell, _serialized(b)) for cell, b in items])
 
 
 async def _write_rows(
     conn: AsyncConnection, states: dict[int, CellState], pairs: Sequence[tuple[int, int]]
 ) -> None:
-    """Insert the ``(cell, day)`` rows of ``pairs`` from ``states``, and the grown lifetimes."""
+    """Insert the ``(cell, day)`` rows of ``pairs`` from ``states``."""
     rows = [_row(cell, day, states[cell].days[day]) for cell, day in pairs]
     if rows:
         await _insert_rows(conn, rows)
-    grown = ((cell, state.lifetime) for cell, state in states.items() if state.grown)
-    await write_lifetimes(conn, grown)
 
 
 async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> None:
@@ -195,29 +215,37 @@ async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) 
 
 
 async def write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:
-    """Store the lifetime bitmap of each ``(cell id, bitmap)``."""
+    """Store the lifetime bitmap of each ``(cell id, bitmap)`` whole (no recent part)."""
     rows = [(cell, _serialized(bitmap)) for cell, bitmap in items]
+    await _update_cells(conn, "lifetime_bitmap", rows)
+    await _update_cells(conn, "recent_bitmap", [(cell, None) for cell, _ in rows])
+
+
+async def _update_cells(
+    conn: AsyncConnection, column: str, rows: list[tuple[int, bytes | None]]
+) -> None:
+    """Set ``column`` of each ``(cell id, value)`` of ``rows``."""
     if conn.dialect.name == "postgresql":
-        # One UPDATE ... FROM unnest(ids, bitmaps): thousands of single-row updates cost seconds.
+        # One UPDATE ... FROM unnest(ids, values): thousands of single-row updates cost seconds.
         for part in batched(rows, 20_000):
             pairs = (
                 func.unnest(
                     literal([cell for cell, _ in part], ARRAY(Integer)),
                     literal([raw for _, raw in part], ARRAY(LargeBinary)),
                 )
-                .table_valued("id", "bitmap")
-                .render_derived(name="lifetimes")
+                .table_valued("id", "value")
+                .render_derived(name="cell_values")
             )
             stmt = update(rollup_cells).where(rollup_cells.c.id == pairs.c.id)
-            await conn.execute(stmt.values(lifetime_bitmap=pairs.c.bitmap))
+            await conn.execute(stmt.values({column: pairs.c.value}))
         return
     stmt = (
         update(rollup_cells)
         .where(rollup_cells.c.id == bindparam("cell"))
-        .values(lifetime_bitmap=bindparam("bitmap"))
+        .values({column: bindparam("value")})
     )
     for chunk in batched(rows, 20_000):
-        await conn.execute(stmt, [{"cell": cell, "bitmap": raw} for cell, raw in chunk])
+        await conn.execute(stmt, [{"cell": cell, "value": raw} for cell, raw in chunk])
 
 
 async def _insert_cells(

@@ -63,7 +63,8 @@ async def read_active_users(
 async def read_cumulative_users(
     conn: AsyncConnection, ids: Sequence[int], after: date
 ) -> dict[int, CellUsers]:
-    """Each cell's lifetime bitmap and its daily new bitmaps after ``after`` (``CUMULATIVE``).
+    """Each cell's lifetime (base and recent part) and its daily new bitmaps after ``after``
+    (``CUMULATIVE``).
 
     The users by any day ``D >= after`` are the lifetime bitmap minus the new bitmaps of the days
     after ``D`` (:meth:`CellUsers.by_end`); ranges end near today, so few days are read. One
@@ -74,15 +75,19 @@ async def read_cumulative_users(
     c, d = rollup_cells.c, rollup_days.c
     # Two IN lists per statement: half the usual slice keeps the bound parameters in limits.
     for part in batched(sorted(set(ids)), MAX_PARAMS // 2):
-        lifetime = select(
-            c.id.label("cell_id"), cast(null(), Date).label("day"), c.lifetime_bitmap.label("raw")
-        ).where(c.id.in_(part))
+        # The lifetime is its base and its recent part: two rows with a null day.
+        base, recent = (
+            select(
+                c.id.label("cell_id"), cast(null(), Date).label("day"), column.label("raw")
+            ).where(c.id.in_(part))
+            for column in (c.lifetime_bitmap, c.recent_bitmap)
+        )
         later = select(d.cell_id, d.day, d.new_bitmap.label("raw")).where(
             d.cell_id.in_(part), d.day > after
         )
-        for row in await conn.execute(union_all(lifetime, later)):
+        for row in await conn.execute(union_all(base, recent, later)):
             if row.day is None:
-                lifetimes[row.cell_id] = _bitmap(row.raw)
+                lifetimes[row.cell_id] = lifetimes.get(row.cell_id, BitMap()) | _bitmap(row.raw)
             else:
                 days[row.cell_id][row.day] = _bitmap(row.raw)
     return {cell: CellUsers(days[cell], lifetimes.get(cell, BitMap())) for cell in ids}

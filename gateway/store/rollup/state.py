@@ -40,6 +40,11 @@ class CellState:
     days: dict[int, DayState] = field(default_factory=dict)
     grown: bool = False
     """True once ``lifetime`` gained users (only then is it written back)."""
+    recent: BitMap = field(default_factory=BitMap)
+    """The part of ``lifetime`` stored apart from its base (``recent_bitmap``), with the users
+    the delta added: what an incremental refresh writes instead of the whole lifetime."""
+    base: int = 0
+    """How many users the stored base (``lifetime_bitmap``) holds."""
     changed: set[int] = field(default_factory=set)
     """The days a delta changed: its own, and later ones whose first-seen users moved earlier
     (only those rows are written back)."""
@@ -80,5 +85,6 @@ def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
         if fresh:
             row.new |= fresh
             state.lifetime |= fresh
+            state.recent |= fresh
             state.grown = True
             last_new = day if last_new is None else max(last_new, day)
