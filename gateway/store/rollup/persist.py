@@ -81,8 +81,10 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     for part in batched(every):
         stmt = select(c.id, c.lifetime_bitmap, c.recent_bitmap).where(c.id.in_(part))
         for row in await conn.execute(stmt):
-            base, recent = _bitmap(row.lifetime_bitmap), _bitmap(row.recent_bitmap)
-            states[row.id] = CellState(lifetime=base | recent, recent=recent, base=len(base))
+            lifetime, recent = _bitmap(row.lifetime_bitmap), _bitmap(row.recent_bitmap)
+            base = len(lifetime)
+            lifetime |= recent  # in place: the base holds megabytes, never copied
+            states[row.id] = CellState(lifetime=lifetime, recent=recent, base=base)
     for first, cells in groups.items():
         for part in batched(cells):
             stmt = select(rollup_days).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))

@@ -87,7 +87,11 @@ async def read_cumulative_users(
         )
         for row in await conn.execute(union_all(base, recent, later)):
             if row.day is None:
-                lifetimes[row.cell_id] = lifetimes.get(row.cell_id, BitMap()) | _bitmap(row.raw)
+                users, known = _bitmap(row.raw), lifetimes.get(row.cell_id)
+                if known is not None:  # the smaller into the larger, in place: a base holds
+                    users, known = (users, known) if len(users) >= len(known) else (known, users)
+                    users |= known  # megabytes and is never copied
+                lifetimes[row.cell_id] = users
             else:
                 days[row.cell_id][row.day] = _bitmap(row.raw)
     return {cell: CellUsers(days[cell], lifetimes.get(cell, BitMap())) for cell in ids}
