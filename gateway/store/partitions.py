@@ -58,8 +58,9 @@ def is_partition(name: str) -> bool:
     return match is not None and name[: match.start()] in {t.name for t in EVENT_TABLES.values()}
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def partition_bounds(day: date) -> str:
+    """The ``FOR VALUES`` bounds of the partition of UTC ``day``."""
+    return f"FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
 
 
 async def partition_days(conn: AsyncConnection) -> list[date]:
@@ -81,8 +82,9 @@ async def partition_days(conn: AsyncConnection) -> list[date]:
 
 
 async def _holds_events(conn: AsyncConnection, day: date) -> bool:
-    names = [partition_name(table.name, day) for table in EVENT_TABLES.values()]
-    probe = " OR ".join(f"EXISTS (SELECT 1 FROM {_quoted(name)})" for name in names)
+    quote = conn.dialect.identifier_preparer.quote
+    names = [quote(partition_name(table.name, day)) for table in EVENT_TABLES.values()]
+    probe = " OR ".join(f"EXISTS (SELECT 1 FROM {name})" for name in names)
     return bool((await conn.execute(text(f"SELECT {probe}"))).scalar())
 
 
@@ -145,13 +147,12 @@ async def ensure_days(
 
 async def _create_day(conn: AsyncConnection, day: date) -> None:
     """Create and attach the partitions of ``day`` (one transaction, the caller's)."""
-    bounds = f"FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
+    quote = conn.dialect.identifier_preparer.quote
     for table in EVENT_TABLES.values():
-        name = _quoted(partition_name(table.name, day))
-        parent = _quoted(table.name)
+        name, parent = quote(partition_name(table.name, day)), quote(table.name)
         # Like the parent, with its NOT NULLs; ATTACH adds the key and the BRIN index.
         await conn.execute(text(f"CREATE TABLE {name} (LIKE {parent} INCLUDING DEFAULTS)"))
-        attach = f"ALTER TABLE {parent} ATTACH PARTITION {name} FOR VALUES {bounds}"
+        attach = f"ALTER TABLE {parent} ATTACH PARTITION {name} FOR VALUES {partition_bounds(day)}"
         await conn.execute(text(attach))
 
 
@@ -180,30 +181,30 @@ async def drop_days(engine: AsyncEngine, before: date, *, folded: int) -> int:
 
 
 async def _drop_day(engine: AsyncEngine, day: date, folded: int) -> int:
-    names = [(table.name, partition_name(table.name, day)) for table in EVENT_TABLES.values()]
+    quote = engine.dialect.identifier_preparer.quote
+    names = [
+        (quote(table.name), quote(partition_name(table.name, day)))
+        for table in EVENT_TABLES.values()
+    ]
     async with engine.begin() as conn:
-        pending = 0
+        rows = pending = 0
         for _, name in names:
-            stmt = text(f"SELECT count(*) FROM {_quoted(name)} WHERE batch_id > :folded")
-            pending += int((await conn.execute(stmt, {"folded": folded})).scalar() or 0)
+            stmt = text(f"SELECT count(*), count(*) FILTER (WHERE batch_id > :folded) FROM {name}")
+            counts = (await conn.execute(stmt, {"folded": folded})).one()
+            rows, pending = rows + int(counts[0]), pending + int(counts[1])
         if pending:  # rows of a batch no snapshot holds yet: keep them, drop the rest
             deleted = 0
             for _, name in names:
-                stmt = text(f"DELETE FROM {_quoted(name)} WHERE batch_id <= :folded")
+                stmt = text(f"DELETE FROM {name} WHERE batch_id <= :folded")
                 deleted += (await conn.execute(stmt, {"folded": folded})).rowcount or 0
             return deleted
-        rows = 0
-        for _, name in names:
-            count = await conn.execute(text(f"SELECT count(*) FROM {_quoted(name)}"))
-            rows += int(count.scalar() or 0)
     autocommit = await engine.connect()
     try:
         raw = await autocommit.execution_options(isolation_level="AUTOCOMMIT")
         for parent, name in names:
             # CONCURRENTLY: readers and writers of the parent are not blocked meanwhile.
-            detach = f"ALTER TABLE {_quoted(parent)} DETACH PARTITION {_quoted(name)} CONCURRENTLY"
-            await raw.execute(text(detach))
-            await raw.execute(text(f"DROP TABLE {_quoted(name)}"))
+            await raw.execute(text(f"ALTER TABLE {parent} DETACH PARTITION {name} CONCURRENTLY"))
+            await raw.execute(text(f"DROP TABLE {name}"))
     finally:
         await autocommit.close()
     return rows

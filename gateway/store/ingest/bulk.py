@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.ingest.events import EventKey, LazyRows, Row, day_number, key_day
+from gateway.store.ingest.events import EventKey, LazyRows, Row, day_number, split_keys
 from gateway.store.ingest.replays import row_key
 from gateway.store.tables import EVENT_TABLES
 
@@ -71,9 +71,9 @@ async def write_rows(
     state: BulkState,
     probed: bool = False,
 ) -> int:
-    """Insert ``rows`` of ``kind`` (table-column order), skipping stored ids; rows inserted.
+    """Insert ``rows`` of ``kind`` (table-column order), skipping stored keys; rows inserted.
 
-    ``probed`` says the rows' ids were checked against the database shortly before (see
+    ``probed`` says the rows' keys were checked against the database shortly before (see
     :func:`stored_keys`), so a direct COPY is worth trying even after a conflict. PostgreSQL
     takes :class:`~gateway.store.ingest.events.LazyRows` too (built during the COPY).
     """
@@ -89,8 +89,9 @@ async def write_rows(
         if await _copy(conn, driver, table, rows):
             return len(rows)
         state.direct_copy = False
-    stored = await stored_keys(conn, kind, [row_key(row) for row in rows])
-    fresh = [row for row in rows if row_key(row) not in stored] if stored else rows
+    keyed = [(row_key(row), row) for row in rows]
+    stored = await stored_keys(conn, kind, [key for key, _ in keyed])
+    fresh = [row for key, row in keyed if key not in stored] if stored else rows
     if not fresh:
         return 0
     if await _copy(conn, driver, table, fresh):
@@ -102,8 +103,7 @@ async def stored_keys(conn: AsyncConnection, kind: str, keys: list[EventKey]) ->
     """PostgreSQL: which of ``keys`` the event table of ``kind`` holds (one index probe in
     each partition of the keys' days)."""
     table = EVENT_TABLES[kind]
-    id_list = sorted({key[0] for key in keys})
-    day_list = sorted({key_day(key[1]) for key in keys})
+    id_list, day_list = split_keys(keys)
     ids = bindparam("ids", id_list, type_=postgresql.ARRAY(String))
     days = bindparam("days", day_list, type_=postgresql.ARRAY(Date))
     stmt = select(table.c.id, table.c.day).where(table.c.id == any_(ids), table.c.day == any_(days))
@@ -113,7 +113,7 @@ async def stored_keys(conn: AsyncConnection, kind: str, keys: list[EventKey]) ->
 
 
 async def _copy(conn: AsyncConnection, driver: Any, table: Table, rows: Iterable[Row]) -> bool:
-    """COPY ``rows`` into ``table`` in a savepoint; False (nothing written) on a stored id."""
+    """COPY ``rows`` into ``table`` in a savepoint; False (nothing written) on a stored key."""
     try:
         async with conn.begin_nested():
             columns = [c.name for c in table.columns]

@@ -271,7 +271,7 @@ async def apply_chunk(
     failures = list(plan.failures)
     assert plan.uids is not None
     postgres = conn.dialect.name == "postgresql"
-    days = day_span(kept for kept in plan.events.values())
+    days = day_span(plan.events.values())
     for kind, kept in plan.events.items():
         if not kept:
             continue

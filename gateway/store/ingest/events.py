@@ -128,6 +128,12 @@ def key_day(days: int) -> date:
     return _EPOCH.date() + timedelta(days=days)
 
 
+def split_keys(keys: Iterable[EventKey]) -> tuple[list[str], list[date]]:
+    """The distinct ids and UTC dates of ``keys``, sorted: what a probe of them binds."""
+    keys = list(keys)
+    return sorted({key[0] for key in keys}), sorted({key_day(key[1]) for key in keys})
+
+
 def day_number(day: date) -> int:
     """The day number of UTC date ``day`` (the inverse of :func:`key_day`)."""
     return (day - _EPOCH.date()).days
@@ -145,13 +151,18 @@ def day_span(groups: Iterable[list[EventRecord]]) -> tuple[int, int] | None:
     return (min(days), max(days)) if days else None
 
 
+def _window() -> tuple[datetime | None, datetime]:
+    """The first instant kept (None: every day is) and the latest accepted, received now."""
+    now = datetime.now(UTC)
+    return retained_from(now, _retention_days), min(_LATEST, now + _clock_skew)
+
+
 def window_days(records: Iterable[EventRecord]) -> set[int]:
     """The day numbers of ``records`` dated inside the window ingestion accepts (not too old,
     not from the future): the days whose partitions their chunk needs."""
-    now = datetime.now(UTC)
-    oldest = retained_from(now, _retention_days)
+    oldest, latest = _window()
     first = day_number((oldest or _EARLIEST).date())
-    last = day_number(min(_LATEST, now + _clock_skew).astimezone(UTC).date())
+    last = day_number(latest.astimezone(UTC).date())
     epoch = _EPOCH_UTC
     days = {(r.at - epoch).days for r in records}
     return {day for day in days if first <= day <= last}
@@ -179,9 +190,7 @@ def screen_events(
     bad = {pair for pair in pairs if view.check_event(*pair) is not None}
     # Years 2-9998 stay in range whatever their offset; comparing plain ints is 15x faster
     # than comparing aware datetimes, so only a chunk with extreme years compares those.
-    now = datetime.now(UTC)
-    latest = min(_LATEST, now + _clock_skew)  # received now: none dated later
-    oldest = retained_from(now, _retention_days)
+    oldest, latest = _window()  # received now: none dated later than latest
     earliest = _EARLIEST if oldest is None else max(_EARLIEST, oldest)
     years = set(map(_YEAR, events))
     in_range = min(years) >= earliest.year + 1 and max(years) <= latest.year - 1

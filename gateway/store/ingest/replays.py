@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.store.ingest.events import EventKey, day_number, key_day
+from gateway.store.ingest.events import EventKey, day_number, split_keys
 from gateway.store.tables import EVENT_TABLES
 
 Row = tuple[Any, ...]
@@ -56,8 +56,7 @@ async def conflicting_keys(conn: AsyncConnection, kind: str, rows: Iterable[Row]
     """The keys of ``rows`` whose stored event of ``kind`` differs from them."""
     table = EVENT_TABLES[kind]
     by_key = {row_key(row): row for row in rows}
-    ids = sorted({key[0] for key in by_key})
-    days = sorted({key_day(key[1]) for key in by_key})
+    ids, days = split_keys(by_key)
     conflicts: set[EventKey] = set()
     stmt = select(*table.columns).where(
         table.c.id.in_(bindparam("ids", expanding=True)),

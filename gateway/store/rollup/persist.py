@@ -219,14 +219,19 @@ async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) 
 async def write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:
     """Store the lifetime bitmap of each ``(cell id, bitmap)`` whole (no recent part)."""
     rows = [(cell, _serialized(bitmap)) for cell, bitmap in items]
-    await _update_cells(conn, "lifetime_bitmap", rows)
-    await _update_cells(conn, "recent_bitmap", [(cell, None) for cell, _ in rows])
+    await _update_cells(conn, "lifetime_bitmap", rows, cleared="recent_bitmap")
 
 
 async def _update_cells(
-    conn: AsyncConnection, column: str, rows: list[tuple[int, bytes | None]]
+    conn: AsyncConnection,
+    column: str,
+    rows: list[tuple[int, bytes | None]],
+    *,
+    cleared: str | None = None,
 ) -> None:
-    """Set ``column`` of each ``(cell id, value)`` of ``rows``."""
+    """Set ``column`` of each ``(cell id, value)`` of ``rows`` (and ``cleared`` to null, in
+    the same statement)."""
+    nulls: dict[str, None] = {} if cleared is None else {cleared: None}
     if conn.dialect.name == "postgresql":
         # One UPDATE ... FROM unnest(ids, values): thousands of single-row updates cost seconds.
         for part in batched(rows, 20_000):
@@ -239,12 +244,12 @@ async def _update_cells(
                 .render_derived(name="cell_values")
             )
             stmt = update(rollup_cells).where(rollup_cells.c.id == pairs.c.id)
-            await conn.execute(stmt.values({column: pairs.c.value}))
+            await conn.execute(stmt.values({column: pairs.c.value, **nulls}))
         return
     stmt = (
         update(rollup_cells)
         .where(rollup_cells.c.id == bindparam("cell"))
-        .values({column: bindparam("value")})
+        .values({column: bindparam("value"), **nulls})
     )
     for chunk in batched(rows, 20_000):
         await conn.execute(stmt, [{"cell": cell, "value": raw} for cell, raw in chunk])

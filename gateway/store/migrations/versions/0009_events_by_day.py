@@ -14,12 +14,12 @@ Create Date: 2026-12-05 21:30:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
 
-from gateway.store.partitions import partition_name
+from gateway.store.partitions import partition_bounds, partition_name
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -82,8 +82,8 @@ def _brin(table: str) -> None:
 def _create_partitions(table: str, days: list[date]) -> None:
     for day in days:
         op.execute(
-            f"CREATE TABLE {partition_name(table, day)} PARTITION OF {table} FOR VALUES "
-            f"FROM ('{day.isoformat()}') TO ('{(day + timedelta(days=1)).isoformat()}')"
+            f"CREATE TABLE {partition_name(table, day)} PARTITION OF {table} "
+            f"FOR VALUES {partition_bounds(day)}"
         )
 
 
