@@ -4,6 +4,8 @@ input spread over too many new days; whole days dropped by retention."""
 
 from __future__ import annotations
 
+import importlib
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import partitions
 from gateway.store import tables as t
+from gateway.store.ingest import chunk as chunk_module
 from gateway.store.ingest import ingest_lines, replay_quarantine
+from gateway.store.ingest.decode import DecodedChunk
 from gateway.store.ingest.events import TOO_MANY_DAYS, set_raw_event_retention
 from gateway.store.partitions import AHEAD_DAYS, day_range, partition_days, partition_name
 from gateway.store.rollup import refresh
@@ -155,3 +159,56 @@ async def test_a_batch_records_the_days_a_refresh_reads(engine: AsyncEngine) -> 
         ("catalog", None, None),
         ("events", days[0] + timedelta(days=1), days[1]),  # 23:59:59-01:00 is the next UTC day
     ]
+
+
+async def _drop_partitions_of(engine: AsyncEngine, day: date) -> None:
+    async with engine.begin() as conn:
+        for table in t.EVENT_TABLES.values():
+            await conn.execute(text(f'DROP TABLE IF EXISTS "{partition_name(table.name, day)}"'))
+
+
+async def test_a_day_gone_before_its_chunk_commits_is_made_again(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chunk whose day's partition vanished between making room and its transaction (the
+    retention's midnight drop; once seen in a parallel build) is retried, not lost."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one table per kind: no partition to lose")
+    day = TODAY - timedelta(days=6)
+    await _drop_partitions_of(engine, day)
+    run_module = importlib.import_module("gateway.store.ingest.run")
+    real, calls = chunk_module.make_room, []
+
+    async def vanishing(engine_: AsyncEngine, decoded: DecodedChunk) -> None:
+        await real(engine_, decoded)
+        calls.append(decoded)
+        if len(calls) == 1:  # the first chunk's room goes before its transaction
+            await _drop_partitions_of(engine_, day)
+
+    monkeypatch.setattr(run_module, "make_room", vanishing)
+    events = [launch(f"e{n}", at=_at(day, f"1{n}:00:00")) for n in range(3)]
+    with caplog.at_level(logging.WARNING, logger=chunk_module.__name__):
+        report = await ingest_lines(engine, lines([*catalog(), *events]), source="gone", workers=0)
+    assert (report.quarantined, report.duplicates) == (0, 0)
+    assert [row[1] for row in await _stored(engine)] == [day] * 3
+    assert "retrying" in caplog.text
+
+
+async def test_a_day_that_stays_gone_fails_the_chunk(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one table per kind: no partition to lose")
+    day = TODAY - timedelta(days=7)
+    real = chunk_module.make_room
+
+    async def vanishing(engine_: AsyncEngine, decoded: DecodedChunk) -> None:
+        await real(engine_, decoded)
+        await _drop_partitions_of(engine_, day)
+
+    monkeypatch.setattr(chunk_module, "make_room", vanishing)
+    monkeypatch.setattr(importlib.import_module("gateway.store.ingest.run"), "make_room", vanishing)
+    with pytest.raises(Exception, match="no partition of relation") as raised:
+        await ingest_lines(engine, lines([*catalog(), launch("e", at=_at(day))]), source="x")
+    assert chunk_module.missing_partition(raised.value)
+    assert await _stored(engine) == []

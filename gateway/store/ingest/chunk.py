@@ -14,9 +14,11 @@ checks are exactly those of a fully serial ingest.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -160,6 +162,53 @@ async def make_room(engine: AsyncEngine, decoded: DecodedChunk) -> None:
         days |= window_days(record for _, record in records)
     refused = await ensure_days(engine, map(key_day, days))
     decoded.refused_days = frozenset(map(day_number, refused))
+
+
+ROOM_ATTEMPTS = 3
+"""Transactions a chunk gets when PostgreSQL refuses a row for want of its day's partition."""
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def missing_partition(exc: BaseException) -> bool:
+    """True when ``exc`` is PostgreSQL refusing a row whose day has no partition (raised by
+    the driver directly, as a COPY does, or wrapped by SQLAlchemy)."""
+    seen: BaseException | None = exc
+    for _ in range(3):  # the error, SQLAlchemy's adapter, the driver's
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) == "23514" and "no partition of relation" in str(seen):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+async def with_room(
+    engine: AsyncEngine,
+    decoded: DecodedChunk,
+    store: Callable[[AsyncConnection, bool], Awaitable[T]],
+) -> T:
+    """Run ``store(conn, replan)`` in a transaction of its own; if PostgreSQL refuses a row
+    because its day has no partition, make room again (:func:`make_room`) and retry with
+    ``replan`` True (the plan is made again, inside the transaction).
+
+    A day can go between the chunk's :func:`make_room` and its transaction (retention drops
+    the oldest day at midnight), and PostgreSQL was once seen refusing the first row of a day
+    whose partition a parallel ingester had just attached (building ``large``; not reproduced
+    since). The retry then stores the chunk, or quarantines the events of a day now too old,
+    instead of failing the whole run.
+    """
+    for attempt in range(1, ROOM_ATTEMPTS + 1):
+        try:
+            async with engine.begin() as conn:
+                return await store(conn, attempt > 1)
+        except Exception as exc:
+            if attempt == ROOM_ATTEMPTS or not missing_partition(exc):
+                raise
+            _log.warning("chunk refused for want of a partition, retrying: %s", exc)
+            await make_room(engine, decoded)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def drop_stored_events(

@@ -18,11 +18,12 @@ import contextlib
 import gc
 import time
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.db import unbounded
 from gateway.store.ingest.bulk import BulkState
@@ -35,6 +36,7 @@ from gateway.store.ingest.chunk import (
     make_room,
     plan_chunk_cooperatively,
     resolve_plan_users,
+    with_room,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk, decode_chunk_cooperatively
 from gateway.store.ingest.events import EventKey, event_keys
@@ -105,6 +107,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+_Stored = tuple[ChunkOutcome, list[Problem]]
+"""A stored chunk's outcome and the problems quarantined."""
+
+
 def _merge(report: IngestReport, outcome: ChunkOutcome) -> None:
     report.batches += 1
     report.records += outcome.records
@@ -163,12 +169,16 @@ class _Pipeline:
         assert chunk.decoded is not None
         self.read += len(chunk.raws)
         if chunk.records:
-            async with self.engine.begin() as conn:
+            decoded = chunk.decoded
+
+            async def store(
+                conn: AsyncConnection, replan: bool
+            ) -> tuple[ChunkOutcome, list[Problem]]:
                 await unbounded(conn)
                 out = await apply_chunk(
                     conn,
-                    chunk.decoded,
-                    chunk.plan,
+                    decoded,
+                    None if replan else chunk.plan,
                     records=chunk.records,
                     source=self.source,
                     cache=self.cache,
@@ -178,6 +188,9 @@ class _Pipeline:
                     to_problem(f, chunk.first + f.position, self.source) for f in out.failures
                 ]
                 await quarantine_new(conn, problems, [chunk.raws[f.position] for f in out.failures])
+                return out, problems
+
+            out, problems = await with_room(self.engine, decoded, store)
             self.view_stale = self.view_stale or out.replanned
             _merge(self.report, out)
             for problem in problems:
@@ -269,6 +282,30 @@ async def ingest_lines(
     return pipeline.report
 
 
+async def _replay_page(
+    engine: AsyncEngine, rows: Sequence[Any], cache: UidCache, bulk: BulkState
+) -> tuple[ChunkOutcome, dict[int, Problem]]:
+    """Retry one page of quarantine ``rows`` in one transaction; the problems left, by row id."""
+    raws = [row.raw.encode() for row in rows]
+    decoded = decode_chunk(raws)
+    records = len(raws) - decoded.blanks
+    await make_room(engine, decoded)
+
+    async def store(conn: AsyncConnection, _: bool) -> tuple[ChunkOutcome, dict[int, Problem]]:
+        await unbounded(conn)
+        out = await apply_chunk(
+            conn, decoded, None, records=records, source=REPLAY_SOURCE, cache=cache, bulk=bulk
+        )
+        failed: dict[int, Problem] = {
+            rows[f.position].id: to_problem(f, rows[f.position].line, rows[f.position].source)
+            for f in out.failures
+        }
+        await quarantine_retried(conn, [row.id for row in rows], failed)
+        return out, failed
+
+    return await with_room(engine, decoded, store)
+
+
 async def replay_quarantine(
     engine: AsyncEngine, *, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> IngestReport:
@@ -287,20 +324,7 @@ async def replay_quarantine(
             rows = await quarantine_page(conn, last_id, chunk_size)
         if not rows:
             break
-        raws = [row.raw.encode() for row in rows]
-        decoded = decode_chunk(raws)
-        records = len(raws) - decoded.blanks
-        await make_room(engine, decoded)
-        async with engine.begin() as conn:
-            await unbounded(conn)
-            out = await apply_chunk(
-                conn, decoded, None, records=records, source=REPLAY_SOURCE, cache=cache, bulk=bulk
-            )
-            failed: dict[int, Problem] = {
-                rows[f.position].id: to_problem(f, rows[f.position].line, rows[f.position].source)
-                for f in out.failures
-            }
-            await quarantine_retried(conn, [row.id for row in rows], failed)
+        out, failed = await _replay_page(engine, rows, cache, bulk)
         last_id = rows[-1].id
         _merge(report, out)
         for problem in failed.values():

@@ -27,18 +27,20 @@ from multiprocessing.synchronize import Condition
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.settings import load_settings
 from gateway.store.ingest.bounds import configure_ingest
 from gateway.store.ingest.bulk import BulkState
 from gateway.store.ingest.catalog import CatalogView
 from gateway.store.ingest.chunk import (
+    ChunkOutcome,
     Plan,
     apply_chunk,
     drop_stored_events,
     make_room,
     plan_chunk,
+    with_room,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk
 from gateway.store.ingest.quarantine import quarantine_new, to_problem
@@ -264,11 +266,12 @@ class _Worker:
             return Outcome(task.index, lines, 0, {}, 0, [])
         if self.links.id_changes.value != prepared.id_changes:
             plan = None  # replays were dropped on ids that may be wrong: plan again, exactly
-        async with self.engine.begin() as conn:
+
+        async def store(conn: AsyncConnection, replan: bool) -> tuple[ChunkOutcome, list[Problem]]:
             out = await apply_chunk(
                 conn,
                 prepared.decoded,
-                plan,
+                None if replan else plan,
                 records=records,
                 source=self.links.source,
                 cache=self.cache,
@@ -279,6 +282,9 @@ class _Worker:
             ]
             raws = [prepared.raws[f.position] for f in out.failures]
             await quarantine_new(conn, problems, raws)
+            return out, problems
+
+        out, problems = await with_room(self.engine, prepared.decoded, store)
         if (
             out.replanned
             and out.plan is not None
