@@ -1,11 +1,12 @@
 """The user breakdowns' loader: ``usersBySource`` / ``usersByCategory`` of many scopes at once.
 
 A key names a scope (a workspace or target app), what to group by, the filters, the basis and
-the range. One batch answers every key with at most four statements, whatever the number of
-scopes: the cells of the batch's scopes (:func:`scope_cells`), the active bitmaps of the
-``ACTIVE`` keys' cells over the union of their spans, the lifetime and later new bitmaps of the
-``CUMULATIVE`` keys' cells, and (when a key groups by source) the source bitmaps, read once per
-request.
+the range. One batch answers every key in a few statements, whatever the number of scopes: the
+cells of the batch's scopes (:func:`scope_cells`), the active bitmaps of the ``ACTIVE`` keys'
+cells over the union of their spans, the lifetime and later new bitmaps of the ``CUMULATIVE``
+by-source keys' cells, (when a key groups by source) the source bitmaps, read once per request,
+and for ``CUMULATIVE`` by-category keys no bitmap at all: users per cell by each end date
+(:func:`read_lifetime_counts`, one statement).
 
 Everything is read on the request's :class:`~gateway.loaders.snapshot.SnapshotReader`, so the
 breakdowns come from the same snapshot as every other metric of the response.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from aiodataloader import DataLoader
 from pyroaring import BitMap
@@ -29,10 +31,18 @@ from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from gateway.metrics.breakdown import Breakdown
 from gateway.metrics.cells import ANY, CellKey
 from gateway.metrics.timerange import DateRange
-from gateway.metrics.user_breakdowns import EMPTY, CellUsers, UsersBy, by_category, by_source
+from gateway.metrics.user_breakdowns import (
+    EMPTY,
+    CellUsers,
+    UsersBy,
+    by_category,
+    by_source,
+    category_counts,
+)
 from gateway.store.rollup import (
     read_active_users,
     read_cumulative_users,
+    read_lifetime_counts,
     read_user_sources,
     scope_cells,
 )
@@ -56,6 +66,11 @@ class UserBreakdownKey:
     basis: UserBasis
     span: DateRange
 
+    @property
+    def counted(self) -> bool:
+        """Answered from users counts per cell, without bitmaps (cumulative by category)."""
+        return self.by is UsersBy.CATEGORY and self.basis is UserBasis.CUMULATIVE
+
 
 def _cell(key: UserBreakdownKey, category: str) -> CellKey:
     only = key.filters.type.only
@@ -64,19 +79,51 @@ def _cell(key: UserBreakdownKey, category: str) -> CellKey:
     )
 
 
+ALL = "*"
+"""The group of a by-category key's all-categories cell (its distinct users: the total)."""
+
+
 def key_cells(key: UserBreakdownKey, cells: Mapping[CellKey, int]) -> dict[str, int]:
     """The cells a key reads, by group: by source, its one cell (group ""); by category, one
-    cell per category of the scope with the key's type and data type."""
+    cell per category of the scope with the key's type and data type, and when counted
+    (:attr:`UserBreakdownKey.counted`) the all-categories cell as group :data:`ALL`."""
     if key.by is UsersBy.SOURCE:
         cell = _cell(key, ANY if key.filters.category is None else key.filters.category)
         return {"": cells[cell]} if cell in cells else {}
     want = _cell(key, ANY)
     return {
-        cell.category: cell_id
+        ALL if cell.category == ANY else cell.category: cell_id
         for cell, cell_id in cells.items()
-        if cell.category != ANY
+        if (cell.category != ANY or key.counted)
         and (cell.scope, cell.data_type, cell.mp_type) == (want.scope, want.data_type, want.mp_type)
     }
+
+
+async def _read_counts(
+    conn: AsyncConnection, keys: Sequence[UserBreakdownKey], plans: Sequence[dict[str, int]]
+) -> dict[date, dict[int, int]]:
+    """Users of the counted keys' cells by each end date they need."""
+    chosen = [(key, plan) for key, plan in zip(keys, plans, strict=True) if key.counted]
+    ids = sorted({cell for _, plan in chosen for cell in plan.values()})
+    if not ids:
+        return {}
+    ends = sorted({end for key, _ in chosen for end in (key.span.end, key.span.previous().end)})
+    return await read_lifetime_counts(conn, ids, ends)
+
+
+def _counted(
+    key: UserBreakdownKey, plan: Mapping[str, int], totals: Mapping[date, Mapping[int, int]]
+) -> Breakdown:
+    """A counted key's breakdown from its cells' users by R's end and the previous end."""
+    now, before = totals.get(key.span.end, {}), totals.get(key.span.previous().end, {})
+    categories = {group: cell for group, cell in plan.items() if group != ALL}
+    everyone = plan.get(ALL)
+    return category_counts(
+        {category: now.get(cell, 0) for category, cell in categories.items()},
+        {category: before.get(cell, 0) for category, cell in categories.items()},
+        0 if everyone is None else now.get(everyone, 0),
+        0 if everyone is None else before.get(everyone, 0),
+    )
 
 
 async def _read_basis(
@@ -85,7 +132,11 @@ async def _read_basis(
     """The bitmaps every key needs: one statement per basis present in the batch."""
     out: dict[UserBasis, dict[int, CellUsers]] = {}
     for basis in UserBasis:
-        chosen = [(key, plan) for key, plan in zip(keys, plans, strict=True) if key.basis is basis]
+        chosen = [
+            (key, plan)
+            for key, plan in zip(keys, plans, strict=True)
+            if key.basis is basis and not key.counted
+        ]
         ids = sorted({cell for _, plan in chosen for cell in plan.values()})
         if not ids:
             continue
@@ -125,6 +176,7 @@ async def load_user_breakdowns(
         cells = await scope_cells(conn, {key.scope for key in keys})
         plans = [key_cells(key, cells) for key in keys]
     users = await _read_basis(conn, keys, plans)
+    totals = await _read_counts(conn, keys, plans)
     by_source_wanted = any(
         key.by is UsersBy.SOURCE and plan for key, plan in zip(keys, plans, strict=True)
     )
@@ -132,7 +184,9 @@ async def load_user_breakdowns(
     out = []
     for key, plan in zip(keys, plans, strict=True):
         read = users.get(key.basis, {})
-        if key.by is UsersBy.SOURCE:
+        if key.counted:
+            out.append(_counted(key, plan, totals))
+        elif key.by is UsersBy.SOURCE:
             cell = read[plan[""]] if plan else EMPTY
             out.append(by_source(cell, key.basis, key.span, sources))
         else:
@@ -150,7 +204,7 @@ class UserBreakdownLoader(DataLoader[UserBreakdownKey, Breakdown]):
         super().__init__()
 
     async def batch_load_fn(self, keys: list[UserBreakdownKey]) -> list[Breakdown]:
-        """Answer the batch on the request's snapshot (at most four statements)."""
+        """Answer the batch on the request's snapshot (see the module docstring)."""
 
         async def work(conn: AsyncConnection, snapshot: Snapshot) -> list[Breakdown]:
             return await load_user_breakdowns(conn, snapshot, keys, self.sources)

@@ -6,10 +6,15 @@ A cell's users over a range R come from its bitmaps (:class:`CellUsers`):
 - ``CUMULATIVE``: every user with a launch on or before R's last day = the cell's lifetime
   bitmap minus the users first seen after that day (a cell's daily new bitmaps are disjoint and
   their union is the lifetime bitmap), so only the days after the previous period's end are read.
+  Counting needs no copy of the lifetime (megabytes at scale): the users of a source by that day
+  are ``|lifetime & source| - |later & source|``, the later new users being part of the lifetime.
 
 By source: the users intersected with each source's bitmap; those in no source are ``unknown``.
 By category: the users of each category's cell (a user counts in every category they used);
 ``total`` = the distinct users of all of them, shares are fractions of the sum of the counts.
+Cumulatively that is counting only (:func:`category_counts`): a cell's users by a day are the
+sum of its daily new users up to it, and the distinct users of every category are the users of
+the scope's all-categories cell, so no bitmap is read.
 
 Example:
     >>> day = date(2026, 11, 2)
@@ -63,10 +68,14 @@ class CellUsers:
         """Users with a launch during ``span`` (its days must have been read)."""
         return _union(bitmap for day, bitmap in self.days.items() if span.start <= day <= span.end)
 
+    def later(self, end: date) -> BitMap:
+        """``CUMULATIVE``: users first seen after ``end`` (part of :attr:`lifetime`)."""
+        return _union(bitmap for day, bitmap in self.days.items() if day > end)
+
     def by_end(self, end: date) -> BitMap:
         """Users with a launch on or before ``end`` (every new bitmap after ``end`` was read)."""
         lifetime = self.lifetime if self.lifetime is not None else BitMap()
-        return lifetime - _union(bitmap for day, bitmap in self.days.items() if day > end)
+        return lifetime - self.later(end)
 
     def users(self, basis: UserBasis, span: DateRange) -> BitMap:
         """The users the breakdown counts for ``span`` under ``basis``."""
@@ -77,19 +86,54 @@ EMPTY = CellUsers()
 """The users of a cell that does not exist (no event in it yet)."""
 
 
-def source_counts(users: BitMap, sources: Mapping[str, BitMap]) -> dict[str, int]:
-    """Users per source (zero counts left out); users in no source count as ``unknown``."""
+def source_counts(
+    users: BitMap, sources: Mapping[str, BitMap], less: BitMap | None = None
+) -> dict[str, int]:
+    """Users per source (zero counts left out); users in no source count as ``unknown``.
+
+    With ``less`` (a subset of ``users``), the counts of ``users - less``, without building it.
+    """
     counts = {source: users.intersection_cardinality(uids) for source, uids in sources.items()}
-    counts[UNKNOWN_SOURCE] = len(users) - sum(counts.values()) + counts.get(UNKNOWN_SOURCE, 0)
+    everyone = len(users)
+    if less:
+        for source, uids in sources.items():
+            counts[source] -= less.intersection_cardinality(uids)
+        everyone -= len(less)
+    counts[UNKNOWN_SOURCE] = everyone - sum(counts.values()) + counts.get(UNKNOWN_SOURCE, 0)
     return {source: count for source, count in counts.items() if count}
+
+
+def _source_counts(
+    cell: CellUsers, basis: UserBasis, span: DateRange, sources: Mapping[str, BitMap]
+) -> dict[str, int]:
+    if basis is UserBasis.ACTIVE:
+        return source_counts(cell.active(span), sources)
+    lifetime = cell.lifetime if cell.lifetime is not None else BitMap()
+    return source_counts(lifetime, sources, cell.later(span.end))
 
 
 def by_source(
     cell: CellUsers, basis: UserBasis, span: DateRange, sources: Mapping[str, BitMap]
 ) -> Breakdown:
     """``usersBySource``: the cell's users over ``span`` and its previous period, by source."""
-    now, before = cell.users(basis, span), cell.users(basis, span.previous())
-    return breakdown(source_counts(now, sources), source_counts(before, sources))
+    return breakdown(
+        _source_counts(cell, basis, span, sources),
+        _source_counts(cell, basis, span.previous(), sources),
+    )
+
+
+def category_counts(
+    counts: Mapping[str, int], previous_counts: Mapping[str, int], total: int, previous_total: int
+) -> Breakdown:
+    """``usersByCategory`` from users per category in R and in its previous period (zero
+    counts left out) and the distinct users of all categories in each."""
+    return breakdown(
+        {category: count for category, count in counts.items() if count},
+        {category: count for category, count in previous_counts.items() if count},
+        total=total,
+        previous_total=previous_total,
+        share_base=ShareBase.SUM_OF_COUNTS,
+    )
 
 
 def by_category(
@@ -103,14 +147,5 @@ def by_category(
         now, before = cell.users(basis, span), cell.users(basis, span.previous())
         everyone |= now
         everyone_before |= before
-        if now:
-            counts[category] = len(now)
-        if before:
-            previous_counts[category] = len(before)
-    return breakdown(
-        counts,
-        previous_counts,
-        total=len(everyone),
-        previous_total=len(everyone_before),
-        share_base=ShareBase.SUM_OF_COUNTS,
-    )
+        counts[category], previous_counts[category] = len(now), len(before)
+    return category_counts(counts, previous_counts, len(everyone), len(everyone_before))

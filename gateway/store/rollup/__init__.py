@@ -2,16 +2,23 @@
 
 - :func:`refresh` folds new events into per-cell daily rollups and records a snapshot.
 - :func:`latest_snapshot` tells which snapshot readers see.
-- :func:`cell_ids`, :func:`read_days`, :func:`read_lifetime_totals` and :func:`read_histories`
-  are the loaders' read API (one statement each for any number of cells); the values they return
-  are folded into metrics by :mod:`gateway.metrics.aggregate`.
+- :func:`cell_ids`, :func:`read_days`, :func:`read_lifetime_totals`,
+  :func:`read_lifetime_counts` and :func:`read_histories` are the loaders' read API (one
+  statement each for any number of cells); the values they return are folded into metrics by
+  :mod:`gateway.metrics.aggregate`.
 - :func:`scope_cells`, :func:`read_active_users`, :func:`read_cumulative_users` and
   :func:`read_user_sources` feed the user breakdowns (:mod:`gateway.metrics.user_breakdowns`).
 """
 
 from __future__ import annotations
 
-from gateway.store.rollup.read import cell_ids, read_days, read_histories, read_lifetime_totals
+from gateway.store.rollup.read import (
+    cell_ids,
+    read_days,
+    read_histories,
+    read_lifetime_counts,
+    read_lifetime_totals,
+)
 from gateway.store.rollup.read_users import read_active_users, read_cumulative_users, scope_cells
 from gateway.store.rollup.refresh import refresh
 from gateway.store.rollup.snapshots import (
@@ -32,6 +39,7 @@ __all__ = [
     "read_days",
     "read_histories",
     "read_latest_snapshot",
+    "read_lifetime_counts",
     "read_lifetime_totals",
     "read_user_sources",
     "refresh",

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from pyroaring import BitMap
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -93,16 +93,29 @@ async def read_lifetime_totals(
     conn: AsyncConnection, ids: Sequence[int], end: date
 ) -> dict[int, int]:
     """Distinct users of each cell with a launch on or before ``end``."""
-    out = dict.fromkeys(ids, 0)
+    return (await read_lifetime_counts(conn, ids, [end]))[end]
+
+
+async def read_lifetime_counts(
+    conn: AsyncConnection, ids: Sequence[int], ends: Sequence[date]
+) -> dict[date, dict[int, int]]:
+    """Distinct users of each cell with a launch on or before each of ``ends`` (one statement:
+    a sum per end date)."""
+    wanted = sorted(set(ends))
+    out: dict[date, dict[int, int]] = {end: dict.fromkeys(ids, 0) for end in wanted}
+    if not wanted:
+        return out
     d = rollup_days.c
+    sums = [func.sum(case((d.day <= end, d.new_users), else_=0)) for end in wanted]
     for part in batched(sorted(set(ids))):
         stmt = (
-            select(d.cell_id, func.sum(d.new_users).label("users"))
-            .where(d.cell_id.in_(part), d.day <= end)
+            select(d.cell_id, *sums)
+            .where(d.cell_id.in_(part), d.day <= wanted[-1])
             .group_by(d.cell_id)
         )
         for row in await conn.execute(stmt):
-            out[row.cell_id] = int(row.users)
+            for end, users in zip(wanted, row[1:], strict=True):
+                out[end][row.cell_id] = int(users)
     return out
 
 
