@@ -8,7 +8,7 @@ write set are the same, so the update is a plain delete + bulk insert on both da
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -217,24 +217,48 @@ async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) 
 
 
 async def write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:
-    """Store the lifetime bitmap of each ``(cell id, bitmap)`` whole (no recent part)."""
-    rows = [(cell, _serialized(bitmap)) for cell, bitmap in items]
+    """Store the lifetime bitmap of each ``(cell id, bitmap)`` whole (no recent part).
+
+    ``items`` is consumed lazily, a slice of at most :data:`UPDATE_BYTES` at a time: a full
+    rebuild hands over every lifetime of the store (a gigabyte at ``xlarge``) and lets each go
+    once written, instead of holding them serialized twice more.
+    """
+    rows = ((cell, _serialized(bitmap)) for cell, bitmap in items)
     await _update_cells(conn, "lifetime_bitmap", rows, cleared="recent_bitmap")
+
+
+UPDATE_ROWS, UPDATE_BYTES = 20_000, 32 * 2**20
+"""Most cells, and most bitmap bytes, one UPDATE of :func:`_update_cells` sets."""
+
+
+def _slices(rows: Iterable[tuple[int, bytes | None]]) -> Iterator[list[tuple[int, bytes | None]]]:
+    """Consecutive slices of ``rows`` within :data:`UPDATE_ROWS` rows and about
+    :data:`UPDATE_BYTES` bytes (a single larger value makes a slice of its own)."""
+    part: list[tuple[int, bytes | None]] = []
+    size = 0
+    for row in rows:
+        part.append(row)
+        size += len(row[1] or b"")
+        if len(part) >= UPDATE_ROWS or size >= UPDATE_BYTES:
+            yield part
+            part, size = [], 0
+    if part:
+        yield part
 
 
 async def _update_cells(
     conn: AsyncConnection,
     column: str,
-    rows: list[tuple[int, bytes | None]],
+    rows: Iterable[tuple[int, bytes | None]],
     *,
     cleared: str | None = None,
 ) -> None:
     """Set ``column`` of each ``(cell id, value)`` of ``rows`` (and ``cleared`` to null, in
-    the same statement)."""
+    the same statement), a slice at a time (:func:`_slices`)."""
     nulls: dict[str, None] = {} if cleared is None else {cleared: None}
     if conn.dialect.name == "postgresql":
         # One UPDATE ... FROM unnest(ids, values): thousands of single-row updates cost seconds.
-        for part in batched(rows, 20_000):
+        for part in _slices(rows):
             pairs = (
                 func.unnest(
                     literal([cell for cell, _ in part], ARRAY(Integer)),
@@ -251,7 +275,7 @@ async def _update_cells(
         .where(rollup_cells.c.id == bindparam("cell"))
         .values({column: bindparam("value"), **nulls})
     )
-    for chunk in batched(rows, 20_000):
+    for chunk in _slices(rows):
         await conn.execute(stmt, [{"cell": cell, "value": raw} for cell, raw in chunk])
 
 

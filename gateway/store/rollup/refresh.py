@@ -119,7 +119,8 @@ async def _rebuild(conn: AsyncConnection, catalog: Catalog, upto: int) -> int:
     for days in ranges:
         await _rebuild_range(conn, catalog, upto, days, rebuild)
     seen = rebuild.seen
-    await write_lifetimes(conn, ((rebuild.ids[c], seen.users[c]) for c in sorted(seen.grown)))
+    # Each lifetime is let go once written (popped): they are the rebuild's largest holding.
+    await write_lifetimes(conn, ((rebuild.ids[c], seen.users.pop(c)) for c in sorted(seen.grown)))
     logger.debug("full rebuild: %d events in %d day ranges", rebuild.events, len(ranges))
     return rebuild.events
 

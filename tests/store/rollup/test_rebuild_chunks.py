@@ -1,9 +1,10 @@
 """A full rebuild folded a range of days at a time writes exactly what a one-shot rebuild writes.
 
 Random events over many days (some at midnight or just before, in batches whose days overlap) are
-rebuilt with a chunk bound of a few dozen events (many ranges) and with a huge one (one range);
-every rollup row, bitmap bytes included, and every cell's lifetime must be the same (cells are
-compared by key: their ids are surrogate), and both must match the brute force.
+rebuilt with a chunk bound of a few dozen events (many ranges, lifetimes written a few cells per
+statement) and with a huge one (one range); every rollup row, bitmap bytes included, and every
+cell's lifetime must be the same (cells are compared by key: their ids are surrogate), and both
+must match the brute force.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from tests.metrics.rollup_dump import dump_rollups, lifetimes
 
 REFRESH: ModuleType = importlib.import_module("gateway.store.rollup.refresh")
 """The module (``gateway.store.rollup.refresh`` the attribute is the function)."""
+PERSIST: ModuleType = importlib.import_module("gateway.store.rollup.persist")
 DAYS = 40
 KINDS = ("launch", "launch", "pageView", "adImpression")
 
@@ -124,6 +126,7 @@ async def test_a_rebuild_in_day_ranges_writes_what_a_one_shot_rebuild_writes(
 
     reads.clear()
     monkeypatch.setattr(REFRESH, "REBUILD_CHUNK_EVENTS", 50)
+    monkeypatch.setattr(PERSIST, "UPDATE_BYTES", 64)  # lifetimes written a few at a time
     chunked = await refresh(engine, full=True)
     assert len(reads) > 10
     assert reads == sorted(reads, key=lambda days: days[0])  # type: ignore[index]
