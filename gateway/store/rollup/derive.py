@@ -4,13 +4,16 @@ Every event counts in exactly one *fine* cell, ``app:<a>|mp:<m>`` x data type: i
 never depends on a catalog attribute. Every other cell (a workspace's or an app's, per type and
 category; a mini program's across apps) is a union of fine cells under the current catalog. When
 a mini program changes type or category, or an app changes workspace, the cells whose membership
-changed are recomputed from their fine cells' stored days (:func:`rederive`), never from raw
-events, which may have been dropped by then (SPEC §2).
+changed are recomputed from stored cells (:func:`rederive`), never from raw events, which may
+have been dropped by then (SPEC §2): an app's type x category cells from their fine cells, its
+cells per type or per category from those, a workspace's cells from its apps' (each a union of
+cells disjoint in events, so a few large cells are read instead of every fine cell under them).
 
 A coarse day is the sum of its fine days' totals and the union of their active bitmaps; a user
 is new in the coarse cell on the first day they are new in any of its fine cells:
 
-    >>> from pyroaring import BitMap
+    >>> import numpy as np
+from pyroaring import BitMap
     >>> first = {1: BitMap([7]), 3: BitMap([8])}          # fine cell f: user 7 new on day 1
     >>> second = {2: BitMap([7, 9])}                      # fine cell g: users 7 and 9 on day 2
     >>> new_by_day({day: first.get(day, BitMap()) | second.get(day, BitMap()) for day in (1, 2, 3)})
@@ -20,9 +23,10 @@ is new in the coarse cell on the first day they are new in any of its fine cells
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,9 +43,10 @@ from gateway.metrics.cells import (
     workspace_scope,
 )
 from gateway.store.rollup.catalog import Catalog
-from gateway.store.rollup.fold import SUMS
+from gateway.store.rollup.fold import SUMS, group_sums
 from gateway.store.rollup.persist import ensure_cells, replace_cells
 from gateway.store.rollup.read import batched
+from gateway.store.rollup.read_users import scope_cells
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 
@@ -98,13 +103,20 @@ def changed_cells(
 def _variants(
     scope: str, data_type: str, attrs: list[tuple[str, str]], *, everything: bool
 ) -> set[CellKey]:
-    """The type x category cells of ``scope`` a mini program with each of ``attrs`` is in
-    (without the all-types, all-categories cell, the last of each, unless ``everything``)."""
+    """The type x category cells of ``scope`` holding a mini program with exactly one of the two
+    ``attrs`` (before and after a change), or with ``everything``, every cell holding one."""
     out: set[CellKey] = set()
     for mp_type, category in attrs:
-        cells = filter_cells(scope, data_type, mp_type, category)
-        out.update(cells if everything else cells[:-1])
-    return out
+        out.update(filter_cells(scope, data_type, mp_type, category))
+    if everything:
+        return out
+    return {key for key in out if sum(_holds(key, attr) for attr in attrs) == 1}
+
+
+def _holds(key: CellKey, attrs: tuple[str, str]) -> bool:
+    """Whether cell ``key`` (of a workspace or app) holds a mini program of type and category
+    ``attrs``."""
+    return key.mp_type in (ANY, attrs[0]) and key.category in (ANY, attrs[1])
 
 
 def members(
@@ -135,56 +147,165 @@ def _of(key: CellKey, catalog: Catalog, candidates: list[tuple[int, FineCell]]) 
 
 @dataclass
 class _Accumulator:
-    """One coarse cell being summed up from its fine cells' rows."""
+    """One coarse cell being summed up from its fine cells' rows: each day's bitmaps are
+    collected, then unioned once (:meth:`state`), a many-way union being far cheaper than as
+    many in-place ones."""
 
-    days: dict[int, DayState] = field(default_factory=lambda: defaultdict(DayState))
-    fine_new: dict[int, BitMap] = field(default_factory=lambda: defaultdict(BitMap))
+    days: dict[int, DayState] = field(default_factory=dict)
+    active: dict[int, list[BitMap]] = field(default_factory=lambda: defaultdict(list))
+    fine_new: dict[int, list[BitMap]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, day: int, sums: list[int], active: BitMap | None, new: BitMap | None) -> None:
-        state = self.days[day]
-        state.sums = [a + b for a, b in zip(state.sums, sums, strict=True)]
+    def add(self, day: int, active: BitMap | None, new: BitMap | None) -> None:
         if active is not None:
-            state.active |= active
+            self.active[day].append(active)
         if new is not None:
-            self.fine_new[day] |= new
+            self.fine_new[day].append(new)
 
     def state(self) -> CellState:
+        for day, parts in self.active.items():
+            self.days.setdefault(day, DayState()).active = BitMap.union(*parts)
         lifetime = BitMap()
-        for day, fresh in new_by_day(self.fine_new).items():
-            self.days[day].new = fresh
+        union = {day: BitMap.union(*parts) for day, parts in self.fine_new.items()}
+        for day, fresh in new_by_day(union).items():
+            self.days.setdefault(day, DayState()).new = fresh
             lifetime |= fresh
-        return CellState(lifetime=lifetime, days=dict(self.days), grown=True)
+        return CellState(lifetime=lifetime, days=self.days, grown=True)
+
+
+def _sum_days(
+    accumulators: list[_Accumulator], rows: list[tuple[int, int]], sums: list[Sequence[int]]
+) -> None:
+    """Add the sums of fine rows to their coarse cells' days, vectorized: ``rows`` holds an
+    (accumulator index, day ordinal) pair per fine row and coarse cell it belongs to, ``sums``
+    that fine row's :data:`SUMS`."""
+    if not rows:
+        return
+    pairs = np.array(rows, dtype=np.int64)
+    first = int(pairs[:, 1].min())
+    span = int(pairs[:, 1].max()) - first + 1
+    keys, totals = group_sums(pairs[:, 0] * span + (pairs[:, 1] - first), np.array(sums, np.int64))
+    for key, total in zip(keys.tolist(), totals.tolist(), strict=True):
+        index, day = divmod(key, span)
+        accumulators[index].days.setdefault(day + first, DayState()).sums = total
 
 
 async def _unions(
-    conn: AsyncConnection, members_of: Mapping[int, list[int]]
+    conn: AsyncConnection,
+    members_of: Mapping[int, list[int]],
+    computed: Mapping[int, CellState] | None = None,
 ) -> dict[int, CellState]:
-    """The coarse state of each cell id of ``members_of`` from its fine cells (see the module
-    docstring). Each fine row is read once and added to every coarse cell it belongs to."""
-    into: dict[int, list[_Accumulator]] = defaultdict(list)
-    accumulators = {cell: _Accumulator() for cell in members_of}
-    for cell, fine_ids in members_of.items():
-        for fine_id in fine_ids:
-            into[fine_id].append(accumulators[cell])
+    """The state of each cell id of ``members_of`` as the union of its member cells (disjoint
+    in events: see the module docstring): a member of ``computed`` is taken from it, any other
+    is read. Each stored row is read, and its bitmaps deserialized, once for every cell it
+    belongs to."""
+    computed = computed or {}
+    cells = list(members_of)
+    accumulators = [_Accumulator() for _ in cells]
+    into: dict[int, list[int]] = defaultdict(list)
+    for index, cell in enumerate(cells):
+        for member in members_of[cell]:
+            into[member].append(index)
+    pairs: list[tuple[int, int]] = []
+    sums: list[Sequence[int]] = []
+
+    def add(member: int, day: int, values: Sequence[int], active: BitMap | None,
+            new: BitMap | None) -> None:  # fmt: skip
+        for index in into[member]:
+            accumulators[index].add(day, active, new)
+            pairs.append((index, day))
+            sums.append(values)
+
+    for member in into.keys() & computed.keys():
+        for day, held in computed[member].days.items():
+            add(member, day, held.sums, held.active or None, held.new or None)
     d = rollup_days.c
-    for part in batched(sorted(into)):
-        for row in await conn.execute(select(rollup_days).where(d.cell_id.in_(part))):
-            sums = [int(getattr(row, name)) for name in SUMS]
-            active = None if row.active_bitmap is None else BitMap.deserialize(row.active_bitmap)
-            new = None if row.new_bitmap is None else BitMap.deserialize(row.new_bitmap)
-            for accumulator in into[row.cell_id]:
-                accumulator.add(row.day.toordinal(), sums, active, new)
-    return {cell: accumulator.state() for cell, accumulator in accumulators.items()}
+    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap, d.new_bitmap]
+    for part in batched(sorted(into.keys() - computed.keys())):
+        for row in await conn.execute(select(*columns).where(d.cell_id.in_(part))):
+            active = None if row[7] is None else BitMap.deserialize(row[7])
+            new = None if row[8] is None else BitMap.deserialize(row[8])
+            add(row[0], row[1].toordinal(), row[2:7], active, new)
+    _sum_days(accumulators, pairs, sums)
+    return {
+        cell: accumulator.state() for cell, accumulator in zip(cells, accumulators, strict=True)
+    }
+
+
+def _from_fine(key: CellKey) -> bool:
+    """Whether a coarse cell is derived from fine cells directly: a mini program's (across
+    apps) and an app's per type and category or all-in-one. An app's cell per type only or
+    per category only is the union of its type x category cells, a workspace's cell the
+    union of its apps' same cells (:func:`_states`)."""
+    if not key.scope.startswith("app:"):
+        return key.scope.startswith("mp:")
+    return (key.mp_type == ANY) == (key.category == ANY)
 
 
 async def _states(
-    conn: AsyncConnection, keys: list[CellKey], catalog: Catalog, fine: Mapping[FineCell, int]
+    conn: AsyncConnection,
+    keys: list[CellKey],
+    catalog: Catalog,
+    fine: Mapping[FineCell, int],
+    *,
+    stored_valid: bool,
 ) -> dict[int, CellState]:
-    """The state of each cell of ``keys`` (created when missing) from its fine cells."""
-    by_scope = members(catalog, fine)
+    """The state of each cell of ``keys`` (created when missing), in three steps, each a union
+    of disjoint parts (so sums add, bitmaps unite, first days take the earliest):
+
+    1. a mini program's cells and an app's type x category (or all-in-one) cells, from their
+       fine cells;
+    2. an app's cells per type only or per category only, from its type x category cells;
+    3. a workspace's cells, from the same cells of its apps (under ``catalog``).
+
+    Steps 2 and 3 read only a few large cells instead of every fine cell under them. A part
+    computed in an earlier step is taken from memory; any other is read from the store, which
+    holds it up to date when ``stored_valid`` (a catalog change recomputes exactly the cells it
+    changed) and is otherwise ignored (a rebuild recomputes every coarse cell).
+    """
     ids = await ensure_cells(conn, keys)
-    members_of = {ids[key]: _of(key, catalog, by_scope.get(key.scope, [])) for key in keys}
-    return await _unions(conn, members_of)
+    by_scope = members(catalog, fine)
+    first = [key for key in keys if _from_fine(key)]
+    done = await _unions(
+        conn, {ids[key]: _of(key, catalog, by_scope.get(key.scope, [])) for key in first}
+    )
+    apps_of: dict[str, list[str]] = defaultdict(list)
+    for app, workspace in catalog.apps.items():
+        apps_of[workspace_scope(workspace)].append(app)
+    scopes = {key.scope for key in keys if key.scope.startswith("app:")}
+    scopes |= {app_scope(app) for key in keys for app in apps_of.get(key.scope, [])}
+    known = {key: ids[key] for key in keys}
+    if stored_valid:
+        known = {**(await scope_cells(conn, scopes)), **known}
+    for step in ("app", "ws"):
+        chosen = [key for key in keys if key.scope.startswith(f"{step}:") and not _from_fine(key)]
+        parts = {ids[key]: _parts(key, known, apps_of) for key in chosen}
+        done.update(await _unions(conn, parts, done))
+    return {ids[key]: done[ids[key]] for key in keys}
+
+
+def _parts(
+    key: CellKey, known: Mapping[CellKey, int], apps_of: Mapping[str, list[str]]
+) -> list[int]:
+    """The cells a step-2 or step-3 cell (see :func:`_states`) is the union of, among the
+    ``known`` ones."""
+    if key.scope.startswith("app:"):
+        found = [
+            cell
+            for part, cell in known.items()
+            if part.scope == key.scope
+            and part.data_type == key.data_type
+            and ANY not in (part.mp_type, part.category)
+            and key.mp_type in (ANY, part.mp_type)
+            and key.category in (ANY, part.category)
+        ]
+    else:
+        found = [
+            cell
+            for app in apps_of.get(key.scope, [])
+            if (cell := known.get(CellKey(app_scope(app), key.data_type, key.mp_type,
+                                          key.category))) is not None
+        ]  # fmt: skip
+    return found
 
 
 async def rederive(
@@ -200,7 +321,7 @@ async def rederive(
     keys = sorted(changed_cells(recorded, catalog, fine))
     if not keys:
         return 0
-    await replace_cells(conn, await _states(conn, keys, catalog, fine))
+    await replace_cells(conn, await _states(conn, keys, catalog, fine, stored_valid=True))
     return len(keys)
 
 
@@ -216,7 +337,7 @@ async def rederive_all(conn: AsyncConnection, catalog: Catalog) -> int:
             cells = event_cells(workspace_id=workspace, app_id=app, mp_id=mp, mp_type=attrs[0],
                                 category=attrs[1], data_type=data_type)  # fmt: skip
             keys.update(cells[:-1])  # the last is the fine cell itself
-    states = await _states(conn, sorted(keys), catalog, fine)
+    states = await _states(conn, sorted(keys), catalog, fine, stored_valid=False)
     recomputed, kept = len(states), set(fine.values())
     for cell in (await conn.execute(select(rollup_cells.c.id))).scalars():
         if cell not in states and cell not in kept:  # no fine cell belongs to it any more
