@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from pyroaring import BitMap
 
@@ -93,11 +93,22 @@ def value_over(definition: MetricDefinition, history: CellHistory, span: DateRan
 def series(
     definition: MetricDefinition, history: CellHistory, span: DateRange, granularity: Granularity
 ) -> list[MetricPoint]:
-    """The metric over each bucket of ``span`` (cumulative metrics: as of each bucket's end)."""
-    return [
-        MetricPoint(bucket.start, value_over(definition, history, bucket))
-        for bucket in span.buckets(granularity)
-    ]
+    """The metric over each bucket of ``span`` (cumulative metrics: as of each bucket's end).
+
+    A cumulative series is a running total (each day is added once, not once per bucket after
+    it: a 90-day daily series would sum 4,000 days)."""
+    buckets = span.buckets(granularity)
+    if definition.computation is not Computation.CUMULATIVE:
+        return [MetricPoint(b.start, value_over(definition, history, b)) for b in buckets]
+    total = float(history.lifetime_before)
+    if span.start > history.start:
+        before = DateRange(history.start, span.start - timedelta(days=1))
+        total += _column_sum(definition, _days(history, before))
+    points = []
+    for bucket in buckets:
+        total += _column_sum(definition, _days(history, bucket))
+        points.append(MetricPoint(bucket.start, total))
+    return points
 
 
 def metric_value(
