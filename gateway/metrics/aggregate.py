@@ -58,14 +58,20 @@ def _days(history: CellHistory, span: DateRange) -> list[DayRollup]:
 
 
 def distinct_users(history: CellHistory, span: DateRange) -> int:
-    """Distinct users with a launch in ``span`` (exact: union of the daily bitmaps)."""
+    """Distinct users with a launch in ``span`` (exact: union of the daily bitmaps, counted
+    once per history and range)."""
+    known = history.distinct.get((span.start, span.end))
+    if known is not None:
+        return known
     rows = [row for row in _days(history, span) if row.active_users]
     if len(rows) <= 1:
         return rows[0].active_users if rows else 0
     bitmaps = [row.active for row in rows]
     if any(bitmap is None for bitmap in bitmaps):
         raise ValueError("a multi-day distinct count needs the days read with bitmaps")
-    return len(BitMap.union(*[b for b in bitmaps if b is not None]))
+    count = len(BitMap.union(*[b for b in bitmaps if b is not None]))
+    history.distinct[(span.start, span.end)] = count
+    return count
 
 
 def _column_sum(definition: MetricDefinition, rows: list[DayRollup]) -> int:

@@ -55,3 +55,8 @@ class CellHistory:
     start: date
     days: Mapping[date, DayRollup] = field(default_factory=dict)
     lifetime_before: int = 0
+    distinct: dict[tuple[date, date], int] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
+    """Distinct users of ranges already counted (the same union serves ``activeUsers`` and
+    ``averageTimePerUser``, which read the same history)."""
