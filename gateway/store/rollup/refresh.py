@@ -148,6 +148,7 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     derive_all = full and previous is not None and await horizon(conn) is not None
     rebuild = (full and not derive_all) or previous is None
     after = 0 if rebuild or previous is None else previous.max_batch_id
+    recorded = await recorded_catalog(conn)
     if rebuild:
         await _clear(conn)
         events = await _rebuild(conn, catalog, upto)
@@ -155,12 +156,13 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
         if derive_all:
             await rederive_all(conn, catalog)
         else:  # cells a catalog change moved entities between, from the fine cells
-            await rederive(conn, await recorded_catalog(conn), catalog)
+            await rederive(conn, recorded, catalog)
         folded = await _fold(conn, catalog, after, upto)
         await _apply(conn, catalog, folded)
         events = folded.events
     await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
-    await record_catalog(conn, catalog)
+    if recorded != catalog.attributes():  # rewritten only when it changed
+        await record_catalog(conn, catalog)
     info = Snapshot(
         id=snapshot_id,
         taken_at=taken_at,
