@@ -24,10 +24,14 @@ from gateway.store.rollup import refresh
 from gateway.store.status import store_status
 from tests.store.ingest_support import catalog, launch, lines
 
-TODAY = datetime.now(UTC).date()
+
+def _today() -> date:
+    """Today's UTC date, read when a test runs (a module constant goes stale at midnight)."""
+    return datetime.now(UTC).date()
 
 
-def _at(day: date, clock: str = "12:00:00", offset: str = "+00:00") -> str:
+def _at(day: date, clock: str = "00:00:00", offset: str = "+00:00") -> str:
+    """The instant ``clock`` on ``day`` (midnight by default: never in the future, even today)."""
     return f"{day.isoformat()}T{clock}{offset}"
 
 
@@ -48,7 +52,7 @@ def retention() -> Iterator[None]:
 
 
 async def test_events_land_in_their_utc_days_partition(engine: AsyncEngine) -> None:
-    day = TODAY - timedelta(days=3)
+    day = _today() - timedelta(days=3)
     events = [
         launch("last", at=_at(day, "23:59:59.999999")),
         launch("first", at=_at(day + timedelta(days=1), "00:00:00")),
@@ -68,13 +72,13 @@ async def test_events_land_in_their_utc_days_partition(engine: AsyncEngine) -> N
 async def test_a_late_event_reaches_an_old_retained_day(
     engine: AsyncEngine, retention: None
 ) -> None:
-    await ingest_lines(engine, lines([*catalog(), launch("now", at=_at(TODAY))]), source="a")
-    old = TODAY - timedelta(days=29)  # the window's first day, no event yet
+    await ingest_lines(engine, lines([*catalog(), launch("now", at=_at(_today()))]), source="a")
+    old = _today() - timedelta(days=29)  # the window's first day, no event yet
     report = await ingest_lines(
         engine, lines([launch("late", at=_at(old, "00:00:01"))]), source="b"
     )
     assert (report.quarantined, report.stored) == (0, 1)
-    assert [row[1] for row in await _stored(engine)] == [old, TODAY]
+    assert [row[1] for row in await _stored(engine)] == [old, _today()]
     async with engine.connect() as conn:
         assert old in await partition_days(conn) or engine.dialect.name != "postgresql"
 
@@ -85,7 +89,7 @@ async def test_replays_across_day_boundaries_count_once(
 ) -> None:
     """The same instant written with two offsets is one event, even where the offsets put it on
     two local days; replays in later inputs find it in its partition."""
-    day = TODAY - timedelta(days=2)
+    day = _today() - timedelta(days=2)
     events = [launch(f"e{n}", at=_at(day, f"2{n}:00:00")) for n in range(4)]
     await ingest_lines(engine, lines([*catalog(), *events]), source="a", chunk_size=chunk_size)
     shifted = [
@@ -104,7 +108,7 @@ async def test_input_spread_over_too_many_new_days_is_quarantined_then_replayed(
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite keeps one table per kind: no partition to make")
     monkeypatch.setattr(partitions, "NEW_DAYS_PER_CHUNK", 3)
-    base = TODAY - timedelta(days=400)
+    base = _today() - timedelta(days=400)
     events = [launch(f"e{n}", at=_at(base + timedelta(days=n))) for n in range(5)]
     report = await ingest_lines(engine, lines([*catalog(), *events]), source="spread")
     assert report.quarantined_by_reason == {TOO_MANY_DAYS: 2}
@@ -120,13 +124,13 @@ async def test_refresh_makes_the_coming_days_ahead_of_need(engine: AsyncEngine) 
     async with engine.connect() as conn:
         days = await partition_days(conn)
     if engine.dialect.name == "postgresql":
-        assert {TODAY + timedelta(days=n) for n in range(AHEAD_DAYS + 1)} <= set(days)
+        assert {_today() + timedelta(days=n) for n in range(AHEAD_DAYS + 1)} <= set(days)
     else:
         assert days == []
 
 
 async def test_retention_drops_whole_days(engine: AsyncEngine, retention: None) -> None:
-    days = [TODAY - timedelta(days=n) for n in (45, 31, 30, 29, 0)]
+    days = [_today() - timedelta(days=n) for n in (45, 31, 30, 29, 0)]
     events = [launch(f"e{n}", at=_at(day)) for n, day in enumerate(days)]
     set_raw_event_retention(0)  # stored while no window applied, then the window moves
     await ingest_lines(engine, lines([*catalog(), *events]), source="history")
@@ -148,7 +152,7 @@ async def test_retention_drops_whole_days(engine: AsyncEngine, retention: None) 
 async def test_a_batch_records_the_days_a_refresh_reads(engine: AsyncEngine) -> None:
     """A refresh reads only the days (the partitions) its new batches hold: each batch records
     the days of its oldest and newest event, none when it stored no event."""
-    days = [TODAY - timedelta(days=9), TODAY - timedelta(days=2)]
+    days = [_today() - timedelta(days=9), _today() - timedelta(days=2)]
     await ingest_lines(engine, lines(catalog()), source="catalog")
     events = [launch("a", at=_at(days[1])), launch("b", at=_at(days[0], "23:59:59", "-01:00"))]
     await ingest_lines(engine, lines(events), source="events")
@@ -174,7 +178,7 @@ async def test_a_day_gone_before_its_chunk_commits_is_made_again(
     retention's midnight drop; once seen in a parallel build) is retried, not lost."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite keeps one table per kind: no partition to lose")
-    day = TODAY - timedelta(days=6)
+    day = _today() - timedelta(days=6)
     await _drop_partitions_of(engine, day)
     run_module = importlib.import_module("gateway.store.ingest.run")
     real, calls = chunk_module.make_room, []
@@ -199,7 +203,7 @@ async def test_a_day_that_stays_gone_fails_the_chunk(
 ) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite keeps one table per kind: no partition to lose")
-    day = TODAY - timedelta(days=7)
+    day = _today() - timedelta(days=7)
     real = chunk_module.make_room
 
     async def vanishing(engine_: AsyncEngine, decoded: DecodedChunk) -> None:
