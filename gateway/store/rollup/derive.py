@@ -12,8 +12,7 @@ cells disjoint in events, so a few large cells are read instead of every fine ce
 A coarse day is the sum of its fine days' totals and the union of their active bitmaps; a user
 is new in the coarse cell on the first day they are new in any of its fine cells:
 
-    >>> import numpy as np
-from pyroaring import BitMap
+    >>> from pyroaring import BitMap
     >>> first = {1: BitMap([7]), 3: BitMap([8])}          # fine cell f: user 7 new on day 1
     >>> second = {2: BitMap([7, 9])}                      # fine cell g: users 7 and 9 on day 2
     >>> new_by_day({day: first.get(day, BitMap()) | second.get(day, BitMap()) for day in (1, 2, 3)})
