@@ -54,7 +54,7 @@ def compare(value: float, previous: float, series: Sequence[MetricPoint] = ()) -
 def _days(history: CellHistory, span: DateRange) -> list[DayRollup]:
     if span.start < history.start:
         raise ValueError(f"{span} starts before the history read ({history.start})")
-    return [row for day in span.each_day() if (row := history.days.get(day)) is not None]
+    return history.rows(span.start, span.end)
 
 
 def distinct_users(history: CellHistory, span: DateRange) -> int:

@@ -6,6 +6,7 @@ These are plain values (no SQL, no I/O): the store's read API builds them and
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -60,3 +61,14 @@ class CellHistory:
     )
     """Distinct users of ranges already counted (the same union serves ``activeUsers`` and
     ``averageTimePerUser``, which read the same history)."""
+
+    order: list[date] = field(default_factory=list, compare=False, repr=False, hash=False)
+    """The days of ``days`` sorted, filled on first use by :meth:`rows`."""
+
+    def rows(self, first: date, last: date) -> list[DayRollup]:
+        """The rollups of the days from ``first`` to ``last`` that have one, in day order (a
+        binary search in the days sorted once, instead of a lookup per calendar day)."""
+        if not self.order and self.days:
+            self.order.extend(sorted(self.days))
+        low, high = bisect_left(self.order, first), bisect_right(self.order, last)
+        return [self.days[day] for day in self.order[low:high]]

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -70,8 +71,15 @@ class DateRange:
 
         ``DAY`` gives one bucket a day; ``WEEK`` ISO weeks (Monday to Sunday); ``MONTH``
         calendar months. The first and last bucket may be partial: a 10-day range starting on
-        a Wednesday has a first WEEK bucket of Wednesday to Sunday.
+        a Wednesday has a first WEEK bucket of Wednesday to Sunday. Ranges of up to a year are
+        split once per process and granularity (a dashboard asks the same series of every
+        metric).
         """
+        if self.days > CACHED_SPAN_DAYS:
+            return self._split(granularity)
+        return list(_buckets(self, granularity))
+
+    def _split(self, granularity: Granularity) -> list[DateRange]:
         out: list[DateRange] = []
         start = self.start
         while start <= self.end:
@@ -79,6 +87,15 @@ class DateRange:
             out.append(DateRange(start, end))
             start = end + timedelta(days=1)
         return out
+
+
+CACHED_SPAN_DAYS = 366
+"""Longest range whose buckets are remembered (256 such ranges hold at most ~10 MB)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _buckets(span: DateRange, granularity: Granularity) -> tuple[DateRange, ...]:
+    return tuple(span._split(granularity))
 
 
 def _bucket_end(day: date, granularity: Granularity) -> date:
