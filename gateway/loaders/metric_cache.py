@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import orjson
@@ -95,11 +95,12 @@ class MetricCache:
         found = await self._cache.get_many(LAYER, full, self._ttl(snapshot))
         return [found.get(key) for key in full]
 
-    def put(self, key: MetricKey, value: bytes) -> None:
-        """Remember a computed value; written by :meth:`flush`."""
+    def put(self, key: MetricKey, encode: Callable[[], bytes]) -> None:
+        """Remember a computed value, encoded by ``encode`` only when there is a cache to
+        write it to (by :meth:`flush`)."""
         count_computation(LAYER)
         if self._cache is not None:
-            self._pending[key] = value
+            self._pending[key] = encode()
 
     async def flush(self) -> None:
         """Write the values computed by this request (one ``set_many``)."""

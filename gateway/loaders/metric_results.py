@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -152,7 +153,7 @@ class _ResultLoader(DataLoader[Q, T], Generic[Q, T]):
         computed: dict[Q, T] = {}
         for i, history in zip(missing, loaded, strict=True):
             result = computed[keys[i]] = self.compute(keys[i], history)
-            self.results.put(cache_keys[i], self.encode(result))
+            self.results.put(cache_keys[i], functools.partial(self.encode, result))
         return [
             computed[key] if data is None else self.decode(data)
             for key, data in zip(keys, found, strict=True)

@@ -4,7 +4,7 @@ computed result handed to the cache, cached results decoded as they were encoded
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, cast
 
@@ -18,6 +18,7 @@ from gateway.loaders.metric_results import (
     MonthlyActiveUsersLoader,
     MonthlyQuery,
 )
+from gateway.loaders.snapshot import SnapshotReader
 from gateway.metrics.cell_days import CellHistory, DayRollup
 from gateway.metrics.cells import cell_of
 from gateway.metrics.timerange import DateRange
@@ -38,9 +39,9 @@ class Results:
         self.lookups.append(list(keys))
         return [self.stored.get(key) for key in keys]
 
-    def put(self, key: MetricKey, value: bytes) -> None:
+    def put(self, key: MetricKey, encode: Callable[[], bytes]) -> None:
         self.put_keys.append(key)
-        self.stored[key] = value
+        self.stored[key] = encode()
 
 
 class Histories:
@@ -107,3 +108,13 @@ async def test_monthly_active_users_round_trip_through_the_cache() -> None:
     _, _, again = _loaders(results, Histories())
     assert list(await again.load(query)) == list(computed)
     assert [m.month for m in computed] == [date(2026, 10, 1), date(2026, 11, 1)]
+
+
+def test_without_a_cache_no_result_is_encoded() -> None:
+    """Encoding a result (a 90-point series: a millisecond) is only paid to write it."""
+    cache = MetricCache(None, cast(SnapshotReader, object()), 1800.0, 60.0)
+
+    def encode() -> bytes:
+        raise AssertionError("a result was encoded with no cache to write it to")
+
+    cache.put(MetricCache.key("pageViews", CELL, SPAN), encode)
