@@ -23,6 +23,7 @@ from typing import TypeVar
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.store.db import unbounded
 from gateway.store.ingest.bulk import BulkState, stored_keys, write_rows
 from gateway.store.ingest.catalog import CatalogBatch, CatalogView, catalog_row, naive_utc
 from gateway.store.ingest.decode import YIELD_EVERY, DecodedChunk, Failure
@@ -42,8 +43,9 @@ from gateway.store.ingest.events import (
     screen_events,
     window_days,
 )
+from gateway.store.ingest.quarantine import quarantine_new, to_problem
 from gateway.store.ingest.replays import conflicting_keys
-from gateway.store.ingest.report import INVALID_VALUE
+from gateway.store.ingest.report import INVALID_VALUE, Problem
 from gateway.store.ingest.users import UidCache
 from gateway.store.partitions import ensure_days
 from gateway.store.records import EventRecord, UserRecord, kind_of
@@ -209,6 +211,40 @@ async def with_room(
             _log.warning("chunk refused for want of a partition, retrying: %s", exc)
             await make_room(engine, decoded)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def store_chunk(
+    engine: AsyncEngine,
+    decoded: DecodedChunk,
+    plan: Plan | None,
+    raws: Sequence[bytes],
+    *,
+    first: int,
+    source: str,
+    cache: UidCache,
+    bulk: BulkState,
+) -> tuple[ChunkOutcome, list[Problem]]:
+    """Store a chunk of new input (``raws``, its first line numbered ``first``) in a
+    transaction of its own (:func:`with_room`), quarantining its failures with their lines;
+    the outcome and the problems quarantined."""
+    records = len(raws) - decoded.blanks
+
+    async def store(conn: AsyncConnection, replan: bool) -> tuple[ChunkOutcome, list[Problem]]:
+        await unbounded(conn)  # ingestion is not bounded by a request's timeout
+        out = await apply_chunk(
+            conn,
+            decoded,
+            None if replan else plan,
+            records=records,
+            source=source,
+            cache=cache,
+            bulk=bulk,
+        )
+        problems = [to_problem(f, first + f.position, source) for f in out.failures]
+        await quarantine_new(conn, problems, [raws[f.position] for f in out.failures])
+        return out, problems
+
+    return await with_room(engine, decoded, store)
 
 
 async def drop_stored_events(

@@ -36,13 +36,13 @@ from gateway.store.ingest.chunk import (
     make_room,
     plan_chunk_cooperatively,
     resolve_plan_users,
+    store_chunk,
     with_room,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk, decode_chunk_cooperatively
 from gateway.store.ingest.events import EventKey, event_keys
 from gateway.store.ingest.parallel import choose_workers, ingest_parallel
 from gateway.store.ingest.quarantine import (
-    quarantine_new,
     quarantine_page,
     quarantine_retried,
     to_problem,
@@ -107,10 +107,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-_Stored = tuple[ChunkOutcome, list[Problem]]
-"""A stored chunk's outcome and the problems quarantined."""
-
-
 def _merge(report: IngestReport, outcome: ChunkOutcome) -> None:
     report.batches += 1
     report.records += outcome.records
@@ -169,28 +165,16 @@ class _Pipeline:
         assert chunk.decoded is not None
         self.read += len(chunk.raws)
         if chunk.records:
-            decoded = chunk.decoded
-
-            async def store(
-                conn: AsyncConnection, replan: bool
-            ) -> tuple[ChunkOutcome, list[Problem]]:
-                await unbounded(conn)
-                out = await apply_chunk(
-                    conn,
-                    decoded,
-                    None if replan else chunk.plan,
-                    records=chunk.records,
-                    source=self.source,
-                    cache=self.cache,
-                    bulk=self.bulk,
-                )
-                problems = [
-                    to_problem(f, chunk.first + f.position, self.source) for f in out.failures
-                ]
-                await quarantine_new(conn, problems, [chunk.raws[f.position] for f in out.failures])
-                return out, problems
-
-            out, problems = await with_room(self.engine, decoded, store)
+            out, problems = await store_chunk(
+                self.engine,
+                chunk.decoded,
+                chunk.plan,
+                chunk.raws,
+                first=chunk.first,
+                source=self.source,
+                cache=self.cache,
+                bulk=self.bulk,
+            )
             self.view_stale = self.view_stale or out.replanned
             _merge(self.report, out)
             for problem in problems:

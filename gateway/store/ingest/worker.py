@@ -27,23 +27,20 @@ from multiprocessing.synchronize import Condition
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.settings import load_settings
 from gateway.store.ingest.bounds import configure_ingest
 from gateway.store.ingest.bulk import BulkState
 from gateway.store.ingest.catalog import CatalogView
 from gateway.store.ingest.chunk import (
-    ChunkOutcome,
     Plan,
-    apply_chunk,
     drop_stored_events,
     make_room,
     plan_chunk,
-    with_room,
+    store_chunk,
 )
 from gateway.store.ingest.decode import DecodedChunk, decode_chunk
-from gateway.store.ingest.quarantine import quarantine_new, to_problem
 from gateway.store.ingest.recent import ChunkIds, PackedIds, RecentIds, chunk_ids, pack, unpack
 from gateway.store.ingest.report import Problem
 from gateway.store.ingest.users import CACHE_LIMIT, USERS_LOCK_KEY, UidCache
@@ -267,24 +264,16 @@ class _Worker:
         if self.links.id_changes.value != prepared.id_changes:
             plan = None  # replays were dropped on ids that may be wrong: plan again, exactly
 
-        async def store(conn: AsyncConnection, replan: bool) -> tuple[ChunkOutcome, list[Problem]]:
-            out = await apply_chunk(
-                conn,
-                prepared.decoded,
-                None if replan else plan,
-                records=records,
-                source=self.links.source,
-                cache=self.cache,
-                bulk=self.bulk,
-            )
-            problems = [
-                to_problem(f, task.first + f.position, self.links.source) for f in out.failures
-            ]
-            raws = [prepared.raws[f.position] for f in out.failures]
-            await quarantine_new(conn, problems, raws)
-            return out, problems
-
-        out, problems = await with_room(self.engine, prepared.decoded, store)
+        out, problems = await store_chunk(
+            self.engine,
+            prepared.decoded,
+            plan,
+            prepared.raws,
+            first=task.first,
+            source=self.links.source,
+            cache=self.cache,
+            bulk=self.bulk,
+        )
         if (
             out.replanned
             and out.plan is not None
