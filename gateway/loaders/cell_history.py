@@ -1,7 +1,9 @@
 """The event metrics' loader: rollup cell histories, a constant number of statements per batch.
 
 A key names a cell, the days wanted and whether the daily user bitmaps are needed. One batch
-answers every key with one ``cell_ids`` statement and, for each of (at most) two groups of
+answers every key with one statement for the cells' ids (none when another loader of the
+request read their scopes, :mod:`~gateway.loaders.scope_cells`) and, for each of (at most) two
+groups of
 cells (those some key wants bitmaps for, and the rest), one :func:`read_histories` over the
 group's union span (two statements). Each key then gets its slice of its cell's history, so a
 dashboard showing many entities and metrics costs the same few statements as one.
@@ -24,10 +26,11 @@ from datetime import date
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
-from gateway.store.rollup import cell_ids, read_histories
+from gateway.store.rollup import read_histories
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +77,18 @@ async def _read_group(
 
 
 async def load_histories(
-    conn: AsyncConnection, snapshot: Snapshot, keys: Sequence[HistoryKey]
+    conn: AsyncConnection,
+    snapshot: Snapshot,
+    keys: Sequence[HistoryKey],
+    cells: ScopeCells | None = None,
 ) -> list[CellHistory]:
-    """Answer ``keys`` in order (see the module docstring for the statements run)."""
+    """Answer ``keys`` in order (see the module docstring for the statements run); the cell ids
+    come from ``cells`` (the request's, shared with other loaders) when given."""
     if snapshot.id == 0:  # no refresh yet: no rollups to read
         return [CellHistory(key.start) for key in keys]
-    ids = await cell_ids(conn, {key.cell for key in keys})
-    known = {cell: found for cell, found in ids.items() if found is not None}
+    directory = ScopeCells() if cells is None else cells
+    found = await directory.get(conn, {key.cell.scope for key in keys})
+    known = {key.cell: found[key.cell] for key in keys if key.cell in found}
     wanted = [key for key in keys if key.cell in known]
     with_bitmaps = {key.cell for key in wanted if key.bitmaps}
     histories = await _read_group(
@@ -108,6 +116,6 @@ class CellHistoryLoader(DataLoader[HistoryKey, CellHistory]):
         """Answer the batch on the request's snapshot (a constant number of statements)."""
 
         async def work(conn: AsyncConnection, snapshot: Snapshot) -> list[CellHistory]:
-            return await load_histories(conn, snapshot, keys)
+            return await load_histories(conn, snapshot, keys, self.reader.cells)
 
         return await self.reader.read(work)

@@ -24,6 +24,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.errors import ServiceUnavailableError
+from gateway.loaders.scope_cells import ScopeCells
 from gateway.store.db_faults import is_unavailable, read_retrying
 from gateway.store.rollup import NO_SNAPSHOT, read_latest_snapshot
 from gateway.store.rollup import Snapshot as Snapshot  # re-exported: resolvers name it too
@@ -45,6 +46,8 @@ class SnapshotReader:
         self._closed = False
         self._fresh = True
         """True while the open transaction (if any) has not read the snapshot yet."""
+        self.cells = ScopeCells()
+        """The cells of the scopes read so far on this snapshot (shared by the loaders)."""
 
     @property
     def opened(self) -> bool:

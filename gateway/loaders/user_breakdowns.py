@@ -2,11 +2,11 @@
 
 A key names a scope (a workspace or target app), what to group by, the filters, the basis and
 the range. One batch answers every key in a few statements, whatever the number of scopes: the
-cells of the batch's scopes (:func:`scope_cells`), the active bitmaps of the ``ACTIVE`` keys'
-cells over the union of their spans, the lifetime and later new bitmaps of the ``CUMULATIVE``
-by-source keys' cells, (when a key groups by source) the source bitmaps, read once per request,
-and for ``CUMULATIVE`` by-category keys no bitmap at all: users per cell by each end date
-(:func:`read_lifetime_counts`, one statement).
+cells of the batch's scopes (:func:`scope_cells`); for ``ACTIVE`` keys the active bitmaps of
+their cells over the union of their spans and (when a key groups by source) the source bitmaps,
+read once per request; for ``CUMULATIVE`` keys no bitmap at all: users per cell by each end date
+(:func:`read_lifetime_counts`, one statement) and, by source, per source
+(:func:`read_source_counts`, one statement).
 
 Everything is read on the request's :class:`~gateway.loaders.snapshot.SnapshotReader`, so the
 breakdowns come from the same snapshot as every other metric of the response.
@@ -27,6 +27,7 @@ from pyroaring import BitMap
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import Filters, UserBasis
+from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
 from gateway.metrics.breakdown import Breakdown
 from gateway.metrics.cells import ANY, CellKey
@@ -34,17 +35,18 @@ from gateway.metrics.timerange import DateRange
 from gateway.metrics.user_breakdowns import (
     EMPTY,
     CellUsers,
+    SourceUsers,
     UsersBy,
     by_category,
     by_source,
     category_counts,
+    source_breakdown,
 )
 from gateway.store.rollup import (
     read_active_users,
-    read_cumulative_users,
     read_lifetime_counts,
+    read_source_counts,
     read_user_sources,
-    scope_cells,
 )
 
 
@@ -68,8 +70,8 @@ class UserBreakdownKey:
 
     @property
     def counted(self) -> bool:
-        """Answered from users counts per cell, without bitmaps (cumulative by category)."""
-        return self.by is UsersBy.CATEGORY and self.basis is UserBasis.CUMULATIVE
+        """Answered from users counts per cell, without bitmaps (the cumulative basis)."""
+        return self.basis is UserBasis.CUMULATIVE
 
 
 def _cell(key: UserBreakdownKey, category: str) -> CellKey:
@@ -99,16 +101,46 @@ def key_cells(key: UserBreakdownKey, cells: Mapping[CellKey, int]) -> dict[str, 
     }
 
 
+def _counted_cells(
+    keys: Sequence[UserBreakdownKey], plans: Sequence[dict[str, int]], by: UsersBy
+) -> tuple[list[int], list[date]]:
+    """The cells of the counted keys grouping ``by``, and the end dates they need."""
+    chosen = [
+        (key, plan)
+        for key, plan in zip(keys, plans, strict=True)
+        if key.counted and key.by is by and plan
+    ]
+    ids = sorted({cell for _, plan in chosen for cell in plan.values()})
+    ends = sorted({end for key, _ in chosen for end in (key.span.end, key.span.previous().end)})
+    return ids, ends
+
+
 async def _read_counts(
     conn: AsyncConnection, keys: Sequence[UserBreakdownKey], plans: Sequence[dict[str, int]]
 ) -> dict[date, dict[int, int]]:
-    """Users of the counted keys' cells by each end date they need."""
-    chosen = [(key, plan) for key, plan in zip(keys, plans, strict=True) if key.counted]
-    ids = sorted({cell for _, plan in chosen for cell in plan.values()})
-    if not ids:
-        return {}
-    ends = sorted({end for key, _ in chosen for end in (key.span.end, key.span.previous().end)})
-    return await read_lifetime_counts(conn, ids, ends)
+    """Users of the counted by-category keys' cells by each end date they need."""
+    ids, ends = _counted_cells(keys, plans, UsersBy.CATEGORY)
+    return await read_lifetime_counts(conn, ids, ends) if ids else {}
+
+
+async def _read_source_counts(
+    conn: AsyncConnection, keys: Sequence[UserBreakdownKey], plans: Sequence[dict[str, int]]
+) -> dict[date, dict[int, SourceUsers]]:
+    """Users per source of the counted by-source keys' cells by each end date they need."""
+    ids, ends = _counted_cells(keys, plans, UsersBy.SOURCE)
+    return await read_source_counts(conn, ids, ends) if ids else {}
+
+
+def _counted_sources(
+    key: UserBreakdownKey, plan: Mapping[str, int], found: Mapping[date, Mapping[int, SourceUsers]]
+) -> Breakdown:
+    """A counted by-source key's breakdown from its cell's users per source by R's end and by
+    the previous end."""
+    if not plan:
+        return source_breakdown(SourceUsers(), SourceUsers())
+    cell = plan[""]
+    now = found.get(key.span.end, {}).get(cell, SourceUsers())
+    return source_breakdown(now, found.get(key.span.previous().end, {}).get(cell, SourceUsers()))
 
 
 def _counted(
@@ -126,28 +158,17 @@ def _counted(
     )
 
 
-async def _read_basis(
+async def _read_active(
     conn: AsyncConnection, keys: Sequence[UserBreakdownKey], plans: Sequence[dict[str, int]]
-) -> dict[UserBasis, dict[int, CellUsers]]:
-    """The bitmaps every key needs: one statement per basis present in the batch."""
-    out: dict[UserBasis, dict[int, CellUsers]] = {}
-    for basis in UserBasis:
-        chosen = [
-            (key, plan)
-            for key, plan in zip(keys, plans, strict=True)
-            if key.basis is basis and not key.counted
-        ]
-        ids = sorted({cell for _, plan in chosen for cell in plan.values()})
-        if not ids:
-            continue
-        spans = [key.span for key, _ in chosen]
-        if basis is UserBasis.ACTIVE:
-            start = min(span.previous().start for span in spans)
-            out[basis] = await read_active_users(conn, ids, start, max(s.end for s in spans))
-        else:
-            after = min(span.previous().end for span in spans)
-            out[basis] = await read_cumulative_users(conn, ids, after)
-    return out
+) -> dict[int, CellUsers]:
+    """The active bitmaps the ``ACTIVE`` keys need (one statement)."""
+    chosen = [(key, plan) for key, plan in zip(keys, plans, strict=True) if not key.counted]
+    ids = sorted({cell for _, plan in chosen for cell in plan.values()})
+    if not ids:
+        return {}
+    spans = [key.span for key, _ in chosen]
+    start = min(span.previous().start for span in spans)
+    return await read_active_users(conn, ids, start, max(s.end for s in spans))
 
 
 class SourceCache:
@@ -168,30 +189,35 @@ async def load_user_breakdowns(
     snapshot: Snapshot,
     keys: Sequence[UserBreakdownKey],
     cache: SourceCache,
+    directory: ScopeCells | None = None,
 ) -> list[Breakdown]:
-    """Answer ``keys`` in order (see the module docstring for the statements run)."""
+    """Answer ``keys`` in order (see the module docstring for the statements run); the cells of
+    their scopes come from ``directory`` (the request's) when given."""
     if snapshot.id == 0:  # no refresh yet: no rollups to read, every breakdown is empty
         plans: list[dict[str, int]] = [{} for _ in keys]
     else:
-        cells = await scope_cells(conn, {key.scope for key in keys})
+        cells = await (directory or ScopeCells()).get(conn, {key.scope for key in keys})
         plans = [key_cells(key, cells) for key in keys]
-    users = await _read_basis(conn, keys, plans)
+    active = await _read_active(conn, keys, plans)
     totals = await _read_counts(conn, keys, plans)
-    by_source_wanted = any(
-        key.by is UsersBy.SOURCE and plan for key, plan in zip(keys, plans, strict=True)
+    per_source = await _read_source_counts(conn, keys, plans)
+    bitmaps_wanted = any(
+        key.by is UsersBy.SOURCE and plan and not key.counted
+        for key, plan in zip(keys, plans, strict=True)
     )
-    sources = await cache.get(conn) if by_source_wanted else {}
+    sources = await cache.get(conn) if bitmaps_wanted else {}
     out = []
     for key, plan in zip(keys, plans, strict=True):
-        read = users.get(key.basis, {})
         if key.counted:
-            out.append(_counted(key, plan, totals))
+            counted = key.by is UsersBy.SOURCE
+            out.append(
+                _counted_sources(key, plan, per_source) if counted else _counted(key, plan, totals)
+            )
         elif key.by is UsersBy.SOURCE:
-            cell = read[plan[""]] if plan else EMPTY
-            out.append(by_source(cell, key.basis, key.span, sources))
+            out.append(by_source(active[plan[""]] if plan else EMPTY, key.span, sources))
         else:
-            found = {category: read[cell] for category, cell in plan.items()}
-            out.append(by_category(found, key.basis, key.span))
+            found = {category: active[cell] for category, cell in plan.items()}
+            out.append(by_category(found, key.span))
     return out
 
 
@@ -207,6 +233,6 @@ class UserBreakdownLoader(DataLoader[UserBreakdownKey, Breakdown]):
         """Answer the batch on the request's snapshot (see the module docstring)."""
 
         async def work(conn: AsyncConnection, snapshot: Snapshot) -> list[Breakdown]:
-            return await load_user_breakdowns(conn, snapshot, keys, self.sources)
+            return await load_user_breakdowns(conn, snapshot, keys, self.sources, self.reader.cells)
 
         return await self.reader.read(work)

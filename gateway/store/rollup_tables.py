@@ -25,6 +25,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -41,12 +42,17 @@ rollup_cells = Table(
     Column("category", String(64), nullable=False),
     Column("lifetime_bitmap", LargeBinary, nullable=True),
     Column("recent_bitmap", LargeBinary, nullable=True),
+    Column("users", BigInteger, nullable=False, server_default="0"),
+    Column("sources", Text, nullable=True),
     UniqueConstraint("scope", "data_type", "mp_type", "category"),
 )
 """A cell: ``mp_type`` / ``category`` are ``*`` for "all". The users it ever saw are
 ``lifetime_bitmap | recent_bitmap``: an incremental refresh adds its new users to the small
 ``recent_bitmap`` and rewrites the (large, history-long) ``lifetime_bitmap`` only when the recent
-part outgrows a share of it (:func:`gateway.store.rollup.persist.write_changes`)."""
+part outgrows a share of it (:func:`gateway.store.rollup.persist.write_changes`). ``users``
+counts them (so users by a day are ``users`` less the new users of the days after it, whatever
+the length of the history); ``sources``, on the cells ``usersBySource`` reads, counts them per
+source (:mod:`gateway.store.rollup.source_counts`)."""
 
 rollup_days = Table(
     "rollup_days",
@@ -62,8 +68,11 @@ rollup_days = Table(
     Column("new_users", Integer, nullable=False),
     Column("active_bitmap", LargeBinary, nullable=True),
     Column("new_bitmap", LargeBinary, nullable=True),
+    Column("new_sources", Text, nullable=True),
 )
-"""Daily totals of a cell; a null bitmap is empty. New bitmaps are disjoint across a cell's days."""
+"""Daily totals of a cell; a null bitmap is empty. New bitmaps are disjoint across a cell's days.
+``new_sources``: on the cells ``usersBySource`` reads, the new users per source
+(:mod:`gateway.store.rollup.source_counts`)."""
 
 CELL_TABLES = (rollup_cells, rollup_days)
 """The tables holding the rollups proper, cells and their days: what a refresh rewrites rows of

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.domain import DataType, MiniProgramType
@@ -27,6 +27,8 @@ CATEGORIES = ("food", "games", "travel")
 TYPES = (MiniProgramType.MINI_PROGRAM.name, MiniProgramType.MINI_GAME.name)
 DATA_TYPES = (DataType.PRODUCTION.name, DataType.NON_PRODUCTION.name)
 KINDS = ("launch", "launch", "pageView", "adImpression")
+SOURCES = ("wallet", "ads", "referral")
+"""User sources: user ``uid`` starts with ``SOURCES[uid % 4]``, none when ``uid % 4 == 3``."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,19 @@ async def insert_catalog(engine: AsyncEngine, mps: dict[str, MiniProgram]) -> No
             for mp in mps.values()
         ]  # fmt: skip
         await conn.execute(insert(t.mini_programs), rows)
-        users = [{"uid": uid, "guid": f"u{uid}"} for uid in range(1, USERS + 1)]
+        users = [
+            {"uid": uid, "guid": f"u{uid}", "source": (*SOURCES, None)[uid % 4]}
+            for uid in range(1, USERS + 1)
+        ]
         await conn.execute(insert(t.users), users)
+
+
+async def set_sources(engine: AsyncEngine, sources: dict[int, str], batch_id: int) -> None:
+    """``user`` records changing the source of users (by uid), as batch ``batch_id`` stamps."""
+    async with engine.begin() as conn:
+        for uid, source in sources.items():
+            stmt = update(t.users).where(t.users.c.uid == uid)
+            await conn.execute(stmt.values(source=source, source_batch_id=batch_id))
 
 
 def event_row(event: Event, batch_id: int) -> dict[str, object]:

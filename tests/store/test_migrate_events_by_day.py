@@ -3,24 +3,15 @@ by day on PostgreSQL, keeping every row; the rollups rebuilt from them give the 
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import asyncpg
-import pytest
 from sqlalchemy import Column, MetaData, Table, insert
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.settings import Settings
 from gateway.store import tables as t
-from gateway.store.db import create_engine
 from gateway.store.migrate import current_revision, head_revision, upgrade
 from gateway.store.partitions import partition_days
 from gateway.store.rollup import refresh
-from tests.conftest import PG_ADMIN_URL
 from tests.metrics import bruteforce as bf
 from tests.metrics.engine_support import BASE, Event, MiniProgram, event_row, insert_catalog
 from tests.metrics.rollup_dump import dump_rollups
@@ -29,7 +20,6 @@ MPS = {
     "m0": MiniProgram("m0", "w0", "MINI_PROGRAM", "food"),
     "m1": MiniProgram("m1", "w0", "MINI_GAME", "games"),
 }
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def _events() -> list[Event]:
@@ -43,35 +33,6 @@ def _events() -> list[Event]:
                   duration_ms=n * 10, valid=n % 2 == 0, revenue_micros=n * 1000)
         )  # fmt: skip
     return events
-
-
-async def _admin(statement: str) -> None:
-    url = make_url(PG_ADMIN_URL)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, database=url.database
-    )
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """An engine on an empty database of its own (not migrated)."""
-    if request.param == "sqlite":
-        engine = create_engine(Settings(database_url=f"sqlite:///{tmp_path / 'old.db'}"))
-        yield engine
-        await engine.dispose()
-        return
-    name = f"gateway_test_{_WORKER}_migrate_0009"
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_ADMIN_URL).set(drivername="postgresql", database=name)
-    engine = create_engine(Settings(database_url=url.render_as_string(hide_password=False)))
-    yield engine
-    await engine.dispose()
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _old_row(event: Event) -> dict[str, object]:

@@ -6,7 +6,7 @@
   :func:`read_lifetime_counts` and :func:`read_histories` are the loaders' read API (one
   statement each for any number of cells); the values they return are folded into metrics by
   :mod:`gateway.metrics.aggregate`.
-- :func:`scope_cells`, :func:`read_active_users`, :func:`read_cumulative_users` and
+- :func:`scope_cells`, :func:`read_active_users`, :func:`read_source_counts` and
   :func:`read_user_sources` feed the user breakdowns (:mod:`gateway.metrics.user_breakdowns`).
 """
 
@@ -19,7 +19,7 @@ from gateway.store.rollup.read import (
     read_lifetime_counts,
     read_lifetime_totals,
 )
-from gateway.store.rollup.read_users import read_active_users, read_cumulative_users, scope_cells
+from gateway.store.rollup.read_users import read_active_users, read_source_counts, scope_cells
 from gateway.store.rollup.refresh import refresh
 from gateway.store.rollup.snapshots import (
     NO_SNAPSHOT,
@@ -35,12 +35,12 @@ __all__ = [
     "cell_ids",
     "latest_snapshot",
     "read_active_users",
-    "read_cumulative_users",
     "read_days",
     "read_histories",
     "read_latest_snapshot",
     "read_lifetime_counts",
     "read_lifetime_totals",
+    "read_source_counts",
     "read_user_sources",
     "refresh",
     "scope_cells",

@@ -46,6 +46,7 @@ from gateway.store.rollup.fold import SUMS, group_sums
 from gateway.store.rollup.persist import ensure_cells, replace_cells
 from gateway.store.rollup.read import batched
 from gateway.store.rollup.read_users import scope_cells
+from gateway.store.rollup.source_counts import SourceCounter, source_cell_ids
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 
@@ -245,6 +246,7 @@ async def _states(
     keys: list[CellKey],
     catalog: Catalog,
     fine: Mapping[FineCell, int],
+    counter: SourceCounter,
     *,
     stored_valid: bool,
 ) -> dict[int, CellState]:
@@ -259,9 +261,11 @@ async def _states(
     Steps 2 and 3 read only a few large cells instead of every fine cell under them. A part
     computed in an earlier step is taken from memory; any other is read from the store, which
     holds it up to date when ``stored_valid`` (a catalog change recomputes exactly the cells it
-    changed) and is otherwise ignored (a rebuild recomputes every coarse cell).
+    changed) and is otherwise ignored (a rebuild recomputes every coarse cell). The source cells
+    among them are added to ``counter``'s.
     """
     ids = await ensure_cells(conn, keys)
+    counter.cells.update(source_cell_ids(ids))
     by_scope = members(catalog, fine)
     first = [key for key in keys if _from_fine(key)]
     done = await _unions(
@@ -308,7 +312,10 @@ def _parts(
 
 
 async def rederive(
-    conn: AsyncConnection, recorded: Mapping[tuple[str, str], str], catalog: Catalog
+    conn: AsyncConnection,
+    recorded: Mapping[tuple[str, str], str],
+    catalog: Catalog,
+    counter: SourceCounter,
 ) -> int:
     """Recompute, from their fine cells, the cells a catalog change moved entities into or out
     of (nothing when the attributes the rollups were built with are still the current ones);
@@ -320,11 +327,12 @@ async def rederive(
     keys = sorted(changed_cells(recorded, catalog, fine))
     if not keys:
         return 0
-    await replace_cells(conn, await _states(conn, keys, catalog, fine, stored_valid=True))
+    states = await _states(conn, keys, catalog, fine, counter, stored_valid=True)
+    await replace_cells(conn, states, counter)
     return len(keys)
 
 
-async def rederive_all(conn: AsyncConnection, catalog: Catalog) -> int:
+async def rederive_all(conn: AsyncConnection, catalog: Catalog, counter: SourceCounter) -> int:
     """Recompute every coarse cell from the fine cells under ``catalog`` (a full rebuild once
     raw days were dropped); cells no fine cell belongs to any more are emptied. Returns how many
     cells were recomputed."""
@@ -336,10 +344,10 @@ async def rederive_all(conn: AsyncConnection, catalog: Catalog) -> int:
             cells = event_cells(workspace_id=workspace, app_id=app, mp_id=mp, mp_type=attrs[0],
                                 category=attrs[1], data_type=data_type)  # fmt: skip
             keys.update(cells[:-1])  # the last is the fine cell itself
-    states = await _states(conn, sorted(keys), catalog, fine, stored_valid=False)
+    states = await _states(conn, sorted(keys), catalog, fine, counter, stored_valid=False)
     recomputed, kept = len(states), set(fine.values())
     for cell in (await conn.execute(select(rollup_cells.c.id))).scalars():
         if cell not in states and cell not in kept:  # no fine cell belongs to it any more
             states[cell] = CellState(grown=True)  # empty: its days and lifetime go
-    await replace_cells(conn, states)
+    await replace_cells(conn, states, counter)
     return recomputed

@@ -7,7 +7,7 @@ write set are the same, so the update is a plain delete + bulk insert on both da
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -16,6 +16,7 @@ import numpy as np
 from pyroaring import BitMap
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Date,
     Integer,
     LargeBinary,
@@ -37,6 +38,13 @@ from gateway.metrics.cells import CellKey
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, Folded
 from gateway.store.rollup.read import batched, cell_ids
+from gateway.store.rollup.source_counts import (
+    SourceCounter,
+    decode,
+    encode,
+    is_source_cell,
+    plus,
+)
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 
@@ -79,12 +87,14 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     c, d = rollup_cells.c, rollup_days.c
     every = [cell for cells in groups.values() for cell in cells]
     for part in batched(every):
-        stmt = select(c.id, c.lifetime_bitmap, c.recent_bitmap).where(c.id.in_(part))
+        stmt = select(c.id, c.lifetime_bitmap, c.recent_bitmap, c.sources).where(c.id.in_(part))
         for row in await conn.execute(stmt):
             lifetime, recent = _bitmap(row.lifetime_bitmap), _bitmap(row.recent_bitmap)
             base = len(lifetime)
             lifetime |= recent  # in place: the base holds megabytes, never copied
-            states[row.id] = CellState(lifetime=lifetime, recent=recent, base=base)
+            states[row.id] = CellState(
+                lifetime=lifetime, recent=recent, base=base, sources=row.sources
+            )
     for first, cells in groups.items():
         for part in batched(cells):
             stmt = select(rollup_days).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
@@ -93,6 +103,7 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
                     sums=[int(getattr(row, name)) for name in SUMS],
                     active=_bitmap(row.active_bitmap),
                     new=_bitmap(row.new_bitmap),
+                    new_sources=row.new_sources,
                 )
     return states
 
@@ -117,6 +128,7 @@ def _row(cell: int, day: int, state: DayState) -> tuple[object, ...]:
         new_users=len(state.new),
         active_bitmap=_serialized(state.active),
         new_bitmap=_serialized(state.new),
+        new_sources=state.new_sources,
     )
     return tuple(by_name[name] for name in COLUMNS)
 
@@ -146,29 +158,62 @@ async def fast_compression(conn: AsyncConnection) -> None:
     await conn.execute(select(func.set_config(name, "lz4", True)).where(has_lz4))
 
 
-async def replace_cells(conn: AsyncConnection, states: dict[int, CellState]) -> None:
+async def replace_cells(
+    conn: AsyncConnection, states: dict[int, CellState], counter: SourceCounter
+) -> None:
     """Replace every stored day and the lifetime of each cell of ``states`` with its state (a
-    day the state lacks is deleted; an empty state empties the cell)."""
+    day the state lacks is deleted; an empty state empties the cell); the source cells' users
+    are counted per source with ``counter``."""
     await fast_compression(conn)
+    await counter.ready(conn)
     for part in batched(list(states)):
         await conn.execute(delete(rollup_days).where(rollup_days.c.cell_id.in_(part)))
     pairs = [(cell, day) for cell, state in states.items() for day in state.days]
+    for cell, day in pairs:
+        row = states[cell].days[day]
+        row.new_sources = counter.row(cell, row.new)
     await _write_rows(conn, states, pairs)
-    await write_lifetimes(conn, ((cell, s.lifetime) for cell, s in states.items() if s.grown))
+    grown = ((cell, s.lifetime) for cell, s in states.items() if s.grown)
+    await write_lifetimes(conn, grown, counter)
 
 
-async def write_changes(conn: AsyncConnection, states: dict[int, CellState]) -> None:
+def _recount(cell: int, state: CellState, counter: SourceCounter) -> None:
+    """Count the changed days of a source cell per source, and its lifetime's counts by
+    difference (the counts of the rows replaced out, the new ones in)."""
+    added: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
+    for day in state.changed:
+        row = state.days[day]
+        removed.update(decode(row.new_sources))
+        row.new_sources = counter.row(cell, row.new)
+        added.update(decode(row.new_sources))
+    state.sources = encode(plus(decode(state.sources), add=added, less=removed))
+
+
+async def write_changes(
+    conn: AsyncConnection, states: dict[int, CellState], counter: SourceCounter
+) -> None:
     """Write back only the days each state's delta changed (and grown lifetimes): a refresh
-    rewrites what it changed, not every loaded day after its earliest new event."""
+    rewrites what it changed, not every loaded day after its earliest new event. The changed
+    days of source cells are counted per source with ``counter``."""
     await fast_compression(conn)
+    if counter.cells & states.keys():
+        await counter.ready(conn)
+    for cell in counter.cells & states.keys():
+        _recount(cell, states[cell], counter)
     pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
     for part in batched(pairs, 10_000):
         await _delete_days(conn, part)
     await _write_rows(conn, states, pairs)
     grown = {cell: state for cell, state in states.items() if state.grown}
     whole = {cell for cell, state in grown.items() if _merge_recent(state)}
-    await write_lifetimes(conn, ((cell, grown[cell].lifetime) for cell in sorted(whole)))
-    await _write_recent(conn, [(c, grown[c].recent) for c in sorted(set(grown) - whole)])
+    await write_lifetimes(
+        conn, ((cell, grown[cell].lifetime) for cell in sorted(whole)), counter,
+        {cell: grown[cell].sources for cell in whole},
+    )  # fmt: skip
+    rows = [(c, grown[c].recent, len(grown[c].lifetime), grown[c].sources)
+            for c in sorted(set(grown) - whole)]  # fmt: skip
+    await _write_recent(conn, rows)
 
 
 RECENT_SHARE = 16
@@ -182,9 +227,13 @@ def _merge_recent(state: CellState) -> bool:
     return len(state.recent) > max(RECENT_MIN, state.base // RECENT_SHARE)
 
 
-async def _write_recent(conn: AsyncConnection, items: list[tuple[int, BitMap]]) -> None:
-    """Store the recent part of each ``(cell id, bitmap)``'s lifetime (its base unchanged)."""
-    await _update_cells(conn, "recent_bitmap", [(cell, _serialized(b)) for cell, b in items])
+async def _write_recent(
+    conn: AsyncConnection, items: list[tuple[int, BitMap, int, str | None]]
+) -> None:
+    """Store the recent part of each ``(cell id, bitmap, users, sources)``'s lifetime (its base
+    unchanged) with the lifetime's counts."""
+    rows = [(cell, _serialized(b), users, sources) for cell, b, users, sources in items]
+    await _update_cells(conn, "recent_bitmap", rows)
 
 
 async def _write_rows(
@@ -216,14 +265,26 @@ async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) 
     await conn.execute(stmt, [{"c": cell, "d": date.fromordinal(day)} for cell, day in pairs])
 
 
-async def write_lifetimes(conn: AsyncConnection, items: Iterable[tuple[int, BitMap]]) -> None:
-    """Store the lifetime bitmap of each ``(cell id, bitmap)`` whole (no recent part).
+async def write_lifetimes(
+    conn: AsyncConnection,
+    items: Iterable[tuple[int, BitMap]],
+    counter: SourceCounter,
+    sources: Mapping[int, str | None] | None = None,
+) -> None:
+    """Store the lifetime bitmap of each ``(cell id, bitmap)`` whole (no recent part), with its
+    users and (source cells) their counts per source: from ``sources`` when it has the cell,
+    else counted with ``counter``.
 
     ``items`` is consumed lazily, a slice of at most :data:`UPDATE_BYTES` at a time: a full
     rebuild hands over every lifetime of the store (a gigabyte at ``xlarge``) and lets each go
     once written, instead of holding them serialized twice more.
     """
-    rows = ((cell, _serialized(bitmap)) for cell, bitmap in items)
+    known = {} if sources is None else sources
+    rows = (
+        (cell, _serialized(bitmap), len(bitmap),
+         known[cell] if cell in known else counter.row(cell, bitmap))
+        for cell, bitmap in items
+    )  # fmt: skip
     await _update_cells(conn, "lifetime_bitmap", rows, cleared="recent_bitmap")
 
 
@@ -231,10 +292,14 @@ UPDATE_ROWS, UPDATE_BYTES = 20_000, 32 * 2**20
 """Most cells, and most bitmap bytes, one UPDATE of :func:`_update_cells` sets."""
 
 
-def _slices(rows: Iterable[tuple[int, bytes | None]]) -> Iterator[list[tuple[int, bytes | None]]]:
+CellValues = tuple[int, bytes | None, int, str | None]
+"""A cell's id, one of its bitmaps, its users and their counts per source."""
+
+
+def _slices(rows: Iterable[CellValues]) -> Iterator[list[CellValues]]:
     """Consecutive slices of ``rows`` within :data:`UPDATE_ROWS` rows and about
     :data:`UPDATE_BYTES` bytes (a single larger value makes a slice of its own)."""
-    part: list[tuple[int, bytes | None]] = []
+    part: list[CellValues] = []
     size = 0
     for row in rows:
         part.append(row)
@@ -249,41 +314,54 @@ def _slices(rows: Iterable[tuple[int, bytes | None]]) -> Iterator[list[tuple[int
 async def _update_cells(
     conn: AsyncConnection,
     column: str,
-    rows: Iterable[tuple[int, bytes | None]],
+    rows: Iterable[CellValues],
     *,
     cleared: str | None = None,
 ) -> None:
-    """Set ``column`` of each ``(cell id, value)`` of ``rows`` (and ``cleared`` to null, in
-    the same statement), a slice at a time (:func:`_slices`)."""
+    """Set ``column``, ``users`` and ``sources`` of each ``(cell id, value, users, sources)``
+    of ``rows`` (and ``cleared`` to null, in the same statement), a slice at a time
+    (:func:`_slices`)."""
     nulls: dict[str, None] = {} if cleared is None else {cleared: None}
     if conn.dialect.name == "postgresql":
         # One UPDATE ... FROM unnest(ids, values): thousands of single-row updates cost seconds.
         for part in _slices(rows):
-            pairs = (
+            ids, raws, users, sources = zip(*part, strict=True)
+            values = (
                 func.unnest(
-                    literal([cell for cell, _ in part], ARRAY(Integer)),
-                    literal([raw for _, raw in part], ARRAY(LargeBinary)),
+                    literal(list(ids), ARRAY(Integer)),
+                    literal(list(raws), ARRAY(LargeBinary)),
+                    literal(list(users), ARRAY(BigInteger)),
+                    literal(list(sources), ARRAY(Text)),
                 )
-                .table_valued("id", "value")
+                .table_valued("id", "value", "users", "sources")
                 .render_derived(name="cell_values")
             )
-            stmt = update(rollup_cells).where(rollup_cells.c.id == pairs.c.id)
-            await conn.execute(stmt.values({column: pairs.c.value, **nulls}))
+            stmt = update(rollup_cells).where(rollup_cells.c.id == values.c.id)
+            new = {column: values.c.value, "users": values.c.users, "sources": values.c.sources}
+            await conn.execute(stmt.values({**new, **nulls}))
         return
-    stmt = (
-        update(rollup_cells)
-        .where(rollup_cells.c.id == bindparam("cell"))
-        .values({column: bindparam("value"), **nulls})
-    )
+    params: dict[str, object] = {
+        column: bindparam("value"),
+        "users": bindparam("n"),
+        "sources": bindparam("s"),
+    }
+    stmt = update(rollup_cells).where(rollup_cells.c.id == bindparam("cell"))
+    stmt = stmt.values({**params, **nulls})
     for chunk in _slices(rows):
-        await conn.execute(stmt, [{"cell": cell, "value": raw} for cell, raw in chunk])
+        await conn.execute(
+            stmt, [{"cell": cell, "value": raw, "n": n, "s": s} for cell, raw, n, s in chunk]
+        )
 
 
 async def _insert_cells(
-    conn: AsyncConnection, catalog: Catalog, folded: Folded, ids: dict[int, int]
+    conn: AsyncConnection,
+    catalog: Catalog,
+    folded: Folded,
+    ids: dict[int, int],
+    counter: SourceCounter,
 ) -> None:
-    """Insert the fold's cells that ``ids`` (local number -> id) lacks, with their lifetimes,
-    and add them to ``ids``."""
+    """Insert the fold's cells that ``ids`` (local number -> id) lacks, with their lifetimes
+    (counted, and per source on source cells), and add them to ``ids``."""
     local = [cell for cell in np.unique(folded.cell).tolist() if cell not in ids]
     if not local:
         return
@@ -291,11 +369,13 @@ async def _insert_cells(
     c = rollup_cells.c
     # Ids grow (a full rebuild is alone, under the refresh lock): the new cells are those above.
     before = (await conn.execute(select(func.coalesce(func.max(c.id), 0)))).scalar_one()
-    names = ["scope", "data_type", "mp_type", "category", "lifetime_bitmap"]
-    rows = [
-        (k.scope, k.data_type, k.mp_type, k.category, _serialized(folded.lifetime.get(cell)))
-        for cell, k in zip(local, keys, strict=True)
-    ]
+    names = ["scope", "data_type", "mp_type", "category", "lifetime_bitmap", "users", "sources"]
+    rows = []
+    for cell, k in zip(local, keys, strict=True):
+        lifetime = folded.lifetime.get(cell)
+        sources = counter.of(lifetime) if is_source_cell(k) else None
+        rows.append((k.scope, k.data_type, k.mp_type, k.category, _serialized(lifetime),
+                     len(lifetime or ()), sources))  # fmt: skip
     if conn.dialect.name == "postgresql":
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # the asyncpg connection of this transaction
@@ -317,20 +397,30 @@ def _bitmap_columns(bitmaps: list[BitMap | None]) -> tuple[list[int], list[bytes
 
 
 async def write_rebuild(
-    conn: AsyncConnection, catalog: Catalog, folded: Folded, ids: dict[int, int] | None = None
+    conn: AsyncConnection,
+    catalog: Catalog,
+    folded: Folded,
+    counter: SourceCounter,
+    ids: dict[int, int] | None = None,
 ) -> None:
     """Write a full rebuild's fold into the rollup tables: its rows, and its cells that ``ids``
     (local number -> id of the cells stored so far; default: none, the tables are empty) lacks,
-    with their lifetimes. Those cells are added to ``ids`` (for the next range of days)."""
+    with their lifetimes. Those cells are added to ``ids`` (for the next range of days). The
+    source cells' new users are counted per source with ``counter``."""
     ids = {} if ids is None else ids
     if len(folded.cell) == 0:
         return
     await fast_compression(conn)
-    await _insert_cells(conn, catalog, folded, ids)
+    await counter.ready(conn)
+    await _insert_cells(conn, catalog, folded, ids, counter)
+    counter.cells.update(ids[cell] for cell in ids if is_source_cell(catalog.cell_keys[cell]))
     dates = {day: date.fromordinal(day) for day in np.unique(folded.day).tolist()}
     by_name: dict[str, list[Any]] = dict(zip(SUMS, folded.sums.T.tolist(), strict=True))
     by_name["cell_id"] = [ids[cell] for cell in folded.cell.tolist()]
     by_name["day"] = [dates[day] for day in folded.day.tolist()]
     by_name["active_users"], by_name["active_bitmap"] = _bitmap_columns(folded.active)
     by_name["new_users"], by_name["new_bitmap"] = _bitmap_columns(folded.new)
+    by_name["new_sources"] = [
+        counter.row(cell, new) for cell, new in zip(by_name["cell_id"], folded.new, strict=True)
+    ]
     await _insert_rows(conn, list(zip(*(by_name[name] for name in COLUMNS), strict=True)))

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 from pyroaring import BitMap
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select, union_all
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,23 +99,29 @@ async def read_lifetime_totals(
 async def read_lifetime_counts(
     conn: AsyncConnection, ids: Sequence[int], ends: Sequence[date]
 ) -> dict[date, dict[int, int]]:
-    """Distinct users of each cell with a launch on or before each of ``ends`` (one statement:
-    a sum per end date)."""
+    """Distinct users of each cell with a launch on or before each of ``ends``: the cell's
+    users less its new users of the days after each end, reading only the days after the
+    earliest end, whatever the length of the history.
+
+    One ``UNION ALL`` statement of two index scans, the cells' users (flagged ``whole``) and the
+    sums of their later days (a join would leave the plan to statistics, and a sequential scan
+    of ``rollup_cells`` costs more than the whole page).
+    """
     wanted = sorted(set(ends))
     out: dict[date, dict[int, int]] = {end: dict.fromkeys(ids, 0) for end in wanted}
     if not wanted:
         return out
-    d = rollup_days.c
-    sums = [func.sum(case((d.day <= end, d.new_users), else_=0)) for end in wanted]
-    for part in batched(sorted(set(ids))):
-        stmt = (
-            select(d.cell_id, *sums)
-            .where(d.cell_id.in_(part), d.day <= wanted[-1])
-            .group_by(d.cell_id)
+    c, d = rollup_cells.c, rollup_days.c
+    later = [func.sum(case((d.day > end, d.new_users), else_=0)) for end in wanted]
+    for part in batched(sorted(set(ids)), MAX_PARAMS // 2):
+        cells = select(c.id, literal(True).label("whole"), *(c.users for _ in wanted))
+        days = select(d.cell_id, literal(False), *later).where(
+            d.cell_id.in_(part), d.day > wanted[0]
         )
-        for row in await conn.execute(stmt):
-            for end, users in zip(wanted, row[1:], strict=True):
-                out[end][row.cell_id] = int(users)
+        stmt = union_all(cells.where(c.id.in_(part)), days.group_by(d.cell_id))
+        for cell, whole, *values in await conn.execute(stmt):
+            for end, value in zip(wanted, values, strict=True):
+                out[end][cell] += int(value) if whole else -int(value)
     return out
 
 

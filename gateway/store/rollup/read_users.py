@@ -1,9 +1,12 @@
-"""Read API of the rollups for user breakdowns: the cells of scopes, and cells' user bitmaps.
+"""Read API of the rollups for user breakdowns: the cells of scopes, cells' daily active bitmaps
+and their users per source by given days.
 
 Each function runs one statement for any number of scopes or cells (split only beyond
 :data:`~gateway.store.rollup.read.MAX_PARAMS` bound parameters), so a request's round trips do
 not grow with the number of entities it shows. The bitmaps come back as
-:class:`~gateway.metrics.user_breakdowns.CellUsers`, which answer any range inside what was read.
+:class:`~gateway.metrics.user_breakdowns.CellUsers`, which answer any range inside what was read;
+the users by a day per source as :class:`~gateway.metrics.user_breakdowns.SourceUsers`, from
+stored counts (no bitmap).
 
 Example (inside a loader):
     >>> cells = await scope_cells(conn, ["app:a1"])                          # doctest: +SKIP
@@ -23,8 +26,9 @@ from sqlalchemy import Date, cast, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.cells import CellKey
-from gateway.metrics.user_breakdowns import CellUsers
+from gateway.metrics.user_breakdowns import CellUsers, SourceUsers
 from gateway.store.rollup.read import MAX_PARAMS, batched
+from gateway.store.rollup.source_counts import SourceCounts, decode, plus, summed_counts
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 
 
@@ -60,38 +64,42 @@ async def read_active_users(
     return {cell: CellUsers(found) for cell, found in days.items()}
 
 
-async def read_cumulative_users(
-    conn: AsyncConnection, ids: Sequence[int], after: date
-) -> dict[int, CellUsers]:
-    """Each cell's lifetime (base and recent part) and its daily new bitmaps after ``after``
-    (``CUMULATIVE``).
+async def read_source_counts(
+    conn: AsyncConnection, ids: Sequence[int], ends: Sequence[date]
+) -> dict[date, dict[int, SourceUsers]]:
+    """Each source cell's users by each of ``ends``, per source (``CUMULATIVE`` usersBySource).
 
-    The users by any day ``D >= after`` are the lifetime bitmap minus the new bitmaps of the days
-    after ``D`` (:meth:`CellUsers.by_end`); ranges end near today, so few days are read. One
-    ``UNION ALL`` statement: lifetime rows have a null day.
+    The cell's stored counts (:mod:`~gateway.store.rollup.source_counts`) less those of its
+    new users of the days after each end: one ``UNION ALL`` statement (the cell rows have a
+    null day) reading the days after the earliest end only.
     """
-    lifetimes: dict[int, BitMap] = {}
-    days: dict[int, dict[date, BitMap]] = {cell: {} for cell in ids}
+    wanted = sorted(set(ends))
+    if not wanted:
+        return {}
+    totals: dict[int, tuple[int, SourceCounts]] = {}
+    days: dict[int, list[tuple[date, int, SourceCounts]]] = {cell: [] for cell in ids}
     c, d = rollup_cells.c, rollup_days.c
-    # Two IN lists per statement: half the usual slice keeps the bound parameters in limits.
     for part in batched(sorted(set(ids)), MAX_PARAMS // 2):
-        # The lifetime is its base and its recent part: two rows with a null day.
-        base, recent = (
-            select(
-                c.id.label("cell_id"), cast(null(), Date).label("day"), column.label("raw")
-            ).where(c.id.in_(part))
-            for column in (c.lifetime_bitmap, c.recent_bitmap)
+        cells = select(
+            c.id.label("cell_id"), cast(null(), Date).label("day"), c.users.label("users"),
+            c.sources.label("counts"),
+        ).where(c.id.in_(part))  # fmt: skip
+        later = select(d.cell_id, d.day, d.new_users, d.new_sources).where(
+            d.cell_id.in_(part), d.day > wanted[0]
         )
-        later = select(d.cell_id, d.day, d.new_bitmap.label("raw")).where(
-            d.cell_id.in_(part), d.day > after
-        )
-        for row in await conn.execute(union_all(base, recent, later)):
+        for row in await conn.execute(union_all(cells, later)):
             if row.day is None:
-                users, known = _bitmap(row.raw), lifetimes.get(row.cell_id)
-                if known is not None:  # the smaller into the larger, in place: a base holds
-                    users, known = (users, known) if len(users) >= len(known) else (known, users)
-                    users |= known  # megabytes and is never copied
-                lifetimes[row.cell_id] = users
+                totals[row.cell_id] = (int(row.users), decode(row.counts))
             else:
-                days[row.cell_id][row.day] = _bitmap(row.raw)
-    return {cell: CellUsers(days[cell], lifetimes.get(cell, BitMap())) for cell in ids}
+                days[row.cell_id].append((row.day, int(row.users), decode(row.counts)))
+    out: dict[date, dict[int, SourceUsers]] = {}
+    for end in wanted:
+        out[end] = {}
+        for cell in ids:
+            users, counts = totals.get(cell, (0, {}))
+            after = [(n, found) for day, n, found in days[cell] if day > end]
+            less = summed_counts(found for _, found in after)
+            out[end][cell] = SourceUsers(
+                users - sum(n for n, _ in after), plus(counts, add={}, less=less)
+            )
+    return out

@@ -5,12 +5,16 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
 1. Lock (see :func:`~gateway.store.rollup.snapshots.open_snapshot`) and insert the snapshot row.
 2. New events = batches ``previous.max_batch_id < batch_id <= max(ingest_batches.id)`` (ingest
    commits batches in id order under its own lock, so no batch below the bound can appear later).
-3. Full rebuild instead when asked or before the first snapshot; once a retention cut dropped
+3. Fold the users whose ``user`` record arrived in those batches into the per-source bitmaps
+   (:mod:`~gateway.store.rollup.user_sources`); every row written below counts its new users
+   per source with them, and stored rows holding users whose source changed are recounted
+   (:mod:`~gateway.store.rollup.source_counts`).
+4. Full rebuild instead when asked or before the first snapshot; once a retention cut dropped
    raw days, a full rebuild derives every coarse cell from the fine cells instead. Otherwise,
    when a catalog attribute the rollups were built with has changed
    (:mod:`~gateway.store.rollup.catalog`), the cells it moved entities between are recomputed
    from the fine cells, reading no raw event (:mod:`~gateway.store.rollup.derive`).
-4. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
+5. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
    vectorized pass (:mod:`~gateway.store.rollup.fold`), then load the affected cells' days from
    their delta's first day on, apply (:mod:`~gateway.store.rollup.state`), write back. A full
    rebuild instead counts the events per UTC day and reads and folds them a range of days at a
@@ -20,8 +24,6 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
    (:class:`~gateway.store.rollup.fold.Seen`: users already seen in a cell are not new) and is
    written as it is (bulk COPY on PostgreSQL); lifetimes that grew after their cell was written
    are written again at the end.
-5. Fold the users whose ``user`` record arrived in those batches into the per-source bitmaps
-   (:mod:`~gateway.store.rollup.user_sources`).
 
 A refresh with no new events still records a snapshot (``events = 0``): it certifies the data as
 complete at ``taken_at``, which is what ``Snapshot.takenAt`` tells clients; rollups are untouched.
@@ -58,6 +60,7 @@ from gateway.store.rollup.snapshots import (
     open_snapshot,
     read_latest_snapshot,
 )
+from gateway.store.rollup.source_counts import SourceCounter, recount_moved, source_cell_ids
 from gateway.store.rollup.state import CellState, apply_delta
 from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import CELL_TABLES, rollup_cells, rollup_days
@@ -102,39 +105,52 @@ class _Rebuild:
 
 
 async def _rebuild_range(
-    conn: AsyncConnection, catalog: Catalog, upto: int, days: Days, rebuild: _Rebuild
+    conn: AsyncConnection,
+    catalog: Catalog,
+    upto: int,
+    days: Days,
+    rebuild: _Rebuild,
+    counter: SourceCounter,
 ) -> None:
     """Fold the events of one range of days, after every range before it, and write its rows."""
     folded = fold(await read_events(conn, catalog, after=0, upto=upto, days=days), catalog)
     rebuild.seen.follow(folded)
-    await write_rebuild(conn, catalog, folded, rebuild.ids)
+    await write_rebuild(conn, catalog, folded, counter, rebuild.ids)
     rebuild.events += folded.events
 
 
-async def _rebuild(conn: AsyncConnection, catalog: Catalog, upto: int) -> int:
+async def _rebuild(
+    conn: AsyncConnection, catalog: Catalog, upto: int, counter: SourceCounter
+) -> int:
     """Fold every event up to batch ``upto`` into the emptied rollups, a range of days at a time
     in ascending order; returns the number of events."""
     ranges = day_ranges(await day_counts(conn, after=0, upto=upto), REBUILD_CHUNK_EVENTS)
     rebuild = _Rebuild()
+    await counter.ready(conn)
+    counter.index()  # millions of rows to count per source
     for days in ranges:
-        await _rebuild_range(conn, catalog, upto, days, rebuild)
+        await _rebuild_range(conn, catalog, upto, days, rebuild, counter)
     seen = rebuild.seen
     # Each lifetime is let go once written (popped): they are the rebuild's largest holding.
-    await write_lifetimes(conn, ((rebuild.ids[c], seen.users.pop(c)) for c in sorted(seen.grown)))
+    grown = ((rebuild.ids[c], seen.users.pop(c)) for c in sorted(seen.grown))
+    await write_lifetimes(conn, grown, counter)
     logger.debug("full rebuild: %d events in %d day ranges", rebuild.events, len(ranges))
     return rebuild.events
 
 
-async def _apply(conn: AsyncConnection, catalog: Catalog, folded: Folded) -> None:
+async def _apply(
+    conn: AsyncConnection, catalog: Catalog, folded: Folded, counter: SourceCounter
+) -> None:
     delta = folded.delta()
     keys = [catalog.cell_keys[local] for local in delta.cells]
     ids = await ensure_cells(conn, keys)
+    counter.cells.update(source_cell_ids(ids))
     by_id = {ids[catalog.cell_keys[local]]: days for local, days in delta.cells.items()}
     groups = group_by_first_day({cell: min(days) for cell, days in by_id.items()})
     states = await load_states(conn, groups)
     for cell, days in by_id.items():
         apply_delta(states.setdefault(cell, CellState()), days)
-    await write_changes(conn, states)
+    await write_changes(conn, states, counter)
 
 
 async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> Snapshot:
@@ -149,18 +165,23 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     rebuild = (full and not derive_all) or previous is None
     after = 0 if rebuild or previous is None else previous.max_batch_id
     recorded = await recorded_catalog(conn)
+    # Sources first: every row written below counts its new users per source with them.
+    update = await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
+    counter = SourceCounter(update.sources)
     if rebuild:
         await _clear(conn)
-        events = await _rebuild(conn, catalog, upto)
+        events = await _rebuild(conn, catalog, upto, counter)
     else:
         if derive_all:
-            await rederive_all(conn, catalog)
-        else:  # cells a catalog change moved entities between, from the fine cells
-            await rederive(conn, recorded, catalog)
+            await rederive_all(conn, catalog, counter)
+        else:
+            # Stored rows holding users whose source changed, then the cells a catalog change
+            # moved entities between, from the fine cells.
+            await recount_moved(conn, update.moved, counter)
+            await rederive(conn, recorded, catalog, counter)
         folded = await _fold(conn, catalog, after, upto)
-        await _apply(conn, catalog, folded)
+        await _apply(conn, catalog, folded, counter)
         events = folded.events
-    await refresh_user_sources(conn, after=after, upto=upto, full=rebuild)
     if recorded != catalog.attributes():  # rewritten only when it changed
         await record_catalog(conn, catalog)
     info = Snapshot(

@@ -30,6 +30,9 @@ class DayState:
     sums: list[int] = field(default_factory=lambda: [0] * len(SUMS))
     active: BitMap = field(default_factory=BitMap)
     new: BitMap = field(default_factory=BitMap)
+    new_sources: str | None = None
+    """The stored per-source counts of ``new`` (source cells only, see
+    :mod:`~gateway.store.rollup.source_counts`), as loaded."""
 
 
 @dataclass
@@ -45,6 +48,8 @@ class CellState:
     the delta added: what an incremental refresh writes instead of the whole lifetime."""
     base: int = 0
     """How many users the stored base (``lifetime_bitmap``) holds."""
+    sources: str | None = None
+    """The stored per-source counts of ``lifetime`` (source cells only), as loaded."""
     changed: set[int] = field(default_factory=set)
     """The days a delta changed: its own, and later ones whose first-seen users moved earlier
     (only those rows are written back)."""

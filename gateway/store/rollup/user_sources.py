@@ -11,7 +11,7 @@ cost follows the changed users, not all users. A full rebuild (or an empty table
 after the migration that added it) recomputes every bitmap from ``users``.
 
 Example (inside the refresh transaction):
-    >>> await refresh_user_sources(conn, after=41, upto=57, full=False)  # doctest: +SKIP
+    >>> update = await refresh_user_sources(conn, after=41, upto=57, full=False)  # doctest: +SKIP
     >>> sources = await read_user_sources(conn)                           # doctest: +SKIP
     >>> len(sources["wallet"])                                            # doctest: +SKIP
     1234
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from pyroaring import BitMap
 from sqlalchemy import ColumnElement, delete, insert, select
@@ -75,15 +76,30 @@ async def _write(
         await conn.execute(insert(rollup_user_sources), rows)
 
 
-async def _recompute(conn: AsyncConnection) -> int:
+@dataclass
+class SourcesUpdate:
+    """What :func:`refresh_user_sources` did.
+
+    Attributes:
+        sources: Every source's bitmap after it (None when it had no reason to read them).
+        moved: The users whose source it changed (every user with a source, when recomputed).
+    """
+
+    sources: dict[str, BitMap] | None
+    moved: BitMap
+
+
+async def _recompute(conn: AsyncConnection) -> SourcesUpdate:
     await conn.execute(delete(rollup_user_sources))
     fresh = await _users_by_source(conn, users.c.source.is_not(None))
     await _write(conn, fresh, fresh)
-    return sum(len(bitmap) for bitmap in fresh.values())
+    return SourcesUpdate(fresh, BitMap.union(*fresh.values()) if fresh else BitMap())
 
 
-async def refresh_user_sources(conn: AsyncConnection, *, after: int, upto: int, full: bool) -> int:
-    """Bring ``rollup_user_sources`` up to batch ``upto``; returns how many users it folded in.
+async def refresh_user_sources(
+    conn: AsyncConnection, *, after: int, upto: int, full: bool
+) -> SourcesUpdate:
+    """Bring ``rollup_user_sources`` up to batch ``upto``.
 
     Args:
         conn: The refresh's connection, inside its transaction.
@@ -98,7 +114,7 @@ async def refresh_user_sources(conn: AsyncConnection, *, after: int, upto: int, 
     stamp = users.c.source_batch_id
     changed = await _users_by_source(conn, (stamp > after) & (stamp <= upto))
     if not changed:
-        return 0
+        return SourcesUpdate(None, BitMap())
     current = await read_user_sources(conn)
     moved = BitMap.union(*changed.values())
     dirty = {source for source, bitmap in current.items() if bitmap.intersect(moved)}
@@ -107,4 +123,4 @@ async def refresh_user_sources(conn: AsyncConnection, *, after: int, upto: int, 
     for source, uids in changed.items():
         current[source] = current.get(source, BitMap()) | uids
     await _write(conn, current, dirty | set(changed))
-    return len(moved)
+    return SourcesUpdate({name: b for name, b in current.items() if b}, moved)

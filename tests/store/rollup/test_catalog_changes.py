@@ -25,7 +25,9 @@ from tests.metrics.engine_support import (
     BASE,
     CATEGORIES,
     DAYS,
+    SOURCES,
     TYPES,
+    USERS,
     Dataset,
     Event,
     MiniProgram,
@@ -33,6 +35,7 @@ from tests.metrics.engine_support import (
     datasets,
     insert_batch,
     insert_catalog,
+    set_sources,
 )
 from tests.metrics.rollup_dump import dump_rollups, lifetimes
 
@@ -149,8 +152,11 @@ async def test_random_catalog_changes_retention_cuts_and_rebuilds_keep_every_rol
     await insert_catalog(engine, mps)
     ingested: list[Event] = []
     for batch in dataset.batches:
-        await insert_batch(engine, batch)
+        batch_id = await insert_batch(engine, batch)
         ingested += batch
+        # user records changing known users' sources (counted per source on source cells)
+        moves = st.dictionaries(st.integers(1, USERS), st.sampled_from(SOURCES), max_size=3)
+        await set_sources(engine, data.draw(moves), batch_id)
         for changed in data.draw(_changes(mps)).values():
             await _set_mini_program(engine, changed)
             mps[changed.id] = changed
