@@ -137,12 +137,8 @@ async def test_a_timeout_inside_the_snapshot_transaction_is_query_timeout_too(
 
 
 @pytest.mark.parametrize("bounded", [False, True])
-async def test_postgres_sessions_never_jit_compile(
-    settings: Settings, engine: AsyncEngine, bounded: bool
-) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no JIT")
-    own = _engine(settings, 1000, bounded=bounded)
+async def test_postgres_sessions_never_jit_compile(pg_url: str, bounded: bool) -> None:
+    own = create_engine(Settings(database_url=pg_url), bounded=bounded)
     try:
         async with own.connect() as conn:
             assert (await conn.execute(text("SHOW jit"))).scalar() == "off"

@@ -82,7 +82,8 @@ class SourcesUpdate:
 
     Attributes:
         sources: Every source's bitmap after it (None when it had no reason to read them).
-        moved: The users whose source it changed (every user with a source, when recomputed).
+        moved: The users whose source it changed (every user with a source, when recomputed);
+            a ``user`` record sent again with the same source moves nobody.
     """
 
     sources: dict[str, BitMap] | None
@@ -116,11 +117,19 @@ async def refresh_user_sources(
     if not changed:
         return SourcesUpdate(None, BitMap())
     current = await read_user_sources(conn)
-    moved = BitMap.union(*changed.values())
+    # Users sent again with the source they have are not moved (records are upserts, often
+    # repeated); the others leave their old source, if any, for the new one.
+    moved = BitMap.union(
+        *(uids - current.get(source, BitMap()) for source, uids in changed.items())
+    )
+    if not moved:
+        return SourcesUpdate(current, moved)
     dirty = {source for source, bitmap in current.items() if bitmap.intersect(moved)}
     for source in dirty:
         current[source] -= moved
     for source, uids in changed.items():
-        current[source] = current.get(source, BitMap()) | uids
-    await _write(conn, current, dirty | set(changed))
+        current[source] = current.get(source, BitMap()) | (uids & moved)
+    await _write(
+        conn, current, dirty | {source for source, uids in changed.items() if uids & moved}
+    )
     return SourcesUpdate({name: b for name, b in current.items() if b}, moved)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 
 from pyroaring import BitMap
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import read_user_sources, refresh
+from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import rollup_user_sources
-from gateway.store.tables import users
+from gateway.store.tables import ingest_batches, users
 
 CATALOG: list[dict[str, object]] = [
     {"kind": "workspace", "id": "w", "name": "W"},
@@ -82,3 +83,21 @@ async def test_empty_table_is_recomputed_from_users(engine: AsyncEngine) -> None
     async with engine.connect() as conn:
         stored = (await conn.execute(select(rollup_user_sources.c.bitmap))).scalars().all()
     assert [len(BitMap.deserialize(raw)) for raw in stored] == [2]
+
+
+async def test_only_users_whose_source_changed_are_moved(engine: AsyncEngine) -> None:
+    """A ``user`` record sent again with the same source moves nobody, so the refresh has no
+    stored counts to recount for it (:mod:`gateway.store.rollup.source_counts`)."""
+    await _ingest(engine, [*CATALOG, _user("u1", "wallet"), _user("u2", "ads"), _launch(1, "u1")])
+    await refresh(engine)
+    async with engine.connect() as conn:
+        after = int((await conn.execute(select(func.max(ingest_batches.c.id)))).scalar_one())
+    await _ingest(engine, [_user("u1", "wallet"), _user("u2", "referral"), _user("u3", "ads")])
+    async with engine.begin() as conn:
+        upto = int((await conn.execute(select(func.max(ingest_batches.c.id)))).scalar_one())
+        update = await refresh_user_sources(conn, after=after, upto=upto, full=False)
+        uids = dict((await conn.execute(select(users.c.guid, users.c.uid))).all())
+    assert update.moved == BitMap([uids["u2"], uids["u3"]])  # u1 was sent again unchanged
+    assert update.sources is not None
+    named = {source: set(bitmap) for source, bitmap in update.sources.items()}
+    assert named == {"wallet": {uids["u1"]}, "referral": {uids["u2"]}, "ads": {uids["u3"]}}
