@@ -175,9 +175,10 @@ async def recount_moved(conn: AsyncConnection, moved: BitMap, counter: SourceCou
     """Recount the stored rows and cells holding users of ``moved`` (whose source changed) with
     the current sources; returns how many rows were recounted.
 
-    Costs nothing unless users already in the rollups moved (a ``user`` record arriving with or
-    before its user's first events does not); then it reads the source cells' lifetimes once and
-    the new bitmaps of the cells holding them.
+    Reads only the workspaces' all-types, all-categories lifetimes unless users already in the
+    rollups moved (a ``user`` record arriving with or before its user's first events moves none
+    of them); then it also reads the source cells' lifetimes once and the new bitmaps of the
+    cells holding them.
     """
     seen = await _seen(conn, moved) if moved else BitMap()
     if not seen:
