@@ -169,9 +169,10 @@ async def replace_cells(
     for part in batched(list(states)):
         await conn.execute(delete(rollup_days).where(rollup_days.c.cell_id.in_(part)))
     pairs = [(cell, day) for cell, state in states.items() for day in state.days]
-    for cell, day in pairs:
-        row = states[cell].days[day]
-        row.new_sources = counter.row(cell, row.new)
+    news = [states[cell].days[day].new for cell, day in pairs]
+    counted = counter.rows([cell for cell, _ in pairs], news)
+    for (cell, day), text in zip(pairs, counted, strict=True):
+        states[cell].days[day].new_sources = text
     await _write_rows(conn, states, pairs)
     grown = ((cell, s.lifetime) for cell, s in states.items() if s.grown)
     await write_lifetimes(conn, grown, counter)
@@ -420,7 +421,5 @@ async def write_rebuild(
     by_name["day"] = [dates[day] for day in folded.day.tolist()]
     by_name["active_users"], by_name["active_bitmap"] = _bitmap_columns(folded.active)
     by_name["new_users"], by_name["new_bitmap"] = _bitmap_columns(folded.new)
-    by_name["new_sources"] = [
-        counter.row(cell, new) for cell, new in zip(by_name["cell_id"], folded.new, strict=True)
-    ]
+    by_name["new_sources"] = counter.rows(by_name["cell_id"], folded.new)
     await _insert_rows(conn, list(zip(*(by_name[name] for name in COLUMNS), strict=True)))

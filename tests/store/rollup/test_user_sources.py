@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 
+import pytest
 from pyroaring import BitMap
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import read_user_sources, refresh
+from gateway.store.rollup.source_counts import SourceCounter
 from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import rollup_user_sources
 from gateway.store.tables import ingest_batches, users
@@ -101,3 +104,23 @@ async def test_only_users_whose_source_changed_are_moved(engine: AsyncEngine) ->
     assert update.sources is not None
     named = {source: set(bitmap) for source, bitmap in update.sources.items()}
     assert named == {"wallet": {uids["u1"]}, "referral": {uids["u2"]}, "ads": {uids["u3"]}}
+
+
+@pytest.mark.parametrize("sources", [0, 1, 7])
+def test_counting_many_rows_at_once_counts_as_one_at_a_time(sources: int) -> None:
+    rng = random.Random(sources)
+    named = {f"s{n}": BitMap(rng.sample(range(5_000), 700)) for n in range(sources)}
+    for bitmap in named.values():  # a user has one source
+        for other in named.values():
+            if other is not bitmap:
+                other -= bitmap
+    news: list[BitMap | None] = [
+        BitMap(rng.sample(range(6_000), rng.randrange(0, 300))) for _ in range(40)
+    ]
+    news += [None, BitMap([5_999, 10**7])]  # no row; users past every source
+    cells = [rng.randrange(3) for _ in news]
+    one = SourceCounter(named, {0, 1})
+    many = SourceCounter(named, {0, 1})
+    singly = [one.row(cell, new) for cell, new in zip(cells, news, strict=True)]
+    assert many.rows(cells, news) == singly
+    assert any(many.rows(cells, news)) == bool(sources)
