@@ -2,11 +2,11 @@
 
 - :func:`refresh` folds new events into per-cell daily rollups and records a snapshot.
 - :func:`latest_snapshot` tells which snapshot readers see.
-- :func:`cell_ids`, :func:`read_days`, :func:`read_lifetime_totals`,
+- :func:`scope_cells`, :func:`cell_ids`, :func:`read_days`, :func:`read_lifetime_totals`,
   :func:`read_lifetime_counts` and :func:`read_histories` are the loaders' read API (one
   statement each for any number of cells); the values they return are folded into metrics by
   :mod:`gateway.metrics.aggregate`.
-- :func:`scope_cells`, :func:`read_active_users`, :func:`read_source_counts` and
+- :func:`read_active_users`, :func:`read_source_counts` and
   :func:`read_user_sources` feed the user breakdowns (:mod:`gateway.metrics.user_breakdowns`).
 """
 
@@ -18,8 +18,9 @@ from gateway.store.rollup.read import (
     read_histories,
     read_lifetime_counts,
     read_lifetime_totals,
+    scope_cells,
 )
-from gateway.store.rollup.read_users import read_active_users, read_source_counts, scope_cells
+from gateway.store.rollup.read_users import read_active_users, read_source_counts
 from gateway.store.rollup.refresh import refresh
 from gateway.store.rollup.snapshots import (
     NO_SNAPSHOT,

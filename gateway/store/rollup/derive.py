@@ -44,8 +44,7 @@ from gateway.metrics.cells import (
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, group_sums
 from gateway.store.rollup.persist import ensure_cells, replace_cells
-from gateway.store.rollup.read import batched
-from gateway.store.rollup.read_users import scope_cells
+from gateway.store.rollup.read import batched, scope_cells
 from gateway.store.rollup.source_counts import SourceCounter, source_cell_ids
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days

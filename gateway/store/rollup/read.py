@@ -37,21 +37,24 @@ def batched(items: Sequence[T], size: int = MAX_PARAMS) -> Iterator[Sequence[T]]
         yield items[start : start + size]
 
 
-async def cell_ids(conn: AsyncConnection, keys: Iterable[CellKey]) -> dict[CellKey, int | None]:
-    """The id of each cell, None for a cell with no events yet (every metric is then 0)."""
-    wanted = list(dict.fromkeys(keys))
-    found: dict[CellKey, int | None] = dict.fromkeys(wanted)
-    scopes = sorted({key.scope for key in wanted})
+async def scope_cells(conn: AsyncConnection, scopes: Iterable[str]) -> dict[CellKey, int]:
+    """Every cell of ``scopes`` (each filter combination with events), with its id."""
+    found: dict[CellKey, int] = {}
     c = rollup_cells.c
-    for part in batched(scopes):
+    for part in batched(sorted(set(scopes))):
         rows = await conn.execute(
             select(c.id, c.scope, c.data_type, c.mp_type, c.category).where(c.scope.in_(part))
         )
         for row in rows:
-            key = CellKey(row.scope, row.data_type, row.mp_type, row.category)
-            if key in found:
-                found[key] = row.id
+            found[CellKey(row.scope, row.data_type, row.mp_type, row.category)] = row.id
     return found
+
+
+async def cell_ids(conn: AsyncConnection, keys: Iterable[CellKey]) -> dict[CellKey, int | None]:
+    """The id of each cell, None for a cell with no events yet (every metric is then 0)."""
+    wanted = list(dict.fromkeys(keys))
+    found = await scope_cells(conn, {key.scope for key in wanted})
+    return {key: found.get(key) for key in wanted}
 
 
 def _day_rollup(row: Row[tuple[object, ...]], bitmaps: bool) -> DayRollup:

@@ -1,7 +1,8 @@
-"""Read API of the rollups for user breakdowns: the cells of scopes, cells' daily active bitmaps
-and their users per source by given days.
+"""Read API of the rollups for user breakdowns: cells' daily active bitmaps and their users per
+source by given days (the cells of scopes come from
+:func:`~gateway.store.rollup.read.scope_cells`).
 
-Each function runs one statement for any number of scopes or cells (split only beyond
+Each function runs one statement for any number of cells (split only beyond
 :data:`~gateway.store.rollup.read.MAX_PARAMS` bound parameters), so a request's round trips do
 not grow with the number of entities it shows. The bitmaps come back as
 :class:`~gateway.metrics.user_breakdowns.CellUsers`, which answer any range inside what was read;
@@ -18,31 +19,17 @@ Example (inside a loader):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from pyroaring import BitMap
 from sqlalchemy import Date, cast, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.metrics.cells import CellKey
 from gateway.metrics.user_breakdowns import CellUsers, SourceUsers
 from gateway.store.rollup.read import MAX_PARAMS, batched
 from gateway.store.rollup.source_counts import SourceCounts, decode, plus, summed_counts
 from gateway.store.rollup_tables import rollup_cells, rollup_days
-
-
-async def scope_cells(conn: AsyncConnection, scopes: Iterable[str]) -> dict[CellKey, int]:
-    """Every cell of ``scopes`` (each filter combination with events), with its id."""
-    found: dict[CellKey, int] = {}
-    c = rollup_cells.c
-    for part in batched(sorted(set(scopes))):
-        rows = await conn.execute(
-            select(c.id, c.scope, c.data_type, c.mp_type, c.category).where(c.scope.in_(part))
-        )
-        for row in rows:
-            found[CellKey(row.scope, row.data_type, row.mp_type, row.category)] = row.id
-    return found
 
 
 def _bitmap(raw: bytes | None) -> BitMap:
