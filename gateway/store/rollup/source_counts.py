@@ -127,10 +127,7 @@ class SourceCounter:
         if self._codes is None:
             found = {name: users.intersection_cardinality(b) for name, b in self._known().items()}
             return {name: count for name, count in found.items() if count}
-        uids = np.frombuffer(users.to_array(), dtype=np.uint32)
-        uids = uids[uids < len(self._codes)]
-        tally = np.bincount(self._codes[uids], minlength=len(self._names) + 1)
-        return {self._names[i - 1]: int(n) for i, n in enumerate(tally.tolist()) if i and n}
+        return self._tally([users])[0] if users else {}
 
     def of(self, users: BitMap | None) -> str | None:
         """The stored text of the counts of ``users`` per source."""
@@ -153,25 +150,31 @@ class SourceCounter:
                 out[i] = self.of(news[i])
             return out
         for part in _by_size(wanted, news):
-            for i, counts in zip(part, self._tally([news[i] for i in part]), strict=True):
+            found = self._tally([bitmap for i in part if (bitmap := news[i])])
+            for i, counts in zip(part, found, strict=True):
                 out[i] = encode(counts)
         return out
 
-    def _tally(self, bitmaps: Sequence[BitMap | None]) -> list[SourceCounts]:
-        """The counts per source of each of ``bitmaps`` (with the index built)."""
+    def _tally(self, bitmaps: Sequence[BitMap]) -> list[SourceCounts]:
+        """The counts per source of each of ``bitmaps`` (non-empty; the index built): their
+        users' codes looked up together, tallied by one ``bincount`` keyed by row and code."""
         assert self._codes is not None
-        arrays = [np.frombuffer(b.to_array(), dtype=np.uint32) for b in bitmaps if b]
-        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-        uids = np.concatenate(arrays).astype(np.int64)
-        codes = np.zeros(len(uids), dtype=np.int64)
+        arrays = [np.frombuffer(b.to_array(), dtype=np.uint32) for b in bitmaps]
+        uids = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+        codes = np.zeros(len(uids), dtype=np.uint8)
         known = uids < len(self._codes)  # users past the index have no source
         codes[known] = self._codes[uids[known]]
         width = len(self._names) + 1
-        rows = np.repeat(np.arange(len(arrays), dtype=np.int64), lengths)
-        tally = np.bincount(rows * width + codes, minlength=len(arrays) * width)
+        if len(arrays) == 1:
+            tally = np.bincount(codes, minlength=width).reshape(1, width)
+        else:
+            lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+            rows = np.repeat(np.arange(len(arrays), dtype=np.int64), lengths)
+            keys = rows * width + codes
+            tally = np.bincount(keys, minlength=len(arrays) * width).reshape(len(arrays), width)
         return [
             {self._names[code - 1]: n for code, n in enumerate(row) if code and n}
-            for row in tally.reshape(len(arrays), width).tolist()
+            for row in tally.tolist()
         ]
 
 

@@ -123,4 +123,6 @@ def test_counting_many_rows_at_once_counts_as_one_at_a_time(sources: int) -> Non
     many = SourceCounter(named, {0, 1})
     singly = [one.row(cell, new) for cell, new in zip(cells, news, strict=True)]
     assert many.rows(cells, news) == singly
+    # once indexed, one row at a time counts through the index too
+    assert [many.row(cell, new) for cell, new in zip(cells, news, strict=True)] == singly
     assert any(many.rows(cells, news)) == bool(sources)
