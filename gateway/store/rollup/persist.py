@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.metrics.cells import CellKey
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, Folded
-from gateway.store.rollup.read import batched, cell_ids
+from gateway.store.rollup.read import batched, cell_ids, stored_bitmap
 from gateway.store.rollup.source_counts import (
     SourceCounter,
     decode,
@@ -77,10 +77,6 @@ def group_by_first_day(first_days: Mapping[int, int]) -> Groups:
     return dict(groups)
 
 
-def _bitmap(raw: bytes | None) -> BitMap:
-    return BitMap() if raw is None else BitMap.deserialize(raw)
-
-
 async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellState]:
     """Each cell's lifetime bitmap and its stored days on or after its group's day."""
     states: dict[int, CellState] = {}
@@ -89,7 +85,7 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     for part in batched(every):
         stmt = select(c.id, c.lifetime_bitmap, c.recent_bitmap, c.sources).where(c.id.in_(part))
         for row in await conn.execute(stmt):
-            lifetime, recent = _bitmap(row.lifetime_bitmap), _bitmap(row.recent_bitmap)
+            lifetime, recent = stored_bitmap(row.lifetime_bitmap), stored_bitmap(row.recent_bitmap)
             base = len(lifetime)
             lifetime |= recent  # in place: the base holds megabytes, never copied
             states[row.id] = CellState(
@@ -101,8 +97,8 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
             for row in await conn.execute(stmt):
                 states[row.cell_id].days[row.day.toordinal()] = DayState(
                     sums=[int(getattr(row, name)) for name in SUMS],
-                    active=_bitmap(row.active_bitmap),
-                    new=_bitmap(row.new_bitmap),
+                    active=stored_bitmap(row.active_bitmap),
+                    new=stored_bitmap(row.new_bitmap),
                     new_sources=row.new_sources,
                 )
     return states

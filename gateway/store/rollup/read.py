@@ -57,11 +57,13 @@ async def cell_ids(conn: AsyncConnection, keys: Iterable[CellKey]) -> dict[CellK
     return {key: found.get(key) for key in wanted}
 
 
+def stored_bitmap(raw: bytes | None) -> BitMap:
+    """The bitmap a nullable bitmap column holds (null: empty)."""
+    return BitMap() if raw is None else BitMap.deserialize(raw)
+
+
 def _day_rollup(row: Row[tuple[object, ...]], bitmaps: bool) -> DayRollup:
-    active = None
-    if bitmaps:
-        raw = row.active_bitmap
-        active = BitMap.deserialize(raw) if raw is not None else BitMap()
+    active = stored_bitmap(row.active_bitmap) if bitmaps else None
     return DayRollup(
         day=row.day,
         launches=row.launches,

@@ -27,13 +27,9 @@ from sqlalchemy import Date, cast, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.user_breakdowns import CellUsers, SourceUsers
-from gateway.store.rollup.read import MAX_PARAMS, batched
+from gateway.store.rollup.read import MAX_PARAMS, batched, stored_bitmap
 from gateway.store.rollup.source_counts import SourceCounts, decode, plus, summed_counts
 from gateway.store.rollup_tables import rollup_cells, rollup_days
-
-
-def _bitmap(raw: bytes | None) -> BitMap:
-    return BitMap() if raw is None else BitMap.deserialize(raw)
 
 
 async def read_active_users(
@@ -47,7 +43,7 @@ async def read_active_users(
             d.cell_id.in_(part), d.day.between(start, end)
         )
         for row in await conn.execute(stmt):
-            days[row.cell_id][row.day] = _bitmap(row.active_bitmap)
+            days[row.cell_id][row.day] = stored_bitmap(row.active_bitmap)
     return {cell: CellUsers(found) for cell, found in days.items()}
 
 

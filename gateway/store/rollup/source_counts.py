@@ -42,7 +42,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.cells import CellKey
-from gateway.store.rollup.read import batched
+from gateway.store.rollup.read import batched, stored_bitmap
 from gateway.store.rollup.user_sources import read_user_sources
 from gateway.store.rollup_tables import rollup_cells, rollup_days
 
@@ -206,10 +206,15 @@ async def _seen(conn: AsyncConnection, moved: BitMap) -> BitMap:
     )
     seen = BitMap()
     for row in await conn.execute(stmt):
-        for raw in (row.lifetime_bitmap, row.recent_bitmap):
-            if raw is not None:
-                seen |= moved & BitMap.deserialize(raw)
+        seen |= moved & _lifetime(row.lifetime_bitmap, row.recent_bitmap)
     return seen
+
+
+def _lifetime(base: bytes | None, recent: bytes | None) -> BitMap:
+    """A cell's lifetime from its stored base and recent part."""
+    lifetime = stored_bitmap(base)
+    lifetime |= stored_bitmap(recent)  # in place: the base is the large part
+    return lifetime
 
 
 async def _holding(conn: AsyncConnection, users: BitMap) -> list[tuple[int, BitMap]]:
@@ -221,10 +226,7 @@ async def _holding(conn: AsyncConnection, users: BitMap) -> list[tuple[int, BitM
     )
     result = await conn.stream(stmt)
     async for row in result:
-        lifetime = BitMap()
-        for raw in (row.lifetime_bitmap, row.recent_bitmap):
-            if raw is not None:
-                lifetime |= BitMap.deserialize(raw)
+        lifetime = _lifetime(row.lifetime_bitmap, row.recent_bitmap)
         if lifetime.intersect(users):
             found.append((row.id, lifetime))
     return found
