@@ -4,16 +4,19 @@ Every event counts in exactly one *fine* cell, ``app:<a>|mp:<m>`` x data type: i
 never depends on a catalog attribute. Every other cell (a workspace's or an app's, per type and
 category; a mini program's across apps) is a union of fine cells under the current catalog. When
 a mini program changes type or category, or an app changes workspace, the cells whose membership
-changed are recomputed from stored cells (:func:`rederive`), never from raw events, which may
-have been dropped by then (SPEC §2): an app's type x category cells from their fine cells, its
-cells per type or per category from those, a workspace's cells from its apps' (each a union of
-cells disjoint in events, so a few large cells are read instead of every fine cell under them).
+changed are corrected from stored cells (:mod:`~gateway.store.rollup.recatalog`), never from raw
+events, which may have been dropped by then (SPEC §2); a full rebuild after raw days were dropped
+recomputes every coarse cell here (:func:`rederive_all`): an app's type x category cells from
+their fine cells, its cells per type or per category from those, a workspace's cells from its
+apps' (each a union of cells disjoint in events, so a few large cells are read instead of every
+fine cell under them).
 
 A coarse day is the sum of its fine days' totals and the union of their active bitmaps; a user
-is new in the coarse cell on the first day they are new in any of its fine cells:
+is new in the coarse cell on the first day they are active in it (so the fine cells' new bitmaps
+need not be read):
 
     >>> from pyroaring import BitMap
-    >>> first = {1: BitMap([7]), 3: BitMap([8])}          # fine cell f: user 7 new on day 1
+    >>> first = {1: BitMap([7]), 3: BitMap([7, 8])}       # fine cell f: user 7 on days 1 and 3
     >>> second = {2: BitMap([7, 9])}                      # fine cell g: users 7 and 9 on day 2
     >>> new_by_day({day: first.get(day, BitMap()) | second.get(day, BitMap()) for day in (1, 2, 3)})
     {1: BitMap([7]), 2: BitMap([9]), 3: BitMap([8])}
@@ -44,7 +47,7 @@ from gateway.metrics.cells import (
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, group_sums
 from gateway.store.rollup.persist import ensure_cells, replace_cells
-from gateway.store.rollup.read import batched, scope_cells
+from gateway.store.rollup.read import batched
 from gateway.store.rollup.source_counts import SourceCounter, source_cell_ids
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days
@@ -53,12 +56,11 @@ FineCell = tuple[str, str, str]
 """A fine cell's (app, mini program, data type)."""
 
 
-def new_by_day(fine_new: Mapping[int, BitMap]) -> dict[int, BitMap]:
-    """Per day, the users first seen in a coarse cell, from the union of its fine cells' new
-    bitmaps of each day (a user new in several fine cells is new on the earliest day)."""
+def new_by_day(active: Mapping[int, BitMap]) -> dict[int, BitMap]:
+    """Per day, the users first seen in a cell, from its active bitmap of each day."""
     seen, out = BitMap(), {}
-    for day in sorted(fine_new):
-        fresh = fine_new[day] - seen
+    for day in sorted(active):
+        fresh = active[day] - seen
         seen |= fresh
         out[day] = fresh
     return out
@@ -118,6 +120,14 @@ def _holds(key: CellKey, attrs: tuple[str, str]) -> bool:
     return key.mp_type in (ANY, attrs[0]) and key.category in (ANY, attrs[1])
 
 
+def apps_by_workspace(catalog: Catalog) -> dict[str, list[str]]:
+    """The apps of each workspace scope under ``catalog``."""
+    apps_of: dict[str, list[str]] = defaultdict(list)
+    for app, workspace in catalog.apps.items():
+        apps_of[workspace_scope(workspace)].append(app)
+    return apps_of
+
+
 def members(
     catalog: Catalog, fine: Mapping[FineCell, int]
 ) -> dict[str, list[tuple[int, FineCell]]]:
@@ -133,7 +143,7 @@ def members(
     return by_scope
 
 
-def _of(key: CellKey, catalog: Catalog, candidates: list[tuple[int, FineCell]]) -> list[int]:
+def members_of(key: CellKey, catalog: Catalog, candidates: list[tuple[int, FineCell]]) -> list[int]:
     """The fine cells (of the key's scope) a coarse cell is the union of."""
     ids = []
     for cell, (_, mp, data_type) in candidates:
@@ -146,27 +156,23 @@ def _of(key: CellKey, catalog: Catalog, candidates: list[tuple[int, FineCell]]) 
 
 @dataclass
 class _Accumulator:
-    """One coarse cell being summed up from its fine cells' rows: each day's bitmaps are
+    """One coarse cell being summed up from its fine cells' rows: each day's active bitmaps are
     collected, then unioned once (:meth:`state`), a many-way union being far cheaper than as
     many in-place ones."""
 
     days: dict[int, DayState] = field(default_factory=dict)
     active: dict[int, list[BitMap]] = field(default_factory=lambda: defaultdict(list))
-    fine_new: dict[int, list[BitMap]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, day: int, active: BitMap | None, new: BitMap | None) -> None:
+    def add(self, day: int, active: BitMap | None) -> None:
         if active is not None:
             self.active[day].append(active)
-        if new is not None:
-            self.fine_new[day].append(new)
 
     def state(self) -> CellState:
-        for day, parts in self.active.items():
-            self.days.setdefault(day, DayState()).active = BitMap.union(*parts)
+        union = {day: BitMap.union(*parts) for day, parts in self.active.items()}
         lifetime = BitMap()
-        union = {day: BitMap.union(*parts) for day, parts in self.fine_new.items()}
         for day, fresh in new_by_day(union).items():
-            self.days.setdefault(day, DayState()).new = fresh
+            row = self.days.setdefault(day, DayState())
+            row.active, row.new = union[day], fresh
             lifetime |= fresh
         return CellState(lifetime=lifetime, days=self.days, grown=True)
 
@@ -190,51 +196,49 @@ def _sum_days(
 
 async def _unions(
     conn: AsyncConnection,
-    members_of: Mapping[int, list[int]],
+    groups: Mapping[int, list[int]],
     computed: Mapping[int, CellState] | None = None,
 ) -> dict[int, CellState]:
-    """The state of each cell id of ``members_of`` as the union of its member cells (disjoint
+    """The state of each cell id of ``groups`` as the union of its member cells (disjoint
     in events: see the module docstring): a member of ``computed`` is taken from it, any other
     is read. Each stored row is read, and its bitmaps deserialized, once for every cell it
     belongs to."""
     computed = computed or {}
-    cells = list(members_of)
+    cells = list(groups)
     accumulators = [_Accumulator() for _ in cells]
     into: dict[int, list[int]] = defaultdict(list)
     for index, cell in enumerate(cells):
-        for member in members_of[cell]:
+        for member in groups[cell]:
             into[member].append(index)
     pairs: list[tuple[int, int]] = []
     sums: list[Sequence[int]] = []
 
-    def add(member: int, day: int, values: Sequence[int], active: BitMap | None,
-            new: BitMap | None) -> None:  # fmt: skip
+    def add(member: int, day: int, values: Sequence[int], active: BitMap | None) -> None:
         for index in into[member]:
-            accumulators[index].add(day, active, new)
+            accumulators[index].add(day, active)
             pairs.append((index, day))
             sums.append(values)
 
     for member in into.keys() & computed.keys():
         for day, held in computed[member].days.items():
-            add(member, day, held.sums, held.active or None, held.new or None)
+            add(member, day, held.sums, held.active or None)
     d = rollup_days.c
-    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap, d.new_bitmap]
+    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
     for part in batched(sorted(into.keys() - computed.keys())):
         for row in await conn.execute(select(*columns).where(d.cell_id.in_(part))):
             active = None if row[7] is None else BitMap.deserialize(row[7])
-            new = None if row[8] is None else BitMap.deserialize(row[8])
-            add(row[0], row[1].toordinal(), row[2:7], active, new)
+            add(row[0], row[1].toordinal(), row[2:7], active)
     _sum_days(accumulators, pairs, sums)
     return {
         cell: accumulator.state() for cell, accumulator in zip(cells, accumulators, strict=True)
     }
 
 
-def _from_fine(key: CellKey) -> bool:
+def from_fine(key: CellKey) -> bool:
     """Whether a coarse cell is derived from fine cells directly: a mini program's (across
     apps) and an app's per type and category or all-in-one. An app's cell per type only or
     per category only is the union of its type x category cells, a workspace's cell the
-    union of its apps' same cells (:func:`_states`)."""
+    union of its apps' same cells (:func:`states`)."""
     if not key.scope.startswith("app:"):
         return key.scope.startswith("mp:")
     return (key.mp_type == ANY) == (key.category == ANY)
@@ -246,8 +250,6 @@ async def _states(
     catalog: Catalog,
     fine: Mapping[FineCell, int],
     counter: SourceCounter,
-    *,
-    stored_valid: bool,
 ) -> dict[int, CellState]:
     """The state of each cell of ``keys`` (created when missing), in three steps, each a union
     of disjoint parts (so sums add, bitmaps unite, first days take the earliest):
@@ -257,38 +259,30 @@ async def _states(
     2. an app's cells per type only or per category only, from its type x category cells;
     3. a workspace's cells, from the same cells of its apps (under ``catalog``).
 
-    Steps 2 and 3 read only a few large cells instead of every fine cell under them. A part
-    computed in an earlier step is taken from memory; any other is read from the store, which
-    holds it up to date when ``stored_valid`` (a catalog change recomputes exactly the cells it
-    changed) and is otherwise ignored (a rebuild recomputes every coarse cell). The source cells
-    among them are added to ``counter``'s.
+    Steps 2 and 3 read only a few large cells instead of every fine cell under them, each
+    computed in an earlier step (a rebuild recomputes every coarse cell). The source cells among
+    them are added to ``counter``'s.
     """
     ids = await ensure_cells(conn, keys)
     counter.cells.update(source_cell_ids(ids))
     by_scope = members(catalog, fine)
-    first = [key for key in keys if _from_fine(key)]
+    first = [key for key in keys if from_fine(key)]
     done = await _unions(
-        conn, {ids[key]: _of(key, catalog, by_scope.get(key.scope, [])) for key in first}
+        conn, {ids[key]: members_of(key, catalog, by_scope.get(key.scope, [])) for key in first}
     )
-    apps_of: dict[str, list[str]] = defaultdict(list)
-    for app, workspace in catalog.apps.items():
-        apps_of[workspace_scope(workspace)].append(app)
-    scopes = {key.scope for key in keys if key.scope.startswith("app:")}
-    scopes |= {app_scope(app) for key in keys for app in apps_of.get(key.scope, [])}
+    apps_of = apps_by_workspace(catalog)
     known = {key: ids[key] for key in keys}
-    if stored_valid:
-        known = {**(await scope_cells(conn, scopes)), **known}
     for step in ("app", "ws"):
-        chosen = [key for key in keys if key.scope.startswith(f"{step}:") and not _from_fine(key)]
-        parts = {ids[key]: _parts(key, known, apps_of) for key in chosen}
+        chosen = [key for key in keys if key.scope.startswith(f"{step}:") and not from_fine(key)]
+        parts = {ids[key]: parts_of(key, known, apps_of) for key in chosen}
         done.update(await _unions(conn, parts, done))
     return {ids[key]: done[ids[key]] for key in keys}
 
 
-def _parts(
+def parts_of(
     key: CellKey, known: Mapping[CellKey, int], apps_of: Mapping[str, list[str]]
 ) -> list[int]:
-    """The cells a step-2 or step-3 cell (see :func:`_states`) is the union of, among the
+    """The cells a step-2 or step-3 cell (see :func:`states`) is the union of, among the
     ``known`` ones."""
     if key.scope.startswith("app:"):
         found = [
@@ -310,27 +304,6 @@ def _parts(
     return found
 
 
-async def rederive(
-    conn: AsyncConnection,
-    recorded: Mapping[tuple[str, str], str],
-    catalog: Catalog,
-    counter: SourceCounter,
-) -> int:
-    """Recompute, from their fine cells, the cells a catalog change moved entities into or out
-    of (nothing when the attributes the rollups were built with are still the current ones);
-    returns how many cells were recomputed."""
-    current = catalog.attributes()
-    if all(current.get(key, value) == value for key, value in recorded.items()):
-        return 0
-    fine = await fine_cells(conn)
-    keys = sorted(changed_cells(recorded, catalog, fine))
-    if not keys:
-        return 0
-    states = await _states(conn, keys, catalog, fine, counter, stored_valid=True)
-    await replace_cells(conn, states, counter)
-    return len(keys)
-
-
 async def rederive_all(conn: AsyncConnection, catalog: Catalog, counter: SourceCounter) -> int:
     """Recompute every coarse cell from the fine cells under ``catalog`` (a full rebuild once
     raw days were dropped); cells no fine cell belongs to any more are emptied. Returns how many
@@ -343,7 +316,7 @@ async def rederive_all(conn: AsyncConnection, catalog: Catalog, counter: SourceC
             cells = event_cells(workspace_id=workspace, app_id=app, mp_id=mp, mp_type=attrs[0],
                                 category=attrs[1], data_type=data_type)  # fmt: skip
             keys.update(cells[:-1])  # the last is the fine cell itself
-    states = await _states(conn, sorted(keys), catalog, fine, counter, stored_valid=False)
+    states = await _states(conn, sorted(keys), catalog, fine, counter)
     recomputed, kept = len(states), set(fine.values())
     for cell in (await conn.execute(select(rollup_cells.c.id))).scalars():
         if cell not in states and cell not in kept:  # no fine cell belongs to it any more

@@ -174,6 +174,25 @@ async def replace_cells(
     await write_lifetimes(conn, grown, counter)
 
 
+async def write_corrected(
+    conn: AsyncConnection, states: dict[int, CellState], counter: SourceCounter
+) -> None:
+    """Write back what a catalog change corrected: each state's changed days (a day it no
+    longer holds is deleted) and, when its users changed, its whole lifetime. Their counts per
+    source are the states' own, adjusted by the correction."""
+    await fast_compression(conn)
+    pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
+    for part in batched(pairs, 10_000):
+        await _delete_days(conn, part)
+    kept = [(cell, day) for cell, day in pairs if day in states[cell].days]
+    await _write_rows(conn, states, kept)
+    grown = {cell: state for cell, state in states.items() if state.grown}
+    await write_lifetimes(
+        conn, ((cell, state.lifetime) for cell, state in grown.items()), counter,
+        {cell: state.sources for cell, state in grown.items()},
+    )  # fmt: skip
+
+
 def _recount(cell: int, state: CellState, counter: SourceCounter) -> None:
     """Count the changed days of a source cell per source, and its lifetime's counts by
     difference (the counts of the rows replaced out, the new ones in)."""
@@ -221,7 +240,7 @@ RECENT_MIN = 4096
 
 def _merge_recent(state: CellState) -> bool:
     """Whether a refresh writes ``state``'s lifetime whole instead of its recent part."""
-    return len(state.recent) > max(RECENT_MIN, state.base // RECENT_SHARE)
+    return state.whole or len(state.recent) > max(RECENT_MIN, state.base // RECENT_SHARE)
 
 
 async def _write_recent(

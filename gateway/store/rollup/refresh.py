@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.store.db import unbounded, vacuum
 from gateway.store.partitions import ensure_ahead
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
-from gateway.store.rollup.derive import rederive, rederive_all
+from gateway.store.rollup.derive import rederive_all
 from gateway.store.rollup.events import Days, day_counts, day_ranges, read_events
 from gateway.store.rollup.fold import Folded, Seen, fold
 from gateway.store.rollup.persist import (
@@ -53,6 +53,7 @@ from gateway.store.rollup.persist import (
     write_lifetimes,
     write_rebuild,
 )
+from gateway.store.rollup.recatalog import rederive
 from gateway.store.rollup.retention import apply_retention, horizon
 from gateway.store.rollup.snapshots import (
     Snapshot,

@@ -50,6 +50,9 @@ class CellState:
     """How many users the stored base (``lifetime_bitmap``) holds."""
     sources: str | None = None
     """The stored per-source counts of ``lifetime`` (source cells only), as loaded."""
+    whole: bool = False
+    """True when ``lifetime`` may have lost users (a catalog change): written whole, never as
+    a recent part."""
     changed: set[int] = field(default_factory=set)
     """The days a delta changed: its own, and later ones whose first-seen users moved earlier
     (only those rows are written back)."""

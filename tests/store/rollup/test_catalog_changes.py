@@ -109,6 +109,26 @@ async def test_a_mini_program_change_is_applied_from_the_fine_cells(
     await _check(engine, EVENTS, {**MPS, changed.id: changed})
 
 
+async def test_a_user_of_a_moved_and_a_staying_mini_program_stays_in_the_cell(
+    engine: AsyncEngine,
+) -> None:
+    mps = {**MPS, "m3": MiniProgram("m3", "w0", "MINI_PROGRAM", "food")}
+    events = [
+        _event(11, "launch", 0, 1, "a0", "m0"),
+        _event(12, "launch", 0, 1, "a0", "m3"),  # user 1 in both food mini programs on day 0
+        _event(13, "launch", 1, 2, "a0", "m0"),  # user 2 only in the one that moves
+        _event(14, "launch", 2, 2, "a0", "m3"),  # ... and later in the one that stays
+    ]
+    await insert_catalog(engine, mps)
+    await insert_batch(engine, events)
+    await refresh(engine)
+    await _drop_raw_events(engine)
+    moved = MiniProgram("m0", "w0", "MINI_PROGRAM", "travel")
+    await _set_mini_program(engine, moved)
+    assert not (await refresh(engine)).full_rebuild
+    await _check(engine, events, {**mps, "m0": moved})
+
+
 async def test_an_app_moving_workspace_is_applied_from_the_fine_cells(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

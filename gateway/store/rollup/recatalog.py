@@ -1,0 +1,210 @@
+"""A catalog change applied by the next refresh: the changed coarse cells corrected in place.
+
+The cells whose membership a change touches (:func:`~gateway.store.rollup.derive.changed_cells`)
+are corrected from their stored state by :func:`~gateway.store.rollup.regroup.regroup`, in the
+three steps of :mod:`~gateway.store.rollup.derive` (an app's type x category cells from fine
+cells, its cells per type or per category from those, a workspace's cells from its apps'). Each
+step hands the next the old and new state of what it changed, so a cell reads only its stored
+state, the members that moved and, for the users they held, the members that stayed. No raw event
+is read: the raw days may have been dropped (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.metrics.cells import CellKey, app_scope
+from gateway.store.rollup.catalog import Catalog
+from gateway.store.rollup.derive import (
+    FineCell,
+    apps_by_workspace,
+    changed_cells,
+    fine_cells,
+    from_fine,
+    members,
+    members_of,
+    parts_of,
+)
+from gateway.store.rollup.fold import SUMS
+from gateway.store.rollup.persist import ensure_cells, load_states, write_corrected
+from gateway.store.rollup.read import batched, scope_cells
+from gateway.store.rollup.regroup import (
+    Before,
+    Change,
+    Corrected,
+    InMemory,
+    Joined,
+    Left,
+    Member,
+    Stored,
+    regroup,
+)
+from gateway.store.rollup.source_counts import (
+    SourceCounter,
+    decode,
+    encode,
+    plus,
+    source_cell_ids,
+)
+from gateway.store.rollup.state import CellState
+from gateway.store.rollup_tables import rollup_days
+
+
+def recorded_catalog_view(recorded: Mapping[tuple[str, str], str], catalog: Catalog) -> Catalog:
+    """The catalog the rollups were built with: the recorded attributes, the current ones of
+    entities never recorded (those cannot be stale)."""
+    apps = {app: recorded.get(("app", app), ws) for app, ws in catalog.apps.items()}
+    mps: dict[str, tuple[str, str]] = {}
+    for mp, attrs in catalog.mini_programs.items():
+        was_type, _, was_category = recorded.get(("mp", mp), "/".join(attrs)).partition("/")
+        mps[mp] = (was_type, was_category)
+    return Catalog(apps=apps, mini_programs=mps)
+
+
+async def _read(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Stored]:
+    """The stored days (totals and serialized active bitmap) of each cell of ``ids``."""
+    out: dict[int, Stored] = {}
+    d = rollup_days.c
+    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
+    wanted = sorted(set(ids))
+    for cell in wanted:
+        out[cell] = Stored()
+    for part in batched(wanted):
+        for row in await conn.execute(select(*columns).where(d.cell_id.in_(part))):
+            out[row[0]].rows[row[1].toordinal()] = (row[2:7], row[7])
+    return out
+
+
+async def rederive(
+    conn: AsyncConnection,
+    recorded: Mapping[tuple[str, str], str],
+    catalog: Catalog,
+    counter: SourceCounter,
+) -> int:
+    """Correct the cells a catalog change moved entities into or out of (nothing when the
+    attributes the rollups were built with are still the current ones); returns how many cells
+    were corrected."""
+    current = catalog.attributes()
+    if all(current.get(key, value) == value for key, value in recorded.items()):
+        return 0
+    fine = await fine_cells(conn)
+    keys = sorted(changed_cells(recorded, catalog, fine))
+    if not keys:
+        return 0
+    before = recorded_catalog_view(recorded, catalog)
+    ids = await ensure_cells(conn, keys)
+    counter.cells.update(source_cell_ids(ids))
+    states = await load_states(conn, {1: sorted(set(ids.values()))})
+    for cell in ids.values():
+        states.setdefault(cell, CellState())
+    done = await _step_one(conn, [k for k in keys if from_fine(k)], ids, states, before,
+                           catalog, fine)  # fmt: skip
+    apps_now, apps_then = apps_by_workspace(catalog), apps_by_workspace(before)
+    scopes = {key.scope for key in keys if key.scope.startswith("app:")}
+    for apps_of in (apps_now, apps_then):
+        scopes |= {app_scope(app) for key in keys for app in apps_of.get(key.scope, [])}
+    known = {**(await scope_cells(conn, scopes)), **ids}
+    for step in ("app", "ws"):
+        chosen = [key for key in keys if key.scope.startswith(f"{step}:") and not from_fine(key)]
+        plans = {
+            ids[key]: (parts_of(key, known, apps_then), parts_of(key, known, apps_now))
+            for key in chosen
+        }
+        done.update(await _correct(conn, plans, states, done))
+    corrected = {ids[key]: states[ids[key]] for key in keys}
+    await _count(conn, corrected, done, counter)
+    await write_corrected(conn, corrected, counter)
+    return len(keys)
+
+
+async def _step_one(
+    conn: AsyncConnection,
+    keys: list[CellKey],
+    ids: Mapping[CellKey, int],
+    states: dict[int, CellState],
+    before: Catalog,
+    catalog: Catalog,
+    fine: Mapping[FineCell, int],
+) -> dict[int, Change]:
+    """Step 1: cells made of fine cells, whose membership changed with the catalog (the fine
+    cells themselves never change)."""
+    then, now = members(before, fine), members(catalog, fine)
+    plans = {
+        ids[key]: (
+            members_of(key, before, then.get(key.scope, [])),
+            members_of(key, catalog, now.get(key.scope, [])),
+        )
+        for key in keys
+    }
+    return await _correct(conn, plans, states, {})
+
+
+async def _correct(
+    conn: AsyncConnection,
+    plans: Mapping[int, tuple[list[int], list[int]]],
+    states: dict[int, CellState],
+    done: Mapping[int, Change],
+) -> dict[int, Change]:
+    """Correct each cell of ``plans`` (id -> its member cells before and after the change) in
+    ``states``; a member in ``done`` was corrected in an earlier step (its state in ``states``
+    is the corrected one), any other is read from the store."""
+    wanted: set[int] = set()
+    for old, new in plans.values():
+        wanted |= {cell for cell in (*old, *new) if cell not in done}
+    read = await _read(conn, wanted)
+    out: dict[int, Change] = {}
+    for cell, (old, new) in plans.items():
+        changed: list[Member] = []
+        keep: list[Stored] = []
+        for member in sorted(set(old) | set(new)):
+            was, now = member in old, member in new
+            if member in done:
+                state, change = states[member], done[member]
+                if was and now:
+                    changed.append(Corrected(state, change))
+                else:
+                    changed.append(Left(Before(state, change)) if was else Joined(InMemory(state)))
+            elif was != now:
+                changed.append(Left(read[member]) if was else Joined(read[member]))
+            else:
+                keep.append(read[member])
+        out[cell] = regroup(states[cell], changed, keep)
+    return out
+
+
+async def _count(
+    conn: AsyncConnection,
+    states: Mapping[int, CellState],
+    changes: Mapping[int, Change],
+    counter: SourceCounter,
+) -> None:
+    """Adjust the counts per source of the corrected source cells by the users whose first day
+    changed (a few), instead of counting every rewritten row again."""
+    items = [
+        (cell, day, pair)
+        for cell, change in changes.items()
+        if cell in counter.cells and cell in states
+        for day, pair in change.firsts.items()
+    ]
+    if not items:
+        return
+    await counter.ready(conn)
+    texts = counter.rows([cell for cell, _, _ in items for _ in (0, 1)],
+                         [bitmap for _, _, pair in items for bitmap in pair])  # fmt: skip
+    totals: dict[int, tuple[Counter[str], Counter[str]]] = defaultdict(
+        lambda: (Counter(), Counter())
+    )
+    for i, (cell, day, _) in enumerate(items):
+        less, more = decode(texts[2 * i]), decode(texts[2 * i + 1])
+        row = states[cell].days.get(day)
+        if row is not None:
+            row.new_sources = encode(plus(decode(row.new_sources), add=more, less=less))
+        added, removed = totals[cell]
+        added.update(more)
+        removed.update(less)
+    for cell, (added, removed) in totals.items():
+        states[cell].sources = encode(plus(decode(states[cell].sources), add=added, less=removed))
