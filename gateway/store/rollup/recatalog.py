@@ -193,18 +193,14 @@ async def _count(
     if not items:
         return
     await counter.ready(conn)
-    texts = counter.rows([cell for cell, _, _ in items for _ in (0, 1)],
-                         [bitmap for _, _, pair in items for bitmap in pair])  # fmt: skip
-    totals: dict[int, tuple[Counter[str], Counter[str]]] = defaultdict(
-        lambda: (Counter(), Counter())
-    )
-    for i, (cell, day, _) in enumerate(items):
-        less, more = decode(texts[2 * i]), decode(texts[2 * i + 1])
+    found = counter.changes([pair for _, _, pair in items])
+    totals: dict[int, Counter[str]] = defaultdict(Counter)
+    for (cell, day, _), change in zip(items, found, strict=True):
+        if not change:
+            continue
         row = states[cell].days.get(day)
         if row is not None:
-            row.new_sources = encode(plus(decode(row.new_sources), add=more, less=less))
-        added, removed = totals[cell]
-        added.update(more)
-        removed.update(less)
-    for cell, (added, removed) in totals.items():
-        states[cell].sources = encode(plus(decode(states[cell].sources), add=added, less=removed))
+            row.new_sources = encode(plus(decode(row.new_sources), add=change, less={}))
+        totals[cell].update(change)
+    for cell, total in totals.items():
+        states[cell].sources = encode(plus(decode(states[cell].sources), add=total, less={}))

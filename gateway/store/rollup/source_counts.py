@@ -142,28 +142,72 @@ class SourceCounter:
         """:meth:`row` of many rows at once: the users of every counted row are looked up in
         the source index together and tallied by one ``bincount`` per slice of
         :data:`TALLY_USERS` users, instead of seven intersections per row."""
+        empty = BitMap()
+        counted = [
+            bitmap if bitmap is not None and cell in self.cells else empty
+            for cell, bitmap in zip(cells, news, strict=True)
+        ]
+        return [encode(counts) for counts in self.tallies(counted)]
+
+    def tallies(self, bitmaps: Sequence[BitMap]) -> list[SourceCounts]:
+        """The counts per source of each of ``bitmaps`` (see :meth:`rows`; empty ones cost
+        nothing)."""
         self.index()
-        wanted = [i for i, cell in enumerate(cells) if cell in self.cells and news[i]]
-        out: list[str | None] = [None] * len(cells)
-        if self._codes is None:  # too many sources for the index: one row at a time
+        out: list[SourceCounts] = [{} for _ in bitmaps]
+        wanted = [i for i, bitmap in enumerate(bitmaps) if bitmap]
+        if self._codes is None:
             for i in wanted:
-                out[i] = self.of(news[i])
+                out[i] = self.counts(bitmaps[i])
             return out
-        for part in _by_size(wanted, news):
-            found = self._tally([bitmap for i in part if (bitmap := news[i])])
-            for i, counts in zip(part, found, strict=True):
-                out[i] = encode(counts)
+        for part in _by_size(wanted, bitmaps):
+            for i, counts in zip(part, self._tally([bitmaps[i] for i in part]), strict=True):
+                out[i] = counts
         return out
+
+    def changes(self, pairs: Sequence[tuple[BitMap, BitMap]]) -> list[SourceCounts]:
+        """For each ``(removed, added)`` pair of user sets, how its counts per source change
+        (added less removed, zero changes dropped): one signed ``bincount`` over every pair's
+        users, and a dictionary only for the pairs that change a count."""
+        self.index()
+        if self._codes is None:
+            return [plus(self.counts(added), add={}, less=self.counts(removed))
+                    for removed, added in pairs]  # fmt: skip
+        arrays, rows, signs = [], [], []
+        for i, (removed, added) in enumerate(pairs):
+            for bitmap, sign in ((removed, -1), (added, 1)):
+                if bitmap:
+                    arrays.append(np.frombuffer(bitmap.to_array(), dtype=np.uint32))
+                    rows.append(i)
+                    signs.append(sign)
+        out: list[SourceCounts] = [{} for _ in pairs]
+        if not arrays:
+            return out
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        width = len(self._names) + 1
+        keys = np.repeat(np.array(rows, dtype=np.int64), lengths) * width
+        keys += self._codes_of(np.concatenate(arrays))
+        weights = np.repeat(np.array(signs, dtype=np.int64), lengths)
+        tally = np.bincount(keys, weights=weights, minlength=len(pairs) * width)
+        tally = tally.astype(np.int64).reshape(len(pairs), width)
+        tally[:, 0] = 0  # users with no source are counted nowhere
+        for i in np.flatnonzero(tally.any(axis=1)).tolist():
+            row = tally[i]
+            out[i] = {self._names[code - 1]: int(row[code]) for code in np.flatnonzero(row)}
+        return out
+
+    def _codes_of(self, uids: np.ndarray) -> np.ndarray:
+        """The source code of each uid (0: none; the index built)."""
+        assert self._codes is not None
+        codes = np.zeros(len(uids), dtype=np.uint8)
+        known = uids < len(self._codes)  # users past the index have no source
+        codes[known] = self._codes[uids[known]]
+        return codes
 
     def _tally(self, bitmaps: Sequence[BitMap]) -> list[SourceCounts]:
         """The counts per source of each of ``bitmaps`` (non-empty; the index built): their
         users' codes looked up together, tallied by one ``bincount`` keyed by row and code."""
-        assert self._codes is not None
         arrays = [np.frombuffer(b.to_array(), dtype=np.uint32) for b in bitmaps]
-        uids = arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
-        codes = np.zeros(len(uids), dtype=np.uint8)
-        known = uids < len(self._codes)  # users past the index have no source
-        codes[known] = self._codes[uids[known]]
+        codes = self._codes_of(arrays[0] if len(arrays) == 1 else np.concatenate(arrays))
         width = len(self._names) + 1
         if len(arrays) == 1:
             tally = np.bincount(codes, minlength=width).reshape(1, width)
