@@ -54,13 +54,16 @@ class Stored:
     _cache: dict[int, BitMap] = field(default_factory=dict)
 
     def days(self) -> Iterable[int]:
+        """See :class:`CellContent`."""
         return self.rows.keys()
 
     def sums(self, day: int) -> Sequence[int] | None:
+        """See :class:`CellContent`."""
         row = self.rows.get(day)
         return None if row is None else row[0]
 
     def active(self, day: int) -> BitMap:
+        """See :class:`CellContent` (deserialized once, on first use)."""
         found = self._cache.get(day)
         if found is None:
             row = self.rows.get(day)
@@ -118,9 +121,14 @@ class Member(Protocol):
 class CellContent(Protocol):
     """A member's days: what a :class:`Stored` or a state in memory answers."""
 
-    def days(self) -> Iterable[int]: ...
-    def sums(self, day: int) -> Sequence[int] | None: ...
-    def active(self, day: int) -> BitMap: ...
+    def days(self) -> Iterable[int]:
+        """The days it holds a row for."""
+
+    def sums(self, day: int) -> Sequence[int] | None:
+        """The totals of ``day`` (None: no row that day)."""
+
+    def active(self, day: int) -> BitMap:
+        """The active users of ``day`` (never modified by the caller)."""
 
 
 @dataclass
