@@ -91,15 +91,21 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
             states[row.id] = CellState(
                 lifetime=lifetime, recent=recent, base=base, sources=row.sources
             )
+    columns = [
+        *(d.cell_id, d.day),
+        *(d[name] for name in SUMS),
+        *(d.active_bitmap, d.new_bitmap, d.new_sources),
+    ]
     for first, cells in groups.items():
         for part in batched(cells):
-            stmt = select(rollup_days).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
+            stmt = select(*columns).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
             for row in await conn.execute(stmt):
-                states[row.cell_id].days[row.day.toordinal()] = DayState(
-                    sums=[int(getattr(row, name)) for name in SUMS],
-                    active=stored_bitmap(row.active_bitmap),
-                    new=stored_bitmap(row.new_bitmap),
-                    new_sources=row.new_sources,
+                values: tuple[Any, ...] = tuple(row)  # by position: far cheaper than by name
+                states[values[0]].days[values[1].toordinal()] = DayState(
+                    sums=[int(value) for value in values[2:7]],
+                    active=stored_bitmap(values[7]),
+                    new=stored_bitmap(values[8]),
+                    new_sources=values[9],
                 )
     return states
 

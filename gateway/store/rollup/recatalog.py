@@ -11,7 +11,7 @@ is read: the raw days may have been dropped (SPEC §2).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
@@ -47,7 +47,6 @@ from gateway.store.rollup.source_counts import (
     SourceCounter,
     decode,
     encode,
-    plus,
     source_cell_ids,
 )
 from gateway.store.rollup.state import CellState
@@ -194,13 +193,21 @@ async def _count(
         return
     await counter.ready(conn)
     found = counter.changes([pair for _, _, pair in items])
-    totals: dict[int, Counter[str]] = defaultdict(Counter)
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
     for (cell, day, _), change in zip(items, found, strict=True):
         if not change:
             continue
         row = states[cell].days.get(day)
         if row is not None:
-            row.new_sources = encode(plus(decode(row.new_sources), add=change, less={}))
-        totals[cell].update(change)
+            row.new_sources = encode(_plus(decode(row.new_sources), change))
+        _plus(totals[cell], change)
     for cell, total in totals.items():
-        states[cell].sources = encode(plus(decode(states[cell].sources), add=total, less={}))
+        states[cell].sources = encode(_plus(decode(states[cell].sources), total))
+
+
+def _plus(counts: dict[str, int], change: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` changed in place by ``change`` (its zero counts kept; :func:`encode` drops
+    them)."""
+    for source, value in change.items():
+        counts[source] = counts.get(source, 0) + value
+    return counts
