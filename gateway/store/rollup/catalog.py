@@ -9,6 +9,7 @@ cannot be stale.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select
@@ -94,3 +95,14 @@ async def record_catalog(conn: AsyncConnection, catalog: Catalog) -> None:
     rows = [{"kind": k, "id": i, "attributes": a} for (k, i), a in catalog.attributes().items()]
     if rows:
         await conn.execute(insert(rollup_catalog), rows)
+
+
+def recorded_view(recorded: Mapping[tuple[str, str], str], catalog: Catalog) -> Catalog:
+    """The catalog the rollups were built with: the recorded attributes, the current ones of
+    entities never recorded (those cannot be stale)."""
+    apps = {app: recorded.get(("app", app), ws) for app, ws in catalog.apps.items()}
+    mps: dict[str, tuple[str, str]] = {}
+    for mp, attrs in catalog.mini_programs.items():
+        was_type, _, was_category = recorded.get(("mp", mp), "/".join(attrs)).partition("/")
+        mps[mp] = (was_type, was_category)
+    return Catalog(apps=apps, mini_programs=mps)

@@ -25,7 +25,7 @@ need not be read):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,19 +78,16 @@ async def fine_cells(conn: AsyncConnection) -> dict[FineCell, int]:
     return found
 
 
-def changed_cells(
-    recorded: Mapping[tuple[str, str], str], catalog: Catalog, fine: Iterable[FineCell]
-) -> set[CellKey]:
-    """The coarse cells whose membership differs between the ``recorded`` attributes (what the
-    rollups were built with) and ``catalog`` (now), among those holding a fine cell."""
+def changed_cells(before: Catalog, catalog: Catalog, fine: Iterable[FineCell]) -> set[CellKey]:
+    """The coarse cells whose membership differs between ``before`` (the attributes the rollups
+    were built with, :func:`~gateway.store.rollup.catalog.recorded_view`) and ``catalog`` (now),
+    among those holding a fine cell."""
     out: set[CellKey] = set()
     for app, mp, data_type in fine:
         workspace, attrs = catalog.apps.get(app), catalog.mini_programs.get(mp)
         if workspace is None or attrs is None:
             continue
-        was_in = recorded.get(("app", app), workspace)
-        was_type, _, was_category = recorded.get(("mp", mp), "/".join(attrs)).partition("/")
-        was = (was_type, was_category)
+        was_in, was = before.apps[app], before.mini_programs[mp]
         if was_in != workspace:  # every cell of both workspaces holding the pair
             out |= _variants(workspace_scope(was_in), data_type, [was], everything=True)
             out |= _variants(workspace_scope(workspace), data_type, [attrs], everything=True)
@@ -222,23 +219,31 @@ async def _unions(
     for member in into.keys() & computed.keys():
         for day, held in computed[member].days.items():
             add(member, day, held.sums, held.active or None)
-    d = rollup_days.c
-    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
-    for part in batched(sorted(into.keys() - computed.keys())):
-        for row in await conn.execute(select(*columns).where(d.cell_id.in_(part))):
-            active = None if row[7] is None else BitMap.deserialize(row[7])
-            add(row[0], row[1].toordinal(), row[2:7], active)
+    async for cell, day, values, raw in active_rows(conn, into.keys() - computed.keys()):
+        add(cell, day, values, None if raw is None else BitMap.deserialize(raw))
     _sum_days(accumulators, pairs, sums)
     return {
         cell: accumulator.state() for cell, accumulator in zip(cells, accumulators, strict=True)
     }
 
 
+async def active_rows(
+    conn: AsyncConnection, ids: Iterable[int]
+) -> AsyncIterator[tuple[int, int, Sequence[int], bytes | None]]:
+    """Every stored day of the cells ``ids``: (cell id, day ordinal, :data:`SUMS`, serialized
+    active bitmap)."""
+    d = rollup_days.c
+    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
+    for part in batched(sorted(set(ids))):
+        for row in await conn.execute(select(*columns).where(d.cell_id.in_(part))):
+            yield row[0], row[1].toordinal(), row[2:7], row[7]
+
+
 def from_fine(key: CellKey) -> bool:
     """Whether a coarse cell is derived from fine cells directly: a mini program's (across
     apps) and an app's per type and category or all-in-one. An app's cell per type only or
     per category only is the union of its type x category cells, a workspace's cell the
-    union of its apps' same cells (:func:`states`)."""
+    union of its apps' same cells (:func:`_states`)."""
     if not key.scope.startswith("app:"):
         return key.scope.startswith("mp:")
     return (key.mp_type == ANY) == (key.category == ANY)
@@ -282,7 +287,7 @@ async def _states(
 def parts_of(
     key: CellKey, known: Mapping[CellKey, int], apps_of: Mapping[str, list[str]]
 ) -> list[int]:
-    """The cells a step-2 or step-3 cell (see :func:`states`) is the union of, among the
+    """The cells a step-2 or step-3 cell (see :func:`_states`) is the union of, among the
     ``known`` ones."""
     if key.scope.startswith("app:"):
         found = [

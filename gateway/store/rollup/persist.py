@@ -180,25 +180,6 @@ async def replace_cells(
     await write_lifetimes(conn, grown, counter)
 
 
-async def write_corrected(
-    conn: AsyncConnection, states: dict[int, CellState], counter: SourceCounter
-) -> None:
-    """Write back what a catalog change corrected: each state's changed days (a day it no
-    longer holds is deleted) and, when its users changed, its whole lifetime. Their counts per
-    source are the states' own, adjusted by the correction."""
-    await fast_compression(conn)
-    pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
-    for part in batched(pairs, 10_000):
-        await _delete_days(conn, part)
-    kept = [(cell, day) for cell, day in pairs if day in states[cell].days]
-    await _write_rows(conn, states, kept)
-    grown = {cell: state for cell, state in states.items() if state.grown}
-    await write_lifetimes(
-        conn, ((cell, state.lifetime) for cell, state in grown.items()), counter,
-        {cell: state.sources for cell, state in grown.items()},
-    )  # fmt: skip
-
-
 def _recount(cell: int, state: CellState, counter: SourceCounter) -> None:
     """Count the changed days of a source cell per source, and its lifetime's counts by
     difference (the counts of the rows replaced out, the new ones in)."""
@@ -213,20 +194,28 @@ def _recount(cell: int, state: CellState, counter: SourceCounter) -> None:
 
 
 async def write_changes(
-    conn: AsyncConnection, states: dict[int, CellState], counter: SourceCounter
+    conn: AsyncConnection,
+    states: dict[int, CellState],
+    counter: SourceCounter,
+    *,
+    counted: bool = False,
 ) -> None:
-    """Write back only the days each state's delta changed (and grown lifetimes): a refresh
-    rewrites what it changed, not every loaded day after its earliest new event. The changed
-    days of source cells are counted per source with ``counter``."""
+    """Write back only the days each state changed (and grown lifetimes): a refresh rewrites
+    what it changed, not every loaded day after its earliest new event; a changed day the state
+    no longer holds (a catalog change emptied it) is deleted. The changed days of source cells
+    are counted per source with ``counter``, unless ``counted`` (the states' counts were
+    adjusted already)."""
     await fast_compression(conn)
-    if counter.cells & states.keys():
+    recount = set() if counted else counter.cells & states.keys()
+    if recount:
         await counter.ready(conn)
-    for cell in counter.cells & states.keys():
+    for cell in recount:
         _recount(cell, states[cell], counter)
     pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
     for part in batched(pairs, 10_000):
         await _delete_days(conn, part)
-    await _write_rows(conn, states, pairs)
+    held = [(cell, day) for cell, day in pairs if day in states[cell].days]
+    await _write_rows(conn, states, held)
     grown = {cell: state for cell, state in states.items() if state.grown}
     whole = {cell for cell, state in grown.items() if _merge_recent(state)}
     await write_lifetimes(

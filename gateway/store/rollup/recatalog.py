@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.cells import CellKey, app_scope
-from gateway.store.rollup.catalog import Catalog
+from gateway.store.rollup.catalog import Catalog, recorded_view
 from gateway.store.rollup.derive import (
     FineCell,
+    active_rows,
     apps_by_workspace,
     changed_cells,
     fine_cells,
@@ -29,9 +29,8 @@ from gateway.store.rollup.derive import (
     members_of,
     parts_of,
 )
-from gateway.store.rollup.fold import SUMS
-from gateway.store.rollup.persist import ensure_cells, load_states, write_corrected
-from gateway.store.rollup.read import batched, scope_cells
+from gateway.store.rollup.persist import ensure_cells, load_states, write_changes
+from gateway.store.rollup.read import scope_cells
 from gateway.store.rollup.regroup import (
     Before,
     Change,
@@ -50,31 +49,13 @@ from gateway.store.rollup.source_counts import (
     source_cell_ids,
 )
 from gateway.store.rollup.state import CellState
-from gateway.store.rollup_tables import rollup_days
-
-
-def recorded_catalog_view(recorded: Mapping[tuple[str, str], str], catalog: Catalog) -> Catalog:
-    """The catalog the rollups were built with: the recorded attributes, the current ones of
-    entities never recorded (those cannot be stale)."""
-    apps = {app: recorded.get(("app", app), ws) for app, ws in catalog.apps.items()}
-    mps: dict[str, tuple[str, str]] = {}
-    for mp, attrs in catalog.mini_programs.items():
-        was_type, _, was_category = recorded.get(("mp", mp), "/".join(attrs)).partition("/")
-        mps[mp] = (was_type, was_category)
-    return Catalog(apps=apps, mini_programs=mps)
 
 
 async def _read(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Stored]:
     """The stored days (totals and serialized active bitmap) of each cell of ``ids``."""
-    out: dict[int, Stored] = {}
-    d = rollup_days.c
-    columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
-    wanted = sorted(set(ids))
-    for cell in wanted:
-        out[cell] = Stored()
-    for part in batched(wanted):
-        for row in await conn.execute(select(*columns).where(d.cell_id.in_(part))):
-            out[row[0]].rows[row[1].toordinal()] = (row[2:7], row[7])
+    out = {cell: Stored() for cell in ids}
+    async for cell, day, values, raw in active_rows(conn, out):
+        out[cell].rows[day] = (values, raw)
     return out
 
 
@@ -91,15 +72,13 @@ async def rederive(
     if all(current.get(key, value) == value for key, value in recorded.items()):
         return 0
     fine = await fine_cells(conn)
-    keys = sorted(changed_cells(recorded, catalog, fine))
+    before = recorded_view(recorded, catalog)
+    keys = sorted(changed_cells(before, catalog, fine))
     if not keys:
         return 0
-    before = recorded_catalog_view(recorded, catalog)
     ids = await ensure_cells(conn, keys)
     counter.cells.update(source_cell_ids(ids))
     states = await load_states(conn, {1: sorted(set(ids.values()))})
-    for cell in ids.values():
-        states.setdefault(cell, CellState())
     done = await _step_one(conn, [k for k in keys if from_fine(k)], ids, states, before,
                            catalog, fine)  # fmt: skip
     apps_now, apps_then = apps_by_workspace(catalog), apps_by_workspace(before)
@@ -116,7 +95,7 @@ async def rederive(
         done.update(await _correct(conn, plans, states, done))
     corrected = {ids[key]: states[ids[key]] for key in keys}
     await _count(conn, corrected, done, counter)
-    await write_corrected(conn, corrected, counter)
+    await write_changes(conn, corrected, counter, counted=True)
     return len(keys)
 
 
@@ -186,7 +165,7 @@ async def _count(
     items = [
         (cell, day, pair)
         for cell, change in changes.items()
-        if cell in counter.cells and cell in states
+        if cell in counter.cells
         for day, pair in change.firsts.items()
     ]
     if not items:
