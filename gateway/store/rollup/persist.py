@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.metrics.cells import CellKey
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, Folded
-from gateway.store.rollup.read import batched, cell_ids, stored_bitmap
+from gateway.store.rollup.read import batched, cell_ids, fetch_rows, stored_bitmap
 from gateway.store.rollup.source_counts import (
     SourceCounter,
     decode,
@@ -99,8 +99,7 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     for first, cells in groups.items():
         for part in batched(cells):
             stmt = select(*columns).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
-            for row in await conn.execute(stmt):
-                values: tuple[Any, ...] = tuple(row)  # by position: far cheaper than by name
+            for values in await fetch_rows(conn, stmt):
                 states[values[0]].days[values[1].toordinal()] = DayState(
                     sums=[int(value) for value in values[2:7]],
                     active=stored_bitmap(values[7]),

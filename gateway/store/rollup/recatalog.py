@@ -16,10 +16,9 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.metrics.cells import CellKey, app_scope
+from gateway.metrics.cells import app_scope
 from gateway.store.rollup.catalog import Catalog, recorded_view
 from gateway.store.rollup.derive import (
-    FineCell,
     active_rows,
     apps_by_workspace,
     changed_cells,
@@ -79,61 +78,54 @@ async def rederive(
     ids = await ensure_cells(conn, keys)
     counter.cells.update(source_cell_ids(ids))
     states = await load_states(conn, {1: sorted(set(ids.values()))})
-    done = await _step_one(conn, [k for k in keys if from_fine(k)], ids, states, before,
-                           catalog, fine)  # fmt: skip
     apps_now, apps_then = apps_by_workspace(catalog), apps_by_workspace(before)
     scopes = {key.scope for key in keys if key.scope.startswith("app:")}
     for apps_of in (apps_now, apps_then):
         scopes |= {app_scope(app) for key in keys for app in apps_of.get(key.scope, [])}
     known = {**(await scope_cells(conn, scopes)), **ids}
+    then, now = members(before, fine), members(catalog, fine)
+    steps: list[Plans] = [
+        {
+            ids[key]: (
+                members_of(key, before, then.get(key.scope, [])),
+                members_of(key, catalog, now.get(key.scope, [])),
+            )
+            for key in keys
+            if from_fine(key)
+        }
+    ]
     for step in ("app", "ws"):
         chosen = [key for key in keys if key.scope.startswith(f"{step}:") and not from_fine(key)]
-        plans = {
-            ids[key]: (parts_of(key, known, apps_then), parts_of(key, known, apps_now))
-            for key in chosen
-        }
-        done.update(await _correct(conn, plans, states, done))
-    corrected = {ids[key]: states[ids[key]] for key in keys}
-    await _count(conn, corrected, done, counter)
-    await write_changes(conn, corrected, counter, counted=True)
+        steps.append(
+            {
+                ids[key]: (parts_of(key, known, apps_then), parts_of(key, known, apps_now))
+                for key in chosen
+            }
+        )
+    corrected = set(ids.values())
+    wanted = {m for plans in steps for old, new in plans.values() for m in (*old, *new)}
+    read = await _read(conn, wanted - corrected)  # one read: each one scans the days table
+    done: dict[int, Change] = {}
+    for plans in steps:
+        done.update(_correct(plans, states, done, read))
+    cells = {ids[key]: states[ids[key]] for key in keys}
+    await _count(conn, cells, done, counter)
+    await write_changes(conn, cells, counter, counted=True)
     return len(keys)
 
 
-async def _step_one(
-    conn: AsyncConnection,
-    keys: list[CellKey],
-    ids: Mapping[CellKey, int],
-    states: dict[int, CellState],
-    before: Catalog,
-    catalog: Catalog,
-    fine: Mapping[FineCell, int],
-) -> dict[int, Change]:
-    """Step 1: cells made of fine cells, whose membership changed with the catalog (the fine
-    cells themselves never change)."""
-    then, now = members(before, fine), members(catalog, fine)
-    plans = {
-        ids[key]: (
-            members_of(key, before, then.get(key.scope, [])),
-            members_of(key, catalog, now.get(key.scope, [])),
-        )
-        for key in keys
-    }
-    return await _correct(conn, plans, states, {})
+Plans = dict[int, tuple[list[int], list[int]]]
+"""The cells one step corrects: id -> its member cells before and after the change."""
 
 
-async def _correct(
-    conn: AsyncConnection,
-    plans: Mapping[int, tuple[list[int], list[int]]],
+def _correct(
+    plans: Plans,
     states: dict[int, CellState],
     done: Mapping[int, Change],
+    read: Mapping[int, Stored],
 ) -> dict[int, Change]:
-    """Correct each cell of ``plans`` (id -> its member cells before and after the change) in
-    ``states``; a member in ``done`` was corrected in an earlier step (its state in ``states``
-    is the corrected one), any other is read from the store."""
-    wanted: set[int] = set()
-    for old, new in plans.values():
-        wanted |= {cell for cell in (*old, *new) if cell not in done}
-    read = await _read(conn, wanted)
+    """Correct each cell of ``plans`` in ``states``; a member in ``done`` was corrected in an
+    earlier step (its state in ``states`` is the corrected one), any other is in ``read``."""
     out: dict[int, Change] = {}
     for cell, (old, new) in plans.items():
         changed: list[Member] = []
