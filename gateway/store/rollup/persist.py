@@ -101,7 +101,7 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
             stmt = select(*columns).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
             for values in await fetch_rows(conn, stmt):
                 states[values[0]].days[values[1].toordinal()] = DayState(
-                    sums=[int(value) for value in values[2:7]],
+                    sums=list(values[2:7]),
                     active=stored_bitmap(values[7]),
                     new=stored_bitmap(values[8]),
                     new_sources=values[9],
