@@ -117,7 +117,10 @@ async def test_redis_stopped_mid_load_answers_every_request(
     assert [a.hit for a in warm[len(DOCUMENTS) :]] == [True] * len(DOCUMENTS)
     before = response_lookups()
     loading = asyncio.create_task(keep_asking(gateway, expected, 20))
-    await asyncio.sleep(0.1)
+    for _ in range(500):  # until the load has been served from Redis (a slow host: later)
+        if response_lookups()["hit"] > before["hit"]:
+            break
+        await asyncio.sleep(0.01)
     assert not loading.done()
     await asyncio.to_thread(private_redis.stop)  # while requests are in flight
     answers = await loading  # every one a 200 with the right data (checked in round_)
