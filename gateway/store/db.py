@@ -120,6 +120,21 @@ async def unbounded(conn: AsyncConnection) -> None:
         await conn.execution_options(**{UNBOUNDED: True})
 
 
+RANDOM_PAGE_COST = 1.1
+"""The refresh's planner cost of a random page read (PostgreSQL's default, 4, models spinning
+disks): the rollups a refresh reads are in memory or on SSD, where a random read costs about a
+sequential one. With the default, reading a thousand cells' whole histories (a catalog change)
+scanned the whole days table (145k pages at ``xlarge``, 0.9-1.7 s) instead of the 25k pages
+that hold them through the primary key (0.2 s)."""
+
+
+async def for_cached_reads(conn: AsyncConnection) -> None:
+    """PostgreSQL: plan the rest of ``conn``'s transaction for data in memory or on SSD
+    (:data:`RANDOM_PAGE_COST`); a no-op on SQLite."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(f"SET LOCAL random_page_cost = {RANDOM_PAGE_COST}")
+
+
 def is_postgres(engine: AsyncEngine | Engine) -> bool:
     """True when ``engine`` talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    case,
     column,
     delete,
     func,
@@ -37,7 +38,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.metrics.cells import CellKey
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, Folded
-from gateway.store.rollup.read import batched, cell_ids, fetch_rows, stored_bitmap
+from gateway.store.rollup.read import (
+    MAX_PARAMS,
+    among,
+    batched,
+    cell_ids,
+    fetch_rows,
+    stored_bitmap,
+)
 from gateway.store.rollup.source_counts import (
     SourceCounter,
     decode,
@@ -77,12 +85,11 @@ def group_by_first_day(first_days: Mapping[int, int]) -> Groups:
     return dict(groups)
 
 
-async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellState]:
-    """Each cell's lifetime bitmap and its stored days on or after its group's day."""
+async def _load_cells(conn: AsyncConnection, cells: Iterable[int]) -> dict[int, CellState]:
+    """Each cell's state without its days: lifetime (base and recent part) and sources."""
     states: dict[int, CellState] = {}
-    c, d = rollup_cells.c, rollup_days.c
-    every = [cell for cells in groups.values() for cell in cells]
-    for part in batched(every):
+    c = rollup_cells.c
+    for part in batched(sorted(set(cells))):
         stmt = select(c.id, c.lifetime_bitmap, c.recent_bitmap, c.sources).where(c.id.in_(part))
         for row in await conn.execute(stmt):
             lifetime, recent = stored_bitmap(row.lifetime_bitmap), stored_bitmap(row.recent_bitmap)
@@ -91,6 +98,24 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
             states[row.id] = CellState(
                 lifetime=lifetime, recent=recent, base=base, sources=row.sources
             )
+    return states
+
+
+def _day_state(values: Sequence[Any]) -> DayState:
+    """A loaded day: (cell, day, *SUMS, active, new, new_sources) by position (far cheaper than
+    by name)."""
+    return DayState(
+        sums=list(values[2:7]),
+        active=stored_bitmap(values[7]),
+        new=stored_bitmap(values[8]),
+        new_sources=values[9],
+    )
+
+
+async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellState]:
+    """Each cell's lifetime bitmap and its stored days on or after its group's day."""
+    states = await _load_cells(conn, [cell for cells in groups.values() for cell in cells])
+    d = rollup_days.c
     columns = [
         *(d.cell_id, d.day),
         *(d[name] for name in SUMS),
@@ -100,13 +125,42 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
         for part in batched(cells):
             stmt = select(*columns).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
             for values in await fetch_rows(conn, stmt):
-                states[values[0]].days[values[1].toordinal()] = DayState(
-                    sums=list(values[2:7]),
-                    active=stored_bitmap(values[7]),
-                    new=stored_bitmap(values[8]),
-                    new_sources=values[9],
-                )
+                states[values[0]].days[values[1].toordinal()] = _day_state(values)
     return states
+
+
+MemberRows = dict[int, dict[int, tuple[Sequence[int], bytes | None]]]
+"""Cell -> day -> (:data:`SUMS`, serialized active bitmap): cells read for their users only."""
+
+
+async def load_with_members(
+    conn: AsyncConnection, cells: Sequence[int], members: Iterable[int]
+) -> tuple[dict[int, CellState], MemberRows]:
+    """The whole state of ``cells`` (every stored day) and the days of ``members`` (totals and
+    serialized active bitmap), in one read of the days table: each read of many cells' whole
+    histories is a scan of it. ``cells`` must fit one statement (:data:`MAX_PARAMS`)."""
+    states = await _load_cells(conn, cells)
+    mine = sorted(set(cells))
+    rest = sorted(set(members) - set(mine))
+    rows: MemberRows = {member: {} for member in rest}
+    d = rollup_days.c
+    whole = among(conn, d.cell_id, mine)
+    columns = [
+        *(d.cell_id, d.day),
+        *(d[name] for name in SUMS),
+        d.active_bitmap,
+        case((whole, d.new_bitmap)),
+        case((whole, d.new_sources)),
+    ]
+    for part in batched([*mine, *rest], MAX_PARAMS - len(mine)):
+        stmt = select(*columns).where(among(conn, d.cell_id, part))
+        for values in await fetch_rows(conn, stmt):
+            cell, day = values[0], values[1].toordinal()
+            if cell in rows:
+                rows[cell][day] = (values[2:7], values[7])
+            else:
+                states[cell].days[day] = _day_state(values)
+    return states, rows
 
 
 def _serialized(bitmap: BitMap | None) -> bytes | None:

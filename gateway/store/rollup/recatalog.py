@@ -12,7 +12,7 @@ is read: the raw days may have been dropped (SPEC §2).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,8 +28,13 @@ from gateway.store.rollup.derive import (
     members_of,
     parts_of,
 )
-from gateway.store.rollup.persist import ensure_cells, load_states, write_changes
-from gateway.store.rollup.read import scope_cells
+from gateway.store.rollup.persist import (
+    ensure_cells,
+    load_states,
+    load_with_members,
+    write_changes,
+)
+from gateway.store.rollup.read import MAX_PARAMS, scope_cells
 from gateway.store.rollup.regroup import (
     Before,
     Change,
@@ -50,12 +55,20 @@ from gateway.store.rollup.source_counts import (
 from gateway.store.rollup.state import CellState
 
 
-async def _read(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, Stored]:
-    """The stored days (totals and serialized active bitmap) of each cell of ``ids``."""
-    out = {cell: Stored() for cell in ids}
+async def _load(
+    conn: AsyncConnection, corrected: list[int], members: set[int]
+) -> tuple[dict[int, CellState], dict[int, Stored]]:
+    """The corrected cells' states and the other members' stored days (totals and serialized
+    active bitmap), in one read of the days table when the corrected cells fit one statement
+    (each read of many cells' whole histories is a scan of the table)."""
+    if len(corrected) <= MAX_PARAMS // 2:
+        states, rows = await load_with_members(conn, corrected, members)
+        return states, {cell: Stored(rows=rows[cell]) for cell in members}
+    states = await load_states(conn, {1: corrected})
+    out = {cell: Stored() for cell in members}
     async for cell, day, values, raw in active_rows(conn, out):
         out[cell].rows[day] = (values, raw)
-    return out
+    return states, out
 
 
 async def rederive(
@@ -77,7 +90,6 @@ async def rederive(
         return 0
     ids = await ensure_cells(conn, keys)
     counter.cells.update(source_cell_ids(ids))
-    states = await load_states(conn, {1: sorted(set(ids.values()))})
     apps_now, apps_then = apps_by_workspace(catalog), apps_by_workspace(before)
     scopes = {key.scope for key in keys if key.scope.startswith("app:")}
     for apps_of in (apps_now, apps_then):
@@ -102,9 +114,9 @@ async def rederive(
                 for key in chosen
             }
         )
-    corrected = set(ids.values())
+    corrected = sorted(set(ids.values()))
     wanted = {m for plans in steps for old, new in plans.values() for m in (*old, *new)}
-    read = await _read(conn, wanted - corrected)  # one read: each one scans the days table
+    states, read = await _load(conn, corrected, wanted - set(corrected))
     done: dict[int, Change] = {}
     for plans in steps:
         done.update(_correct(plans, states, done, read))

@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.store.db import unbounded, vacuum
+from gateway.store.db import for_cached_reads, unbounded, vacuum
 from gateway.store.partitions import ensure_ahead
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
 from gateway.store.rollup.derive import rederive_all
@@ -218,6 +218,7 @@ async def refresh(
     await ensure_ahead(engine, taken_at)  # the coming days' partitions, before ingest needs them
     async with engine.begin() as conn:
         await unbounded(conn)  # a refresh is never cut short by a request's timeout
+        await for_cached_reads(conn)
         info = await _refresh(conn, full=full, taken_at=taken_at)
     logger.info(
         "snapshot %d: %d events in %.2fs%s",

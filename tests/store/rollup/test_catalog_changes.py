@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.store.rollup import refresh
+from gateway.store.rollup import recatalog, refresh
 from gateway.store.rollup.retention import apply_retention
 from gateway.store.tables import EVENT_TABLES, mini_programs, target_apps
 from tests.metrics import bruteforce as bf
@@ -90,9 +90,12 @@ async def _check(engine: AsyncEngine, events: list[Event], mps: dict[str, MiniPr
     ],
     ids=["category", "type", "both"],
 )
+@pytest.mark.parametrize("one_read", [True, False], ids=["one read", "two reads"])
 async def test_a_mini_program_change_is_applied_from_the_fine_cells(
-    engine: AsyncEngine, changed: MiniProgram
+    engine: AsyncEngine, changed: MiniProgram, one_read: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not one_read:  # as with more corrected cells than one statement takes
+        monkeypatch.setattr(recatalog, "MAX_PARAMS", 2)
     await insert_catalog(engine, MPS)
     await insert_batch(engine, EVENTS[:6])
     await refresh(engine)
