@@ -73,6 +73,39 @@ class UserBasis(enum.Enum):
     ACTIVE = "ACTIVE"
 
 
+class Platform(enum.Enum):
+    """The platform an event came from (`UNKNOWN` when the event did not say)."""
+
+    UNKNOWN = "UNKNOWN"
+    IOS = "IOS"
+    ANDROID = "ANDROID"
+    HARMONYOS = "HARMONYOS"
+    WEB = "WEB"
+    WINDOWS = "WINDOWS"
+    MACOS = "MACOS"
+    OTHER = "OTHER"
+
+
+UNKNOWN_REGION = "UNKNOWN"
+"""The ``region`` of an event that did not carry one (else an ISO 3166-1 alpha-2 code)."""
+
+
+class PageOrderField(enum.Enum):
+    """What `MiniProgram.pages` is sorted by (ties by path, ascending)."""
+
+    PAGE_VIEWS = "PAGE_VIEWS"
+    VISITORS = "VISITORS"
+    TOTAL_TIME = "TOTAL_TIME"
+    PATH = "PATH"
+
+
+class RetentionCohortKind(enum.Enum):
+    """Who a retention cohort holds."""
+
+    NEW_USERS = "NEW_USERS"
+    ACTIVE_USERS = "ACTIVE_USERS"
+
+
 UNKNOWN_SOURCE = "unknown"
 """The ``user.source`` of a user who has no ``user`` record."""
 

@@ -25,6 +25,12 @@ from gateway.domain import (
     MerchantType,
     MiniProgramType,
 )
+from gateway.store.audience_codes import (
+    checked_platform,
+    checked_region,
+    platform_code,
+    region_code,
+)
 from gateway.utc import naive_utc
 
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]  # 1-128 of [A-Za-z0-9_.:@/-]
@@ -114,6 +120,25 @@ class _Event(_Record, frozen=True):
     mini_program_id: Id
     user_guid: Id
     data_type: DataType = DataType.PRODUCTION
+    platform: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    region: Annotated[str, msgspec.Meta(max_length=8)] | None = None
+
+    def __post_init__(self) -> None:
+        # Case-insensitive on input, stored normalized (SPEC §2): checked here, coded on storage.
+        if self.platform is not None:
+            checked_platform(self.platform)
+        if self.region is not None:
+            checked_region(self.region)
+
+    @property
+    def platform_code(self) -> int:
+        """The platform's code (:mod:`~gateway.store.audience_codes`; 0 when absent)."""
+        return platform_code(self.platform)
+
+    @property
+    def region_code(self) -> int:
+        """The region's code (:mod:`~gateway.store.audience_codes`; 0 when absent)."""
+        return region_code(self.region)
 
 
 class LaunchRecord(_Event, frozen=True, tag="launch"):
@@ -134,6 +159,7 @@ class AdImpressionRecord(_Event, frozen=True, kw_only=True, tag="adImpression"):
     revenue: Decimal
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.revenue.is_finite() or self.revenue < 0:
             raise ValueError("revenue must be a finite decimal >= 0")
         if self.revenue > MAX_REVENUE_USD:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -140,6 +141,10 @@ def _event_table(name: str, *extra: Column[object]) -> Table:
         Column("uid", Integer, nullable=False),
         Column("data_type", _enum(DataType, "data_type"), nullable=False),
         *extra,
+        # Codes of gateway.store.audience_codes (0: the event did not say); last, as the
+        # migration that added them left them.
+        Column("platform", SmallInteger, nullable=False, server_default="0"),
+        Column("region", SmallInteger, nullable=False, server_default="0"),
         # BRIN on PostgreSQL: batch ids grow with insertion order, so a block-range index is
         # tiny and costs nearly nothing on bulk insert; SQLite gets an ordinary index.
         # autosummarize: new block ranges are summarized as they fill, so a refresh finds new

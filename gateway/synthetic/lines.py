@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import msgspec
 
+from gateway.synthetic.audience import PLATFORMS, REGIONS, Audience, event_audience
 from gateway.synthetic.catalog import (
     NO_MERCHANT,
     NOT_ONBOARDED,
@@ -30,6 +31,7 @@ from gateway.synthetic.world import World
 _encode = msgspec.json.encode
 _DATA_TYPE = ("", ',"dataType":"PRODUCTION"', ',"dataType":"NON_PRODUCTION"')
 _PAGE = ("", *(f',"page":"{page}"' for page in PAGE_TEXTS))  # index page + 1
+_REGION = ("", *(f',"region":"{code}"' for code in REGIONS))  # index region + 1
 
 
 @lru_cache(maxsize=65_536)
@@ -122,8 +124,13 @@ def catalog_lines(world: World) -> Iterator[bytes]:
 class EventWriter:
     """Turns :class:`DayEvents` into lines; ids are ``ev_<n>`` numbered from 1 in order."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, audience: Audience) -> None:
         deployments, apps = world.deployments, world.apps
+        self._audience, self._start = audience, world.window.start
+        lower = audience.lower_case[deployments.app].tolist()
+        self._platform = [
+            ["", *(f',"platform":"{p.lower() if low else p}"' for p in PLATFORMS)] for low in lower
+        ]  # by pair, then platform + 1
         self._pair = [
             f'"targetAppId":"{app_id(a)}","miniProgramId":"{mini_program_id(m)}"'
             for a, m in zip(deployments.app.tolist(), deployments.mp.tolist(), strict=True)
@@ -139,17 +146,22 @@ class EventWriter:
         prefixes = [date_prefix(first_day + i) for i in range(3)]
         day = (local // DAY - first_day).tolist()
         hms, pair_text, tz = hms_table(), self._pair, self._suffix
+        platform, region = event_audience(
+            self._audience, events.user, (events.at - self._start) // DAY
+        )
+        platforms = self._platform
         out: list[bytes] = []
-        for i, (k, d, s, p, u, dt, pg, ms, ok, rev) in enumerate(
+        for i, (k, d, s, p, u, dt, pg, ms, ok, rev, pf, rg) in enumerate(
             zip(events.kind.tolist(), day, (local % DAY).tolist(), events.pair.tolist(),
                 events.user.tolist(), events.data_type.tolist(), events.page.tolist(),
                 events.duration_ms.tolist(), events.valid.tolist(),
-                events.revenue_micros.tolist(), strict=True),
+                events.revenue_micros.tolist(), platform.tolist(), region.tolist(),
+                strict=True),
             self.next_id,
         ):  # fmt: skip
             head = (
                 f'"id":"ev_{i}","at":"{prefixes[d]}{hms[s]}{tz[p]}",{pair_text[p]},'
-                f'"userGuid":"u_{u:07d}"{_DATA_TYPE[dt]}'
+                f'"userGuid":"u_{u:07d}"{_DATA_TYPE[dt]}{platforms[p][pf + 1]}{_REGION[rg + 1]}'
             )
             if k == LAUNCH:
                 line = f'{{"kind":"launch",{head}}}'

@@ -13,6 +13,7 @@ from itertools import compress
 
 import numpy as np
 
+from gateway.synthetic.audience import build_audience
 from gateway.synthetic.clock import Window
 from gateway.synthetic.events import simulate_day
 from gateway.synthetic.lines import EventWriter, catalog_lines
@@ -25,12 +26,14 @@ REPLAY_SHARE = 0.003
 
 def stream_lines(scale: Scale, window: Window, seed: int) -> Iterator[bytes]:
     """Every line of the dataset of ``scale`` over ``window``, deterministic for ``seed``."""
-    world_rng, event_rng, delay_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    # A fourth stream for the audience: the first three (and so the events) are what they were.
+    world_rng, event_rng, delay_rng, audience_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
     )
     world = build_world(scale, window, world_rng)
     yield from catalog_lines(world)
-    writer = EventWriter(world)
+    audience = build_audience(audience_rng, world.users.home_app, len(world.apps.names))
+    writer = EventWriter(world, audience)
     pending: defaultdict[int, list[bytes]] = defaultdict(list)
     for day in range(window.days):
         lines = writer.lines(simulate_day(world, day, event_rng))

@@ -54,6 +54,11 @@ BAD: list[tuple[str, bytes, str | None]] = [
     ("invalid value", line({**launch("e9"), "at": "2024-05-01T10:00:00"}), "launch"),
     ("invalid value", line(page_view("p9")).replace(b"1500", str(2**64).encode()), "pageView"),
     ("bad revenue", line(ad_impression("a9", revenue="1e30")), "adImpression"),
+    ("invalid value", line({**launch("e9"), "platform": "BLACKBERRY"}), "launch"),
+    ("invalid value", line({**page_view("p9"), "platform": "unknown"}), "pageView"),
+    ("invalid value", line({**launch("e9"), "region": "ZZ"}), "launch"),
+    ("invalid value", line({**ad_impression("a9"), "region": "SGP"}), "adImpression"),
+    ("wrong type", line({**launch("e9"), "region": 65}), "launch"),
     ("invalid value", line(launch("e9", at="0001-01-01T00:00:00+05:00")), "launch"),
     (
         "invalid value",

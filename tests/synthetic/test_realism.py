@@ -43,3 +43,33 @@ def test_ads_are_mostly_on_games(demo: Dataset) -> None:
     ads = demo.of(AdImpressionRecord)
     on_games = sum(a.mini_program_id in games for a in ads)
     assert 0.5 * len(ads) < on_games < len(ads)
+
+
+def test_users_have_a_main_device_and_some_a_second(demo: Dataset) -> None:
+    platforms: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for r in demo.events:
+        if isinstance(r, LaunchRecord) and r.platform is not None:
+            platforms[r.user_guid][r.platform.upper()] += 1
+    overall = Counter(p for seen in platforms.values() for p in seen)
+    assert overall.most_common(2)[0][0] in ("ANDROID", "IOS")
+    assert len(overall) == 7  # every platform occurs
+    two = [seen for seen in platforms.values() if len(seen) == 2]
+    assert 0.02 * len(platforms) < len(two) < 0.25 * len(platforms)
+    assert not [seen for seen in platforms.values() if len(seen) > 2]
+    cased = {r.platform for r in demo.events if r.platform is not None}
+    assert any(p.islower() for p in cased)
+    assert any(p.isupper() for p in cased)
+
+
+def test_country_mixes_differ_per_app_and_some_events_say_nothing(demo: Dataset) -> None:
+    regions: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for r in demo.events:
+        regions[r.target_app_id][r.region or "UNKNOWN"] += 1
+    top = {app: seen.most_common(1)[0][0] for app, seen in regions.items()}
+    assert len(set(top.values())) > 1
+    for seen in regions.values():
+        home = seen.most_common(1)[0][1]
+        assert home > 0.4 * sum(seen.values())
+        assert len(seen) >= 3
+    silent = sum(r.region is None and r.platform is None for r in demo.events)
+    assert 0.005 * len(demo.events) < silent < 0.1 * len(demo.events)
