@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, str] = {
     "cached": "bench.cached_page",
     "rebuild": "bench.rollup_rebuild",
     "scale": "bench.scale",
+    "audience": "bench.audience",
 }
 """Benchmark name -> module with ``parse_args(argv)``, ``async main(args)`` and ``SMOKE``
 (the arguments of its smoke run)."""

@@ -144,7 +144,8 @@ def _overview_query() -> str:
     return f"{head}{fields}\n  }}\n}}\n"
 
 
-async def _largest_workspace(engine: AsyncEngine) -> str:
+async def largest_workspace(engine: AsyncEngine) -> str:
+    """The workspace with most target apps (ties: the first id)."""
     stmt = (
         select(target_apps.c.workspace_id)
         .group_by(target_apps.c.workspace_id)
@@ -168,7 +169,7 @@ async def _pages(
     query = page_query([name for name in PAGE_FIELDS if name in present])
     apps = await pick_apps(engine, 3)
     run = in_process(schema, query, variables_for(end), reader_context(engine, settings))
-    workspace = await _largest_workspace(engine)
+    workspace = await largest_workspace(engine)
     overview_vars = {"id": workspace, "range": {"days": 90, "endDate": end.isoformat()}}
     run_overview = in_process(
         schema, _overview_query(), lambda _: overview_vars, reader_context(engine, settings)

@@ -93,11 +93,14 @@ class Rule:
 _EVENT_METRICS = " ".join(name for name in EVENT_METRICS if name not in MONEY_METRICS)
 _MONEY = " ".join(MONEY_METRICS)  # the registry says which metrics are money
 _BREAKDOWNS = "usersBySource usersByCategory miniProgramsBySource miniProgramsByCategory"
+_AUDIENCE = "retention"
+"""SPEC §6: retention, portrait and pages go with the level's analytics."""
 _WA, _MA = Access.WORKSPACE_ANALYTICS, Access.MINI_PROGRAM_ANALYTICS
 _VALUE_TYPES = (
     "Breakdown BreakdownItem Deployment DeploymentStatusChange Merchant MerchantCounts "
     "MerchantOnboarding MerchantOnboardingPoint Metric MetricDefinition MetricPoint "
-    "MiniProgramStatusCounts MonthlyActiveUsers PageInfo Snapshot Viewer ViewerGrant "
+    "MiniProgramStatusCounts MonthlyActiveUsers Page PageConnection PageEdge PageInfo "
+    "Retention RetentionCohort RetentionPeriod Snapshot Viewer ViewerGrant "
     "DeploymentConnection DeploymentEdge MerchantConnection MerchantEdge "
     "MiniProgramConnection MiniProgramEdge TargetAppConnection TargetAppEdge "
     "WorkspaceConnection WorkspaceEdge"
@@ -114,7 +117,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         "Workspace",
         (_WA,),
-        f"{_EVENT_METRICS} monthlyActiveUsers {_BREAKDOWNS} availableMiniPrograms "
+        f"{_EVENT_METRICS} monthlyActiveUsers {_AUDIENCE} {_BREAKDOWNS} availableMiniPrograms "
         "createdMiniPrograms merchantOnboarding targetApps(orderBy:) targetApps(timeRange:)",
     ),
     Rule("Workspace", (_WA, Access.MONEY), _MONEY),
@@ -122,7 +125,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         "TargetApp",
         (_WA,),
-        f"{_EVENT_METRICS} monthlyActiveUsers {_BREAKDOWNS} availableMiniPrograms "
+        f"{_EVENT_METRICS} monthlyActiveUsers {_AUDIENCE} {_BREAKDOWNS} availableMiniPrograms "
         "miniProgramStatusCounts miniProgramCount",
     ),
     Rule("TargetApp", (_WA, Access.MONEY), _MONEY),
@@ -131,7 +134,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         (Access.CATALOG,),
         "id name type category source createdAt status deployment merchant workspace deployments",
     ),
-    Rule("MiniProgram", (_MA,), f"{_EVENT_METRICS} monthlyActiveUsers"),
+    Rule("MiniProgram", (_MA,), f"{_EVENT_METRICS} monthlyActiveUsers {_AUDIENCE} pages"),
     Rule("MiniProgram", (_MA, Access.MONEY), _MONEY),
     *(Rule(name, (Access.CATALOG,), INHERITED) for name in ("Merchant", "Deployment")),
     *(

@@ -56,6 +56,7 @@ from gateway.domain import MAX_RANGE_DAYS, Granularity, TimeRangePreset
 from gateway.errors import BadUserInputError
 from gateway.limits.pages import DEFAULT_FIRST, MAX_FIRST
 from gateway.limits.weights import COST_WEIGHTS, INTROSPECTION, weight
+from gateway.metrics.retention import MAX_PERIODS
 from gateway.metrics.timerange import (
     DateRange,
     TimeRangeSpec,
@@ -147,6 +148,8 @@ class CostWalker:
             span = self._span(args["timeRange"])
         size = self._size(parent.name, name, definition.type, args, span, page)
         cost = entities * size * weight(parent.name, name, named.name, leaf)
+        if named.name == "Retention":  # its cells, computed once; what it returns is inside
+            return cost * self._retention_cells(args)
         if isinstance(named, GraphQLObjectType):
             if "first" in args:
                 page = DEFAULT_FIRST if args["first"] is None else args["first"]
@@ -177,6 +180,18 @@ class CostWalker:
         if name == "monthlyActiveUsers":
             return self._months(args)
         return 1
+
+    def _retention_cells(self, args: dict[str, Any]) -> int:
+        """Cohorts x periods of a ``retention`` table (1 when its arguments are invalid: it is
+        refused when resolved)."""
+        span = self._span(args.get("cohorts"))
+        chosen = args.get("granularity") or Granularity.DAY
+        granularity = Granularity(getattr(chosen, "value", chosen))
+        periods = args.get("periods")
+        periods = 7 if periods is None else periods
+        if span is None or not 1 <= periods <= MAX_PERIODS[granularity]:
+            return 1
+        return len(span.buckets(granularity)) * periods
 
     def _months(self, args: dict[str, Any]) -> int:
         try:

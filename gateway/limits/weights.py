@@ -23,6 +23,7 @@ COST_WEIGHTS: Mapping[str, int] = {
     "Metric.series": 1,  # per point: one bucket of the range at the granularity
     "Breakdown": 2,  # the groups over the range and over the previous period
     "MonthlyActiveUsers": 1,  # per month
+    "Retention": 1,  # per cell of the table: cohorts x periods
     "MerchantOnboarding.series": 1,  # per day of the range
     "Workspace.availableMiniPrograms": 1,  # a count over the catalog
     "TargetApp.availableMiniPrograms": 1,

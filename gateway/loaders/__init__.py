@@ -49,7 +49,9 @@ from gateway.loaders.metric_results import (
     MetricValueLoader,
     MonthlyActiveUsersLoader,
 )
+from gateway.loaders.pages import PagesLoader
 from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
+from gateway.loaders.retention import DaySetsLoader
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.loaders.user_breakdowns import UserBreakdownLoader
 
@@ -81,6 +83,8 @@ class Loaders:
     cell_history: CellHistoryLoader
     all_target_apps_by_workspace: AllTargetAppsByWorkspaceLoader
     user_breakdowns: UserBreakdownLoader
+    day_sets: DaySetsLoader
+    pages: PagesLoader
     metric_cache: MetricCache
     metric_values: MetricValueLoader
     metric_series: MetricSeriesLoader
@@ -109,6 +113,8 @@ class Loaders:
             "snapshot": snapshot,
             "cell_history": histories,
             "user_breakdowns": UserBreakdownLoader(snapshot),
+            "day_sets": DaySetsLoader(snapshot),
+            "pages": PagesLoader(snapshot),
             "metric_cache": results,
             "metric_values": MetricValueLoader(results, histories),
             "metric_series": MetricSeriesLoader(results, histories),

@@ -47,6 +47,12 @@ class Computation(enum.Enum):
     """Sum of ``column`` over R, times ``scale``, divided by DISTINCT_USERS over R (0 if none)."""
     CATALOG = "catalog"
     """Counted from the catalog, not from events (no rollup; ``dataType`` does not apply)."""
+    PER_PAGE = "per_page"
+    """Page views, distinct visitors and time per page of a mini program over a range
+    (:mod:`gateway.metrics.pages`)."""
+    COHORTS = "cohorts"
+    """A table of intersections of cohorts' user sets with later periods' active users
+    (:mod:`gateway.metrics.retention`)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,19 @@ _DEFINITIONS = (
         "users", True, _C.DISTINCT_USERS,
     ),
     MetricDefinition(
+        "retention",
+        "Per cohort (the users new, or active, in one day, ISO week or month of the range): "
+        "its size, and for each later period (day, week or month k after the cohort's) the "
+        "cohort members with a launch in it and their rate (users / size).",
+        "users", True, _C.COHORTS,
+    ),
+    MetricDefinition(
+        "pages",
+        "Per page of a mini program (page views' `page`; `(not set)` without one): page views, "
+        "distinct visitors and total time in seconds in the range, and time per visitor.",
+        "users", True, _C.PER_PAGE,
+    ),
+    MetricDefinition(
         "miniProgramCount",
         "Mini programs associated with the target app by the range's last day (any status).",
         "mini programs", True, _C.CATALOG,
@@ -146,7 +165,8 @@ REGISTRY: MappingProxyType[str, MetricDefinition] = MappingProxyType(
 EVENT_METRICS: tuple[str, ...] = tuple(
     name
     for name, d in REGISTRY.items()
-    if d.computation is not Computation.CATALOG and name != "monthlyActiveUsers"
+    if d.computation not in (Computation.CATALOG, Computation.COHORTS, Computation.PER_PAGE)
+    and name != "monthlyActiveUsers"
 )
 """The metric fields every level carries, computed from rollup cells over a range."""
 

@@ -83,7 +83,7 @@ class DateRange:
         out: list[DateRange] = []
         start = self.start
         while start <= self.end:
-            end = min(_bucket_end(start, granularity), self.end)
+            end = min(bucket_end(start, granularity), self.end)
             out.append(DateRange(start, end))
             start = end + timedelta(days=1)
         return out
@@ -98,7 +98,9 @@ def _buckets(span: DateRange, granularity: Granularity) -> tuple[DateRange, ...]
     return tuple(span._split(granularity))
 
 
-def _bucket_end(day: date, granularity: Granularity) -> date:
+def bucket_end(day: date, granularity: Granularity) -> date:
+    """The last day of the calendar bucket holding ``day`` (the day, its ISO week's Sunday, its
+    month's last day)."""
     if granularity is Granularity.DAY:
         return day
     if granularity is Granularity.WEEK:

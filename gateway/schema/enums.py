@@ -26,6 +26,8 @@ from gateway.domain import (
     MiniProgramType,
     OrderDirection,
     OrderField,
+    PageOrderField,
+    RetentionCohortKind,
     TimeRangePreset,
     TypeFilter,
     UserBasis,
@@ -133,6 +135,29 @@ _graphql_enum(
 )
 
 _graphql_enum(
+    PageOrderField,
+    "PageOrderField",
+    {
+        PageOrderField.PAGE_VIEWS: "Page views in the range.",
+        PageOrderField.VISITORS: "Distinct visitors in the range.",
+        PageOrderField.TOTAL_TIME: "Total time on the page in the range.",
+        PageOrderField.PATH: "The page path, alphabetically (by code point).",
+    },
+)
+
+_graphql_enum(
+    RetentionCohortKind,
+    "RetentionCohortKind",
+    {
+        RetentionCohortKind.NEW_USERS: "The users whose first-ever launch in the scope and "
+        "filters falls in the cohort's bucket (cohorts are disjoint; their sizes sum to "
+        "newUsers over the cohort range).",
+        RetentionCohortKind.ACTIVE_USERS: "The users with a launch in the scope and filters in "
+        "the cohort's bucket (a user can be in several cohorts).",
+    },
+)
+
+_graphql_enum(
     OrderField,
     "TargetAppOrderField",
     {
@@ -165,6 +190,8 @@ __all__ = [
     "MiniProgramTypeFilter",
     "OrderDirection",
     "OrderField",
+    "PageOrderField",
+    "RetentionCohortKind",
     "TimeRangePreset",
     "UserBasis",
 ]

@@ -13,10 +13,11 @@ from gateway.loaders.catalog_rows import MiniProgramRow
 from gateway.metrics.cells import admits
 from gateway.resolvers import catalog
 from gateway.schema.enums import DeploymentStatus, MiniProgramType
-from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
 from gateway.schema.identified import Identified
+from gateway.schema.pages import PageReportField
 from gateway.schema.pagination import After, Connection, First
+from gateway.schema.retention import Audience
 
 if TYPE_CHECKING:
     from gateway.schema.deployment import Deployment
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     "(`TargetApp.miniPrograms`, `Deployment.miniProgram`) it is scoped to that app and "
     "`status`/`deployment` answer for it."
 )
-class MiniProgram(Identified, EventMetrics):
+class MiniProgram(Identified, Audience, PageReportField):
     """A mini program built from its catalog row, with the app it was reached through."""
 
     type: MiniProgramType = strawberry.field(description="Mini program or mini game.")

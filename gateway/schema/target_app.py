@@ -17,12 +17,12 @@ from gateway.schema.catalog_metrics import (
     count_metric,
 )
 from gateway.schema.enums import MiniProgramTypeFilter
-from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
 from gateway.schema.identified import Identified
 from gateway.schema.metric import Metric
 from gateway.schema.mini_program_breakdowns import MiniProgramBreakdowns
 from gateway.schema.pagination import After, Connection, First
+from gateway.schema.retention import Audience
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION, MiniProgramStatusCounts
 from gateway.schema.user_breakdowns import UserBreakdowns
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A target app: a super app of a workspace hosting mini programs.")
-class TargetApp(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns):
+class TargetApp(Identified, Audience, UserBreakdowns, MiniProgramBreakdowns):
     """A target app built from its catalog row."""
 
     created_at: dt.datetime = strawberry.field(description="When the app was created (UTC).")

@@ -17,13 +17,13 @@ from gateway.schema.catalog_metrics import (
     count_metric,
 )
 from gateway.schema.enums import MiniProgramTypeFilter
-from gateway.schema.event_metrics import EventMetrics
 from gateway.schema.fields import Info, resolver_field
 from gateway.schema.identified import Identified
 from gateway.schema.merchant_onboarding import MerchantOnboarding
 from gateway.schema.metric import Metric
 from gateway.schema.mini_program_breakdowns import MiniProgramBreakdowns
 from gateway.schema.pagination import After, Connection, First
+from gateway.schema.retention import Audience
 from gateway.schema.status_counts import AVAILABLE_DESCRIPTION
 from gateway.schema.target_app_order import (
     ORDERED_DESCRIPTION,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     description="A workspace: one super-app operator with its target apps, merchants and "
     "mini programs."
 )
-class Workspace(Identified, EventMetrics, UserBreakdowns, MiniProgramBreakdowns):
+class Workspace(Identified, Audience, UserBreakdowns, MiniProgramBreakdowns):
     """A workspace built from its catalog row."""
 
     @classmethod

@@ -7,6 +7,7 @@ the end of ``tables.py``), so migrations and ``metadata.sorted_tables`` see them
   with the bitmap of every user ever seen in the cell (used by the refresh to tell new users).
 - ``rollup_days``: one row per cell and UTC day with events: additive totals, and the bitmaps of
   the day's active users and of the users first seen in the cell that day.
+- ``page_paths`` / ``rollup_pages``: the mini program cells' page views per page and day.
 - ``snapshots``: one row per completed refresh; readers key caches on its id.
 - ``rollup_catalog``: the catalog attributes the rollups were built with (app -> workspace, mini
   program -> type and category); when one changes, the next refresh recomputes the cells it moved
@@ -74,9 +75,48 @@ rollup_days = Table(
 ``new_sources``: on the cells ``usersBySource`` reads, the new users per source
 (:mod:`gateway.store.rollup.source_counts`)."""
 
-CELL_TABLES = (rollup_cells, rollup_days)
-"""The tables holding the rollups proper, cells and their days: what a refresh rewrites rows of
-(and vacuums) and what ``gateway status`` counts as the rollups' bytes."""
+page_paths = Table(
+    "page_paths",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("path", Text, nullable=False),
+)
+"""Every distinct ``page`` of page views, numbered for ``rollup_pages``. Unique on the SHA-256
+(hex) of the path: a path may be longer than an index entry can hold. A page view without a
+``page`` is page 0, which has no row."""
+
+rollup_pages = Table(
+    "rollup_pages",
+    metadata,
+    Column("cell_id", Integer, primary_key=True, autoincrement=False),
+    Column("day", Date, primary_key=True),
+    Column("pages", LargeBinary, nullable=False),
+    Column("page_views", LargeBinary, nullable=False),
+    Column("duration_ms", LargeBinary, nullable=False),
+    Column("visitors", LargeBinary, nullable=False),
+)
+"""Page views per page of the mini program cells (a mini program's across its apps, and per app)
+on one UTC day: ``pages`` the page numbers (little-endian uint32, ascending), ``page_views`` and
+``duration_ms`` their totals (little-endian int64, same order), ``visitors`` one 64-bit roaring
+bitmap of ``page << 32 | uid`` (each page's distinct users). One row per cell and day, like
+``rollup_days``, so a refresh rewrites a day's pages in one row. Folded from events only (a
+catalog change never moves these cells), kept for ever like the fine cells
+(:mod:`gateway.store.rollup.pages`)."""
+
+rollup_pending = Table(
+    "rollup_pending",
+    metadata,
+    Column("name", String(32), primary_key=True),
+)
+"""Backfills a migration left to the next refresh (which has the fold to do them): a row
+:data:`PAGES_BACKFILL` means the page report has not been folded from the stored events yet."""
+
+PAGES_BACKFILL = "pages"
+
+CELL_TABLES = (rollup_cells, rollup_days, rollup_pages)
+"""The tables holding the rollups proper, cells, their days and pages: what a refresh rewrites
+rows of (and vacuums) and what ``gateway status`` counts as the rollups' bytes."""
 
 snapshots = Table(
     "snapshots",

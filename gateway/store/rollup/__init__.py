@@ -6,6 +6,7 @@
   :func:`read_lifetime_counts` and :func:`read_histories` are the loaders' read API (one
   statement each for any number of cells); the values they return are folded into metrics by
   :mod:`gateway.metrics.aggregate`.
+- :func:`read_day_sets` feeds retention tables (:mod:`gateway.metrics.retention`).
 - :func:`read_active_users`, :func:`read_source_counts` and
   :func:`read_user_sources` feed the user breakdowns (:mod:`gateway.metrics.user_breakdowns`).
 """
@@ -20,7 +21,7 @@ from gateway.store.rollup.read import (
     read_lifetime_totals,
     scope_cells,
 )
-from gateway.store.rollup.read_users import read_active_users, read_source_counts
+from gateway.store.rollup.read_users import read_active_users, read_day_sets, read_source_counts
 from gateway.store.rollup.refresh import refresh
 from gateway.store.rollup.snapshots import (
     NO_SNAPSHOT,
@@ -36,6 +37,7 @@ __all__ = [
     "cell_ids",
     "latest_snapshot",
     "read_active_users",
+    "read_day_sets",
     "read_days",
     "read_histories",
     "read_latest_snapshot",

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.domain import DataType
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.copyout import copy_int_columns
+from gateway.store.rollup_tables import page_paths
 from gateway.store.tables import EVENT_TABLES
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,11 @@ Int64s = npt.NDArray[np.int64]
 DATA_TYPES = [member.name for member in DataType]
 EPOCH = date(1970, 1, 1)
 ONE_DAY = timedelta(days=1)
-EXTRA = {"launch": (), "pageView": ("duration_ms",), "adImpression": ("valid", "revenue_micros")}
+EXTRA = {
+    "launch": (),
+    "pageView": ("duration_ms", "page"),
+    "adImpression": ("valid", "revenue_micros"),
+}
 """Kind-specific columns read besides app, mini program, data type, uid and day."""
 CHUNK_ROWS = 200_000
 """SQLite: rows converted from Python objects at a time (bounds their memory)."""
@@ -69,6 +74,8 @@ class EventChunk:
         uid: Dense user id of each event.
         values: Additive columns ``launches, page_views, duration_ms, valid_impressions,
             revenue_micros`` contributed by each event, shape (n, 5).
+        page: Page number of each page view (``page_paths.id``, 0 without a page); None for
+            the other kinds.
     """
 
     kind: str
@@ -76,6 +83,7 @@ class EventChunk:
     day: Int64s
     uid: Int64s
     values: Int64s
+    page: Int64s | None = None
 
 
 def _positions(ids: list[str], name: str) -> Any:
@@ -109,14 +117,16 @@ def _pg_statement(
         cast(table.c.uid, Integer).label("uid"),
         cast(table.c.day - literal(EPOCH, Date), Integer).label("day"),
     ]
-    if kind == "pageView":
-        columns.append(cast(table.c.duration_ms, BigInteger).label("duration_ms"))
-    elif kind == "adImpression":
-        columns.append(cast(table.c.valid, Integer).label("valid"))
-        columns.append(cast(table.c.revenue_micros, BigInteger).label("revenue_micros"))
     joined = table.outerjoin(apps, apps.c.id == table.c.target_app_id).outerjoin(
         mps, mps.c.id == table.c.mini_program_id
     )
+    if kind == "pageView":
+        columns.append(cast(table.c.duration_ms, BigInteger).label("duration_ms"))
+        columns.append(cast(func.coalesce(page_paths.c.id, 0), Integer).label("page"))
+        joined = joined.outerjoin(page_paths, page_paths.c.path == table.c.page)
+    elif kind == "adImpression":
+        columns.append(cast(table.c.valid, Integer).label("valid"))
+        columns.append(cast(table.c.revenue_micros, BigInteger).label("revenue_micros"))
     return select(*columns).select_from(joined).where(*_where(table, after, upto, days))
 
 
@@ -124,7 +134,9 @@ def _index(values: list[Any], positions: dict[Any, int]) -> Int64s:
     return np.array([positions.get(v, -1) for v in values], dtype=np.int64).reshape(-1)
 
 
-def _convert(kind: str, rows: list[Any], catalog: Catalog) -> dict[str, Int64s]:
+def _convert(
+    kind: str, rows: list[Any], catalog: Catalog, pages: dict[str, int]
+) -> dict[str, Int64s]:
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(5 + len(EXTRA[kind]))]
     epoch = EPOCH.toordinal()
     out = {
@@ -135,7 +147,8 @@ def _convert(kind: str, rows: list[Any], catalog: Catalog) -> dict[str, Int64s]:
         "day": np.array([day.toordinal() - epoch for day in cols[4]], dtype=np.int64).reshape(-1),
     }
     for name, values in zip(EXTRA[kind], cols[5:], strict=True):
-        out[name] = np.array([int(v) for v in values], dtype=np.int64).reshape(-1)
+        numbers = [pages.get(v, 0) for v in values] if name == "page" else map(int, values)
+        out[name] = np.fromiter(numbers, dtype=np.int64, count=len(values))
     return out
 
 
@@ -151,11 +164,18 @@ async def _sqlite_columns(
     table = EVENT_TABLES[kind]
     names = ("target_app_id", "mini_program_id", "data_type", "uid", "day", *EXTRA[kind])
     stmt = select(*(table.c[name] for name in names))
+    pages = await page_numbers(conn) if kind == "pageView" else {}
     result = await conn.stream(stmt.where(*_where(table, after, upto, days)))
-    parts = [_convert(kind, [], catalog)]  # never empty, for concatenate
+    parts = [_convert(kind, [], catalog, pages)]  # never empty, for concatenate
     async for rows in result.partitions(CHUNK_ROWS):
-        parts.append(_convert(kind, [tuple(r) for r in rows], catalog))
+        parts.append(_convert(kind, [tuple(r) for r in rows], catalog, pages))
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+async def page_numbers(conn: AsyncConnection) -> dict[str, int]:
+    """Every registered page path and its number (SQLite maps pages in Python)."""
+    rows = await conn.execute(select(page_paths.c.path, page_paths.c.id))
+    return {str(path): int(number) for path, number in rows}
 
 
 def combos(catalog: Catalog, app: Int64s, mp: Int64s, dt: Int64s) -> Int64s:
@@ -211,12 +231,16 @@ def _values(kind: str, cols: dict[str, Int64s]) -> Int64s:
 def _chunk(kind: str, cols: dict[str, Int64s], catalog: Catalog) -> EventChunk:
     combo = combos(catalog, cols["app"], cols["mp"], cols["dt"])
     day = cols["day"] + EPOCH.toordinal()
-    chunk = EventChunk(kind, combo, day, cols["uid"], _values(kind, cols))
+    page = cols.get("page")
+    chunk = EventChunk(kind, combo, day, cols["uid"], _values(kind, cols), page)
     known = combo >= 0
     if not known.all():
         # Ingestion validates references, so this means a catalog row was removed by hand.
         logger.warning("%d %s events name an unknown app or mini program", (~known).sum(), kind)
-        chunk = EventChunk(kind, combo[known], day[known], chunk.uid[known], chunk.values[known])
+        chunk = EventChunk(
+            kind, combo[known], day[known], chunk.uid[known], chunk.values[known],
+            None if page is None else page[known],
+        )  # fmt: skip
     return chunk
 
 

@@ -23,9 +23,11 @@ from collections.abc import Sequence
 from datetime import date
 
 from pyroaring import BitMap
-from sqlalchemy import Date, cast, null, select, union_all
+from sqlalchemy import Date, case, cast, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.retention import DaySets
+from gateway.metrics.timerange import DateRange
 from gateway.metrics.user_breakdowns import CellUsers, SourceUsers
 from gateway.store.rollup.read import MAX_PARAMS, batched, stored_bitmap
 from gateway.store.rollup.source_counts import SourceCounts, decode, plus, summed_counts
@@ -45,6 +47,26 @@ async def read_active_users(
         for row in await conn.execute(stmt):
             days[row.cell_id][row.day] = stored_bitmap(row.active_bitmap)
     return {cell: CellUsers(found) for cell, found in days.items()}
+
+
+async def read_day_sets(
+    conn: AsyncConnection, ids: Sequence[int], span: DateRange, new: DateRange | None
+) -> dict[int, DaySets]:
+    """Each cell's daily active bitmaps of ``span`` and, when ``new`` is given, its daily new
+    bitmaps of those days (retention cohorts: :mod:`~gateway.metrics.retention`)."""
+    active: dict[int, dict[date, BitMap]] = {cell: {} for cell in ids}
+    firsts: dict[int, dict[date, BitMap]] = {cell: {} for cell in ids}
+    d = rollup_days.c
+    wanted = null() if new is None else case((d.day.between(new.start, new.end), d.new_bitmap))
+    for part in batched(sorted(set(ids))):
+        stmt = select(d.cell_id, d.day, d.active_bitmap, wanted).where(
+            d.cell_id.in_(part), d.day.between(span.start, span.end)
+        )
+        for cell, day, raw_active, raw_new in await conn.execute(stmt):
+            active[cell][day] = stored_bitmap(raw_active)
+            if raw_new is not None:
+                firsts[cell][day] = BitMap.deserialize(raw_new)
+    return {cell: DaySets(active[cell], firsts[cell]) for cell in ids}
 
 
 async def read_source_counts(

@@ -45,6 +45,7 @@ from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, 
 from gateway.store.rollup.derive import rederive_all
 from gateway.store.rollup.events import Days, day_counts, day_ranges, read_events
 from gateway.store.rollup.fold import Folded, Seen, fold
+from gateway.store.rollup.pages import DayPages, fold_pages, register_pages, write_pages
 from gateway.store.rollup.persist import (
     ensure_cells,
     group_by_first_day,
@@ -64,7 +65,14 @@ from gateway.store.rollup.snapshots import (
 from gateway.store.rollup.source_counts import SourceCounter, recount_moved, source_cell_ids
 from gateway.store.rollup.state import CellState, apply_delta
 from gateway.store.rollup.user_sources import refresh_user_sources
-from gateway.store.rollup_tables import CELL_TABLES, rollup_cells, rollup_days
+from gateway.store.rollup_tables import (
+    CELL_TABLES,
+    PAGES_BACKFILL,
+    rollup_cells,
+    rollup_days,
+    rollup_pages,
+    rollup_pending,
+)
 from gateway.store.tables import ingest_batches
 from gateway.utc import as_utc
 
@@ -75,8 +83,10 @@ REBUILD_CHUNK_EVENTS = 4_000_000
 
 
 async def _clear(conn: AsyncConnection) -> None:
+    await conn.execute(delete(rollup_pages))
     await conn.execute(delete(rollup_days))
     await conn.execute(delete(rollup_cells))
+    await conn.execute(delete(rollup_pending))  # a rebuild does every pending backfill
 
 
 async def _new_days(conn: AsyncConnection, after: int, upto: int) -> Days | None:
@@ -88,11 +98,16 @@ async def _new_days(conn: AsyncConnection, after: int, upto: int) -> Days | None
     return None if first is None or last is None else (first, last + timedelta(days=1))
 
 
-async def _fold(conn: AsyncConnection, catalog: Catalog, after: int, upto: int) -> Folded:
+async def _fold(
+    conn: AsyncConnection, catalog: Catalog, after: int, upto: int
+) -> tuple[Folded, list[DayPages]]:
     # Only the days the new batches hold: on PostgreSQL, only their partitions are read.
     days = await _new_days(conn, after, upto) if upto > after else None
-    chunks = await read_events(conn, catalog, after=after, upto=upto, days=days) if days else []
-    return fold(chunks, catalog)
+    if days is None:
+        return fold([], catalog), []
+    await register_pages(conn, after, upto, days)
+    chunks = await read_events(conn, catalog, after=after, upto=upto, days=days)
+    return fold(chunks, catalog), fold_pages(chunks, catalog)
 
 
 @dataclass
@@ -114,9 +129,11 @@ async def _rebuild_range(
     counter: SourceCounter,
 ) -> None:
     """Fold the events of one range of days, after every range before it, and write its rows."""
-    folded = fold(await read_events(conn, catalog, after=0, upto=upto, days=days), catalog)
+    chunks = await read_events(conn, catalog, after=0, upto=upto, days=days)
+    folded = fold(chunks, catalog)
     rebuild.seen.follow(folded)
     await write_rebuild(conn, catalog, folded, counter, rebuild.ids)
+    await write_pages(conn, fold_pages(chunks, catalog), rebuild.ids, merge=False)
     rebuild.events += folded.events
 
 
@@ -126,6 +143,7 @@ async def _rebuild(
     """Fold every event up to batch ``upto`` into the emptied rollups, a range of days at a time
     in ascending order; returns the number of events."""
     ranges = day_ranges(await day_counts(conn, after=0, upto=upto), REBUILD_CHUNK_EVENTS)
+    await register_pages(conn, 0, upto, None)
     rebuild = _Rebuild()
     await counter.ready(conn)
     counter.index()  # millions of rows to count per source
@@ -140,11 +158,17 @@ async def _rebuild(
 
 
 async def _apply(
-    conn: AsyncConnection, catalog: Catalog, folded: Folded, counter: SourceCounter
+    conn: AsyncConnection,
+    catalog: Catalog,
+    folded: Folded,
+    pages: list[DayPages],
+    counter: SourceCounter,
 ) -> None:
     delta = folded.delta()
     keys = [catalog.cell_keys[local] for local in delta.cells]
     ids = await ensure_cells(conn, keys)
+    local_ids = {local: ids[catalog.cell_keys[local]] for local in delta.cells}
+    await write_pages(conn, pages, local_ids, merge=True)
     counter.cells.update(source_cell_ids(ids))
     by_id = {ids[catalog.cell_keys[local]]: days for local, days in delta.cells.items()}
     groups = group_by_first_day({cell: min(days) for cell, days in by_id.items()})
@@ -152,6 +176,28 @@ async def _apply(
     for cell, days in by_id.items():
         apply_delta(states.setdefault(cell, CellState()), days)
     await write_changes(conn, states, counter)
+
+
+async def _backfill_pages(conn: AsyncConnection, catalog: Catalog, upto: int) -> None:
+    """Pages of the events up to batch ``upto`` when the migration that added the page report
+    left them to do (a range of days at a time, as a rebuild); a no-op otherwise."""
+    pending = select(rollup_pending.c.name).where(rollup_pending.c.name == PAGES_BACKFILL)
+    if (await conn.execute(pending)).first() is None:
+        return
+    await register_pages(conn, 0, upto, None)
+    counts = await day_counts(conn, after=0, upto=upto)
+    for days in day_ranges(counts, REBUILD_CHUNK_EVENTS):
+        chunks = await read_events(conn, catalog, after=0, upto=upto, days=days)
+        pages = fold_pages(chunks, catalog)
+        ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in catalog_cells(pages)])
+        local_ids = {local: ids[catalog.cell_keys[local]] for local in catalog_cells(pages)}
+        await write_pages(conn, pages, local_ids, merge=True)
+    await conn.execute(delete(rollup_pending).where(rollup_pending.c.name == PAGES_BACKFILL))
+
+
+def catalog_cells(pages: list[DayPages]) -> list[int]:
+    """The local cells of ``pages``."""
+    return sorted({day.cell for day in pages})
 
 
 async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> Snapshot:
@@ -180,8 +226,9 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
             # moved entities between, from the fine cells.
             await recount_moved(conn, update.moved, counter)
             await rederive(conn, recorded, catalog, counter)
-        folded = await _fold(conn, catalog, after, upto)
-        await _apply(conn, catalog, folded, counter)
+        await _backfill_pages(conn, catalog, after)
+        folded, pages = await _fold(conn, catalog, after, upto)
+        await _apply(conn, catalog, folded, pages, counter)
         events = folded.events
     if recorded != catalog.attributes():  # rewritten only when it changed
         await record_catalog(conn, catalog)

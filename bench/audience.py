@@ -1,0 +1,149 @@
+"""Audience fields (issue 17, SPEC §4 "Audience"): retention tables and the page report, cold.
+
+On the benchmark dataset (:mod:`bench.dataset`) it times, each request on a fresh context (empty
+loaders, no cache: "caches cleared"), p50 and p95 of:
+
+- a target app's 90 daily cohorts x 30 periods (``NEW_USERS``, cohorts ending 30 days before
+  the dataset's last day, so every period has data);
+- the largest workspace's 12 weekly cohorts x 12 periods;
+- a mini program's top 20 pages over 30 days, across its apps (the mini program with most page
+  views in the first app).
+
+It checks the tables against each other where they must agree (each daily cohort's size is that
+day's newUsers) and prints the targets of issue 17. The portrait pair (usersByPlatform,
+usersByRegion) is not in the schema yet: reported as such.
+
+Example:
+    $ python -m bench audience --scale large --iterations 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+import numpy as np
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench import dataset as ds
+from bench.details_page import JWT_SECRET, READER, pick_apps
+from bench.scale import largest_workspace
+from gateway.context import Context
+from gateway.schema import build_schema
+from gateway.settings import Settings
+from gateway.store.db import create_engine
+from gateway.store.tables import page_views
+
+TARGET_RETENTION_MS = 50.0
+TARGET_PAGES_MS = 25.0
+
+APP_RETENTION = """query($id: ID!, $c: TimeRangeInput!) { targetApp(id: $id) {
+  retention(cohorts: $c, granularity: DAY, periods: 30) { cohorts { start size
+    periods { users rate } } } } }"""
+NEW_USERS = """query($id: ID!, $c: TimeRangeInput!) { targetApp(id: $id) {
+  newUsers(timeRange: $c) { series { date value } } } }"""
+WORKSPACE_RETENTION = """query($id: ID!, $c: TimeRangeInput!) { workspace(id: $id) {
+  retention(cohorts: $c, granularity: WEEK, periods: 12) { cohorts { start size
+    periods { users rate } } } } }"""
+PAGES = """query($mp: ID!, $r: TimeRangeInput!) { miniProgram(id: $mp) {
+  pages(timeRange: $r, first: 20) { totalCount
+    nodes { path pageViews visitors totalTimeSeconds averageTimePerVisitor } } } }"""
+
+
+async def _busiest_mini_program(engine: AsyncEngine, app: str) -> str:
+    v = page_views.c
+    stmt = (
+        select(v.mini_program_id)
+        .where(v.target_app_id == app)
+        .group_by(v.mini_program_id)
+        .order_by(func.count().desc(), v.mini_program_id)
+        .limit(1)
+    )
+    async with engine.connect() as conn:
+        return str((await conn.execute(stmt)).scalar_one())
+
+
+async def _timed(
+    settings: Settings, engine: AsyncEngine, now: dt.datetime, query: str,
+    variables: dict[str, Any], iterations: int,
+) -> tuple[list[float], Any]:  # fmt: skip
+    schema = build_schema()
+    times: list[float] = []
+    data: Any = None
+    for _ in range(iterations + 1):  # the first warms the process (imports, plans)
+        async with Context.create(engine, settings, principal=READER, now=now) as context:
+            started = time.perf_counter()
+            result = await schema.execute(query, variable_values=variables, context_value=context)
+            times.append((time.perf_counter() - started) * 1000)
+        if result.errors:
+            raise SystemExit(f"FAILED: {result.errors}")
+        data = result.data
+    return times[1:], data
+
+
+def _line(name: str, times: list[float], target: float) -> str:
+    p50, p95 = np.percentile(times, [50, 95])
+    verdict = "met" if p50 <= target else "NOT MET"
+    return (
+        f"  {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p50 <= {target:.0f} ms: {verdict})"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Run the timings and print the targets."""
+    dataset = await ds.from_args(args)
+    settings = Settings(
+        database_url=dataset.url, jwt_secret=SecretStr(JWT_SECRET), log_level="warning"
+    )
+    engine = create_engine(settings)
+    end = dataset.end_date
+    now = dt.datetime.combine(end, dt.time(12), dt.UTC)
+    try:
+        app = (await pick_apps(engine, 1))[0]
+        workspace = await largest_workspace(engine)
+        mp = await _busiest_mini_program(engine, app)
+        last = end - dt.timedelta(days=30)
+        daily = {"id": app, "c": {"days": 90, "endDate": last.isoformat()}}
+        weekly = {"id": workspace, "c": {"days": 84, "endDate": end.isoformat()}}
+        pages = {"mp": mp, "r": {"days": 30, "endDate": end.isoformat()}}
+        print(f"audience ({dataset.scale}): app {app}, workspace {workspace}, mini program {mp}")
+        lines = []
+        times, data = await _timed(settings, engine, now, APP_RETENTION, daily, args.iterations)
+        table = data["targetApp"]["retention"]["cohorts"]
+        _, check = await _timed(settings, engine, now, NEW_USERS, daily, 0)
+        news = check["targetApp"]["newUsers"]["series"]
+        if [c["size"] for c in table] != [int(p["value"]) for p in news]:
+            raise SystemExit("EXACTNESS FAILED: cohort sizes differ from the daily newUsers")
+        lines.append(_line("target app, 90 daily cohorts x 30 periods", times,
+                           TARGET_RETENTION_MS))  # fmt: skip
+        times, _ = await _timed(settings, engine, now, WORKSPACE_RETENTION, weekly,
+                                args.iterations)  # fmt: skip
+        lines.append(_line("workspace, 12 weekly cohorts x 12 periods", times,
+                           TARGET_RETENTION_MS))  # fmt: skip
+        times, _ = await _timed(settings, engine, now, PAGES, pages, args.iterations)
+        lines.append(_line("mini program, top 20 pages of 30 days", times, TARGET_PAGES_MS))
+        lines.append("  portrait pair (usersByPlatform, usersByRegion): not in the schema yet")
+    finally:
+        await engine.dispose()
+    print("targets (issue 17):")
+    print("\n".join(lines))
+
+
+SMOKE = ("--scale", "tiny", "--iterations", "1")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options (the dataset's, see :mod:`bench.dataset`, and the runs')."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ds.add_arguments(parser)
+    parser.add_argument("--iterations", type=int, default=20, help="requests per measure")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))

@@ -1,0 +1,282 @@
+"""The page report's rollups (SPEC §4 ``MiniProgram.pages``): page views per page, cell and day.
+
+Pages are counted on the two mini program cells of each page view (the mini program's across its
+apps, and the fine cell of its app), per UTC day, in one ``rollup_pages`` row per cell and day
+(:data:`~gateway.store.rollup_tables.rollup_pages`): the day's pages, their page views and
+duration, and one 64-bit bitmap of ``page << 32 | uid`` holding each page's visitors, so the
+visitors of any range are one union and a count per page. Page paths are numbered in
+``page_paths`` (:func:`register_pages`, before the events are read; PostgreSQL maps paths to
+numbers in the events' query, SQLite in Python).
+
+A full rebuild writes the fold of each range of days as it is (:func:`write_pages`); a refresh
+merges the fold into the stored rows of the days it touched (``merge=True``). Neither cell is
+ever moved by a catalog change, and fine cells are kept when raw days are dropped, so these rows
+are never derived again.
+
+Example:
+    >>> day = fold_pages_arrays(
+    ...     cell=np.array([3, 3, 3]), day=np.array([9, 9, 9]), page=np.array([1, 1, 2]),
+    ...     uid=np.array([7, 7, 8]), duration=np.array([10, 20, 5]))
+    >>> [(r.cell, r.day, r.pages.tolist(), r.views.tolist(), len(r.visitors)) for r in day]
+    [(3, 9, [1, 2], [2, 1], 2)]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+from pyroaring import BitMap64
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.rollup.catalog import Catalog
+from gateway.store.rollup.events import Days, EventChunk, Int64s
+from gateway.store.rollup.fold import SLOTS
+from gateway.store.rollup.read import MAX_PARAMS, batched, fetch_rows
+from gateway.store.rollup.users import runs
+from gateway.store.rollup_tables import page_paths, rollup_pages
+from gateway.store.tables import page_views
+
+PAGE_SLOTS = (SLOTS - 2, SLOTS - 1)
+"""The slots of :func:`~gateway.metrics.cells.event_cells` holding a page view's mini program
+cells: the mini program's across apps, and its fine cell (app x mini program x data type)."""
+NOT_SET = "(not set)"
+"""The path of page 0: page views without a ``page``."""
+
+
+@dataclass
+class DayPages:
+    """One cell's pages on one day.
+
+    Attributes:
+        cell: The cell (local number in a fold, id once stored).
+        day: The day ordinal.
+        pages: Page numbers, ascending.
+        views: Page views of each page.
+        duration: Summed ``durationMs`` of each page.
+        visitors: ``page << 32 | uid`` of every (page, user) pair.
+    """
+
+    cell: int
+    day: int
+    pages: Int64s
+    views: Int64s
+    duration: Int64s
+    visitors: BitMap64
+
+    def merged(self, other: DayPages) -> DayPages:
+        """This day's pages plus ``other``'s (same cell and day)."""
+        pages = np.union1d(self.pages, other.pages)
+        views = np.zeros(len(pages), dtype=np.int64)
+        duration = np.zeros(len(pages), dtype=np.int64)
+        for part in (self, other):
+            at = np.searchsorted(pages, part.pages)
+            views[at] += part.views
+            duration[at] += part.duration
+        return DayPages(self.cell, self.day, pages, views, duration, self.visitors | other.visitors)
+
+
+def fold_pages_arrays(
+    *, cell: Int64s, day: Int64s, page: Int64s, uid: Int64s, duration: Int64s
+) -> list[DayPages]:
+    """Page views given as parallel arrays, per (cell, day) (Python work per row, not per
+    event): one sort by (cell, day, page); each page's totals are sums over its run, each
+    (cell, day)'s visitors one bitmap of its run's (page, uid) pairs."""
+    if len(cell) == 0:
+        return []
+    first, width = int(day.min()), int(page.max()) + 1
+    span = int(day.max()) - first + 1
+    key = (cell * span + (day - first)) * width + page
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = runs(key)  # one run per (cell, day, page)
+    views = np.diff(np.append(starts, len(key)))
+    sums = np.add.reduceat(duration[order], starts)
+    group = key[starts]
+    event_bounds = np.append(runs(key // width), len(key)).tolist()
+    page_bounds = np.append(runs(group // width), len(group)).tolist()
+    pairs = (key % width).astype(np.uint64) << np.uint64(32) | uid[order].astype(np.uint64)
+    buffer = memoryview(array("Q", pairs.tobytes()))
+    out = []
+    for i, (a, b) in enumerate(pairwise(page_bounds)):
+        cell_day = int(group[a] // width)
+        out.append(
+            DayPages(
+                cell=cell_day // span,
+                day=cell_day % span + first,
+                pages=group[a:b] % width,
+                views=views[a:b].astype(np.int64),
+                duration=sums[a:b].astype(np.int64),
+                visitors=BitMap64(buffer[event_bounds[i] : event_bounds[i + 1]]),
+            )
+        )
+    return out
+
+
+def fold_pages(chunks: Iterable[EventChunk], catalog: Catalog) -> list[DayPages]:
+    """The pages of the page views among ``chunks``, per mini program cell and day."""
+    views = [chunk for chunk in chunks if chunk.page is not None and len(chunk.combo)]
+    if not views:
+        return []
+    table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
+    combo = np.concatenate([chunk.combo for chunk in views])
+    cells = np.concatenate([table[combo, slot] for slot in PAGE_SLOTS])
+    twice = len(PAGE_SLOTS)
+
+    def both(name: str) -> Int64s:
+        return np.tile(np.concatenate([getattr(chunk, name) for chunk in views]), twice)
+
+    duration = np.tile(np.concatenate([chunk.values[:, 2] for chunk in views]), twice)
+    return fold_pages_arrays(
+        cell=cells, day=both("day"), page=both("page"), uid=both("uid"), duration=duration
+    )
+
+
+def _digest(path: str) -> str:
+    return hashlib.sha256(path.encode()).hexdigest()
+
+
+async def register_pages(conn: AsyncConnection, after: int, upto: int, days: Days | None) -> None:
+    """Number the page paths of the page views of batches ``after < id <= upto`` (dated within
+    ``days`` if given) that ``page_paths`` does not hold yet."""
+    v = page_views.c
+    where = [v.batch_id > after, v.batch_id <= upto, v.page.is_not(None)]
+    if days is not None:
+        where += [v.day >= days[0], v.day < days[1]]
+    found = {str(path) for (path,) in await conn.execute(select(v.page).where(*where).distinct())}
+    if not found:
+        return
+    digests = {_digest(path): path for path in found}
+    known: set[str] = set()
+    for part in batched(sorted(digests)):
+        stmt = select(page_paths.c.digest).where(page_paths.c.digest.in_(part))
+        known.update(str(digest) for (digest,) in await conn.execute(stmt))
+    missing = [{"digest": d, "path": p} for d, p in sorted(digests.items()) if d not in known]
+    for rows in batched(missing, 10_000):
+        await conn.execute(insert(page_paths), list(rows))
+
+
+def _row(day: DayPages, cell_id: int) -> dict[str, object]:
+    return {
+        "cell_id": cell_id,
+        "day": date.fromordinal(day.day),
+        "pages": day.pages.astype("<u4").tobytes(),
+        "page_views": day.views.astype("<i8").tobytes(),
+        "duration_ms": day.duration.astype("<i8").tobytes(),
+        "visitors": day.visitors.serialize(),
+    }
+
+
+def decode(cell: int, day: date, pages: bytes, views: bytes, duration: bytes,
+           visitors: bytes) -> DayPages:  # fmt: skip
+    """A stored ``rollup_pages`` row."""
+    return DayPages(
+        cell=cell,
+        day=day.toordinal(),
+        pages=np.frombuffer(pages, dtype="<u4").astype(np.int64),
+        views=np.frombuffer(views, dtype="<i8").astype(np.int64),
+        duration=np.frombuffer(duration, dtype="<i8").astype(np.int64),
+        visitors=BitMap64.deserialize(visitors),
+    )
+
+
+_COLUMNS = [rollup_pages.c[name] for name in ("cell_id", "day", "pages", "page_views",
+                                              "duration_ms", "visitors")]  # fmt: skip
+
+
+async def _stored(conn: AsyncConnection, keys: Sequence[tuple[int, date]]) -> list[DayPages]:
+    """The stored rows of ``keys`` (cell id, day) that exist."""
+    p = rollup_pages.c
+    out: list[DayPages] = []
+    by_day: dict[date, list[int]] = {}
+    for cell, day in keys:
+        by_day.setdefault(day, []).append(cell)
+    for day, cells in sorted(by_day.items()):
+        for part in batched(sorted(cells), MAX_PARAMS // 2):
+            stmt = select(*_COLUMNS).where(p.day == day, p.cell_id.in_(part))
+            out += [decode(*row) for row in await fetch_rows(conn, stmt)]
+    return out
+
+
+async def write_pages(
+    conn: AsyncConnection, days: list[DayPages], ids: Mapping[int, int], *, merge: bool
+) -> None:
+    """Store ``days`` (local cells, mapped to ids by ``ids``); with ``merge``, added to the rows
+    already stored for the same cell and day (an incremental refresh), else as they are (a
+    rebuild's empty table)."""
+    if not days:
+        return
+    rows = {(ids[d.cell], date.fromordinal(d.day)): d for d in days}
+    if merge:
+        stored = await _stored(conn, sorted(rows))
+        for old in stored:
+            key = (old.cell, date.fromordinal(old.day))
+            rows[key] = old.merged(rows[key])
+        p = rollup_pages.c
+        replaced = [(o.cell, date.fromordinal(o.day)) for o in stored]
+        for chunk in batched(replaced, 400):
+            match = [and_(p.cell_id == cell, p.day == day) for cell, day in chunk]
+            await conn.execute(delete(rollup_pages).where(or_(*match)))
+    values = [_row(d, cell) for (cell, _), d in rows.items()]
+    if conn.dialect.name == "postgresql":  # COPY: a rebuild writes millions of rows
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        names = [column.name for column in _COLUMNS]
+        records = [tuple(row[name] for name in names) for row in values]
+        await driver.copy_records_to_table(rollup_pages.name, records=records, columns=names)
+        return
+    for some in batched(values, 5_000):
+        await conn.execute(insert(rollup_pages), list(some))
+
+
+@dataclass(frozen=True)
+class PageTotals:
+    """One page over a range: its number, page views, duration (ms) and distinct visitors."""
+
+    page: int
+    views: int
+    duration_ms: int
+    visitors: int
+
+
+async def read_pages(
+    conn: AsyncConnection, cell_id: int, first: date, last: date
+) -> list[PageTotals]:
+    """Every page with page views in cell ``cell_id`` from ``first`` to ``last``."""
+    p = rollup_pages.c
+    stmt = select(*_COLUMNS).where(p.cell_id == cell_id, p.day.between(first, last))
+    days = [decode(*row) for row in await fetch_rows(conn, stmt)]
+    if not days:
+        return []
+    pages = np.unique(np.concatenate([d.pages for d in days]))
+    views = np.zeros(len(pages), dtype=np.int64)
+    duration = np.zeros(len(pages), dtype=np.int64)
+    for d in days:
+        at = np.searchsorted(pages, d.pages)
+        views[at] += d.views
+        duration[at] += d.duration
+    pairs = np.frombuffer(BitMap64.union(*(d.visitors for d in days)).to_array(), np.uint64)
+    seen, counts = np.unique((pairs >> np.uint64(32)).astype(np.int64), return_counts=True)
+    visitors = np.zeros(len(pages), dtype=np.int64)
+    visitors[np.searchsorted(pages, seen)] = counts
+    return [
+        PageTotals(int(page), int(v), int(ms), int(n))
+        for page, v, ms, n in zip(pages, views, duration, visitors, strict=True)
+    ]
+
+
+async def page_paths_of(conn: AsyncConnection, numbers: Iterable[int]) -> dict[int, str]:
+    """The path of each page number (:data:`NOT_SET` for 0)."""
+    wanted = sorted(set(numbers) - {0})
+    out = {0: NOT_SET}
+    for part in batched(wanted):
+        stmt = select(page_paths.c.id, page_paths.c.path).where(page_paths.c.id.in_(part))
+        out.update({int(number): str(path) for number, path in await conn.execute(stmt)})
+    return out
