@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from pyroaring import BitMap
 
@@ -51,9 +52,9 @@ class DaySets:
     new: Mapping[date, BitMap] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class RetentionPeriod:
-    """One period of a cohort: ``users`` and ``rate`` are None before the period starts."""
+class RetentionPeriod(NamedTuple):
+    """One period of a cohort: ``users`` and ``rate`` are None before the period starts (a
+    tuple: a 90 x 30 table makes 2,700 of them per request)."""
 
     offset: int
     start: date
@@ -135,6 +136,8 @@ def retention(
             returned[start] = _union(days.active, DateRange(start, bucket_end(start, granularity)))
         return returned[start]
 
+    width = {Granularity.DAY: 1, Granularity.WEEK: 7}.get(granularity)
+    steps = None if width is None else [timedelta(days=width * k) for k in range(periods + 1)]
     rows = []
     for bucket in cohorts.buckets(granularity):
         cohort = _union(members, bucket)
@@ -142,7 +145,8 @@ def retention(
         own = bucket_start(bucket.start, granularity)
         cells = []
         for offset in range(1, periods + 1):
-            start = shifted(own, granularity, offset)
+            # days and weeks: one addition (a 90 x 30 table starts 2,700 periods)
+            start = own + steps[offset] if steps else shifted(own, granularity, offset)
             if start > today:
                 cells.append(RetentionPeriod(offset, start, None, None, False))
                 continue
