@@ -19,6 +19,7 @@ from gateway.limits.documents import MemoValidationCache
 from gateway.limits.masking import GatewayMaskErrors, should_mask
 from gateway.limits.rules import QueryLimits, limit_extensions
 from gateway.schema.executable import GatewaySchema
+from gateway.schema.fast_values import FastValuesExecutionContext
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
 
@@ -47,6 +48,7 @@ def build_schema(
         query=Query,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=batching),
         extensions=[*limit_extensions(limits), MemoValidationCache, GatewayMaskErrors],
+        execution_context_class=FastValuesExecutionContext,
     )
     schema.authz = installed
     schema.limits = limits
