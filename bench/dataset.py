@@ -56,7 +56,7 @@ from gateway.store.migrate import current_revision, head_revision, upgrade
 from gateway.store.rollup import latest_snapshot, refresh
 from gateway.store.rollup_tables import snapshots
 from gateway.store.tables import EVENT_TABLES, deployments, ingest_batches, metadata, users
-from gateway.synthetic import SCALES, generate_lines
+from gateway.synthetic import GENERATOR_VERSION, SCALES, generate_lines
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_END_DATE = dt.date(2026, 11, 22)
@@ -79,8 +79,10 @@ marker = Table(
     Column("max_batch_id", Integer, nullable=False),
     Column("built_at", DateTime(), nullable=False),
     Column("origin", String(256), nullable=False),
+    Column("generator", Integer, nullable=True),
 )
-"""One row: the dataset a bench database holds (not part of the gateway's own schema)."""
+"""One row: the dataset a bench database holds (not part of the gateway's own schema);
+``generator`` is the :data:`~gateway.synthetic.GENERATOR_VERSION` that built it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,10 @@ async def copy_catalog(source: str, target: str) -> None:
 async def _read_marker(engine: AsyncEngine) -> dict[str, object] | None:
     async with engine.begin() as conn:
         await conn.run_sync(marker_metadata.create_all)
+        # A marker written before it named its generator has no such column: built again.
+        await conn.exec_driver_sql(
+            "ALTER TABLE bench_dataset ADD COLUMN IF NOT EXISTS generator INTEGER"
+        )
         row = (await conn.execute(select(marker))).mappings().first()
     return dict(row) if row is not None else None
 
@@ -314,7 +320,7 @@ async def ensure_dataset(
         raise ValueError(f"unknown scale {scale!r}; choose one of: {', '.join(SCALES)}")
     database = database or f"gateway_bench_{scale}"
     url = database_url(database)
-    wanted = {"scale": scale, "seed": seed, "end_date": end_date}
+    wanted = {"scale": scale, "seed": seed, "end_date": end_date, "generator": GENERATOR_VERSION}
     admin = await asyncpg.connect(PG_ADMIN_URL)
     try:
         exists = await _exists(admin, database)
@@ -327,7 +333,7 @@ async def ensure_dataset(
             found = await _read_marker(engine)
         finally:
             await engine.dispose()
-    matches = found is not None and all(found[k] == v for k, v in wanted.items())
+    matches = found is not None and all(found.get(k) == v for k, v in wanted.items())
     print(f"dataset {database}: " + ("reusing" if matches else "building"), flush=True)
     started = time.perf_counter()
     if not matches:

@@ -18,7 +18,11 @@ from datetime import date
 
 from gateway.synthetic.scales import SCALES, Scale, resolve_scale
 
-__all__ = ["SCALES", "Scale", "generate_lines", "resolve_scale"]
+__all__ = ["GENERATOR_VERSION", "SCALES", "Scale", "generate_lines", "resolve_scale"]
+
+GENERATOR_VERSION = 2
+"""Bumped whenever the records a seed gives change (2: events carry platform and region), so
+stored benchmark datasets built by an older generator are built again."""
 
 
 def generate_lines(
