@@ -34,6 +34,7 @@ from pyroaring import BitMap
 from gateway.domain import Granularity
 from gateway.domain import RetentionCohortKind as CohortKind
 from gateway.metrics.timerange import DateRange, bucket_end
+from gateway.metrics.user_breakdowns import union_over
 
 MAX_PERIODS: Mapping[Granularity, int] = {
     Granularity.DAY: 30,
@@ -110,13 +111,6 @@ def span_needed(
     return DateRange(cohorts.start, min(bucket_end(last, granularity), max(today, cohorts.end)))
 
 
-def _union(sets: Mapping[date, BitMap], span: DateRange) -> BitMap:
-    found = [sets[day] for day in span.each_day() if day in sets]
-    if len(found) == 1:
-        return found[0]
-    return BitMap.union(*found) if found else BitMap()
-
-
 def retention(
     days: DaySets,
     cohorts: DateRange,
@@ -133,14 +127,16 @@ def retention(
 
     def active_in(start: date) -> BitMap:
         if start not in returned:
-            returned[start] = _union(days.active, DateRange(start, bucket_end(start, granularity)))
+            returned[start] = union_over(
+                days.active, DateRange(start, bucket_end(start, granularity))
+            )
         return returned[start]
 
     width = {Granularity.DAY: 1, Granularity.WEEK: 7}.get(granularity)
     steps = None if width is None else [timedelta(days=width * k) for k in range(periods + 1)]
     rows = []
     for bucket in cohorts.buckets(granularity):
-        cohort = _union(members, bucket)
+        cohort = union_over(members, bucket)
         size = len(cohort)
         own = bucket_start(bucket.start, granularity)
         cells = []

@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -47,11 +47,6 @@ class UsersBy(enum.Enum):
     CATEGORY = "CATEGORY"
 
 
-def _union(bitmaps: Iterable[BitMap]) -> BitMap:
-    parts = list(bitmaps)
-    return BitMap.union(*parts) if parts else BitMap()
-
-
 @dataclass(frozen=True)
 class CellUsers:
     """The daily active bitmaps of one cell, as read for some days.
@@ -64,7 +59,19 @@ class CellUsers:
 
     def active(self, span: DateRange) -> BitMap:
         """Users with a launch during ``span`` (its days must have been read)."""
-        return _union(bitmap for day, bitmap in self.days.items() if span.start <= day <= span.end)
+        return union_over(self.days, span)
+
+
+def union_over(days: Mapping[date, BitMap], span: DateRange) -> BitMap:
+    """The union of the bitmaps of ``days`` (a cell's daily sets) within ``span``: the one
+    stored bitmap itself when only one day has users (callers never modify it)."""
+    if span.days <= len(days):
+        found = [days[day] for day in span.each_day() if day in days]
+    else:
+        found = [bitmap for day, bitmap in days.items() if span.start <= day <= span.end]
+    if len(found) == 1:
+        return found[0]
+    return BitMap.union(*found) if found else BitMap()
 
 
 EMPTY = CellUsers()

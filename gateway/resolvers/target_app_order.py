@@ -6,8 +6,8 @@ range) or in the catalog (``MINI_PROGRAM_COUNT`` by the range's last day), so th
 fields (one batch for every app of every workspace in the response), sorted, and paged here.
 
 Ties are broken by id, ascending. A cursor carries its ordering (field, direction, range) and
-position (value, id); the next page starts after that position, and a cursor written for
-another ordering is refused rather than silently misread.
+position (value, id) (:mod:`~gateway.resolvers.positions`); the next page starts after that
+position, and a cursor written for another ordering is refused rather than silently misread.
 
 Example:
     >>> cursor = encode_position(Ordering(OrderField.NAME, OrderDirection.ASC), "Alpha", "ta-1")
@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import orjson
-
 from gateway.context import Context
 from gateway.domain import EntityRef, Filters, OrderDirection, OrderField
 from gateway.errors import BadUserInputError
@@ -29,16 +27,11 @@ from gateway.limits.pages import check_first
 from gateway.loaders.catalog_rows import Page, TargetAppRow
 from gateway.metrics.cells import CellKey, cell_of
 from gateway.metrics.timerange import DateRange, TimeRangeSpec
-from gateway.resolvers import catalog
+from gateway.resolvers import catalog, positions
 from gateway.resolvers.catalog_metrics import mini_program_count
 from gateway.resolvers.event_metrics import load_metric
-from gateway.resolvers.sealing import seal, unseal
+from gateway.resolvers.positions import Value, parse_position, sorts_after
 from gateway.resolvers.time_range import date_range
-
-CURSOR_PREFIX = "v2:"
-"""Ordered cursors (id-ordered pages write ``v1:<id>``)."""
-
-Value = float | str
 
 
 @dataclass(frozen=True)
@@ -58,33 +51,7 @@ class Ordering:
 
 def encode_position(ordering: Ordering, value: Value, item_id: str) -> str:
     """The opaque cursor of the item ``item_id`` whose sort value is ``value``."""
-    body = orjson.dumps({"o": ordering.signature, "v": value, "id": item_id})
-    return seal(CURSOR_PREFIX.encode() + body)
-
-
-def _parse(cursor: object) -> tuple[str, Value, str] | None:
-    """(signature, value, id) of an ordered cursor; None for anything else (an id cursor).
-
-    Raises:
-        BadUserInputError: ``cursor`` has the ordered prefix but is not a valid cursor.
-    """
-    if not isinstance(cursor, str):
-        return None
-    raw = unseal(cursor)
-    if raw is None:  # not sealed by this gateway: neither kind of cursor
-        raise BadUserInputError(f"malformed cursor {cursor!r}")
-    if not raw.startswith(CURSOR_PREFIX.encode()):
-        return None
-    try:
-        body = orjson.loads(raw[len(CURSOR_PREFIX) :])
-        signature, value, item_id = body["o"], body["v"], body["id"]
-    except (ValueError, KeyError, TypeError):
-        raise BadUserInputError(f"malformed cursor {cursor!r}") from None
-    if not (isinstance(signature, str) and isinstance(item_id, str)):
-        raise BadUserInputError(f"malformed cursor {cursor!r}")
-    if not isinstance(value, (int, float, str)):
-        raise BadUserInputError(f"malformed cursor {cursor!r}")
-    return signature, value, item_id
+    return positions.encode_position(ordering.signature, value, item_id)
 
 
 def decode_position(cursor: str | None, ordering: Ordering) -> tuple[Value, str] | None:
@@ -95,7 +62,7 @@ def decode_position(cursor: str | None, ordering: Ordering) -> tuple[Value, str]
     """
     if not isinstance(cursor, str):
         return None
-    parsed = _parse(cursor)
+    parsed = parse_position(cursor)
     if parsed is None:
         raise BadUserInputError(
             f"cursor {cursor!r} belongs to another ordering of targetApps than "
@@ -143,13 +110,6 @@ async def _values(ctx: Context, apps: tuple[TargetAppRow, ...], ordering: Orderi
     return [float(count.value().value) for count in counts]
 
 
-def _after(value: Value, item_id: str, position: tuple[Value, str], descending: bool) -> bool:
-    cursor_value, cursor_id = position
-    if value == cursor_value:
-        return item_id > cursor_id
-    return bool(value < cursor_value) if descending else bool(value > cursor_value)  # type: ignore[operator]
-
-
 @dataclass(frozen=True)
 class RankedPage:
     """A page of ranked apps with each item's cursor."""
@@ -170,7 +130,9 @@ async def ranked_target_apps(
     ranked = sorted(zip(values, apps, strict=True), key=lambda pair: pair[1].id)
     ranked.sort(key=lambda pair: pair[0], reverse=descending)  # stable: ties stay by id
     if position is not None:
-        ranked = [(v, app) for v, app in ranked if _after(v, app.id, position, descending)]
+        ranked = [
+            (v, app) for v, app in ranked if sorts_after(v, app.id, position, descending=descending)
+        ]
     shown = ranked[:size]
     return RankedPage(
         page=Page(tuple(app for _, app in shown), len(ranked) > size, len(apps)),
@@ -182,7 +144,7 @@ async def id_ordered_target_apps(
     ctx: Context, workspace_id: str, first: int | None, after: str | None
 ) -> Page[TargetAppRow]:
     """The default page (by id); an ordered cursor here is refused with a clear message."""
-    parsed = _parse(after)
+    parsed = parse_position(after)
     if parsed is not None:
         raise BadUserInputError(
             f"cursor {after!r} belongs to the targetApps ordering {parsed[0]}; pass the same "

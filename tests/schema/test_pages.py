@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Context
 from gateway.settings import Settings
-from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
 from gateway.store.rollup.retention import apply_retention
 from tests.principals import ADMIN
 from tests.schema import user_breakdowns_data as bf
+from tests.schema.test_user_breakdowns import ingest
 
 PATHS = ("/home", "/cart", "pages/item?id=7", "/ünïcode/页面", "/" + "x" * 900)
 ORDER_FIELDS = ("PAGE_VIEWS", "VISITORS", "TOTAL_TIME", "PATH")
@@ -169,11 +169,6 @@ async def _compare(schema: strawberry.Schema, engine: AsyncEngine, settings: Set
             )
 
 
-async def _ingest(engine: AsyncEngine, lines: list[bytes]) -> None:
-    report = await ingest_lines(engine, lines, source="test")
-    assert report.quarantined == 0, report.problems
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_pages_match_brute_force(
     schema: strawberry.Schema, engine: AsyncEngine, settings: Settings, seed: int
@@ -182,11 +177,11 @@ async def test_pages_match_brute_force(
     SEEN.clear()
     world, lines = bf.catalog(rng)
     views: list[View] = []
-    await _ingest(engine, lines + page_views(rng, world, views, 150))
+    await ingest(engine, lines + page_views(rng, world, views, 150))
     assert (await refresh(engine, now=bf.NOW)).full_rebuild
     await _compare(schema, engine, settings, views, rng, rounds=5)
 
-    await _ingest(engine, page_views(rng, world, views, 60))  # many late
+    await ingest(engine, page_views(rng, world, views, 60))  # many late
     assert not (await refresh(engine, now=bf.NOW)).full_rebuild
     await _compare(schema, engine, settings, views, rng, rounds=4)
 
@@ -202,7 +197,7 @@ async def test_a_cursor_of_another_ordering_is_bad_input(
     rng = random.Random(5)
     world, lines = bf.catalog(rng)
     views: list[View] = []
-    await _ingest(engine, lines + page_views(rng, world, views, 80))
+    await ingest(engine, lines + page_views(rng, world, views, 80))
     await refresh(engine, now=bf.NOW)
     v = {"r": {"from": bf.BASE.isoformat(), "to": bf.NOW.date().isoformat()}, "dt": None,
          "o": None, "first": 1, "after": None}  # fmt: skip

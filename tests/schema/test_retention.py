@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Context
 from gateway.settings import Settings
-from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import refresh
 from gateway.store.rollup.retention import apply_retention
 from tests.principals import ADMIN
 from tests.schema import user_breakdowns_data as bf
+from tests.schema.test_user_breakdowns import ingest
 
 ARGS = "cohorts: $c, granularity: $g, periods: $p, cohort: $k, dataType: $dt"
 FILTERED = f"{ARGS}, type: $type, category: $cat"
@@ -183,11 +183,6 @@ async def _compare(
         assert compared >= 2 + len(bf.APPS) + len(world.mps)
 
 
-async def _ingest(engine: AsyncEngine, lines: list[bytes]) -> None:
-    report = await ingest_lines(engine, lines, source="test")
-    assert report.quarantined == 0, report.problems
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_retention_matches_brute_force(
     schema: strawberry.Schema, engine: AsyncEngine, settings: Settings, seed: int
@@ -195,11 +190,11 @@ async def test_retention_matches_brute_force(
     rng = random.Random(seed)
     SEEN.clear()
     world, lines = bf.catalog(rng)
-    await _ingest(engine, lines + bf.launches(rng, world, 120))
+    await ingest(engine, lines + bf.launches(rng, world, 120))
     assert (await refresh(engine, now=bf.NOW)).full_rebuild
     await _compare(schema, engine, settings, world, rng, rounds=10)
 
-    await _ingest(engine, bf.launches(rng, world, 50))  # many of them late
+    await ingest(engine, bf.launches(rng, world, 50))  # many of them late
     assert not (await refresh(engine, now=bf.NOW)).full_rebuild
     await _compare(schema, engine, settings, world, rng, rounds=8)
 
@@ -216,7 +211,7 @@ async def test_periods_out_of_bounds_are_bad_input(
     query = """query($p: Int, $g: Granularity) { workspaces { nodes {
         retention(cohorts: {days: 7}, granularity: $g, periods: $p) { granularity } } } }"""
     world, lines = bf.catalog(random.Random(0))
-    await _ingest(engine, lines)
+    await ingest(engine, lines)
     for periods, granularity in ((0, "DAY"), (31, "DAY"), (13, "WEEK"), (13, "MONTH"), (-1, None)):
         async with Context.create(engine, settings, now=bf.NOW, principal=ADMIN) as context:
             result = await schema.execute(

@@ -47,7 +47,7 @@ from gateway.metrics.cells import (
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, group_sums
 from gateway.store.rollup.persist import ensure_cells, replace_cells
-from gateway.store.rollup.read import batched, fetch_rows
+from gateway.store.rollup.read import among, batched, fetch_rows
 from gateway.store.rollup.source_counts import SourceCounter, source_cell_ids
 from gateway.store.rollup.state import CellState, DayState
 from gateway.store.rollup_tables import rollup_cells, rollup_days
@@ -235,7 +235,7 @@ async def active_rows(
     d = rollup_days.c
     columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
     for part in batched(sorted(set(ids))):
-        for row in await fetch_rows(conn, select(*columns).where(d.cell_id.in_(part))):
+        for row in await fetch_rows(conn, select(*columns).where(among(conn, d.cell_id, part))):
             yield row[0], row[1].toordinal(), row[2:7], row[7]
 
 

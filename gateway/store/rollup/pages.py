@@ -29,16 +29,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 from pyroaring import BitMap64
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import Days, EventChunk, Int64s
 from gateway.store.rollup.fold import SLOTS
+from gateway.store.rollup.persist import delete_days, insert_rows
 from gateway.store.rollup.read import MAX_PARAMS, batched, fetch_rows
 from gateway.store.rollup.users import runs
 from gateway.store.rollup_tables import page_paths, rollup_pages
@@ -163,20 +163,21 @@ async def register_pages(conn: AsyncConnection, after: int, upto: int, days: Day
         await conn.execute(insert(page_paths), list(rows))
 
 
-def _row(day: DayPages, cell_id: int) -> dict[str, object]:
-    return {
-        "cell_id": cell_id,
-        "day": date.fromordinal(day.day),
-        "pages": day.pages.astype("<u4").tobytes(),
-        "page_views": day.views.astype("<i8").tobytes(),
-        "duration_ms": day.duration.astype("<i8").tobytes(),
-        "visitors": day.visitors.serialize(),
-    }
+def _row(day: DayPages, cell_id: int) -> tuple[object, ...]:
+    """The ``rollup_pages`` row of ``day``, in column order."""
+    return (
+        cell_id,
+        date.fromordinal(day.day),
+        day.pages.astype("<u4").tobytes(),
+        day.views.astype("<i8").tobytes(),
+        day.duration.astype("<i8").tobytes(),
+        day.visitors.serialize(),
+    )
 
 
 def decode(cell: int, day: date, pages: bytes, views: bytes, duration: bytes,
            visitors: bytes) -> DayPages:  # fmt: skip
-    """A stored ``rollup_pages`` row."""
+    """A stored ``rollup_pages`` row (its columns in table order)."""
     return DayPages(
         cell=cell,
         day=day.toordinal(),
@@ -187,20 +188,16 @@ def decode(cell: int, day: date, pages: bytes, views: bytes, duration: bytes,
     )
 
 
-_COLUMNS = [rollup_pages.c[name] for name in ("cell_id", "day", "pages", "page_views",
-                                              "duration_ms", "visitors")]  # fmt: skip
-
-
-async def _stored(conn: AsyncConnection, keys: Sequence[tuple[int, date]]) -> list[DayPages]:
-    """The stored rows of ``keys`` (cell id, day) that exist."""
+async def _stored(conn: AsyncConnection, keys: Sequence[tuple[int, int]]) -> list[DayPages]:
+    """The stored rows of ``keys`` (cell id, day ordinal) that exist."""
     p = rollup_pages.c
     out: list[DayPages] = []
-    by_day: dict[date, list[int]] = {}
+    by_day: dict[int, list[int]] = {}
     for cell, day in keys:
         by_day.setdefault(day, []).append(cell)
     for day, cells in sorted(by_day.items()):
         for part in batched(sorted(cells), MAX_PARAMS // 2):
-            stmt = select(*_COLUMNS).where(p.day == day, p.cell_id.in_(part))
+            stmt = select(rollup_pages).where(p.day == date.fromordinal(day), p.cell_id.in_(part))
             out += [decode(*row) for row in await fetch_rows(conn, stmt)]
     return out
 
@@ -213,27 +210,14 @@ async def write_pages(
     rebuild's empty table)."""
     if not days:
         return
-    rows = {(ids[d.cell], date.fromordinal(d.day)): d for d in days}
+    rows = {(ids[d.cell], d.day): d for d in days}
     if merge:
         stored = await _stored(conn, sorted(rows))
         for old in stored:
-            key = (old.cell, date.fromordinal(old.day))
-            rows[key] = old.merged(rows[key])
-        p = rollup_pages.c
-        replaced = [(o.cell, date.fromordinal(o.day)) for o in stored]
-        for chunk in batched(replaced, 400):
-            match = [and_(p.cell_id == cell, p.day == day) for cell, day in chunk]
-            await conn.execute(delete(rollup_pages).where(or_(*match)))
-    values = [_row(d, cell) for (cell, _), d in rows.items()]
-    if conn.dialect.name == "postgresql":  # COPY: a rebuild writes millions of rows
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
-        names = [column.name for column in _COLUMNS]
-        records = [tuple(row[name] for name in names) for row in values]
-        await driver.copy_records_to_table(rollup_pages.name, records=records, columns=names)
-        return
-    for some in batched(values, 5_000):
-        await conn.execute(insert(rollup_pages), list(some))
+            rows[old.cell, old.day] = old.merged(rows[old.cell, old.day])
+        if stored:
+            await delete_days(conn, [(old.cell, old.day) for old in stored], rollup_pages)
+    await insert_rows(conn, [_row(d, cell) for (cell, _), d in rows.items()], rollup_pages)
 
 
 @dataclass(frozen=True)
@@ -251,7 +235,7 @@ async def read_pages(
 ) -> list[PageTotals]:
     """Every page with page views in cell ``cell_id`` from ``first`` to ``last``."""
     p = rollup_pages.c
-    stmt = select(*_COLUMNS).where(p.cell_id == cell_id, p.day.between(first, last))
+    stmt = select(rollup_pages).where(p.cell_id == cell_id, p.day.between(first, last))
     days = [decode(*row) for row in await fetch_rows(conn, stmt)]
     if not days:
         return []

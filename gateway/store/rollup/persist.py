@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Integer,
     LargeBinary,
+    Table,
     Text,
     any_,
     bindparam,
@@ -123,7 +124,8 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     ]
     for first, cells in groups.items():
         for part in batched(cells):
-            stmt = select(*columns).where(d.cell_id.in_(part), d.day >= date.fromordinal(first))
+            where = [among(conn, d.cell_id, part), d.day >= date.fromordinal(first)]
+            stmt = select(*columns).where(*where)
             for values in await fetch_rows(conn, stmt):
                 states[values[0]].days[values[1].toordinal()] = _day_state(values)
     return states
@@ -188,15 +190,19 @@ def _row(cell: int, day: int, state: DayState) -> tuple[object, ...]:
     return tuple(by_name[name] for name in COLUMNS)
 
 
-async def _insert_rows(conn: AsyncConnection, rows: list[tuple[object, ...]]) -> None:
+async def insert_rows(
+    conn: AsyncConnection, rows: list[tuple[object, ...]], table: Table = rollup_days
+) -> None:
+    """Insert ``rows`` (tuples in ``table``'s column order) into ``table``."""
+    names = [column.name for column in table.columns]
     if conn.dialect.name == "postgresql":
         # COPY: several times faster than executemany for the millions of rows of a rebuild.
         raw = await conn.get_raw_connection()
         driver: Any = raw.driver_connection  # the asyncpg connection of this transaction
-        await driver.copy_records_to_table(rollup_days.name, records=rows, columns=COLUMNS)
+        await driver.copy_records_to_table(table.name, records=rows, columns=names)
         return
     for chunk in batched(rows, 20_000):
-        await conn.execute(insert(rollup_days), [dict(zip(COLUMNS, r, strict=True)) for r in chunk])
+        await conn.execute(insert(table), [dict(zip(names, r, strict=True)) for r in chunk])
 
 
 async def fast_compression(conn: AsyncConnection) -> None:
@@ -266,7 +272,7 @@ async def write_changes(
         _recount(cell, states[cell], counter)
     pairs = [(cell, day) for cell, state in states.items() for day in sorted(state.changed)]
     for part in batched(pairs, 10_000):
-        await _delete_days(conn, part)
+        await delete_days(conn, part)
     held = [(cell, day) for cell, day in pairs if day in states[cell].days]
     await _write_rows(conn, states, held)
     grown = {cell: state for cell, state in states.items() if state.grown}
@@ -306,12 +312,15 @@ async def _write_rows(
     """Insert the ``(cell, day)`` rows of ``pairs`` from ``states``."""
     rows = [_row(cell, day, states[cell].days[day]) for cell, day in pairs]
     if rows:
-        await _insert_rows(conn, rows)
+        await insert_rows(conn, rows)
 
 
-async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) -> None:
-    """Delete the ``(cell id, day ordinal)`` rows of ``pairs``."""
-    d = rollup_days.c
+async def delete_days(
+    conn: AsyncConnection, pairs: Sequence[tuple[int, int]], table: Table = rollup_days
+) -> None:
+    """Delete the ``(cell id, day ordinal)`` rows of ``pairs`` from ``table`` (keyed by
+    ``cell_id`` and ``day``)."""
+    d = table.c
     if conn.dialect.name == "postgresql":
         # One DELETE ... USING unnest(cells, days): a statement per row would cost seconds.
         keys = (
@@ -322,10 +331,10 @@ async def _delete_days(conn: AsyncConnection, pairs: Sequence[tuple[int, int]]) 
             .table_valued("cell", "day")
             .render_derived(name="changed")
         )
-        stmt = delete(rollup_days).where(d.cell_id == keys.c.cell, d.day == keys.c.day)
+        stmt = delete(table).where(d.cell_id == keys.c.cell, d.day == keys.c.day)
         await conn.execute(stmt)
         return
-    stmt = delete(rollup_days).where(d.cell_id == bindparam("c"), d.day == bindparam("d"))
+    stmt = delete(table).where(d.cell_id == bindparam("c"), d.day == bindparam("d"))
     await conn.execute(stmt, [{"c": cell, "d": date.fromordinal(day)} for cell, day in pairs])
 
 
@@ -485,4 +494,4 @@ async def write_rebuild(
     by_name["active_users"], by_name["active_bitmap"] = _bitmap_columns(folded.active)
     by_name["new_users"], by_name["new_bitmap"] = _bitmap_columns(folded.new)
     by_name["new_sources"] = counter.rows(by_name["cell_id"], folded.new)
-    await _insert_rows(conn, list(zip(*(by_name[name] for name in COLUMNS), strict=True)))
+    await insert_rows(conn, list(zip(*(by_name[name] for name in COLUMNS), strict=True)))

@@ -38,15 +38,8 @@ async def read_active_users(
     conn: AsyncConnection, ids: Sequence[int], start: date, end: date
 ) -> dict[int, CellUsers]:
     """Each cell's daily active bitmaps of ``[start, end]`` (for the ``ACTIVE`` basis)."""
-    days: dict[int, dict[date, BitMap]] = {cell: {} for cell in ids}
-    d = rollup_days.c
-    for part in batched(sorted(set(ids))):
-        stmt = select(d.cell_id, d.day, d.active_bitmap).where(
-            d.cell_id.in_(part), d.day.between(start, end)
-        )
-        for row in await conn.execute(stmt):
-            days[row.cell_id][row.day] = stored_bitmap(row.active_bitmap)
-    return {cell: CellUsers(found) for cell, found in days.items()}
+    found = await read_day_sets(conn, ids, DateRange(start, end), None)
+    return {cell: CellUsers(sets.active) for cell, sets in found.items()}
 
 
 async def read_day_sets(

@@ -189,15 +189,11 @@ async def _backfill_pages(conn: AsyncConnection, catalog: Catalog, upto: int) ->
     for days in day_ranges(counts, REBUILD_CHUNK_EVENTS):
         chunks = await read_events(conn, catalog, after=0, upto=upto, days=days)
         pages = fold_pages(chunks, catalog)
-        ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in catalog_cells(pages)])
-        local_ids = {local: ids[catalog.cell_keys[local]] for local in catalog_cells(pages)}
+        cells = sorted({day.cell for day in pages})
+        ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in cells])
+        local_ids = {local: ids[catalog.cell_keys[local]] for local in cells}
         await write_pages(conn, pages, local_ids, merge=True)
     await conn.execute(delete(rollup_pending).where(rollup_pending.c.name == PAGES_BACKFILL))
-
-
-def catalog_cells(pages: list[DayPages]) -> list[int]:
-    """The local cells of ``pages``."""
-    return sorted({day.cell for day in pages})
 
 
 async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> Snapshot:
