@@ -134,9 +134,7 @@ def _index(values: list[Any], positions: dict[Any, int]) -> Int64s:
     return np.array([positions.get(v, -1) for v in values], dtype=np.int64).reshape(-1)
 
 
-def _convert(
-    kind: str, rows: list[Any], catalog: Catalog, pages: dict[str, int]
-) -> dict[str, Int64s]:
+def _convert(kind: str, rows: list[Any], catalog: Catalog) -> dict[str, Int64s]:
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(5 + len(EXTRA[kind]))]
     epoch = EPOCH.toordinal()
     out = {
@@ -147,8 +145,7 @@ def _convert(
         "day": np.array([day.toordinal() - epoch for day in cols[4]], dtype=np.int64).reshape(-1),
     }
     for name, values in zip(EXTRA[kind], cols[5:], strict=True):
-        numbers = [pages.get(v, 0) for v in values] if name == "page" else map(int, values)
-        out[name] = np.fromiter(numbers, dtype=np.int64, count=len(values))
+        out[name] = np.fromiter(map(int, values), dtype=np.int64, count=len(values))
     return out
 
 
@@ -163,19 +160,17 @@ async def _sqlite_columns(
     """The PostgreSQL query's columns, converted in Python :data:`CHUNK_ROWS` rows at a time."""
     table = EVENT_TABLES[kind]
     names = ("target_app_id", "mini_program_id", "data_type", "uid", "day", *EXTRA[kind])
-    stmt = select(*(table.c[name] for name in names))
-    pages = await page_numbers(conn) if kind == "pageView" else {}
-    result = await conn.stream(stmt.where(*_where(table, after, upto, days)))
-    parts = [_convert(kind, [], catalog, pages)]  # never empty, for concatenate
+    columns: list[Any] = [table.c[name] for name in names if name != "page"]
+    joined: Any = table
+    if kind == "pageView":  # the page's number, as on PostgreSQL: only this batch's paths
+        columns.append(func.coalesce(page_paths.c.id, 0))
+        joined = table.outerjoin(page_paths, page_paths.c.path == table.c.page)
+    stmt = select(*columns).select_from(joined).where(*_where(table, after, upto, days))
+    result = await conn.stream(stmt)
+    parts = [_convert(kind, [], catalog)]  # never empty, for concatenate
     async for rows in result.partitions(CHUNK_ROWS):
-        parts.append(_convert(kind, [tuple(r) for r in rows], catalog, pages))
+        parts.append(_convert(kind, [tuple(r) for r in rows], catalog))
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-
-
-async def page_numbers(conn: AsyncConnection) -> dict[str, int]:
-    """Every registered page path and its number (SQLite maps pages in Python)."""
-    rows = await conn.execute(select(page_paths.c.path, page_paths.c.id))
-    return {str(path): int(number) for path, number in rows}
 
 
 def combos(catalog: Catalog, app: Int64s, mp: Int64s, dt: Int64s) -> Int64s:
