@@ -240,23 +240,11 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     return info
 
 
-async def refresh(
-    engine: AsyncEngine,
-    *,
-    full: bool = False,
-    now: datetime | None = None,
-    retention_days: int = 0,
+async def publish(
+    engine: AsyncEngine, *, full: bool = False, now: datetime | None = None
 ) -> Snapshot:
-    """Fold new events into the rollups and record a snapshot (see the module docstring), then
-    vacuum the rows it replaced (PostgreSQL) and drop the raw days past the
-    retained window (:mod:`~gateway.store.rollup.retention`).
-
-    Args:
-        engine: The database.
-        full: Rebuild every rollup from all events instead of folding only new ones.
-        now: The snapshot's ``taken_at`` (naive or aware UTC); defaults to the current time.
-        retention_days: ``GATEWAY_RAW_EVENT_RETENTION_DAYS`` (0: keep every raw event).
-    """
+    """The refresh proper (see the module docstring): its snapshot is committed, and readers
+    see it, when this returns. :func:`refresh` is this and :func:`tidy`."""
     taken_at = datetime.now(UTC) if now is None else as_utc(now)
     await ensure_ahead(engine, taken_at)  # the coming days' partitions, before ingest needs them
     async with engine.begin() as conn:
@@ -267,12 +255,40 @@ async def refresh(
         "snapshot %d: %d events in %.2fs%s",
         info.id, info.events, info.seconds, " (full rebuild)" if info.full_rebuild else "",
     )  # fmt: skip
+    return info
+
+
+async def tidy(engine: AsyncEngine, info: Snapshot, *, retention_days: int = 0) -> None:
+    """After snapshot ``info`` was published: vacuum the rows it replaced (PostgreSQL) and drop
+    the raw days past the retained window (:mod:`~gateway.store.rollup.retention`). Readers
+    already see the snapshot; this keeps the store's size bounded."""
     # A plain VACUUM lets the next refresh reuse the space of the rows and bitmaps this one
     # replaced instead of growing the tables (48 refreshes at small: 7.6x the compacted size
     # without it, 1.2x with it, for 11 ms a refresh). After a rebuild (every row new) it also
     # gathers the tables' statistics, so readers' plans need not wait for autovacuum.
     await vacuum(engine, CELL_TABLES, analyze=info.full_rebuild)
-    cut = await apply_retention(engine, days=retention_days, now=taken_at)
+    now = info.taken_at if info.taken_at is not None else datetime.now(UTC)
+    cut = await apply_retention(engine, days=retention_days, now=now)
     if cut is not None and cut.dropped:
         logger.info("dropped %d raw events dated before %s", cut.dropped, cut.kept_from)
+
+
+async def refresh(
+    engine: AsyncEngine,
+    *,
+    full: bool = False,
+    now: datetime | None = None,
+    retention_days: int = 0,
+) -> Snapshot:
+    """Fold new events into the rollups and record a snapshot (:func:`publish`), then vacuum
+    and apply the raw-event retention (:func:`tidy`).
+
+    Args:
+        engine: The database.
+        full: Rebuild every rollup from all events instead of folding only new ones.
+        now: The snapshot's ``taken_at`` (naive or aware UTC); defaults to the current time.
+        retention_days: ``GATEWAY_RAW_EVENT_RETENTION_DAYS`` (0: keep every raw event).
+    """
+    info = await publish(engine, full=full, now=now)
+    await tidy(engine, info, retention_days=retention_days)
     return info
