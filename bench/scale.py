@@ -37,8 +37,9 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from pydantic import SecretStr
@@ -103,6 +104,9 @@ class Figures:
     refresh_small_s: float = 0.0
     details_ms: list[float] = field(default_factory=list)
     overview_ms: list[float] = field(default_factory=list)
+    early_overview_ms: list[float] = field(default_factory=list)
+    window_user_days: int = 0
+    early_user_days: int = 0
     catalog_s: float = 0.0
     catalog_tidy_s: float = 0.0
     catalog_rebuilt: bool = False
@@ -157,6 +161,23 @@ def _overview_query() -> str:
     return f"{head}{fields}\n  }}\n}}\n"
 
 
+EARLY_HISTORY_DAYS = 120
+"""The overview is also asked of the 90 days ending this many days into the history (the whole
+history of ``large``): at ``xlarge`` that window has ``large``'s history length and
+``xlarge``'s traffic, which tells cost against history from cost against traffic."""
+
+
+def _window(workspace: str, end: dt.date) -> Callable[[str], dict[str, Any]]:
+    """The overview's variables: ``workspace`` over the 90 days ending ``end``."""
+    variables = {"id": workspace, "range": {"days": 90, "endDate": end.isoformat()}}
+    return lambda _: variables
+
+
+def _user_days(answer: dict[str, Any]) -> int:
+    """The sum of daily active users over an overview's window (what its 90-day union reads)."""
+    return int(sum(point["value"] for point in answer["workspace"]["activeUsers"]["series"]))
+
+
 async def largest_workspace(engine: AsyncEngine) -> str:
     """The workspace with most target apps (ties: the first id)."""
     stmt = (
@@ -183,20 +204,28 @@ async def _pages(
     apps = await pick_apps(engine, 3)
     run = in_process(schema, query, variables_for(end), reader_context(engine, settings))
     workspace = await largest_workspace(engine)
-    overview_vars = {"id": workspace, "range": {"days": 90, "endDate": end.isoformat()}}
-    run_overview = in_process(
-        schema, _overview_query(), lambda _: overview_vars, reader_context(engine, settings)
+    early_end = end - dt.timedelta(days=max(0, figures.days - EARLY_HISTORY_DAYS))
+    run_overview, run_early = (
+        in_process(
+            schema, _overview_query(), _window(workspace, last), reader_context(engine, settings)
+        )
+        for last in (end, early_end)
     )
     ours = await run(apps[0])  # warm-up, and the answer checked below
-    await run_overview(workspace)
+    figures.window_user_days = _user_days(await run_overview(workspace))
+    figures.early_user_days = _user_days(await run_early(workspace))
     for _ in range(args.iterations):
         for app in apps:
             started = time.perf_counter()
             await run(app)
             figures.details_ms.append((time.perf_counter() - started) * 1000)
-        started = time.perf_counter()
-        await run_overview(workspace)
-        figures.overview_ms.append((time.perf_counter() - started) * 1000)
+        for overview, times in (
+            (run_overview, figures.overview_ms),
+            (run_early, figures.early_overview_ms),
+        ):
+            started = time.perf_counter()
+            await overview(workspace)
+            times.append((time.perf_counter() - started) * 1000)
     if args.skip_naive:
         return
     naive = in_process(
@@ -344,6 +373,11 @@ def report(f: Figures) -> None:
         f"p95 {f.p(f.overview_ms, 95):.1f} ms (caches cleared)"
     )
     print(
+        f"    the overview's window holds {f.window_user_days:,} user-days; the window ending "
+        f"{EARLY_HISTORY_DAYS} days into the history {f.early_user_days:,}, "
+        f"p50 {f.p(f.early_overview_ms, 50):.1f} ms"
+    )
+    print(
         f"    catalog change applied (snapshot committed) in {f.catalog_s:.2f} s"
         f"{' (REBUILT)' if f.catalog_rebuilt else ', no rebuild'}, "
         f"then {f.catalog_tidy_s:.2f} s of vacuum"
@@ -388,6 +422,14 @@ def targets(all_figures: Sequence[Figures]) -> list[str]:
                 f"{label} {last.scale} / {first.scale} <= {TARGET_GROWTH}x: "
                 f"{_verdict(growth <= TARGET_GROWTH)} ({growth:.2f}x)"
             )
+    if last is not first and first.window_user_days and last.early_user_days:
+        late = last.p(last.overview_ms, 50) / last.p(last.early_overview_ms, 50)
+        traffic = last.window_user_days / first.window_user_days
+        lines.append(
+            f"  (the overview's window at {last.scale} holds {traffic:.2f}x the user-days of "
+            f"{first.scale}'s; at {last.scale}, {late:.2f}x the time of the same window "
+            f"{EARLY_HISTORY_DAYS} days into the history)"
+        )
     kept = last.ingest_loaded / last.ingest_empty if last.ingest_empty else 0.0
     lines.append(
         f"ingest into the loaded store >= {TARGET_INGEST_KEPT:.0%} of the empty one: "
