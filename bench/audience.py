@@ -7,11 +7,12 @@ loaders, no cache: "caches cleared"), p50 and p95 of:
   the dataset's last day, so every period has data);
 - the largest workspace's 12 weekly cohorts x 12 periods;
 - a mini program's top 20 pages over 30 days, across its apps (the mini program with most page
-  views in the first app).
+  views in the first app);
+- a target app's portrait pair (usersByPlatform and usersByRegion over 30 days).
 
-It checks the tables against each other where they must agree (each daily cohort's size is that
-day's newUsers) and prints the targets of issue 17. The portrait pair (usersByPlatform,
-usersByRegion) is not in the schema yet: reported as such.
+It checks the answers against each other where they must agree (each daily cohort's size is that
+day's newUsers; each portrait's total is the app's activeUsers, and its counts add up to at
+least that) and prints the targets of issue 17.
 
 Example:
     $ python -m bench audience --scale large --iterations 20
@@ -50,6 +51,11 @@ NEW_USERS = """query($id: ID!, $c: TimeRangeInput!) { targetApp(id: $id) {
 WORKSPACE_RETENTION = """query($id: ID!, $c: TimeRangeInput!) { workspace(id: $id) {
   retention(cohorts: $c, granularity: WEEK, periods: 12) { cohorts { start size
     periods { users rate } } } } }"""
+PORTRAIT = """query($id: ID!, $r: TimeRangeInput!) { targetApp(id: $id) {
+  activeUsers(timeRange: $r) { value }
+  usersByPlatform(timeRange: $r) { total previousTotal items { key count share previousCount } }
+  usersByRegion(timeRange: $r) { total previousTotal items { key count share previousCount } }
+} }"""
 PAGES = """query($mp: ID!, $r: TimeRangeInput!) { miniProgram(id: $mp) {
   pages(timeRange: $r, first: 20) { totalCount
     nodes { path pageViews visitors totalTimeSeconds averageTimePerVisitor } } } }"""
@@ -94,6 +100,14 @@ def _line(name: str, times: list[float], target: float) -> str:
     )
 
 
+def _check_portrait(app: dict[str, Any]) -> None:
+    users = int(app["activeUsers"]["value"])
+    for name in ("usersByPlatform", "usersByRegion"):
+        found = app[name]
+        if found["total"] != users or sum(i["count"] for i in found["items"]) < users:
+            raise SystemExit(f"EXACTNESS FAILED: {name} does not add up to activeUsers ({users})")
+
+
 async def main(args: argparse.Namespace) -> None:
     """Run the timings and print the targets."""
     dataset = await ds.from_args(args)
@@ -127,7 +141,10 @@ async def main(args: argparse.Namespace) -> None:
                            TARGET_RETENTION_MS))  # fmt: skip
         times, _ = await _timed(settings, engine, now, PAGES, pages, args.iterations)
         lines.append(_line("mini program, top 20 pages of 30 days", times, TARGET_PAGES_MS))
-        lines.append("  portrait pair (usersByPlatform, usersByRegion): not in the schema yet")
+        portrait = {"id": app, "r": {"days": 30, "endDate": end.isoformat()}}
+        times, found = await _timed(settings, engine, now, PORTRAIT, portrait, args.iterations)
+        _check_portrait(found["targetApp"])
+        lines.append(_line("target app, portrait pair of 30 days", times, TARGET_PAGES_MS))
     finally:
         await engine.dispose()
     print("targets (issue 17):")
