@@ -77,6 +77,32 @@ class Dashboard:
         await self.page.fill("#credential", token)
         return await self.load(lambda: self.page.click("#sign-in-form [type=submit]"), operation)
 
+    async def open_app(self, index: int = 0) -> tuple[str, dict[str, Any]]:
+        """Click *View* on row ``index`` of the overview's target apps; return the app's id and
+        the body of the app page's operation."""
+        return await self._open("#target-apps", "app", index, "TargetAppDetails")
+
+    async def open_mini_program(self, index: int = 0) -> tuple[str, dict[str, Any]]:
+        """Click *View* on row ``index`` of a target app's mini programs; return the mini
+        program's id and the body of its page's operation."""
+        return await self._open("#mini-programs", "program", index, "MiniProgramDetails")
+
+    async def _open(
+        self, table: str, key: str, index: int, operation: str
+    ) -> tuple[str, dict[str, Any]]:
+        row = self.page.locator(f"{table} tbody tr").nth(index)
+        opened = await row.get_attribute(f"data-{key}")
+        assert opened is not None, (table, index)
+        return opened, await self.load(lambda: row.get_by_role("button").click(), operation)
+
+    async def custom_range(self, start: str) -> dict[str, Any]:
+        """Choose a custom range (it starts as the last 7 complete days), then ``start`` as its
+        first day; return the body of the overview's operation for it."""
+        time = self.page.get_by_label("Time", exact=True)
+        await self.load(lambda: time.select_option("CUSTOM"), "DataOverview")
+        start_day = self.page.get_by_label("From", exact=True)
+        return await self.load(lambda: start_day.fill(start), "DataOverview")
+
     async def card_value(self, field: str) -> float:
         """The raw value (data-value) shown by the card of ``field``."""
         selector = f'.card[data-field="{field}"] .card-value'

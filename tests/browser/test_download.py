@@ -70,8 +70,7 @@ async def test_download_saves_a_target_app_page_with_its_series(
     dashboard: Dashboard, live: LiveGateway, tmp_path: Path
 ) -> None:
     await dashboard.sign_in(live.token(Role.PLATFORM_ADMIN))
-    first = dashboard.page.locator("#target-apps tbody tr").first
-    view = await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    _, view = await dashboard.open_app()
     path = await _download(dashboard, view, tmp_path)
     workbook = openpyxl.load_workbook(path, read_only=True)
     assert len(workbook.sheetnames) > 1  # the summary and the lists (series, breakdown items)
