@@ -121,7 +121,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         "createdMiniPrograms merchantOnboarding targetApps(orderBy:) targetApps(timeRange:)",
     ),
     Rule("Workspace", (_WA, Access.MONEY), _MONEY),
-    Rule("TargetApp", (Access.CATALOG,), "id name createdAt workspace miniPrograms"),
+    Rule("TargetApp", (Access.CATALOG,), "id name createdAt workspace miniPrograms miniProgram"),
     Rule(
         "TargetApp",
         (_WA,),

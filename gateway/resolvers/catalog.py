@@ -123,6 +123,17 @@ async def mini_programs_of_target_app(
     return await ctx.loaders.mini_programs_by_target_app.load(key)
 
 
+async def mini_program_of_target_app(
+    ctx: Context, target_app_id: str, mini_program_id: str
+) -> MiniProgramRow | None:
+    """A mini program by id when it is associated with the target app (a deployment record
+    exists), else None."""
+    row = await mini_program(ctx, mini_program_id)
+    if row is None or not await deployment_history(ctx, target_app_id, row.id):
+        return None
+    return row
+
+
 async def deployments_of_mini_program(
     ctx: Context, mini_program_id: str, first: int | None, after: str | None
 ) -> Page[tuple[str, tuple[StatusChange, ...]]]:

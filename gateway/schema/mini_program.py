@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 @strawberry.type(
     description="A mini program of a workspace. When reached through a target app "
-    "(`TargetApp.miniPrograms`, `Deployment.miniProgram`) it is scoped to that app and "
-    "`status`/`deployment` answer for it."
+    "(`TargetApp.miniPrograms`, `TargetApp.miniProgram`, `Deployment.miniProgram`) it is "
+    "scoped to that app and `status`/`deployment` answer for it."
 )
 class MiniProgram(Identified, Audience, PageReportField):
     """A mini program built from its catalog row, with the app it was reached through."""

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from gateway.domain import EntityRef
+from gateway.errors import NotFoundError
 from gateway.limits.pages import DEFAULT_FIRST
 from gateway.loaders.catalog_rows import TargetAppRow
 from gateway.resolvers import catalog, catalog_metrics
-from gateway.schema.arguments import CategoryArg, StatusArg, TimeRangeArg, TypeArg
+from gateway.schema.arguments import CategoryArg, IdArg, StatusArg, TimeRangeArg, TypeArg
 from gateway.schema.catalog_metrics import (
     MINI_PROGRAM_COUNT_DESCRIPTION,
     count_metric,
@@ -89,6 +90,22 @@ class TargetApp(Identified, Audience, UserBreakdowns, MiniProgramBreakdowns):
             lambda row: row.id,
             after=after,
         )
+
+    @resolver_field(
+        description="A mini program associated with this app, by id, scoped to the app as the "
+        "nodes of `miniPrograms` are: its `status`, `deployment` and metrics answer for this app. "
+        "Null with a NOT_FOUND error when it is not associated with the app, or there is none, or "
+        "it is outside the caller's scope (the three are indistinguishable)."
+    )
+    async def mini_program(
+        self, info: Info, id: IdArg
+    ) -> Annotated[MiniProgram, strawberry.lazy("gateway.schema.mini_program")] | None:
+        from gateway.schema.mini_program import MiniProgram
+
+        row = await catalog.mini_program_of_target_app(info.context, self.id, id)
+        if row is None:
+            raise NotFoundError("not found")
+        return MiniProgram.from_row(row, via=self.id)
 
     @resolver_field(
         description="Current counts of the app's mini programs by status group (real time)."

@@ -34,6 +34,7 @@ ARGUMENT_SAMPLES: dict[str, str] = {
     "Query.targetApp(id:)": '"app-1"',
     "Query.miniProgram(id:)": '"mp-1"',
     "Query.merchant(id:)": '"m-1"',
+    "TargetApp.miniProgram(id:)": '"mp-1"',
     "from": '"2024-02"',
     "to": '"2024-03"',
 }

@@ -77,6 +77,32 @@ class Dashboard:
         await self.page.fill("#credential", token)
         return await self.load(lambda: self.page.click("#sign-in-form [type=submit]"), operation)
 
+    async def open_app(self, index: int = 0) -> tuple[str, dict[str, Any]]:
+        """Click *View* on row ``index`` of the overview's target apps; return the app's id and
+        the body of the app page's operation."""
+        return await self._open("#target-apps", "app", index, "TargetAppDetails")
+
+    async def open_mini_program(self, index: int = 0) -> tuple[str, dict[str, Any]]:
+        """Click *View* on row ``index`` of a target app's mini programs; return the mini
+        program's id and the body of its page's operation."""
+        return await self._open("#mini-programs", "program", index, "MiniProgramDetails")
+
+    async def _open(
+        self, table: str, key: str, index: int, operation: str
+    ) -> tuple[str, dict[str, Any]]:
+        row = self.page.locator(f"{table} tbody tr").nth(index)
+        opened = await row.get_attribute(f"data-{key}")
+        assert opened is not None, (table, index)
+        return opened, await self.load(lambda: row.get_by_role("button").click(), operation)
+
+    async def custom_range(self, start: str) -> dict[str, Any]:
+        """Choose a custom range (it starts as the last 7 complete days), then ``start`` as its
+        first day; return the body of the overview's operation for it."""
+        time = self.page.get_by_label("Time", exact=True)
+        await self.load(lambda: time.select_option("CUSTOM"), "DataOverview")
+        start_day = self.page.get_by_label("From", exact=True)
+        return await self.load(lambda: start_day.fill(start), "DataOverview")
+
     async def card_value(self, field: str) -> float:
         """The raw value (data-value) shown by the card of ``field``."""
         selector = f'.card[data-field="{field}"] .card-value'
@@ -92,6 +118,33 @@ class Dashboard:
         """True when a card of ``field`` is on the page."""
         return await self.page.locator(f'.card[data-field="{field}"]').count() > 0
 
+    async def retention_table(self) -> list[dict[str, Any]]:
+        """The retention table as shown: each cohort row's start and size, and each period
+        cell's raw rate and users (None where the cell holds none), text and title."""
+        rows: list[dict[str, Any]] = await self.page.locator("#retention tbody tr").evaluate_all(
+            """rows => rows.map((row) => ({
+                start: row.dataset.start,
+                size: Number(row.querySelector('.num').dataset.value),
+                periods: [...row.querySelectorAll('td.rate')].map((td) => ({
+                    rate: td.dataset.rate === undefined ? null : Number(td.dataset.rate),
+                    users: td.dataset.users === undefined ? null : Number(td.dataset.users),
+                    text: td.textContent, title: td.title})),
+            }))"""
+        )
+        return rows
+
+    async def column(self, table: str, name: str) -> list[str]:
+        """The ``data-value`` (else the text) of column ``name`` in each row of ``table``."""
+        return await self.page.locator(f"{table} tbody tr").evaluate_all(
+            """(rows, name) => rows.map((row) => {
+                const titles = [...row.closest('table').querySelectorAll('thead th')]
+                    .map((th) => th.textContent.replace(/[▲▼]/g, '').trim());
+                const cell = row.children[titles.indexOf(name)];
+                return cell.querySelector('[data-value]')?.dataset.value ?? cell.textContent;
+            })""",
+            name,
+        )
+
     async def screenshot(self, name: str) -> Path:
         """A full-page screenshot kept under :data:`SCREENSHOTS`."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -103,3 +156,22 @@ class Dashboard:
         """Requests to anything but the gateway (blocked or not): none is expected."""
         local = [url for url in self.requested if not url.startswith(self.base_url)]
         return self.blocked + [url for url in local if not url.startswith(("data:", "blob:"))]
+
+
+def assert_shows_retention(shown: list[dict[str, Any]], retention: dict[str, Any]) -> None:
+    """``shown`` (:meth:`Dashboard.retention_table`) is the API's ``retention``: the same
+    cohorts, sizes, rates and users; a dash where there is no rate, the users in the title."""
+    cohorts = retention["cohorts"]
+    assert [(row["start"], row["size"]) for row in shown] == [
+        (cohort["start"], cohort["size"]) for cohort in cohorts
+    ]
+    for row, cohort in zip(shown, cohorts, strict=True):
+        assert [(cell["rate"], cell["users"]) for cell in row["periods"]] == [
+            (period["rate"], period["users"]) for period in cohort["periods"]
+        ], cohort["start"]
+        for cell in row["periods"]:
+            if cell["rate"] is None:
+                assert cell["text"] == "—"
+            else:
+                assert cell["text"].endswith("%")
+                assert f"{cell['users']:,} of {row['size']:,} users" in cell["title"]

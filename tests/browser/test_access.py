@@ -35,10 +35,37 @@ async def test_a_role_without_analytics_sees_the_catalog_and_no_errors(
     token = live.token(Role.SUPERAPP_DEVELOPER)
     body = await dashboard.sign_in(token)
     assert "activeUsers" not in body["query"]
+    assert "retention" not in body["query"]
     assert await dashboard.page.locator(".card").count() == 0
+    assert await dashboard.page.locator("#retention").count() == 0
+    assert "Retention" in await dashboard.page.inner_text("#hidden-note")
     assert await dashboard.page.locator("#target-apps tbody tr").count() > 0
     assert await dashboard.page.is_hidden("#error")
     assert "cannot read" in await dashboard.page.inner_text("#view")
+
+
+async def test_a_role_without_analytics_still_browses_mini_programs(
+    dashboard: Dashboard, live: LiveGateway
+) -> None:
+    # The catalog (an app's mini programs, their names and statuses) is every role's; the
+    # metrics, retention and pages are left out of the queries and named in the note.
+    token = live.token(Role.SUPERAPP_DEVELOPER)
+    await dashboard.sign_in(token)
+    await dashboard.open_app()
+    headers = await dashboard.page.locator("#mini-programs thead th").all_inner_texts()
+    assert "Users" not in headers
+    _, body = await dashboard.open_mini_program()
+    for field in ("activeUsers", "retention", "pages"):
+        assert field not in body["query"], field
+    program = (await live.data(body, token))["targetApp"]["miniProgram"]
+    assert await dashboard.page.inner_text("#view-title") == program["name"]
+    assert await dashboard.page.locator(".card").count() == 0
+    assert await dashboard.page.locator("#retention, #top-pages").count() == 0
+    note = await dashboard.page.inner_text("#hidden-note")
+    for label in ("Unique visitors", "Retention", "Top pages"):
+        assert label in note, label
+    assert await dashboard.page.is_hidden("#error")
+    await dashboard.screenshot("mini-program-without-analytics")
 
 
 async def test_an_expired_token_goes_back_to_sign_in(

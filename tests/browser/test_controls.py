@@ -55,13 +55,7 @@ async def test_a_range_the_gateway_refuses_is_explained(
     dashboard: Dashboard, live: LiveGateway
 ) -> None:
     await dashboard.sign_in(live.token(Role.PLATFORM_ADMIN))
-    await dashboard.load(
-        lambda: dashboard.page.get_by_label("Time", exact=True).select_option("CUSTOM"),
-        "DataOverview",
-    )
-    await dashboard.load(
-        lambda: dashboard.page.get_by_label("From", exact=True).fill(_day(200)), "DataOverview"
-    )
+    await dashboard.custom_range(_day(200))
     error = dashboard.page.get_by_role("alert")
     assert await error.is_visible()
     assert "90" in await error.inner_text()  # the gateway's BAD_USER_INPUT message
@@ -75,8 +69,7 @@ async def test_a_category_narrows_the_target_app_page(
 ) -> None:
     token = live.token(Role.PLATFORM_ADMIN)
     await dashboard.sign_in(token)
-    first = dashboard.page.locator("#target-apps tbody tr").first
-    await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    await dashboard.open_app()
     category = dashboard.page.get_by_label("Category", exact=True)
     options = await category.locator("option").evaluate_all("os => os.map(o => o.value)")
     assert len(options) > 1  # "all categories" and the app's categories
@@ -107,16 +100,14 @@ async def test_a_target_app_address_survives_a_reload_and_leads_back(
     dashboard: Dashboard, live: LiveGateway
 ) -> None:
     await dashboard.sign_in(live.token(Role.PLATFORM_ADMIN))
-    first = dashboard.page.locator("#target-apps tbody tr").first
-    app_id = await first.get_attribute("data-app")
-    await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    app_id, _ = await dashboard.open_app()
     assert dashboard.page.url.endswith(f"#/apps/{app_id}")
     body = await dashboard.load(dashboard.page.reload, "TargetAppDetails")
     assert body["variables"]["app"] == app_id
     await dashboard.load(dashboard.page.go_back, "DataOverview")
     assert await dashboard.page.locator("#target-apps").count() == 1
     crumb = dashboard.page.get_by_role("navigation", name="Breadcrumb")
-    await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    await dashboard.open_app()
     await dashboard.load(lambda: crumb.get_by_role("button").click(), "DataOverview")
     assert dashboard.page.url.endswith("#/")
 

@@ -75,9 +75,7 @@ async def test_a_target_app_page_shows_its_statuses_trends_and_breakdowns(
 ) -> None:
     token = live.token(Role.PLATFORM_ADMIN)
     await dashboard.sign_in(token)
-    first = dashboard.page.locator("#target-apps tbody tr").first
-    app_id = await first.get_attribute("data-app")
-    body = await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    app_id, body = await dashboard.open_app()
     assert body["variables"]["app"] == app_id
     app = (await live.data(body, token))["targetApp"]
     assert await dashboard.page.inner_text("#view-title") == app["name"]

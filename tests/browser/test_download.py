@@ -1,6 +1,7 @@
 """The Download button: it posts the view's exact operation to /export and saves a workbook.
 
-The workbook is opened with openpyxl and must hold the numbers the page shows.
+The workbook is opened with openpyxl and must hold the numbers the page shows, the tables
+(retention, top pages) row by row.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import openpyxl
 from gateway.roles import Role
 from tests.browser.live import LiveGateway
 from tests.browser.pages import Dashboard
+from tests.browser.test_mini_program import open_busiest_mini_program
 
 
 async def _download(dashboard: Dashboard, view: dict[str, Any], directory: Path) -> Path:
@@ -53,6 +55,39 @@ def _numbers(path: Path) -> list[float]:
     ]
 
 
+def _sheet(path: Path, *titles: str) -> list[dict[str, Any]]:
+    """The rows (title -> value) of the one sheet whose header row has all of ``titles``."""
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    found = []
+    for sheet in workbook.worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        if rows and set(titles) <= set(rows[0]):
+            found.append([dict(zip(rows[0], row, strict=True)) for row in rows[1:]])
+    assert len(found) == 1, (titles, workbook.sheetnames)
+    return found[0]
+
+
+async def _assert_holds_retention(dashboard: Dashboard, path: Path) -> None:
+    """The workbook's retention sheets are the table on screen: cohorts, then their periods."""
+    shown = await dashboard.retention_table()
+    assert shown
+    cohorts = _sheet(path, "Start", "Size")
+    assert [(row["Start"].date().isoformat(), row["Size"]) for row in cohorts] == [
+        (row["start"], row["size"]) for row in shown
+    ]
+    periods = _sheet(path, "Cohorts #", "Offset", "Users", "Rate")
+    cells = [
+        (number, offset, cell["users"], cell["rate"])
+        for number, row in enumerate(shown, 1)
+        for offset, cell in enumerate(row["periods"], 1)
+    ]
+    assert [(row["Cohorts #"], row["Offset"], row["Users"]) for row in periods] == [
+        cell[:3] for cell in cells
+    ]
+    for row, (*_, rate) in zip(periods, cells, strict=True):
+        assert row["Rate"] == rate or _holds([row["Rate"]], rate)  # None, or 15-16 digits
+
+
 async def test_download_saves_the_overview_as_a_workbook(
     dashboard: Dashboard, live: LiveGateway, tmp_path: Path
 ) -> None:
@@ -61,7 +96,38 @@ async def test_download_saves_the_overview_as_a_workbook(
     numbers = _numbers(path)
     for field in ("activeUsers", "launches", "estimatedAdRevenue", "createdMiniPrograms"):
         assert _holds(numbers, await dashboard.card_value(field)), field
+    await _assert_holds_retention(dashboard, path)
     assert await dashboard.page.is_hidden("#error")
+    assert "Downloaded" in await dashboard.page.inner_text("#status")
+    assert dashboard.outside_requests() == []
+
+
+async def test_download_saves_a_mini_program_page_with_its_tables(
+    dashboard: Dashboard, live: LiveGateway, tmp_path: Path
+) -> None:
+    token = live.token(Role.PLATFORM_ADMIN)
+    await open_busiest_mini_program(dashboard, token)
+    # What is on screen is downloaded: a weekly table of active users, pages by visitors.
+    retention = dashboard.page.locator("#retention")
+    for switch in ("Week", "Active users"):
+        await dashboard.load(retention.get_by_label(switch, exact=True).check, "MiniProgramDetails")
+    header = dashboard.page.locator("#top-pages thead").get_by_role("button", name="Visitors")
+    view = await dashboard.load(header.click, "MiniProgramDetails")
+    assert (view["variables"]["granularity"], view["variables"]["cohort"]) == (
+        "WEEK",
+        "ACTIVE_USERS",
+    )
+    path = await _download(dashboard, view, tmp_path)
+    numbers = _numbers(path)
+    for field in ("activeUsers", "pageViews", "newUsers", "lifetimeUsers"):
+        assert _holds(numbers, await dashboard.card_value(field)), field
+    await _assert_holds_retention(dashboard, path)
+    pages = _sheet(path, "Path", "Page views", "Visitors")
+    shown_paths = await dashboard.column("#top-pages", "Page")
+    assert [row["Path"] for row in pages] == shown_paths
+    for title in ("Page views", "Visitors"):
+        shown = [float(value) for value in await dashboard.column("#top-pages", title)]
+        assert [row[title] for row in pages] == shown, title
     assert "Downloaded" in await dashboard.page.inner_text("#status")
     assert dashboard.outside_requests() == []
 
@@ -70,8 +136,7 @@ async def test_download_saves_a_target_app_page_with_its_series(
     dashboard: Dashboard, live: LiveGateway, tmp_path: Path
 ) -> None:
     await dashboard.sign_in(live.token(Role.PLATFORM_ADMIN))
-    first = dashboard.page.locator("#target-apps tbody tr").first
-    view = await dashboard.load(lambda: first.get_by_role("button").click(), "TargetAppDetails")
+    _, view = await dashboard.open_app()
     path = await _download(dashboard, view, tmp_path)
     workbook = openpyxl.load_workbook(path, read_only=True)
     assert len(workbook.sheetnames) > 1  # the summary and the lists (series, breakdown items)

@@ -125,6 +125,32 @@ async def test_target_app_mini_programs_carry_their_status_in_that_app(
     assert {"id": "mp-1", "status": "GRAYSCALE_RELEASE"} in result["a2"]["miniPrograms"]["nodes"]
 
 
+async def test_target_app_mini_program_by_id_is_scoped_to_that_app(
+    schema: strawberry.Schema, catalog: AsyncEngine, settings: Settings
+) -> None:
+    query = """{
+        a1: targetApp(id: "app-1") { miniProgram(id: "mp-1") {
+            id status deployment { targetApp { id } } } }
+        a2: targetApp(id: "app-2") { miniProgram(id: "mp-1") { id status } }
+        elsewhere: targetApp(id: "app-2") { miniProgram(id: "mp-2") { id } }
+        otherWorkspace: targetApp(id: "app-1") { miniProgram(id: "mp-5") { id } }
+        unknown: targetApp(id: "app-1") { miniProgram(id: "nope") { id } } }"""
+    result = await run(schema, catalog, settings, query)
+    assert result.data is not None
+    assert result.data["a1"]["miniProgram"] == {
+        "id": "mp-1",
+        "status": "FULL_RELEASE",
+        "deployment": {"targetApp": {"id": "app-1"}},
+    }
+    assert result.data["a2"]["miniProgram"] == {"id": "mp-1", "status": "GRAYSCALE_RELEASE"}
+    # Not associated with the app, in another workspace, or unknown: all the same NOT_FOUND.
+    missing = ("elsewhere", "otherWorkspace", "unknown")
+    assert all(result.data[alias] == {"miniProgram": None} for alias in missing)
+    assert sorted((e.path[0], (e.extensions or {})["code"]) for e in result.errors or []) == [
+        (alias, "NOT_FOUND") for alias in sorted(missing)
+    ]
+
+
 async def test_target_app_mini_programs_filters(
     schema: strawberry.Schema, catalog: AsyncEngine, settings: Settings
 ) -> None:

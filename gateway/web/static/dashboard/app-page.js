@@ -1,42 +1,23 @@
 /**
  * A target app's details page (seed "Dashboard", target app details): real-time status counts,
- * the four performance cards whose trend is charted when clicked, and the four breakdowns as
- * distribution charts with share and change.
+ * the four performance cards whose trend is charted when clicked, retention, the four
+ * breakdowns as distribution charts with share and change, and the app's mini programs (each
+ * opens its page).
  */
 
-import {chartBox, distributionChart, lineChart, swatch} from './charts.js';
-import {hiddenNote, metricCard} from './cards.js';
-import {h, section} from './dom.js';
-import {deltaBadge, formatShare, formatValue, slugLabel} from './format.js';
-import {BREAKDOWNS, PERFORMANCE_CARDS, STATUS_COUNTS} from './queries.js';
-
-function readable(app, hidden, field) {
-  return app[field] !== null && app[field] !== undefined && !hidden.has(`targetApp.${field}`);
-}
-
-/** Not shown because of the role (left out of the query, or FORBIDDEN / NOT_FOUND). */
-function roleHides(app, hidden, field) {
-  return !(field in app) || hidden.has(`targetApp.${field}`);
-}
+import {chartBox, distributionChart, swatch} from './charts.js';
+import {Answered, hiddenNote, metricCard, metricCell, moreNote, performanceSection,
+  viewButton} from './cards.js';
+import {h, section, table} from './dom.js';
+import {deltaBadge, enumLabel, formatShare, formatValue, slugLabel} from './format.js';
+import {BREAKDOWNS, STATUS_COUNTS} from './queries.js';
+import {retentionSection} from './retention.js';
 
 function statusCounts(counts) {
   return section('status-counts', 'Real-time mini program statistics',
     h('p', {class: 'hint'}, 'Current statuses: not affected by the time range.'),
     h('div', {class: 'cards compact'}, STATUS_COUNTS.map((status) =>
       metricCard({field: status.field, label: status.label, unit: 'count'}, {value: counts[status.field]}))));
-}
-
-function performance(app, cards, selected, onSelect) {
-  const chosen = cards.find((card) => card.field === selected) ?? cards[0];
-  const {box, canvas} = chartBox(`${chosen.label} per day`);
-  const figure = h('figure', {class: 'chart-card wide', id: 'performance-chart'},
-    h('figcaption', {}, `${chosen.label} per day`), box);
-  const group = h('div', {class: 'cards', role: 'group', 'aria-label': 'Performance metrics: select one to chart it'},
-    cards.map((card) => metricCard(card, app[card.field],
-      {onSelect, selected: card.field === chosen.field})));
-  const result = section('performance', 'Performance metrics', group, figure);
-  lineChart(canvas, [{label: chosen.label, points: app[chosen.field].series}]);
-  return result;
 }
 
 function breakdownRow(item, index, unit) {
@@ -51,10 +32,7 @@ function breakdownRow(item, index, unit) {
 
 function breakdown(spec, data) {
   const {box, canvas} = chartBox(`${spec.label}: share of each ${spec.item.toLowerCase()}`, 'chart donut');
-  const table = h('table', {class: 'breakdown'},
-    h('caption', {class: 'visually-hidden'}, spec.label),
-    h('thead', {}, h('tr', {}, [spec.item, 'Share', spec.unit].map((t) => h('th', {scope: 'col'}, t)))),
-    h('tbody', {}, data.items.map((item, i) => breakdownRow(item, i, spec.unit))));
+  const rows = data.items.map((item, i) => breakdownRow(item, i, spec.unit));
   const result = h('section', {class: 'panel breakdown-card', id: spec.field,
     'aria-labelledby': `${spec.field}-title`},
   h('h3', {id: `${spec.field}-title`}, spec.label),
@@ -62,9 +40,38 @@ function breakdown(spec, data) {
     h('strong', {dataset: {value: String(data.total)}}, formatValue('count', data.total)), ' ',
     deltaBadge(data.total - data.previousTotal, 'count')),
   data.items.length ? box : h('p', {class: 'empty'}, 'No data in this range.'),
-  h('div', {class: 'table-wrap'}, table));
+  table(spec.label, [spec.item, 'Share', spec.unit], rows, {class: 'breakdown'}));
   if (data.items.length) distributionChart(canvas, data.items);
   return result;
+}
+
+function breakdowns(answer) {
+  const shown = BREAKDOWNS.filter((spec) => answer.shows(spec.field));
+  answer.noteHidden(BREAKDOWNS);
+  if (!shown.length) return null;
+  return section('breakdowns', 'Proportion breakdown', h('div', {class: 'breakdown-grid'},
+    shown.map((spec) => breakdown(spec, answer.entity[spec.field]))));
+}
+
+function miniProgramRow(program, users, onOpen) {
+  return h('tr', {dataset: {program: program.id}},
+    h('th', {scope: 'row'}, program.name),
+    h('td', {}, enumLabel(program.type)),
+    h('td', {}, enumLabel(program.category)),
+    h('td', {}, enumLabel(program.status)),
+    users ? h('td', {class: 'users'}, metricCell(program.activeUsers, 'users')) : null,
+    h('td', {}, viewButton(program.name, () => onOpen(program.id))));
+}
+
+function miniPrograms(connection, onOpen) {
+  const users = connection.nodes.some((program) => 'activeUsers' in program);
+  const headers = ['Mini program', 'Type', 'Category', 'Status in this app',
+    ...(users ? ['Users'] : []), ''];
+  const rows = connection.nodes.map((program) => miniProgramRow(program, users, onOpen));
+  return section('mini-programs', `Mini programs (${connection.totalCount})`,
+    table('Mini programs of the app with type, category, status and users', headers, rows,
+      {class: 'programs'}),
+    moreNote(rows.length, connection.totalCount));
 }
 
 /**
@@ -72,30 +79,26 @@ function breakdown(spec, data) {
  * @param {HTMLElement} root
  * @param {Object} app data.targetApp
  * @param {Set<string>} hidden Paths answered FORBIDDEN or NOT_FOUND.
- * @param {Object} filters The view's filters (`metric`: the charted performance metric).
- * @param {{back: Function, selectMetric: Function}} actions
+ * @param {Object} filters The view's filters (`metric`: the charted performance metric;
+ *   `granularity`, `cohort`: retention's).
+ * @param {{back: Function, selectMetric: Function, setRetention: Function,
+ *   openProgram: Function}} actions
  */
 export function renderApp(root, app, hidden, filters, actions) {
-  const missing = [];
+  const answer = new Answered(app, hidden, 'targetApp');
   const parts = [
     h('nav', {'aria-label': 'Breadcrumb', class: 'crumbs'},
       h('button', {type: 'button', class: 'link', onclick: actions.back},
         `← ${app.workspace?.name ?? 'Dashboard'}`)),
     h('h2', {class: 'view-title', id: 'view-title'}, app.name),
+    answer.part('miniProgramStatusCounts', 'Mini program statistics', statusCounts),
+    performanceSection(answer, filters.metric, actions.selectMetric),
+    answer.part('retention', 'Retention',
+      (retention) => retentionSection(retention, filters, actions.setRetention)),
+    breakdowns(answer),
+    answer.part('miniPrograms', 'Mini programs', (list) => miniPrograms(list, actions.openProgram)),
   ];
-  if (readable(app, hidden, 'miniProgramStatusCounts')) parts.push(statusCounts(app.miniProgramStatusCounts));
-  else if (roleHides(app, hidden, 'miniProgramStatusCounts')) missing.push('Mini program statistics');
-  const hiddenByRole = (specs) => specs.filter((s) => roleHides(app, hidden, s.field)).map((s) => s.label);
-  const cards = PERFORMANCE_CARDS.filter((card) => readable(app, hidden, card.field));
-  missing.push(...hiddenByRole(PERFORMANCE_CARDS));
-  if (cards.length) parts.push(performance(app, cards, filters.metric, actions.selectMetric));
-  const breakdowns = BREAKDOWNS.filter((spec) => readable(app, hidden, spec.field));
-  missing.push(...hiddenByRole(BREAKDOWNS));
-  if (breakdowns.length) {
-    parts.push(section('breakdowns', 'Proportion breakdown',
-      h('div', {class: 'breakdown-grid'}, breakdowns.map((spec) => breakdown(spec, app[spec.field])))));
-  }
-  parts.splice(2, 0, hiddenNote(missing));
+  parts.splice(2, 0, hiddenNote(answer.missing));
   root.replaceChildren(...parts.filter(Boolean));
 }
 

@@ -49,3 +49,34 @@ export function section(id, title, ...children) {
   return h('section', {id, class: 'panel', 'aria-labelledby': `${id}-title`},
     h('h2', {id: `${id}-title`}, title), ...children);
 }
+
+/**
+ * A scrollable table with a caption for screen readers, column headers and body rows.
+ * @param {string} caption
+ * @param {Array<string|HTMLElement>} headers Texts (made <th scope="col">) or ready cells.
+ * @param {HTMLElement[]} rows
+ * @param {Object<string, *>} attrs Attributes of the <table> (e.g. its class).
+ * @returns {HTMLElement}
+ */
+export function table(caption, headers, rows, attrs = {}) {
+  const head = headers.map((t) => (t instanceof Node ? t : h('th', {scope: 'col'}, t)));
+  return h('div', {class: 'table-wrap'}, h('table', attrs,
+    h('caption', {class: 'visually-hidden'}, caption),
+    h('thead', {}, h('tr', {}, head)), h('tbody', {}, rows)));
+}
+
+/**
+ * Radio buttons in a fieldset: one choice among `options`.
+ * @param {string} legend
+ * @param {string} name The inputs' name (unique on the page).
+ * @param {Array<[string, string]>} options [value, label] pairs.
+ * @param {string} chosen The checked value.
+ * @param {Function} onChoose Called with the value chosen.
+ * @returns {HTMLElement}
+ */
+export function radioGroup(legend, name, options, chosen, onChoose) {
+  return h('fieldset', {class: 'sort'}, h('legend', {}, legend),
+    options.map(([value, label]) => h('label', {},
+      h('input', {type: 'radio', name, value, checked: value === chosen,
+        onchange: () => onChoose(value)}), ` ${label}`)));
+}

@@ -89,3 +89,12 @@ export function slugLabel(slug) {
   const words = slug.replace(/[_-]+/g, ' ').trim();
   return words ? words[0].toUpperCase() + words.slice(1) : slug;
 }
+
+/**
+ * An enum value or slug as words, "—" when null, e.g. "FULL_RELEASE" is "Full release".
+ * @param {?string} value
+ * @returns {string}
+ */
+export function enumLabel(value) {
+  return value ? slugLabel(value.toLowerCase()) : '—';
+}

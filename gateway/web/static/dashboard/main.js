@@ -1,8 +1,9 @@
 /**
- * The reference dashboard: sign-in, filters, routing between the two views, loading and
+ * The reference dashboard: sign-in, filters, routing between the three views, loading and
  * errors. Everything goes through POST graphql (and POST export for the Download button).
  *
- * Routes: #/ is the workspace's data overview; #/apps/<id> is a target app's page.
+ * Routes: #/ is the workspace's data overview; #/apps/<id> is a target app's page;
+ * #/apps/<id>/mini-programs/<id> is a mini program's page in that app (ids URI-encoded).
  */
 
 import {AuthError, downloadSpreadsheet, forgetCredential, graphql, saveCredential,
@@ -12,8 +13,9 @@ import {sortErrors} from './cards.js';
 import {destroyCharts} from './charts.js';
 import {byId, h} from './dom.js';
 import {slugLabel} from './format.js';
+import {renderMiniProgram} from './mini-program-page.js';
 import {renderOverview} from './overview.js';
-import {Access, appView, overviewView} from './queries.js';
+import {Access, appView, isoDay, miniProgramView, overviewView, rangeEnd} from './queries.js';
 
 const VIEWER_QUERY = {
   operationName: 'DashboardViewer',
@@ -22,12 +24,11 @@ const VIEWER_QUERY = {
   variables: {},
 };
 
-const isoDay = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
-
 const state = {
   access: new Access([]),
   filters: {workspace: null, range: 'LAST_7_DAYS', from: '', to: '', type: 'ALL',
-    dataType: 'PRODUCTION', order: 'USER_COUNT', category: '', metric: 'activeUsers'},
+    dataType: 'PRODUCTION', order: 'USER_COUNT', category: '', metric: 'activeUsers',
+    granularity: 'DAY', cohort: 'NEW_USERS', pageOrder: {field: 'PAGE_VIEWS', direction: 'DESC'}},
   view: null,
   drawn: null,
   request: 0,
@@ -65,12 +66,6 @@ function signOut(message = '') {
   showSignIn(message);
 }
 
-/** The last day of the range (UTC), for the month of the MAU card. */
-function rangeEnd(filters) {
-  if (filters.range === 'CUSTOM') return filters.to;
-  return isoDay(filters.range === 'TODAY' ? 0 : 1);  // the other presets end yesterday
-}
-
 /** "Data as of …" from the answer's snapshot (rollups refresh every 30 minutes by default). */
 function showSnapshot(snapshot) {
   const time = (iso) => iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null;
@@ -82,21 +77,47 @@ function showSnapshot(snapshot) {
 }
 
 function route() {
-  const match = /^#\/apps\/(.+)$/.exec(window.location.hash);
-  return match ? {name: 'app', app: decodeURIComponent(match[1])} : {name: 'overview'};
+  const match = /^#\/apps\/([^/]+)(?:\/mini-programs\/([^/]+))?$/.exec(window.location.hash);
+  if (!match) return {name: 'overview'};
+  const app = decodeURIComponent(match[1]);
+  return match[2] ? {name: 'program', app, program: decodeURIComponent(match[2])} : {name: 'app', app};
 }
 
 function currentView() {
   const {filters, access} = state;
   const where = route();
+  if (where.name === 'program') return miniProgramView(access, {...filters, ...where});
   if (where.name === 'app') return appView(access, {...filters, app: where.app});
+  // The month of the MAU card is the one the range ends in.
   return overviewView(access, {...filters, month: (rangeEnd(filters) || '').slice(0, 7)});
+}
+
+/** Ask the view again, then give the focus back to the control the user changed. */
+async function refreshAndFocus(selector) {
+  await refresh();
+  byId('view').querySelector(selector)?.focus();
 }
 
 const actions = {
   openApp: (id) => { window.location.hash = `#/apps/${encodeURIComponent(id)}`; },
+  openProgram: (id) => {
+    const app = encodeURIComponent(route().app);
+    window.location.hash = `#/apps/${app}/mini-programs/${encodeURIComponent(id)}`;
+  },
   back: () => { window.location.hash = '#/'; },
   sortApps: (order) => { state.filters.order = order; refresh(); },
+  setRetention: (key, value) => {
+    state.filters[key] = value;  // 'granularity' or 'cohort'
+    refreshAndFocus(`#retention input[value="${value}"]`);
+  },
+  sortPages: (field) => {
+    // The sorted column turns round; another starts A to Z (path) or largest first (numbers).
+    const {pageOrder} = state.filters;
+    const turned = pageOrder.direction === 'ASC' ? 'DESC' : 'ASC';
+    const natural = field === 'PATH' ? 'ASC' : 'DESC';
+    state.filters.pageOrder = {field, direction: pageOrder.field === field ? turned : natural};
+    refreshAndFocus(`#top-pages button[data-order="${field}"]`);
+  },
   selectMetric: (metric) => {
     state.filters.metric = metric;
     if (state.drawn) render(...state.drawn);  // the four series are in the answer already
@@ -116,8 +137,15 @@ function render(where, data, hidden) {
   const root = byId('view');
   destroyCharts();
   byId('category-field').hidden = where.name !== 'app';
-  byId('workspace-field').hidden = where.name === 'app' || byId('workspace').options.length < 2;
-  if (where.name === 'app') {
+  byId('type-field').hidden = where.name === 'program';  // one mini program: its own type
+  byId('workspace-field').hidden = where.name !== 'overview' || byId('workspace').options.length < 2;
+  if (where.name === 'program') {
+    if (!data.targetApp) throw new Error('This target app does not exist or is not yours to see.');
+    if (!data.targetApp.miniProgram) {
+      throw new Error('This mini program is not in this target app, or not yours to see.');
+    }
+    renderMiniProgram(root, data.targetApp, hidden, state.filters, actions);
+  } else if (where.name === 'app') {
     if (!data.targetApp) throw new Error('This target app does not exist or is not yours to see.');
     fillCategories(data.targetApp);
     renderApp(root, data.targetApp, hidden, state.filters, actions);

@@ -1,14 +1,14 @@
 /**
  * The data overview of a workspace (seeds: "Data overview" and the Dashboard's merchant
- * onboarding and target apps): metric cards, merchant onboarding charts, and the target apps
- * ranked by users or mini program count with change indicators and trend lines.
+ * onboarding and target apps): metric cards, retention, merchant onboarding charts, and the
+ * target apps ranked by users or mini program count with change indicators and trend lines.
  */
 
 import {chartBox, lineChart, sparkline} from './charts.js';
-import {hiddenNote, metricCard} from './cards.js';
-import {h, section} from './dom.js';
-import {changeBadge, formatValue} from './format.js';
+import {Answered, hiddenNote, metricCard, metricCell, moreNote, viewButton} from './cards.js';
+import {h, radioGroup, section, table} from './dom.js';
 import {OVERVIEW_CARDS} from './queries.js';
+import {retentionSection} from './retention.js';
 
 const MERCHANT_SERIES = [
   {field: 'newTechnical', label: 'New technical merchants'},
@@ -16,17 +16,6 @@ const MERCHANT_SERIES = [
   {field: 'newNonTechnical', label: 'New non-technical merchants'},
   {field: 'cumulativeNonTechnical', label: 'Cumulative non-technical merchants'},
 ];
-
-function visible(workspace, hidden, field) {
-  return workspace[field] !== null && workspace[field] !== undefined
-    && !hidden.has(`workspace.${field}`);
-}
-
-/** Not shown because of the role: left out of the query, or answered FORBIDDEN / NOT_FOUND
- * (a field null for another error is reported in the error box instead). */
-function roleHides(workspace, hidden, field) {
-  return !(field in workspace) || hidden.has(`workspace.${field}`);
-}
 
 const COUNT_CARDS = [
   {field: 'createdMiniPrograms', label: 'Created mini programs', unit: 'count'},
@@ -39,14 +28,14 @@ function mauCard(mau) {
     {note: `${mau.month}${current ? ' (month to date)' : ''}, vs the month before`});
 }
 
-function cards(workspace, hidden) {
+function cards(answer) {
   const shown = [];
-  const missing = [];
+  const workspace = answer.entity;
   const mau = workspace.monthlyActiveUsers?.at(-1);
   for (const card of [...OVERVIEW_CARDS, {field: 'monthlyActiveUsers', label: 'MAU'}, ...COUNT_CARDS]) {
     const value = workspace[card.field];
-    if (!visible(workspace, hidden, card.field)) {
-      if (roleHides(workspace, hidden, card.field)) missing.push(card.label);
+    if (!answer.shows(card.field)) {
+      if (answer.roleHides(card.field)) answer.missing.push(card.label);
     } else if (card.field === 'monthlyActiveUsers') {
       if (mau) shown.push(mauCard(mau));
     } else if (card.field === 'availableMiniPrograms') {
@@ -55,7 +44,7 @@ function cards(workspace, hidden) {
       shown.push(metricCard(card, value));
     }
   }
-  return {shown, missing};
+  return shown;
 }
 
 function onboarding(data) {
@@ -77,40 +66,27 @@ function onboarding(data) {
 
 function sortControl(order, onSort) {
   const options = [['USER_COUNT', 'User count'], ['MINI_PROGRAM_COUNT', 'Mini program count']];
-  return h('fieldset', {class: 'sort'}, h('legend', {}, 'Sort by'),
-    options.map(([value, label]) => h('label', {},
-      h('input', {type: 'radio', name: 'order', value, checked: value === order,
-        onchange: () => onSort(value)}), ` ${label}`)));
+  return radioGroup('Sort by', 'order', options, order, onSort);
 }
 
 function appRow(app, onOpen) {
   const trend = app.activeUsers ? chartBox(`Daily users of ${app.name}`, 'sparkline') : null;
   if (trend) sparkline(trend.canvas, app.activeUsers.series);
-  const metric = (value, unit) => value
-    ? [h('span', {class: 'num', dataset: {value: String(value.value)}}, formatValue(unit, value.value)),
-      ' ', changeBadge(value, unit)]
-    : '—';
   return h('tr', {dataset: {app: app.id}},
     h('th', {scope: 'row'}, app.name),
-    h('td', {class: 'users'}, metric(app.activeUsers, 'users')),
+    h('td', {class: 'users'}, metricCell(app.activeUsers, 'users')),
     h('td', {class: 'trend'}, trend ? trend.box : '—'),
-    h('td', {class: 'programs'}, metric(app.miniProgramCount, 'count')),
-    h('td', {}, h('button', {type: 'button', class: 'secondary', onclick: () => onOpen(app.id),
-      'aria-label': `View ${app.name}`}, 'View')));
+    h('td', {class: 'programs'}, metricCell(app.miniProgramCount, 'count')),
+    h('td', {}, viewButton(app.name, () => onOpen(app.id))));
 }
 
 function targetApps(connection, filters, actions) {
   const rows = connection.nodes.map((app) => appRow(app, actions.openApp));
-  const table = h('table', {class: 'apps'},
-    h('caption', {class: 'visually-hidden'}, 'Target apps with users, trend and mini programs'),
-    h('thead', {}, h('tr', {},
-      ['App', 'Users', 'Trend', 'Mini programs', ''].map((t) => h('th', {scope: 'col'}, t)))),
-    h('tbody', {}, rows));
-  const more = connection.totalCount > rows.length
-    ? h('p', {class: 'hint'}, `The first ${rows.length} of ${connection.totalCount}, in this order.`)
-    : null;
   return section('target-apps', `Target apps (${connection.totalCount})`,
-    sortControl(filters.order, actions.sortApps), h('div', {class: 'table-wrap'}, table), more);
+    sortControl(filters.order, actions.sortApps),
+    table('Target apps with users, trend and mini programs', ['App', 'Users', 'Trend', 'Mini programs', ''],
+      rows, {class: 'apps'}),
+    moreNote(rows.length, connection.totalCount));
 }
 
 /**
@@ -119,20 +95,22 @@ function targetApps(connection, filters, actions) {
  * @param {Object} workspace data.workspace
  * @param {Set<string>} hidden Paths answered FORBIDDEN or NOT_FOUND.
  * @param {Object} filters The filters of the view.
- * @param {{openApp: Function, sortApps: Function}} actions
+ * @param {{openApp: Function, sortApps: Function, setRetention: Function}} actions
  */
 export function renderOverview(root, workspace, hidden, filters, actions) {
-  const {shown, missing} = cards(workspace, hidden);
+  const answer = new Answered(workspace, hidden, 'workspace');
+  const shown = cards(answer);
   const parts = [h('h2', {class: 'view-title', id: 'view-title'}, `Data overview · ${workspace.name}`)];
   if (shown.length) {
     parts.push(section('data-overview', 'Data overview', h('div', {class: 'cards'}, shown)));
-  } else if (missing.length) {
+  } else if (answer.missing.length) {
     parts.push(h('p', {class: 'empty'}, 'Your role cannot read this workspace\'s analytics.'));
   }
-  if (visible(workspace, hidden, 'merchantOnboarding')) parts.push(onboarding(workspace.merchantOnboarding));
-  else if (roleHides(workspace, hidden, 'merchantOnboarding')) missing.push('Merchant onboarding');
-  if (visible(workspace, hidden, 'targetApps')) parts.push(targetApps(workspace.targetApps, filters, actions));
-  else if (roleHides(workspace, hidden, 'targetApps')) missing.push('Target apps');
-  parts.splice(1, 0, hiddenNote(missing));
+  parts.push(
+    answer.part('retention', 'Retention',
+      (retention) => retentionSection(retention, filters, actions.setRetention)),
+    answer.part('merchantOnboarding', 'Merchant onboarding', onboarding),
+    answer.part('targetApps', 'Target apps', (list) => targetApps(list, filters, actions)));
+  parts.splice(1, 0, hiddenNote(answer.missing));
   root.replaceChildren(...parts.filter(Boolean));
 }

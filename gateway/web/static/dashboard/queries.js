@@ -1,5 +1,5 @@
 /**
- * The GraphQL operations of the two views, built for what the caller may read.
+ * The GraphQL operations of the three views, built for what the caller may read.
  *
  * One view is one operation: the Download button exports exactly the operation on screen.
  * Fields the caller's role cannot read (Viewer.readableFields) are left out of the document,
@@ -40,6 +40,40 @@ export const BREAKDOWNS = [
     item: 'Category', unit: 'Users', args: 'timeRange: $range, type: $type, dataType: $dataType'},
 ];
 
+/** Who a retention cohort holds (RetentionCohortKind). */
+export const RETENTION_COHORTS = [
+  {value: 'NEW_USERS', label: 'New users', note: 'users whose first launch falls in the cohort\'s bucket'},
+  {value: 'ACTIVE_USERS', label: 'Active users', note: 'users with a launch in the cohort\'s bucket'},
+];
+
+/**
+ * Retention granularities: how many periods, and which cohorts (`days`: the cohort range is
+ * that many days ending with the selected range; none: the selected range itself, its last
+ * MAX_DAY_COHORTS days at most). Within the API's limits (periods at most 30 for DAY, 12 for
+ * WEEK and MONTH; a range at most 90 days) and its query cost (a table costs a point per cell:
+ * the overview of a 90-day range has room for 30 x 7 daily cells, not 90 x 7).
+ */
+export const RETENTION_GRANULARITIES = [
+  {value: 'DAY', label: 'Day', periods: 7,
+    note: 'one cohort per day of the selected range (of its last 30 days at most)'},
+  {value: 'WEEK', label: 'Week', periods: 8, days: 56,
+    note: 'one cohort per ISO week of the 8 weeks ending with the selected range'},
+  {value: 'MONTH', label: 'Month', periods: 3, days: 90,
+    note: 'one cohort per calendar month of the 90 days ending with the selected range'},
+];
+
+/** The columns of a mini program's top pages (`order`: its PageOrderField, if sortable). */
+export const PAGE_COLUMNS = [
+  {field: 'path', label: 'Page', order: 'PATH'},
+  {field: 'pageViews', label: 'Page views', unit: 'events', order: 'PAGE_VIEWS'},
+  {field: 'visitors', label: 'Visitors', unit: 'users', order: 'VISITORS'},
+  {field: 'totalTimeSeconds', label: 'Total time', unit: 'seconds', order: 'TOTAL_TIME'},
+  {field: 'averageTimePerVisitor', label: 'Time per visitor', unit: 'seconds'},
+];
+
+/** How many top pages the mini program page lists. */
+export const TOP_PAGES = 20;
+
 /** The deployment status groups of TargetApp.miniProgramStatusCounts. */
 export const STATUS_COUNTS = [
   {field: 'all', label: 'All'},
@@ -56,12 +90,16 @@ const FRAGMENTS = {
   BreakdownFields: 'fragment BreakdownFields on Breakdown {\n  total\n  previousTotal\n'
     + '  items { key count share previousCount previousShare countChange shareChange }\n}',
   MetricFields: 'fragment MetricFields on Metric {\n  value\n  previousValue\n  change\n  changeRate\n}',
+  RetentionFields: 'fragment RetentionFields on Retention {\n  granularity\n  cohortKind\n'
+    + '  cohorts { start size periods { offset start users rate complete } }\n}',
 };
 
 const VARIABLE_TYPES = {
   workspace: 'ID!', app: 'ID!', range: 'TimeRangeInput!', month: 'String!',
   type: 'MiniProgramTypeFilter!', dataType: 'DataType!', category: 'String',
-  order: 'TargetAppOrder!',
+  order: 'TargetAppOrder!', program: 'ID!', cohorts: 'TimeRangeInput!',
+  granularity: 'Granularity!', periods: 'Int!', cohort: 'RetentionCohortKind!',
+  pageOrder: 'PageOrder!',
 };
 
 /** What the caller may read: schema coordinates from Viewer.readableFields. */
@@ -100,11 +138,40 @@ function operation(name, selection, values) {
 /** When the numbers were computed: every view says it (and so does its spreadsheet). */
 const SNAPSHOT = '  snapshot { takenAt nextRefreshAt }';
 
-const EVENT_ARGS = 'timeRange: $range, type: $type, dataType: $dataType';
+const FILTER_ARGS = 'type: $type, dataType: $dataType';
+const EVENT_ARGS = `timeRange: $range, ${FILTER_ARGS}`;
 
 /** The time range variable of the filters. */
 export function timeRange(filters) {
   return filters.range === 'CUSTOM' ? {from: filters.from, to: filters.to} : {preset: filters.range};
+}
+
+/** The UTC date `daysAgo` days before now, as YYYY-MM-DD. */
+export const isoDay = (daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+/** The last day of the filters' range (UTC): the other presets than TODAY end yesterday. */
+export function rangeEnd(filters) {
+  if (filters.range === 'CUSTOM') return filters.to;
+  return isoDay(filters.range === 'TODAY' ? 0 : 1);
+}
+
+/** A `retention` selection with the level's filter arguments `args`. */
+function retention(args) {
+  return '    retention(cohorts: $cohorts, granularity: $granularity, periods: $periods, '
+    + `cohort: $cohort, ${args}) { ...RetentionFields }`;
+}
+
+/** The most daily cohorts a retention table has (the presets span 30 days at most). */
+const MAX_DAY_COHORTS = 30;
+
+/** The retention variables of the filters' granularity and cohort kind. */
+function retentionValues(filters) {
+  const shape = RETENTION_GRANULARITIES.find((g) => g.value === filters.granularity);
+  const span = filters.range === 'CUSTOM'
+    ? (Date.parse(filters.to) - Date.parse(filters.from)) / 86_400_000 + 1 : 0;
+  const days = shape.days ?? (span > MAX_DAY_COHORTS ? MAX_DAY_COHORTS : null);
+  const cohorts = days ? {days, endDate: rangeEnd(filters)} : timeRange(filters);
+  return {cohorts, granularity: shape.value, periods: shape.periods, cohort: filters.cohort};
 }
 
 function targetApps(access) {
@@ -139,6 +206,7 @@ export function overviewView(access, filters) {
     lines.push('    createdMiniPrograms(timeRange: $range, type: $type) { ...MetricFields }');
   }
   if (can('availableMiniPrograms')) lines.push('    availableMiniPrograms(type: $type)');
+  if (can('retention')) lines.push(retention(FILTER_ARGS));
   if (can('merchantOnboarding')) {
     lines.push('    merchantOnboarding(timeRange: $range) {',
       '      newMerchants { ...MerchantCountFields }', '      totalMerchants { ...MerchantCountFields }',
@@ -146,14 +214,30 @@ export function overviewView(access, filters) {
       '    }');
   }
   lines.push(targetApps(access), '  }', SNAPSHOT);
-  const values = {...filters, range: timeRange(filters),
+  const values = {...filters, ...retentionValues(filters), range: timeRange(filters),
     order: {field: filters.order, direction: 'DESC'}};
   return operation('DataOverview', lines.filter(Boolean).join('\n'), values);
 }
 
+/** The performance cards of a target app or a mini program, with their daily series. */
+function performance(can, args) {
+  return PERFORMANCE_CARDS.filter((card) => can(card.field))
+    .map((card) => `    ${card.field}(${args}) { ...MetricFields series { date value } }`);
+}
+
+/** A target app's mini programs (the catalog), with their users when readable. */
+function miniPrograms(access) {
+  if (!access.can('TargetApp', 'miniPrograms')) return [];
+  const users = access.can('MiniProgram', 'activeUsers')
+    && '        activeUsers(timeRange: $range, dataType: $dataType) { ...MetricFields }';
+  return ['    miniPrograms(first: 50, type: $type, category: $category) {', '      totalCount',
+    '      nodes {', '        id', '        name', '        type', '        category', '        status',
+    users, '      }', '    }'].filter(Boolean);
+}
+
 /**
  * A target app's details page: status counts, the four performance metrics with their daily
- * series, and the four breakdowns.
+ * series, retention, the four breakdowns and the app's mini programs.
  * @param {Access} access
  * @param {Object} filters {app, range, from, to, type, dataType, category}
  */
@@ -165,15 +249,36 @@ export function appView(access, filters) {
     lines.push(`    miniProgramStatusCounts(type: $type, ${category}) { `
       + `${STATUS_COUNTS.map((s) => s.field).join(' ')} }`);
   }
-  for (const card of PERFORMANCE_CARDS) {
-    if (can(card.field)) {
-      lines.push(`    ${card.field}(${EVENT_ARGS}, ${category}) { ...MetricFields series { date value } }`);
-    }
-  }
+  lines.push(...performance(can, `${EVENT_ARGS}, ${category}`));
+  if (can('retention')) lines.push(retention(`${FILTER_ARGS}, ${category}`));
   for (const breakdown of BREAKDOWNS) {
     if (can(breakdown.field)) lines.push(`    ${breakdown.field}(${breakdown.args}) { ...BreakdownFields }`);
   }
-  lines.push('  }', SNAPSHOT);
-  const values = {...filters, range: timeRange(filters), category: filters.category || null};
+  lines.push(...miniPrograms(access), '  }', SNAPSHOT);
+  const values = {...filters, ...retentionValues(filters), range: timeRange(filters),
+    category: filters.category || null};
   return operation('TargetAppDetails', lines.join('\n'), values);
+}
+
+/**
+ * A mini program's page, reached through its target app (so every number is the app's):
+ * the four performance metrics, retention and the top pages. The type and category filters
+ * do not apply (the page is one mini program).
+ * @param {Access} access
+ * @param {Object} filters {app, program, range, from, to, dataType, granularity, cohort,
+ *   pageOrder}
+ */
+export function miniProgramView(access, filters) {
+  const can = (field) => access.can('MiniProgram', field);
+  const fields = ['    id', '    name', '    type', '    category', '    status',
+    ...performance(can, 'timeRange: $range, dataType: $dataType')];
+  if (can('retention')) fields.push(retention('dataType: $dataType'));
+  if (can('pages')) {
+    fields.push(`    pages(timeRange: $range, dataType: $dataType, orderBy: $pageOrder, first: ${TOP_PAGES}) {`,
+      '      totalCount', `      nodes { ${PAGE_COLUMNS.map((c) => c.field).join(' ')} }`, '    }');
+  }
+  const lines = ['  targetApp(id: $app) {', '    id', '    name', '    workspace { id name }',
+    '    miniProgram(id: $program) {', ...fields.map((line) => `  ${line}`), '    }', '  }', SNAPSHOT];
+  const values = {...filters, ...retentionValues(filters), range: timeRange(filters)};
+  return operation('MiniProgramDetails', lines.join('\n'), values);
 }
