@@ -8,7 +8,11 @@ loaders, no cache: "caches cleared"), p50 and p95 of:
 - the largest workspace's 12 weekly cohorts x 12 periods;
 - a mini program's top 20 pages over 30 days, across its apps (the mini program with most page
   views in the first app);
-- a target app's portrait pair (usersByPlatform and usersByRegion over 30 days).
+- a target app's portrait pair (usersByPlatform and usersByRegion over 30 days);
+- on a working copy of the dataset (dropped at the end), the ingest rate of ``--ingest-events``
+  recent events and the incremental refresh that folds them, against the figures measured before
+  the audience's cells (:data:`BEFORE`), and the rollups' bytes those cells take (the page
+  report's table, the portrait's exception columns).
 
 It checks the answers against each other where they must agree (each daily cohort's size is that
 day's newUsers; each portrait's total is the app's activeUsers, and its counts add up to at
@@ -33,15 +37,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import dataset as ds
 from bench.details_page import JWT_SECRET, READER, pick_apps
-from bench.scale import largest_workspace
+from bench.scale import ingest_rate, largest_workspace, timed_refresh
 from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import Settings
-from gateway.store.db import create_engine
+from gateway.store.db import create_engine, table_bytes
+from gateway.store.rollup_tables import rollup_days, rollup_pages
 from gateway.store.tables import page_views
+from gateway.synthetic import SCALES
 
 TARGET_RETENTION_MS = 50.0
 TARGET_PAGES_MS = 25.0
+TARGET_KEPT = 0.85
+"""Ingest rate and incremental refresh within 15% of :data:`BEFORE`."""
+BEFORE: dict[str, tuple[float, float]] = {}
+"""Per scale, (ingest events/s into the loaded store, seconds of the incremental refresh of
+those events) measured by this benchmark's code at the commit before the audience's cells."""
 
 APP_RETENTION = """query($id: ID!, $c: TimeRangeInput!) { targetApp(id: $id) {
   retention(cohorts: $c, granularity: DAY, periods: 30) { cohorts { start size
@@ -147,11 +158,55 @@ async def main(args: argparse.Namespace) -> None:
         lines.append(_line("target app, portrait pair of 30 days", times, TARGET_PAGES_MS))
     finally:
         await engine.dispose()
+    lines += await _growth(args, dataset)
     print("targets (issue 17):")
     print("\n".join(lines))
 
 
-SMOKE = ("--scale", "tiny", "--iterations", "1")
+async def _growth(args: argparse.Namespace, dataset: ds.Dataset) -> list[str]:
+    """Ingest and incremental refresh on a working copy, and the audience cells' bytes."""
+    work = f"gateway_audience_{dataset.scale}"
+    await ds.recreate(work, dataset.url.rsplit("/", 1)[1])
+    engine = create_engine(Settings(database_url=ds.database_url(work)))
+    try:
+        events = await ds.recent_event_lines(engine, dataset.end_date, args.ingest_events)
+        rate = await ingest_rate(engine, events, "audience")
+        seconds, _ = await timed_refresh(engine)
+        await ds.compact_rollups(engine)
+        total, _ = await ds.rollup_sizes(engine)
+        async with engine.connect() as conn:
+            pages = await table_bytes(conn, (rollup_pages,))
+            d = rollup_days.c
+            exceptions = func.coalesce(func.octet_length(d.platforms), 0) + func.coalesce(
+                func.octet_length(d.regions), 0
+            )
+            portrait = int((await conn.execute(select(func.sum(exceptions)))).scalar() or 0)
+    finally:
+        await engine.dispose()
+        await ds.drop(work)
+    mib, days = 2**20, SCALES[dataset.scale].days
+    lines = [
+        f"  ingest {rate:,.0f} events/s into the loaded store, incremental refresh of "
+        f"{len(events):,} events {seconds:.2f} s",
+        f"  rollups {total / mib:,.0f} MiB compacted ({total / days / mib:.2f} MiB/day): page "
+        f"report {pages / mib:,.0f} MiB ({pages / total:.0%}), portrait exceptions "
+        f"{portrait / mib:,.0f} MiB ({portrait / total:.0%})",
+    ]
+    before = BEFORE.get(dataset.scale)
+    if before is None:
+        lines.append(f"  (no figures recorded before the audience's cells at {dataset.scale})")
+        return lines
+    kept, slower = rate / before[0], seconds / before[1]
+    ok = kept >= TARGET_KEPT and slower <= 2 - TARGET_KEPT
+    lines.append(
+        f"  ingest and refresh within 15% of before ({before[0]:,.0f} events/s, "
+        f"{before[1]:.2f} s): {'met' if ok else 'NOT MET'} (ingest {kept:.0%}, refresh "
+        f"{slower:.0%} of before)"
+    )
+    return lines
+
+
+SMOKE = ("--scale", "tiny", "--iterations", "1", "--ingest-events", "2000")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -159,6 +214,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ds.add_arguments(parser)
     parser.add_argument("--iterations", type=int, default=20, help="requests per measure")
+    parser.add_argument(
+        "--ingest-events", type=int, default=2_100_000, help="recent events ingested and refreshed"
+    )
     return parser.parse_args(argv)
 
 

@@ -127,7 +127,8 @@ def _rate(events: int, seconds: float) -> float:
     return events / seconds if seconds else 0.0
 
 
-async def _ingest(engine: AsyncEngine, lines: list[bytes], label: str) -> float:
+async def ingest_rate(engine: AsyncEngine, lines: list[bytes], label: str) -> float:
+    """Events per second of ingesting ``lines`` (every one must be stored)."""
     started = time.perf_counter()
     report = await ingest_lines(engine, lines, source=f"bench:scale:{label}")
     seconds = time.perf_counter() - started
@@ -136,7 +137,8 @@ async def _ingest(engine: AsyncEngine, lines: list[bytes], label: str) -> float:
     return _rate(report.stored, seconds)
 
 
-async def _timed_refresh(engine: AsyncEngine) -> tuple[float, bool]:
+async def timed_refresh(engine: AsyncEngine) -> tuple[float, bool]:
+    """Seconds of one refresh, and whether it rebuilt."""
     started = time.perf_counter()
     info = await refresh(engine)
     return time.perf_counter() - started, info.full_rebuild
@@ -304,7 +306,7 @@ async def _bloat(
     await ds.compact_rollups(engine)
     for i in range(args.refreshes):
         lines = await ds.recent_event_lines(engine, end, args.increment, seed=100 + i)
-        await _ingest(engine, lines, f"bloat-{i}")
+        await ingest_rate(engine, lines, f"bloat-{i}")
         await refresh(engine)
     figures.rollup_after, _ = await ds.rollup_sizes(engine)
     await ds.compact_rollups(engine)
@@ -329,12 +331,12 @@ async def measure(args: argparse.Namespace, scale: str) -> Figures:
     )
     try:
         lines = await ds.recent_event_lines(engine, dataset.end_date, args.ingest_events)
-        figures.ingest_empty = await _ingest(bare, lines, "empty")
-        figures.ingest_loaded = await _ingest(engine, lines, "loaded")
-        figures.refresh_big_s, _ = await _timed_refresh(engine)
+        figures.ingest_empty = await ingest_rate(bare, lines, "empty")
+        figures.ingest_loaded = await ingest_rate(engine, lines, "loaded")
+        figures.refresh_big_s, _ = await timed_refresh(engine)
         small = await ds.recent_event_lines(engine, dataset.end_date, args.increment, seed=2)
-        await _ingest(engine, small, "increment")
-        figures.refresh_small_s, _ = await _timed_refresh(engine)
+        await ingest_rate(engine, small, "increment")
+        figures.refresh_small_s, _ = await timed_refresh(engine)
         await _pages(args, settings, engine, dataset.end_date, figures)
         await _catalog_change(engine)
         figures.catalog_s, figures.catalog_tidy_s, figures.catalog_rebuilt = await _timed_publish(
