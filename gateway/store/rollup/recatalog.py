@@ -66,8 +66,8 @@ async def _load(
         return states, {cell: Stored(rows=rows[cell]) for cell in members}
     states = await load_states(conn, {1: corrected})
     out = {cell: Stored() for cell in members}
-    async for cell, day, values, raw, raws in active_rows(conn, out):
-        out[cell].rows[day] = (values, raw, raws)
+    async for cell, day, values, raw in active_rows(conn, out):
+        out[cell].rows[day] = (values, raw)
     return states, out
 
 
