@@ -11,12 +11,14 @@ is read: the raw days may have been dropped (SPEC §2).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.cells import app_scope
+from gateway.store.db import for_cached_reads
 from gateway.store.rollup.catalog import Catalog, recorded_view
 from gateway.store.rollup.derive import (
     active_rows,
@@ -60,15 +62,28 @@ async def _load(
 ) -> tuple[dict[int, CellState], dict[int, Stored]]:
     """The corrected cells' states and the other members' stored days (totals and serialized
     active bitmap), in one read of the days table when the corrected cells fit one statement
-    (each read of many cells' whole histories is a scan of the table)."""
-    if len(corrected) <= MAX_PARAMS // 2:
+    (each read of many cells' whole histories is a scan of the table).
+
+    On PostgreSQL the members' days are read on a second connection at the same time (the
+    server reads and sends them on another core while this one reads the states): they are
+    committed rows no refresh changes before this point (only a refresh writes rollups, one at
+    a time, and this one has not written their totals or users), so both connections see the
+    same values."""
+    if len(corrected) > MAX_PARAMS // 2:
+        states = await load_states(conn, {1: corrected})
+        out = {cell: Stored() for cell in members}
+        async for cell, day, values, raw in active_rows(conn, out):
+            out[cell].rows[day] = (values, raw)
+        return states, out
+    if conn.dialect.name != "postgresql" or not members:
         states, rows = await load_with_members(conn, corrected, members)
         return states, {cell: Stored(rows=rows[cell]) for cell in members}
-    states = await load_states(conn, {1: corrected})
-    out = {cell: Stored() for cell in members}
-    async for cell, day, values, raw in active_rows(conn, out):
-        out[cell].rows[day] = (values, raw)
-    return states, out
+    async with conn.engine.connect() as other:
+        await for_cached_reads(other)
+        (states, _), (_, rows) = await asyncio.gather(
+            load_with_members(conn, corrected, ()), load_with_members(other, (), members)
+        )
+    return states, {cell: Stored(rows=rows[cell]) for cell in members}
 
 
 async def rederive(

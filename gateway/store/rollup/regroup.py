@@ -324,10 +324,11 @@ def _first_days(cell: CellState, moved: BitMap, out: Change) -> None:
     """Find again the first day of the users of ``moved`` (whose active days changed)."""
     if not moved:
         return
-    seen = BitMap()
+    seen, pending = BitMap(), BitMap(moved)  # pending: not seen yet (shrinks, and so the ANDs)
     for day in sorted(cell.days):
         row = cell.days[day]
-        fresh = (row.active & moved) - seen
+        fresh = row.active & pending if pending else BitMap()
+        pending -= fresh
         seen |= fresh
         left = row.new & moved
         if left != fresh:
