@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -136,6 +136,25 @@ def fold_pages(chunks: Iterable[EventChunk], catalog: Catalog) -> list[DayPages]
     duration = np.tile(np.concatenate([chunk.values[:, 2] for chunk in views]), twice)
     return fold_pages_arrays(
         cell=cells, day=both("day"), page=both("page"), uid=both("uid"), duration=duration
+    )
+
+
+def fold_pages_by_day(chunks: Iterable[EventChunk], catalog: Catalog) -> Iterator[list[DayPages]]:
+    """:func:`fold_pages` one UTC day at a time: a rebuild's range of days then holds one day's
+    pages in memory at once, not the range's (their bitmaps are most of a rebuild's peak)."""
+    views = [chunk for chunk in chunks if chunk.page is not None and len(chunk.combo)]
+    if not views:
+        return
+    for day in np.unique(np.concatenate([chunk.day for chunk in views])).tolist():
+        yield fold_pages([_on_day(chunk, day) for chunk in views], catalog)
+
+
+def _on_day(chunk: EventChunk, day: int) -> EventChunk:
+    """The events of ``chunk`` dated ``day``."""
+    at = chunk.day == day
+    page = None if chunk.page is None else chunk.page[at]
+    return EventChunk(
+        chunk.kind, chunk.combo[at], chunk.day[at], chunk.uid[at], chunk.values[at], page
     )
 
 

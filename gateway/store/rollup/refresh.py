@@ -45,7 +45,13 @@ from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, 
 from gateway.store.rollup.derive import rederive_all
 from gateway.store.rollup.events import Days, day_counts, day_ranges, read_events
 from gateway.store.rollup.fold import Folded, Seen, fold
-from gateway.store.rollup.pages import DayPages, fold_pages, register_pages, write_pages
+from gateway.store.rollup.pages import (
+    DayPages,
+    fold_pages,
+    fold_pages_by_day,
+    register_pages,
+    write_pages,
+)
 from gateway.store.rollup.persist import (
     ensure_cells,
     group_by_first_day,
@@ -133,8 +139,10 @@ async def _rebuild_range(
     folded = fold(chunks, catalog)
     rebuild.seen.follow(folded)
     await write_rebuild(conn, catalog, folded, counter, rebuild.ids)
-    await write_pages(conn, fold_pages(chunks, catalog), rebuild.ids, merge=False)
     rebuild.events += folded.events
+    del folded  # written: its bitmaps go before the pages are folded
+    for pages in fold_pages_by_day(chunks, catalog):  # a day at a time: a day's pages in memory
+        await write_pages(conn, pages, rebuild.ids, merge=False)
 
 
 async def _rebuild(
@@ -188,11 +196,11 @@ async def _backfill_pages(conn: AsyncConnection, catalog: Catalog, upto: int) ->
     counts = await day_counts(conn, after=0, upto=upto)
     for days in day_ranges(counts, REBUILD_CHUNK_EVENTS):
         chunks = await read_events(conn, catalog, after=0, upto=upto, days=days)
-        pages = fold_pages(chunks, catalog)
-        cells = sorted({day.cell for day in pages})
-        ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in cells])
-        local_ids = {local: ids[catalog.cell_keys[local]] for local in cells}
-        await write_pages(conn, pages, local_ids, merge=True)
+        for pages in fold_pages_by_day(chunks, catalog):
+            cells = sorted({day.cell for day in pages})
+            ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in cells])
+            local_ids = {local: ids[catalog.cell_keys[local]] for local in cells}
+            await write_pages(conn, pages, local_ids, merge=True)
     await conn.execute(delete(rollup_pending).where(rollup_pending.c.name == PAGES_BACKFILL))
 
 
