@@ -5,8 +5,8 @@ apps, and the fine cell of its app), per UTC day, in one ``rollup_pages`` row pe
 (:data:`~gateway.store.rollup_tables.rollup_pages`): the day's pages, their page views and
 duration, and one 64-bit bitmap of ``page << 32 | uid`` holding each page's visitors, so the
 visitors of any range are one union and a count per page. Page paths are numbered in
-``page_paths`` (:func:`register_pages`, before the events are read; PostgreSQL maps paths to
-numbers in the events' query, SQLite in Python).
+``page_paths`` (:func:`register_pages`, before the events are read; the events' query maps
+paths to numbers with a join on both databases).
 
 A full rebuild writes the fold of each range of days as it is (:func:`write_pages`); a refresh
 merges the fold into the stored rows of the days it touched (``merge=True``). Neither cell is
@@ -120,9 +120,14 @@ def fold_pages_arrays(
     return out
 
 
+def _page_views(chunks: Iterable[EventChunk]) -> list[EventChunk]:
+    """The chunks of ``chunks`` holding page views."""
+    return [chunk for chunk in chunks if chunk.page is not None and len(chunk.combo)]
+
+
 def fold_pages(chunks: Iterable[EventChunk], catalog: Catalog) -> list[DayPages]:
     """The pages of the page views among ``chunks``, per mini program cell and day."""
-    views = [chunk for chunk in chunks if chunk.page is not None and len(chunk.combo)]
+    views = _page_views(chunks)
     if not views:
         return []
     table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
@@ -142,7 +147,7 @@ def fold_pages(chunks: Iterable[EventChunk], catalog: Catalog) -> list[DayPages]
 def fold_pages_by_day(chunks: Iterable[EventChunk], catalog: Catalog) -> Iterator[list[DayPages]]:
     """:func:`fold_pages` one UTC day at a time: a rebuild's range of days then holds one day's
     pages in memory at once, not the range's (their bitmaps are most of a rebuild's peak)."""
-    views = [chunk for chunk in chunks if chunk.page is not None and len(chunk.combo)]
+    views = _page_views(chunks)
     if not views:
         return
     for day in np.unique(np.concatenate([chunk.day for chunk in views])).tolist():

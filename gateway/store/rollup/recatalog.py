@@ -61,8 +61,8 @@ async def _load(
     conn: AsyncConnection, corrected: list[int], members: set[int]
 ) -> tuple[dict[int, CellState], dict[int, Stored]]:
     """The corrected cells' states and the other members' stored days (totals and serialized
-    active bitmap), in one read of the days table when the corrected cells fit one statement
-    (each read of many cells' whole histories is a scan of the table).
+    active bitmap): one read of the days table for each when the corrected cells fit one
+    statement (each read of many cells' whole histories is a scan of the table).
 
     On PostgreSQL the members' days are read on a second connection at the same time (the
     server reads and sends them on another core while this one reads the states): they are
@@ -75,14 +75,14 @@ async def _load(
         async for cell, day, values, raw in active_rows(conn, out):
             out[cell].rows[day] = (values, raw)
         return states, out
-    if conn.dialect.name != "postgresql" or not members:
+    if conn.dialect.name == "postgresql" and members:
+        async with conn.engine.connect() as other:
+            await for_cached_reads(other)
+            (states, _), (_, rows) = await asyncio.gather(
+                load_with_members(conn, corrected, ()), load_with_members(other, (), members)
+            )
+    else:
         states, rows = await load_with_members(conn, corrected, members)
-        return states, {cell: Stored(rows=rows[cell]) for cell in members}
-    async with conn.engine.connect() as other:
-        await for_cached_reads(other)
-        (states, _), (_, rows) = await asyncio.gather(
-            load_with_members(conn, corrected, ()), load_with_members(other, (), members)
-        )
     return states, {cell: Stored(rows=rows[cell]) for cell in members}
 
 
