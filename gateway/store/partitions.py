@@ -162,6 +162,27 @@ async def ensure_ahead(engine: AsyncEngine, now: datetime | None = None) -> None
     await ensure_days(engine, (today + timedelta(days=n) for n in range(AHEAD_DAYS + 1)))
 
 
+async def summarize_new_blocks(engine: AsyncEngine, days: Iterable[date]) -> int:
+    """Summarize the block ranges the ``batch_id`` BRIN indexes of ``days``' partitions do not
+    cover yet (``brin_summarize_new_values``); returns how many. A no-op on SQLite.
+
+    An unsummarized range may hold any batch, so a refresh reading new batches through the index
+    reads every such block: after each refresh (``tidy``) the days it read are summarized, and
+    the next refresh reads only the blocks written since. ``autosummarize`` does the same for
+    full ranges, but later (autovacuum's work queue), and never for the last, partial one."""
+    names = sorted(partition_name(t.name, day) for day in set(days) for t in EVENT_TABLES.values())
+    if engine.dialect.name != "postgresql" or not names:
+        return 0
+    stmt = text(
+        "SELECT coalesce(sum(brin_summarize_new_values(x.indexrelid)), 0) "
+        "FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid "
+        "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam "
+        "WHERE a.amname = 'brin' AND t.relname = ANY(:names)"
+    )
+    async with engine.begin() as conn:
+        return int((await conn.execute(stmt, {"names": names})).scalar_one())
+
+
 async def drop_days(engine: AsyncEngine, before: date, *, folded: int) -> int:
     """Drop the raw events dated before ``before`` that batches up to ``folded`` stored.
 

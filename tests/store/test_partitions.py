@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import partitions
@@ -20,7 +20,10 @@ from gateway.store.ingest import ingest_lines, replay_quarantine
 from gateway.store.ingest.decode import DecodedChunk
 from gateway.store.ingest.events import TOO_MANY_DAYS, set_raw_event_retention
 from gateway.store.partitions import AHEAD_DAYS, day_range, partition_days, partition_name
+from gateway.store.rollup import events as events_module
 from gateway.store.rollup import refresh
+from gateway.store.rollup.catalog import load_catalog
+from gateway.store.rollup.events import batch_partitions, few_rows_plan, new_rows
 from gateway.store.status import store_status
 from tests.store.ingest_support import catalog, launch, lines
 
@@ -216,3 +219,58 @@ async def test_a_day_that_stays_gone_fails_the_chunk(
         await ingest_lines(engine, lines([*catalog(), launch("e", at=_at(day))]), source="x")
     assert chunk_module.missing_partition(raised.value)
     assert await _stored(engine) == []
+
+
+def _plan_nodes(plan: dict[str, object]) -> Iterator[dict[str, object]]:
+    yield plan
+    for child in plan.get("Plans", []):  # type: ignore[attr-defined]
+        yield from _plan_nodes(child)
+
+
+async def test_a_refresh_reads_its_new_batches_through_the_summarized_brin_index(
+    engine: AsyncEngine,
+) -> None:
+    """After a refresh (its tidy summarizes the block ranges of the days it read), the next
+    refresh's read of a few new events in a day of thousands reads only the blocks written since
+    (through the BRIN index on ``batch_id``, whatever the day's statistics), not the day."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps one table per kind: no partition to read")
+    day = _today() - timedelta(days=1)
+    many = [launch(f"old{n:05}", at=_at(day, f"{n % 24:02}:00:00")) for n in range(25_000)]
+    await ingest_lines(engine, lines([*catalog(), *many]), source="day")
+    await refresh(engine)
+    name = partition_name("launches", day)
+    async with engine.connect() as conn:
+        index = (await conn.execute(text(
+            "SELECT x.indexrelid::regclass::text FROM pg_index x JOIN pg_class i "
+            "ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam "
+            "WHERE a.amname = 'brin' AND x.indrelid = CAST(:t AS regclass)"), {"t": name}
+        )).scalar_one()  # fmt: skip
+        pages = (await conn.execute(text(f"SELECT pg_relation_size('{name}') / 8192"))).scalar()
+        left = (await conn.execute(text(f"SELECT brin_summarize_new_values('{index}')"))).scalar()
+        await conn.rollback()
+    assert left == 0  # the refresh left no block range of the day unsummarized
+    assert pages is not None
+    assert pages > 2 * 128  # several block ranges of 128 pages
+    new = [launch(f"new{n}", at=_at(day)) for n in range(3)]
+    await ingest_lines(engine, lines(new), source="new")
+    async with engine.begin() as conn:
+        catalog_now = await load_catalog(conn)
+        upto = (await conn.execute(select(func.max(t.ingest_batches.c.id)))).scalar_one()
+        days = (day, day + timedelta(days=1))
+        found = new_rows(t.launches, upto - 1, upto, days, await batch_partitions(conn, 1, days))
+        assert found is not None
+        stmt = events_module._pg_statement("launch", catalog_now, *found)
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        async with few_rows_plan(conn, True):
+            explained = await conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {compiled}"))
+            plan = explained.scalar_one()[0]["Plan"]
+    nodes = list(_plan_nodes(plan))
+    assert any(node.get("Index Name") == index.split(".")[-1] for node in nodes)
+    assert not any(node["Node Type"] == "Seq Scan" for node in nodes)
+    heap = [n for n in nodes if n["Node Type"] == "Bitmap Heap Scan"]
+    read = sum(
+        int(n.get("Exact Heap Blocks", 0)) + int(n.get("Lossy Heap Blocks", 0)) for n in heap
+    )
+    assert 0 < read <= 128 < pages  # at most the last block range, not the day
+    assert sum(int(n.get("Actual Rows", 0)) for n in heap) == 3

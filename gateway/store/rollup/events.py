@@ -8,11 +8,20 @@ arrays, which :func:`combos` turns into the catalog's local combo numbers for th
 
 A full rebuild reads a range of UTC days at a time (:func:`day_counts` sizes the ranges); the
 day predicate lives in :func:`_in_days` alone (on PostgreSQL it reads only those partitions).
+
+An incremental refresh reads few new events out of day partitions holding millions of older
+ones. On PostgreSQL it names the partitions of its days (:func:`new_rows`) and finds its batches
+through their BRIN index alone (:func:`few_rows_plan`): with the day predicate on the parent, and
+a day's statistics not yet gathered after a large ingest, the planner scanned the whole day
+(1,800 new events after 2.1M: 200 ms a kind instead of 5). ``tidy`` summarizes the index's new
+block ranges after each refresh, so the next one reads only the blocks written since.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +33,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
+    FromClause,
     Integer,
     Select,
     String,
@@ -31,13 +41,17 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    column,
     func,
     literal,
     select,
+    union_all,
 )
+from sqlalchemy import table as table_clause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import DataType
+from gateway.store.partitions import partition_days, partition_name
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.copyout import copy_int_columns
 from gateway.store.rollup_tables import page_paths
@@ -103,31 +117,87 @@ def _where(table: Table, after: int, upto: int, days: Days | None) -> list[Colum
     return where if days is None else [*where, _in_days(table, *days)]
 
 
-def _pg_statement(
-    kind: str, catalog: Catalog, after: int, upto: int, days: Days | None = None
-) -> Select[Any]:
-    table = EVENT_TABLES[kind]
+async def batch_partitions(
+    conn: AsyncConnection, after: int, days: Days | None
+) -> list[date] | None:
+    """PostgreSQL, an incremental read (``after > 0``) of ``days``: the days among them that
+    have partitions, which :func:`new_rows` names. None (read the parent table) on SQLite, for
+    a full rebuild, or without days."""
+    if conn.dialect.name != "postgresql" or after <= 0 or days is None:
+        return None
+    first, end = days
+    return [day for day in await partition_days(conn) if first <= day < end]
+
+
+def new_rows(
+    source: Table, after: int, upto: int, days: Days | None, partitions: Sequence[date] | None
+) -> tuple[FromClause, list[ColumnElement[bool]]] | None:
+    """Where to read the rows of ``source`` with ``after < batch_id <= upto`` within ``days``:
+    the table and its predicate, or, given ``partitions`` (:func:`batch_partitions`), the union
+    of those partitions' rows of the batches, named as the table (None: no partition, no row).
+    A partition named has no day predicate, so its BRIN index on ``batch_id`` is the only one
+    that applies (its primary key's ``day`` column would otherwise draw the planner)."""
+    if partitions is None:
+        return source, _where(source, after, upto, days)
+    if not partitions:
+        return None
+    parts = []
+    for day in partitions:
+        columns = [column(c.name, c.type) for c in source.columns]
+        part = table_clause(partition_name(source.name, day), *columns)
+        parts.append(select(part).where(part.c.batch_id > after, part.c.batch_id <= upto))
+    rows = parts[0] if len(parts) == 1 else union_all(*parts)
+    return rows.subquery(source.name), []
+
+
+@asynccontextmanager
+async def few_rows_plan(conn: AsyncConnection, few: bool) -> AsyncIterator[None]:
+    """PostgreSQL: plan the statements inside without nested loops and, when ``few`` (an
+    incremental read of named partitions), without sequential scans, restoring both after.
+
+    The joins on the catalog positions (thousands of rows) must be hash joins: when the planner
+    expects about one event (statistics missing, or a range past the ``at`` histogram) it picks a
+    nested loop that scans every position for every event (a full rebuild of 1M events took 65 s
+    instead of 1.4 s). A few new events are found through the BRIN index, whatever the day's
+    statistics say. ``set_config(..., true)`` = ``SET LOCAL``.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    names = ["enable_nestloop", *(["enable_seqscan"] if few else [])]
+    found = await conn.execute(select(*(func.current_setting(name) for name in names)))
+    previous = found.one()
+    await conn.execute(select(*(func.set_config(name, "off", True) for name in names)))
+    try:
+        yield
+    finally:
+        restore = (func.set_config(n, v, True) for n, v in zip(names, previous, strict=True))
+        await conn.execute(select(*restore))
+
+
+def _pg_statement(kind: str, catalog: Catalog, rows: FromClause, where: list[Any]) -> Select[Any]:
+    t = rows.c
     apps = _positions(list(catalog.apps), "apps")
     mps = _positions(list(catalog.mini_programs), "mps")
-    data_type = case({name: i for i, name in enumerate(DATA_TYPES)}, value=table.c.data_type)
+    data_type = case({name: i for i, name in enumerate(DATA_TYPES)}, value=t.data_type)
     columns: list[Any] = [
         cast(func.coalesce(apps.c.n, 0) - 1, Integer).label("app"),
         cast(func.coalesce(mps.c.n, 0) - 1, Integer).label("mp"),
         cast(func.coalesce(data_type, -1), Integer).label("dt"),
-        cast(table.c.uid, Integer).label("uid"),
-        cast(table.c.day - literal(EPOCH, Date), Integer).label("day"),
+        cast(t.uid, Integer).label("uid"),
+        cast(t.day - literal(EPOCH, Date), Integer).label("day"),
     ]
-    joined = table.outerjoin(apps, apps.c.id == table.c.target_app_id).outerjoin(
-        mps, mps.c.id == table.c.mini_program_id
+    joined = rows.outerjoin(apps, apps.c.id == t.target_app_id).outerjoin(
+        mps, mps.c.id == t.mini_program_id
     )
     if kind == "pageView":
-        columns.append(cast(table.c.duration_ms, BigInteger).label("duration_ms"))
+        columns.append(cast(t.duration_ms, BigInteger).label("duration_ms"))
         columns.append(cast(func.coalesce(page_paths.c.id, 0), Integer).label("page"))
-        joined = joined.outerjoin(page_paths, page_paths.c.path == table.c.page)
+        joined = joined.outerjoin(page_paths, page_paths.c.path == t.page)
     elif kind == "adImpression":
-        columns.append(cast(table.c.valid, Integer).label("valid"))
-        columns.append(cast(table.c.revenue_micros, BigInteger).label("revenue_micros"))
-    return select(*columns).select_from(joined).where(*_where(table, after, upto, days))
+        columns.append(cast(t.valid, Integer).label("valid"))
+        columns.append(cast(t.revenue_micros, BigInteger).label("revenue_micros"))
+    return select(*columns).select_from(joined).where(*where)
 
 
 def _index(values: list[Any], positions: dict[Any, int]) -> Int64s:
@@ -240,20 +310,19 @@ def _chunk(kind: str, cols: dict[str, Int64s], catalog: Catalog) -> EventChunk:
 
 
 async def _pg_columns(
-    conn: AsyncConnection, kind: str, catalog: Catalog, after: int, upto: int, days: Days | None
+    conn: AsyncConnection,
+    kind: str,
+    catalog: Catalog,
+    after: int,
+    upto: int,
+    days: Days | None,
+    partitions: Sequence[date] | None,
 ) -> dict[str, Int64s]:
-    """The PostgreSQL query's columns, planned without nested loops.
-
-    The joins on the catalog positions (thousands of rows) must be hash joins: when the planner
-    expects about one event (statistics missing, or a range past the ``at`` histogram) it picks a
-    nested loop that scans every position for every event (a full rebuild of 1M events took 65 s
-    instead of 1.4 s). ``set_config(..., true)`` = ``SET LOCAL``, restored after the query.
-    """
-    previous = (await conn.execute(select(func.current_setting("enable_nestloop")))).scalar_one()
-    await conn.execute(select(func.set_config("enable_nestloop", "off", True)))
-    cols = await copy_int_columns(conn, _pg_statement(kind, catalog, after, upto, days))
-    await conn.execute(select(func.set_config("enable_nestloop", previous, True)))
-    return cols
+    """The PostgreSQL query's columns (:func:`few_rows_plan`)."""
+    found = new_rows(EVENT_TABLES[kind], after, upto, days, partitions)
+    rows, where = found if found is not None else (EVENT_TABLES[kind], [literal(False)])
+    async with few_rows_plan(conn, partitions is not None):
+        return await copy_int_columns(conn, _pg_statement(kind, catalog, rows, where))
 
 
 async def read_events(
@@ -267,9 +336,10 @@ async def read_events(
     """The events with ``after < batch_id <= upto`` (and dated within ``days`` if given), one
     chunk per kind."""
     out = []
+    partitions = await batch_partitions(conn, after, days)
     for kind in EVENT_TABLES:
         if conn.dialect.name == "postgresql":
-            cols = await _pg_columns(conn, kind, catalog, after, upto, days)
+            cols = await _pg_columns(conn, kind, catalog, after, upto, days, partitions)
         else:
             cols = await _sqlite_columns(conn, kind, catalog, after, upto, days)
         out.append(_chunk(kind, cols, catalog))

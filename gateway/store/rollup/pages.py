@@ -36,7 +36,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.rollup.catalog import Catalog
-from gateway.store.rollup.events import Days, EventChunk, Int64s
+from gateway.store.rollup.events import (
+    Days,
+    EventChunk,
+    Int64s,
+    batch_partitions,
+    few_rows_plan,
+    new_rows,
+)
 from gateway.store.rollup.fold import SLOTS
 from gateway.store.rollup.persist import delete_days, insert_rows
 from gateway.store.rollup.read import MAX_PARAMS, batched, fetch_rows
@@ -170,11 +177,14 @@ def _digest(path: str) -> str:
 async def register_pages(conn: AsyncConnection, after: int, upto: int, days: Days | None) -> None:
     """Number the page paths of the page views of batches ``after < id <= upto`` (dated within
     ``days`` if given) that ``page_paths`` does not hold yet."""
-    v = page_views.c
-    where = [v.batch_id > after, v.batch_id <= upto, v.page.is_not(None)]
-    if days is not None:
-        where += [v.day >= days[0], v.day < days[1]]
-    found = {str(path) for (path,) in await conn.execute(select(v.page).where(*where).distinct())}
+    partitions = await batch_partitions(conn, after, days)
+    source = new_rows(page_views, after, upto, days, partitions)
+    if source is None:
+        return
+    rows, where = source
+    paths = select(rows.c.page).where(*where, rows.c.page.is_not(None)).distinct()
+    async with few_rows_plan(conn, partitions is not None):
+        found = {str(path) for (path,) in await conn.execute(paths)}
     if not found:
         return
     digests = {_digest(path): path for path in found}
@@ -183,8 +193,8 @@ async def register_pages(conn: AsyncConnection, after: int, upto: int, days: Day
         stmt = select(page_paths.c.digest).where(page_paths.c.digest.in_(part))
         known.update(str(digest) for (digest,) in await conn.execute(stmt))
     missing = [{"digest": d, "path": p} for d, p in sorted(digests.items()) if d not in known]
-    for rows in batched(missing, 10_000):
-        await conn.execute(insert(page_paths), list(rows))
+    for new in batched(missing, 10_000):
+        await conn.execute(insert(page_paths), list(new))
 
 
 def _row(day: DayPages, cell_id: int) -> tuple[object, ...]:
