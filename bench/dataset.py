@@ -146,8 +146,18 @@ async def drop(database: str) -> None:
 
 
 async def recreate(database: str, template: str | None = None) -> None:
-    """Drop ``database`` if it exists and create it anew (a copy of ``template`` if given)."""
+    """Drop ``database`` if it exists and create it anew (a copy of ``template`` if given).
+
+    A copy is made file by file (``STRATEGY FILE_COPY``, PostgreSQL 15+), not through the
+    write-ahead log: copying ``xlarge`` (17 GB) through the log wrote it twice and left the
+    checkpointer flushing it while the first figures were measured."""
     suffix = f" TEMPLATE {_quoted(template)}" if template else ""
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        if template and int(await admin.fetchval("SHOW server_version_num")) >= 150000:
+            suffix += " STRATEGY FILE_COPY"
+    finally:
+        await admin.close()
     await drop(database)
     await _admin(f"CREATE DATABASE {_quoted(database)}{suffix}")
 
