@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from pyroaring import BitMap
 
@@ -25,9 +26,10 @@ from gateway.metrics.registry import REGISTRY, Computation, MetricDefinition
 from gateway.metrics.timerange import DateRange
 
 
-@dataclass(frozen=True)
-class MetricPoint:
-    """One bucket of a series: the bucket's first day and the metric over the bucket."""
+class MetricPoint(NamedTuple):
+    """One bucket of a series: the bucket's first day and the metric over the bucket (a named
+    tuple: a dashboard's daily series are thousands of points, built in a third of a frozen
+    dataclass's time)."""
 
     date: date
     value: float
