@@ -48,9 +48,12 @@ TARGET_RETENTION_MS = 50.0
 TARGET_PAGES_MS = 25.0
 TARGET_KEPT = 0.85
 """Ingest rate and incremental refresh within 15% of :data:`BEFORE`."""
-BEFORE: dict[str, tuple[float, float]] = {}
+BEFORE: dict[str, tuple[float, float]] = {"large": (74_007.0, 4.49)}
 """Per scale, (ingest events/s into the loaded store, seconds of the incremental refresh of
-those events) measured by this benchmark's code at the commit before the audience's cells."""
+those events) before the audience's cells: ``python -m bench scale --scales large`` at 0a93f44
+(the commit before them, its own dataset; 2026-12-06 15:28 UTC, nothing else running), whose
+first two steps are this benchmark's: 2.1M recent events ingested into a copy of the dataset,
+then the incremental refresh that folds them."""
 
 APP_RETENTION = """query($id: ID!, $c: TimeRangeInput!) { targetApp(id: $id) {
   retention(cohorts: $c, granularity: DAY, periods: 30) { cohorts { start size
