@@ -51,7 +51,17 @@ class View:
     duration_ms: int
 
 
-def page_views(rng: random.Random, world: bf.World, views: list[View], count: int) -> list[bytes]:
+LATER_PATHS = ("/only-in-a-later-batch", "/another/new?page=2")
+"""Paths no page view has before the incremental refresh: it meets them unnumbered."""
+
+
+def page_views(
+    rng: random.Random,
+    world: bf.World,
+    views: list[View],
+    count: int,
+    paths: tuple[str, ...] = PATHS,
+) -> list[bytes]:
     """``count`` random page views (any day of the window: later batches hold late ones)."""
     lines = []
     for _ in range(count):
@@ -59,7 +69,7 @@ def page_views(rng: random.Random, world: bf.World, views: list[View], count: in
         app = rng.choice(sorted(a for a, w in bf.APPS.items() if w == world.mps[mp][0]))
         day = bf.BASE + dt.timedelta(days=rng.randrange(bf.DAYS))
         view = View(app, mp, rng.choice(bf.GUIDS[:6]), rng.choice(bf.DATA_TYPES), day,
-                    rng.choice([None, *PATHS]), rng.choice([0, 1, 1500, 86_400_000]))  # fmt: skip
+                    rng.choice([None, *paths]), rng.choice([0, 1, 1500, 86_400_000]))  # fmt: skip
         at = dt.datetime.combine(day, dt.time(rng.randrange(24), rng.randrange(60)), dt.UTC)
         record: dict[str, Any] = {
             "kind": "pageView", "id": f"p{len(views)}", "at": at.isoformat(),
@@ -181,8 +191,10 @@ async def test_pages_match_brute_force(
     assert (await refresh(engine, now=bf.NOW)).full_rebuild
     await _compare(schema, engine, settings, views, rng, rounds=5)
 
-    await ingest(engine, page_views(rng, world, views, 60))  # many late
+    # Many late, some with paths never seen: the incremental refresh numbers them.
+    await ingest(engine, page_views(rng, world, views, 60, PATHS + LATER_PATHS))
     assert not (await refresh(engine, now=bf.NOW)).full_rebuild
+    assert any(view.page in LATER_PATHS for view in views)
     await _compare(schema, engine, settings, views, rng, rounds=4)
 
     assert (await apply_retention(engine, days=10, now=bf.NOW)).dropped > 0
