@@ -165,7 +165,9 @@ async def few_rows_plan(conn: AsyncConnection, few: bool) -> AsyncIterator[None]
     index, whatever the day's statistics say; the cost that disabling sequential scans adds to
     the small catalog tables' scans would otherwise make the planner compile the statement with
     JIT (0.22 s a statement).
-    ``set_config(..., true)`` = ``SET LOCAL``.
+    ``set_config(..., true)`` = ``SET LOCAL``: restored after the statements succeed; after an
+    error the transaction is aborted and ends with its settings (restoring then would fail too,
+    and hide the error).
     """
     if conn.dialect.name != "postgresql":
         yield
@@ -175,11 +177,9 @@ async def few_rows_plan(conn: AsyncConnection, few: bool) -> AsyncIterator[None]
     found = await conn.execute(select(*(func.current_setting(name) for name in names)))
     previous = found.one()
     await conn.execute(select(*(func.set_config(name, "off", True) for name in names)))
-    try:
-        yield
-    finally:
-        restore = (func.set_config(n, v, True) for n, v in zip(names, previous, strict=True))
-        await conn.execute(select(*restore))
+    yield
+    restore = (func.set_config(n, v, True) for n, v in zip(names, previous, strict=True))
+    await conn.execute(select(*restore))
 
 
 def _pg_statement(kind: str, catalog: Catalog, rows: FromClause, where: list[Any]) -> Select[Any]:
