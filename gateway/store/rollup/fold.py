@@ -14,13 +14,16 @@ state (:mod:`~gateway.store.rollup.state`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from pyroaring import BitMap
 
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_of_launches
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, Int64s, distinct
+from gateway.store.rollup.primaries import DIMENSIONS, Primaries
 from gateway.store.rollup.users import SlotUsers, slot_users
 
 SUMS = ("launches", "page_views", "duration_ms", "valid_impressions", "revenue_micros")
@@ -34,6 +37,7 @@ class DayDelta:
 
     sums: list[int] = field(default_factory=lambda: [0] * len(SUMS))
     active: BitMap | None = None
+    portrait: Portrait = NO_PORTRAIT
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Folded:
         new: Users whose first launch in the cell among these events is that day (or None).
         lifetime: Cell -> every user with a launch in it among these events.
         events: Number of events folded.
+        portrait: The exceptions of each row (:mod:`~gateway.metrics.portrait`).
     """
 
     cell: Int64s
@@ -65,15 +70,17 @@ class Folded:
     new: list[BitMap | None]
     lifetime: dict[int, BitMap]
     events: int
+    portrait: list[Portrait] = field(default_factory=list)
 
     def delta(self) -> Delta:
         """The rows as a :class:`Delta` (for an incremental refresh)."""
         out = Delta(events=self.events)
         rows = zip(
-            self.cell.tolist(), self.day.tolist(), self.sums.tolist(), self.active, strict=True
-        )
-        for cell, day, sums, active in rows:
-            out.cells.setdefault(cell, {})[day] = DayDelta(sums, active)
+            self.cell.tolist(), self.day.tolist(), self.sums.tolist(), self.active,
+            self.portrait or [NO_PORTRAIT] * len(self.active), strict=True,
+        )  # fmt: skip
+        for cell, day, sums, active, portrait in rows:
+            out.cells.setdefault(cell, {})[day] = DayDelta(sums, active, portrait)
         return out
 
 
@@ -160,8 +167,56 @@ def _slot(
     return cell_keys, sums, slot_users(cd, launches.uid, span)
 
 
-def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
-    """Fold events of every kind (one chunk per kind) into (cell, day) rows."""
+@dataclass
+class _OffLaunches:
+    """One dimension's launches that matter to its exceptions: those off their user's primary
+    and the other launches of the same users (a few percent of all)."""
+
+    combo: Int64s
+    day: Int64s
+    uid: Int64s
+    values: Int64s
+    primaries: Int64s
+
+
+def _off_launches(launches: EventChunk, primaries: Mapping[str, Primaries]) -> list[_OffLaunches]:
+    out = []
+    for name in DIMENSIONS:
+        values = getattr(launches, name)
+        if values is None or not len(values):
+            values = np.zeros(len(launches.uid), dtype=np.int64)
+        codes = primaries[name].of(launches.uid)
+        off = values != codes
+        keep = off | np.isin(launches.uid, launches.uid[off]) if off.any() else off
+        out.append(
+            _OffLaunches(
+                launches.combo[keep], launches.day[keep], launches.uid[keep], values[keep],
+                codes[keep],
+            )
+        )  # fmt: skip
+    return out
+
+
+def _slot_portrait(
+    table: Int64s, offs: list[_OffLaunches], span: int, first: int, cell_keys: Int64s
+) -> list[Portrait]:
+    """The exceptions of each (cell, day) of one slot, in the order of ``cell_keys``."""
+    found = [
+        exceptions_of_launches(
+            table[off.combo] * span + (off.day - first), off.uid, off.values, off.primaries
+        )
+        for off in offs
+    ]
+    if not any(found):
+        return [NO_PORTRAIT] * len(cell_keys)
+    return [tuple(part.get(key) for part in found) for key in cell_keys.tolist()]
+
+
+def fold(
+    chunks: list[EventChunk], catalog: Catalog, primaries: Mapping[str, Primaries] | None = None
+) -> Folded:
+    """Fold events of every kind (one chunk per kind) into (cell, day) rows; with
+    ``primaries`` (every launch's user has one), the rows' exceptions too."""
     events = sum(len(chunk.combo) for chunk in chunks)
     nonempty = [chunk for chunk in chunks if len(chunk.combo)]
     if not nonempty:
@@ -173,7 +228,9 @@ def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
     launches = next((c for c in nonempty if c.kind == "launch"), empty_launches)
     table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
     combo_days = _combo_days(nonempty, first, span)
+    offs = [] if primaries is None else _off_launches(launches, primaries)
     keys, sums, active, new, lifetime = [], [], [], [], {}
+    portrait: list[Portrait] = []
     for slot in range(SLOTS):
         cell_keys, slot_sums, users = _slot(table[:, slot], combo_days, launches, span, first)
         keys.append(cell_keys)
@@ -181,6 +238,7 @@ def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
         active += _place(cell_keys, users.active_keys, users.active)
         new += _place(cell_keys, users.new_keys, users.new)
         lifetime.update(users.lifetime)
+        portrait += _slot_portrait(table[:, slot], offs, span, first, cell_keys)
     all_keys = np.concatenate(keys)
     return Folded(
         cell=all_keys // span,
@@ -190,4 +248,5 @@ def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
         new=new,
         lifetime=lifetime,
         events=events,
+        portrait=portrait,
     )

@@ -19,9 +19,9 @@ It returns what it changed (a :class:`Change`), which is how the corrected cell 
 Example (a cell of members ``f`` and ``g``, both holding user 7 on day 1; ``f`` leaves it):
 
     >>> from pyroaring import BitMap
-    >>> f = Stored({1: ([1, 0, 0, 0, 0], BitMap([7]).serialize())})
-    >>> g = Stored({1: ([1, 0, 0, 0, 0], BitMap([7, 9]).serialize()),
-    ...             2: ([1, 0, 0, 0, 0], BitMap([8]).serialize())})
+    >>> f = Stored({1: ([1, 0, 0, 0, 0], BitMap([7]).serialize(), (None, None))})
+    >>> g = Stored({1: ([1, 0, 0, 0, 0], BitMap([7, 9]).serialize(), (None, None)),
+    ...             2: ([1, 0, 0, 0, 0], BitMap([8]).serialize(), (None, None))})
     >>> cell = CellState(lifetime=BitMap([7, 8, 9]), days={
     ...     1: DayState(sums=[2, 0, 0, 0, 0], active=BitMap([7, 9]), new=BitMap([7, 9])),
     ...     2: DayState(sums=[1, 0, 0, 0, 0], active=BitMap([8]), new=BitMap([8]))})
@@ -38,6 +38,7 @@ from typing import Protocol
 
 from pyroaring import BitMap
 
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, portrait_of, unite_portraits
 from gateway.store.rollup.fold import SUMS
 from gateway.store.rollup.state import CellState, DayState
 
@@ -45,13 +46,23 @@ EMPTY = BitMap()
 """Shared empty bitmap (never modified)."""
 
 
+StoredRow = tuple[Sequence[int], bytes | None, Sequence[bytes | None]]
+"""A stored day as read: its totals, serialized active bitmap and serialized exceptions of each
+portrait dimension."""
+
+
 @dataclass
 class Stored:
-    """A stored cell's days as read: each day's totals and serialized active bitmap,
+    """A stored cell's days as read: each day's totals, serialized active bitmap and exceptions,
     deserialized only when a day's users are asked for."""
 
-    rows: dict[int, tuple[Sequence[int], bytes | None]] = field(default_factory=dict)
+    rows: dict[int, StoredRow] = field(default_factory=dict)
     _cache: dict[int, BitMap] = field(default_factory=dict)
+
+    def portrait(self, day: int) -> Portrait:
+        """See :class:`CellContent`."""
+        row = self.rows.get(day)
+        return NO_PORTRAIT if row is None else portrait_of(row[2])
 
     def days(self) -> Iterable[int]:
         """See :class:`CellContent`."""
@@ -117,6 +128,9 @@ class Member(Protocol):
     def present(self, day: int) -> bool:
         """Whether it contributes a row for ``day`` now."""
 
+    def portrait(self, day: int) -> Portrait:
+        """The exceptions of ``day`` it contributes now."""
+
 
 class CellContent(Protocol):
     """A member's days: what a :class:`Stored` or a state in memory answers."""
@@ -129,6 +143,9 @@ class CellContent(Protocol):
 
     def active(self, day: int) -> BitMap:
         """The active users of ``day`` (never modified by the caller)."""
+
+    def portrait(self, day: int) -> Portrait:
+        """The exceptions of ``day``."""
 
 
 @dataclass
@@ -147,6 +164,10 @@ class InMemory:
     def active(self, day: int) -> BitMap:
         row = self.state.days.get(day)
         return EMPTY if row is None else row.active
+
+    def portrait(self, day: int) -> Portrait:
+        row = self.state.days.get(day)
+        return NO_PORTRAIT if row is None else row.portrait
 
 
 @dataclass
@@ -174,6 +195,9 @@ class Left:
     def present(self, day: int) -> bool:
         return False
 
+    def portrait(self, day: int) -> Portrait:
+        return NO_PORTRAIT
+
 
 @dataclass
 class Joined:
@@ -198,6 +222,9 @@ class Joined:
 
     def present(self, day: int) -> bool:
         return self.content.sums(day) is not None
+
+    def portrait(self, day: int) -> Portrait:
+        return self.content.portrait(day)
 
 
 @dataclass
@@ -230,6 +257,10 @@ class Corrected:
     def present(self, day: int) -> bool:
         return day in self.state.days
 
+    def portrait(self, day: int) -> Portrait:
+        row = self.state.days.get(day)
+        return NO_PORTRAIT if row is None else row.portrait
+
 
 @dataclass
 class Before:
@@ -256,6 +287,11 @@ class Before:
         found, row = self.change.days.get(day), self.state.days.get(day)
         now = EMPTY if row is None else row.active
         return now if found is None else (now - found.gained) | found.lost
+
+    def portrait(self, day: int) -> Portrait:
+        """Not kept (a member's content before its correction only ever leaves a cell, and a
+        member that left contributes no exceptions)."""
+        return NO_PORTRAIT
 
 
 def _union(parts: Sequence[BitMap]) -> BitMap:
@@ -312,12 +348,26 @@ def regroup(cell: CellState, changed: Sequence[Member], keep: Sequence[CellConte
         row.sums = [a + b for a, b in zip(row.sums, delta, strict=True)]
         row.active -= gone
         row.active |= gained
+        row.portrait = _portrait(day, changed, keep)
         moved |= gone
         moved |= gained
         out.days[day] = DayChange(delta, gone, gained, existed=existed)
         cell.changed.add(day)
     _first_days(cell, moved, out)
     return out
+
+
+def _portrait(day: int, changed: Sequence[Member], keep: Sequence[CellContent]) -> Portrait:
+    """A corrected day's exceptions, from those of the members holding it now (their active
+    users are only read when one has exceptions)."""
+    holding = [member for member in changed if member.present(day)]
+    kept = [part for part in keep if part.sums(day) is not None]
+    portraits = [member.portrait(day) for member in holding]
+    portraits += [part.portrait(day) for part in kept]
+    if not any(any(portrait) for portrait in portraits):
+        return NO_PORTRAIT
+    actives = [member.holds(day) for member in holding] + [part.active(day) for part in kept]
+    return unite_portraits(actives, portraits)
 
 
 def _first_days(cell: CellState, moved: BitMap, out: Change) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from pyroaring import BitMap
 
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, merge
 from gateway.store.rollup.fold import SUMS, DayDelta
 
 
@@ -33,6 +34,8 @@ class DayState:
     new_sources: str | None = None
     """The stored per-source counts of ``new`` (source cells only, see
     :mod:`~gateway.store.rollup.source_counts`), as loaded."""
+    portrait: Portrait = NO_PORTRAIT
+    """The day's exceptions of each portrait dimension (:mod:`~gateway.metrics.portrait`)."""
 
 
 @dataclass
@@ -85,6 +88,11 @@ def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
         row.sums = [a + b for a, b in zip(row.sums, change.sums, strict=True)]
         if change.active is None:
             continue
+        if any(change.portrait) or any(row.portrait):
+            row.portrait = tuple(
+                merge(row.active, mine, change.active, other)
+                for mine, other in zip(row.portrait, change.portrait, strict=True)
+            )
         row.active |= change.active
         seen = change.active & state.lifetime
         if seen and last_new is not None and last_new > day:
