@@ -6,14 +6,14 @@ almost every user launches on one device from one country, so instead:
 
 - each user has a *primary* value per dimension (:mod:`gateway.store.rollup.primaries`): the
   value of their first folded launch, kept for ever (``Π_v``: the users whose primary is ``v``);
-- each (cell, day) stores its :class:`Exceptions` (a few percent of its users): ``off``, the
-  (value, user) pairs of launches on another value than the user's primary, and ``only``, the
-  users whose launches that day were all off their primary.
+- each (cell, day) stores its :class:`Exceptions` (a few percent of its users): ``off``, per
+  value, the users with a launch on it that is not their primary, and ``only``, the users whose
+  launches that day were all off their primary.
 
 Over a range with active users ``U`` (the union of the days' ``A``), the users never on their
 primary are ``F = C - ∪((A ∩ C) - only)`` with ``C = ∪ only``, and
 
-    users(v) = |U ∩ Π_v| - |F ∩ Π_v| + |{u : (v, u) ∈ ∪ off}|
+    users(v) = |U ∩ Π_v| - |F ∩ Π_v| + |∪ off[v]|
 
 (:func:`count_values`). Exceptions of parts disjoint in events (a stored day and new events, the
 members of a coarse cell) combine with their active sets (:func:`merge`).
@@ -21,62 +21,189 @@ members of a coarse cell) combine with their active sets (:func:`merge`).
 Example (user 1's primary is 0, user 2's is 1; on day 5 user 1 launched on 0 and 1, user 2
 only on 0):
 
-    >>> day = Exceptions(BitMap64([pair(1, 1), pair(0, 2)]), BitMap([2]))
+    >>> day = Exceptions({1: BitMap([1]), 0: BitMap([2])}, BitMap([2]))
     >>> count_values([(BitMap([1, 2]), day)], BitMap([1, 2]), {0: BitMap([1]), 1: BitMap([2])})
     {0: 2, 1: 1}
 """
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from pyroaring import BitMap, BitMap64
+from pyroaring import BitMap
 
 from gateway.metrics.breakdown import Breakdown, ShareBase, breakdown
 
 Int64s = npt.NDArray[np.int64]
+Off = dict[int, BitMap]
+"""Value -> the users with a launch on it that is not their primary (no empty bitmap)."""
 
-SHIFT = 32
-"""An ``off`` pair is ``value << 32 | user``."""
-_HEADER = struct.Struct("<I")
-
-
-def pair(value: int, user: int) -> int:
-    """The ``off`` pair of ``user`` launching on ``value``."""
-    return value << SHIFT | user
+_HEADER = struct.Struct("<II")
+_ENTRY = struct.Struct("<II")
 
 
-@dataclass
 class Exceptions:
     """One dimension's exceptions of a (cell, day) (see the module docstring).
 
     Attributes:
-        off: ``value << 32 | user`` of each launch on a value other than the user's primary.
+        off: Value -> the users with a launch on that value that is not their primary.
         only: The users with no launch on their primary that day.
+
+    Made from stored bytes (:meth:`deserialize`), it is read only when first used and written
+    back as the same bytes; its sets are not modified once it is handed on.
     """
 
-    off: BitMap64 = field(default_factory=BitMap64)
-    only: BitMap = field(default_factory=BitMap)
+    __slots__ = ("_off", "_only", "_raw", "_users")
+
+    def __init__(self, off: Off | None = None, only: BitMap | None = None) -> None:
+        self._off: Off | None = {} if off is None else {v: b for v, b in off.items() if b}
+        self._only: BitMap | None = BitMap() if only is None else only
+        self._raw: bytes | None = None
+        self._users: BitMap | None = None
+
+    @property
+    def off(self) -> Off:
+        """See the class docstring."""
+        if self._off is None:
+            self._load()
+        assert self._off is not None
+        return self._off
+
+    @property
+    def only(self) -> BitMap:
+        """See the class docstring."""
+        if self._only is None:
+            self._load()
+        assert self._only is not None
+        return self._only
+
+    @property
+    def users(self) -> BitMap:
+        """The users with a launch off their primary (those of ``off``; ``only`` is among them)."""
+        if self._users is None:
+            if self._raw is not None and self._off is None:  # read it alone
+                (size, _) = _HEADER.unpack_from(self._raw)
+                self._users = BitMap.deserialize(self._raw[_HEADER.size : _HEADER.size + size])
+            else:
+                self._users = _union(list(self.off.values()))
+        return self._users
+
+    @property
+    def raw(self) -> bytes | None:
+        """The stored bytes it was made from (None when made in memory)."""
+        return self._raw
+
+    def _load(self) -> None:
+        raw = self._raw
+        assert raw is not None
+        (skip, size) = _HEADER.unpack_from(raw)
+        start = _HEADER.size + skip
+        self._only = BitMap.deserialize(raw[start : start + size])
+        start += size
+        off: Off = {}
+        while start < len(raw):
+            value, size = _ENTRY.unpack_from(raw, start)
+            start += _ENTRY.size
+            off[value] = BitMap.deserialize(raw[start : start + size])
+            start += size
+        self._off = off
 
     def __bool__(self) -> bool:
         return bool(self.off) or bool(self.only)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Exceptions):
+            return NotImplemented
+        return self.off == other.off and self.only == other.only
+
+    def __repr__(self) -> str:
+        return f"Exceptions({self.off!r}, {self.only!r})"
+
     def serialize(self) -> bytes:
-        """Stored form: the length of ``only``'s bytes, ``only``, then ``off``."""
-        only = self.only.serialize()
-        return _HEADER.pack(len(only)) + only + self.off.serialize()
+        """Stored form: the lengths of the bytes of :attr:`users` and ``only``, those two
+        bitmaps (:attr:`users` first, so that it can be read alone), then for each value of
+        ``off`` (ascending) the value, the length of its bitmap's bytes and the bitmap."""
+        if self._raw is not None:
+            return self._raw
+        users, only = self.users.serialize(), self.only.serialize()
+        parts = [_HEADER.pack(len(users), len(only)), users, only]
+        for value in sorted(self.off):
+            held = self.off[value].serialize()
+            parts += [_ENTRY.pack(value, len(held)), held]
+        return b"".join(parts)
 
     @classmethod
     def deserialize(cls, raw: bytes) -> Exceptions:
-        """Inverse of :meth:`serialize`."""
-        (size,) = _HEADER.unpack_from(raw)
-        start = _HEADER.size
-        only = BitMap.deserialize(raw[start : start + size])
-        return cls(BitMap64.deserialize(raw[start + size :]), only)
+        """Inverse of :meth:`serialize` (read on first use)."""
+        found = cls.__new__(cls)
+        found._raw, found._users, found._off, found._only = raw, None, None, None
+        return found
+
+
+def _union(parts: Sequence[BitMap]) -> BitMap:
+    parts = [part for part in parts if part]
+    if not parts:
+        return BitMap()
+    return BitMap(parts[0]) if len(parts) == 1 else BitMap.union(*parts)
+
+
+def _unite_offs(offs: Sequence[Off]) -> Off:
+    """The users of each value over ``offs``."""
+    if len(offs) == 1:
+        return dict(offs[0])
+    by_value: dict[int, list[BitMap]] = {}
+    for off in offs:
+        for value, users in off.items():
+            by_value.setdefault(value, []).append(users)
+    return {value: _union(users) for value, users in by_value.items()}
+
+
+def within(found: Exceptions | None, users: BitMap) -> Exceptions | None:
+    """The exceptions of ``users`` in ``found``."""
+    if found is None or not found.users.intersect(users):
+        return None
+    off = {v: inside for v, b in found.off.items() if (inside := b & users)}
+    return Exceptions(off, found.only & users) if off else None
+
+
+def without(found: Exceptions | None, users: BitMap) -> Exceptions | None:
+    """The exceptions of every user but ``users`` in ``found``."""
+    if found is None or not found.users.intersect(users):
+        return found
+    return Exceptions({v: b - users for v, b in found.off.items()}, found.only - users) or None
+
+
+def correct(
+    found: Exceptions | None,
+    users: BitMap,
+    active: BitMap,
+    parts: Sequence[tuple[BitMap, Exceptions | None]],
+) -> Exceptions | None:
+    """The exceptions of a union of parts disjoint in events (each its active users and
+    exceptions) whose exceptions were ``found`` before some parts changed, with ``users`` the
+    users whose exceptions may have changed and ``active`` the union's users now: every other
+    user's are kept, those of ``users`` are found again from the parts holding them."""
+    if not users:
+        return found
+    kept = without(found, users)
+    offs = [kept.off] if kept else []
+    onlys = [kept.only] if kept else []
+    on = BitMap()
+    for part_active, part in parts:
+        seen = part_active & users
+        if not seen:
+            continue
+        mine = within(part, seen)
+        if mine is not None:
+            offs.append(mine.off)
+            seen -= mine.only
+        on |= seen
+    onlys.append((active & users) - on)
+    return Exceptions(_unite_offs(offs), _union(onlys)) or None
 
 
 Portrait = tuple[Exceptions | None, ...]
@@ -102,8 +229,11 @@ def unite_portraits(actives: Sequence[BitMap], portraits: Sequence[Portrait]) ->
 
 
 def stored(value: Exceptions | None) -> bytes | None:
-    """The column value of ``value`` (null when there is nothing to store)."""
-    return value.serialize() if value else None
+    """The column value of ``value`` (null when there is nothing to store; the bytes it was
+    read from, unread, when it was loaded)."""
+    if value is None:
+        return None
+    return value.raw if value.raw is not None else (value.serialize() if value else None)
 
 
 def loaded(raw: bytes | None) -> Exceptions | None:
@@ -121,7 +251,7 @@ def merge(
         return None
     a, b = mine or Exceptions(), other or Exceptions()
     only = (a.only - other_active) | (a.only & b.only) | (b.only - active)
-    return Exceptions(a.off | b.off, only)
+    return Exceptions(_unite_offs([a.off, b.off]), only)
 
 
 def unite(parts: Sequence[tuple[BitMap, Exceptions | None]]) -> Exceptions | None:
@@ -131,11 +261,11 @@ def unite(parts: Sequence[tuple[BitMap, Exceptions | None]]) -> Exceptions | Non
     found = [(active, e) for active, e in parts if e]
     if not found:
         return None
-    off = BitMap64.union(*(e.off for _, e in found))
+    off = _unite_offs([e.off for _, e in found])
     onlys = [e.only for _, e in found if e.only]
     if not onlys:
         return Exceptions(off)
-    candidates = BitMap.union(*onlys)
+    candidates = _union(onlys)
     on = BitMap()
     for active, e in parts:
         seen = active & candidates
@@ -159,11 +289,8 @@ def count_values(
             held -= found.only.intersection_cardinality(members)
         if held:
             counts[value] = held
-    if found.off:
-        pairs = np.frombuffer(found.off.to_array(), dtype=np.uint64) >> np.uint64(SHIFT)
-        values, sizes = np.unique(pairs, return_counts=True)
-        for value, size in zip(values.tolist(), sizes.tolist(), strict=True):
-            counts[value] = counts.get(value, 0) + size
+    for value, off in found.off.items():
+        counts[value] = counts.get(value, 0) + len(off)
     return counts
 
 
@@ -179,13 +306,13 @@ def exceptions_of_launches(
     off_keys, off_users, off_values = keys[off], users[off], values[off]
     order = np.lexsort((off_users, off_values, off_keys))
     off_keys, off_users, off_values = off_keys[order], off_users[order], off_values[order]
-    pairs = (off_values.astype(np.uint64) << np.uint64(SHIFT)) | off_users.astype(np.uint64)
-    bounds = [*(np.flatnonzero(np.diff(off_keys)) + 1).tolist(), len(off_keys)]
-    out: dict[int, Exceptions] = {}
-    start = 0
-    for end in bounds:
-        out[int(off_keys[start])] = Exceptions(BitMap64(pairs[start:end].tolist()))
-        start = end
+    change = (np.diff(off_keys) != 0) | (np.diff(off_values) != 0)
+    bounds = [0, *(np.flatnonzero(change) + 1).tolist(), len(off_keys)]
+    found: dict[int, Off] = {}
+    for start, end in itertools.pairwise(bounds):
+        group = found.setdefault(int(off_keys[start]), {})
+        group[int(off_values[start])] = BitMap(off_users[start:end].astype(np.uint32))
+    out = {key: Exceptions(group) for key, group in found.items()}
     # A user off their primary in a group who also launched on it there is not ``only``.
     lone = ~_among(off_keys, off_users, keys[~off], users[~off])
     for key, user in zip(off_keys[lone].tolist(), off_users[lone].tolist(), strict=True):

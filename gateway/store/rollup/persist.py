@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.metrics.cells import CellKey
-from gateway.metrics.portrait import NO_PORTRAIT, portrait_of, stored
+from gateway.metrics.portrait import NO_PORTRAIT, stored
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, Folded
 from gateway.store.rollup.read import (
@@ -115,7 +115,7 @@ def _day_state(values: Sequence[Any]) -> DayState:
         active=stored_bitmap(values[7]),
         new=stored_bitmap(values[8]),
         new_sources=values[9],
-        portrait=portrait_of(values[10:12]),
+        stored_portrait=tuple(values[10:12]),
     )
 
 
@@ -197,7 +197,7 @@ def _row(cell: int, day: int, state: DayState) -> tuple[object, ...]:
         new_bitmap=_serialized(state.new),
         new_sources=state.new_sources,
     )
-    by_name.update(zip(PORTRAIT_COLUMNS, map(stored, state.portrait), strict=True))
+    by_name.update(zip(PORTRAIT_COLUMNS, state.portrait_columns(), strict=True))
     return tuple(by_name[name] for name in COLUMNS)
 
 

@@ -38,7 +38,7 @@ from typing import Protocol
 
 from pyroaring import BitMap
 
-from gateway.metrics.portrait import NO_PORTRAIT, Portrait, portrait_of, unite_portraits
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, correct, portrait_of
 from gateway.store.rollup.fold import SUMS
 from gateway.store.rollup.state import CellState, DayState
 
@@ -95,6 +95,8 @@ class DayChange:
     """Users the day holds and did not."""
     existed: bool
     """Whether the day was stored before."""
+    touched: BitMap = field(default_factory=BitMap)
+    """Users whose exceptions (:mod:`~gateway.metrics.portrait`) the day may have changed."""
 
 
 @dataclass
@@ -130,6 +132,10 @@ class Member(Protocol):
 
     def portrait(self, day: int) -> Portrait:
         """The exceptions of ``day`` it contributes now."""
+
+    def touched(self, day: int) -> BitMap:
+        """The users of ``day`` whose exceptions it contributes may have changed while the
+        users it holds did not."""
 
 
 class CellContent(Protocol):
@@ -198,6 +204,9 @@ class Left:
     def portrait(self, day: int) -> Portrait:
         return NO_PORTRAIT
 
+    def touched(self, day: int) -> BitMap:
+        return EMPTY
+
 
 @dataclass
 class Joined:
@@ -225,6 +234,9 @@ class Joined:
 
     def portrait(self, day: int) -> Portrait:
         return self.content.portrait(day)
+
+    def touched(self, day: int) -> BitMap:
+        return EMPTY
 
 
 @dataclass
@@ -260,6 +272,10 @@ class Corrected:
     def portrait(self, day: int) -> Portrait:
         row = self.state.days.get(day)
         return NO_PORTRAIT if row is None else row.portrait
+
+    def touched(self, day: int) -> BitMap:
+        found = self.change.days.get(day)
+        return EMPTY if found is None else found.touched
 
 
 @dataclass
@@ -348,26 +364,54 @@ def regroup(cell: CellState, changed: Sequence[Member], keep: Sequence[CellConte
         row.sums = [a + b for a, b in zip(row.sums, delta, strict=True)]
         row.active -= gone
         row.active |= gained
-        row.portrait = _portrait(day, changed, keep)
+        suspects = _touched(day, row.portrait, changed)
+        row.portrait = _portrait(day, row, suspects, changed, keep)
         moved |= gone
         moved |= gained
-        out.days[day] = DayChange(delta, gone, gained, existed=existed)
+        out.days[day] = DayChange(delta, gone, gained, existed=existed, touched=suspects)
         cell.changed.add(day)
     _first_days(cell, moved, out)
     return out
 
 
-def _portrait(day: int, changed: Sequence[Member], keep: Sequence[CellContent]) -> Portrait:
-    """A corrected day's exceptions, from those of the members holding it now (their active
-    users are only read when one has exceptions)."""
-    holding = [member for member in changed if member.present(day)]
-    kept = [part for part in keep if part.sums(day) is not None]
-    portraits = [member.portrait(day) for member in holding]
-    portraits += [part.portrait(day) for part in kept]
-    if not any(any(portrait) for portrait in portraits):
-        return NO_PORTRAIT
-    actives = [member.holds(day) for member in holding] + [part.active(day) for part in kept]
-    return unite_portraits(actives, portraits)
+def _exceptional(portrait: Portrait, among: BitMap) -> BitMap:
+    """The users of ``among`` with a launch off their primary in any dimension of ``portrait``."""
+    return _union([among & found.users for found in portrait if found is not None])
+
+
+def _touched(day: int, portrait: Portrait, changed: Sequence[Member]) -> BitMap:
+    """The users of a corrected day whose exceptions may change: those a changed member
+    gained or lost, or changed the exceptions of, with exceptions in the day before or in
+    that member now (anyone else launched on their primaries only, before and after)."""
+    out = BitMap()
+    for member in changed:
+        moved = member.lost(day) | member.gained(day)
+        if moved:
+            out |= _exceptional(portrait, moved) | _exceptional(member.portrait(day), moved)
+        out |= member.touched(day)
+    return out
+
+
+def _portrait(
+    day: int, row: DayState, touched: BitMap, changed: Sequence[Member], keep: Sequence[CellContent]
+) -> Portrait:
+    """A corrected day's exceptions: those of ``touched`` users found again from the members
+    holding them now (:func:`~gateway.metrics.portrait.correct`), everyone else's kept."""
+    if not touched:
+        return row.portrait
+    parts: list[tuple[BitMap, Portrait]] = []
+    holding: list[tuple[BitMap, Member | CellContent]]
+    holding = [(m.holds(day), m) for m in changed if m.present(day)]
+    holding += [(part.active(day), part) for part in keep if part.sums(day) is not None]
+    for active, member in holding:
+        seen = active & touched  # a member's exceptions are read only when it holds one of them
+        if seen:
+            parts.append((seen, member.portrait(day)))
+    found = tuple(
+        correct(old, touched, row.active, [(active, portrait[i]) for active, portrait in parts])
+        for i, old in enumerate(row.portrait)
+    )
+    return NO_PORTRAIT if not any(found) else found
 
 
 def _first_days(cell: CellState, moved: BitMap, out: Change) -> None:

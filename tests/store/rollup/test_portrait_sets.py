@@ -13,12 +13,15 @@ from pyroaring import BitMap
 import gateway.metrics.portrait
 from gateway.metrics.portrait import (
     Exceptions,
+    correct,
     count_values,
     exceptions_of_launches,
     loaded,
     merge,
     stored,
     unite,
+    within,
+    without,
 )
 
 Launch = tuple[int, int, int]
@@ -122,5 +125,26 @@ def test_huge_keys_and_user_ids_give_the_same_exceptions(seed: int) -> None:
     shift = 1 << 40  # packed (key, user) pairs would not fit 64 bits
     huge = exceptions_of_launches(keys + shift, uids + (1 << 31), codes, primary[uids])
     assert {
-        k - shift: (len(e.off), sorted(u - (1 << 31) for u in e.only)) for k, e in huge.items()
-    } == {k: (len(e.off), sorted(e.only)) for k, e in small.items()}
+        k - shift: (len(e.users), sorted(u - (1 << 31) for u in e.only)) for k, e in huge.items()
+    } == {k: (len(e.users), sorted(e.only)) for k, e in small.items()}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_correcting_the_users_of_changed_parts_equals_uniting_again(seed: int) -> None:
+    """A union whose parts changed (one left, one joined): finding again only the exceptions of
+    the users the changed parts held gives what uniting every part again gives."""
+    rng = random.Random(seed)
+    users, values = rng.randrange(1, 30), rng.randrange(1, 5)
+    primary = _primary(rng, users, values)
+    parts = [_fold(_launches(rng, 1, users, values), primary)[0] for _ in range(4)]
+    joined = _fold(_launches(rng, 1, users, values), primary)[0]
+    before = unite(parts)
+    left, after = parts[0], [*parts[1:], joined]
+    moved = left[0] | joined[0]
+    active = BitMap.union(*(a for a, _ in after))
+    corrected = correct(before, moved, active, after) or Exceptions()
+    expected = unite(after) or Exceptions()
+    assert (corrected.off, corrected.only) == (expected.off, expected.only)
+    inside, outside = within(before, moved), without(before, moved)
+    assert set((inside or Exceptions()).users) <= set(moved)
+    assert not (outside or Exceptions()).users & moved
