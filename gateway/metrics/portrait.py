@@ -28,7 +28,6 @@ only on 0):
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Callable, Mapping, Sequence
 
@@ -36,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from pyroaring import BitMap
 
+from gateway.metrics.arrays import bitmaps, dense, distinct_sorted, runs
 from gateway.metrics.breakdown import Breakdown, ShareBase, breakdown
 
 Int64s = npt.NDArray[np.int64]
@@ -145,16 +145,24 @@ class Exceptions:
 
 
 def _union(parts: Sequence[BitMap]) -> BitMap:
+    """The union of ``parts`` (one of them when it is the only one: sets are not modified once
+    handed on, see :class:`Exceptions`)."""
     parts = [part for part in parts if part]
     if not parts:
         return BitMap()
-    return BitMap(parts[0]) if len(parts) == 1 else BitMap.union(*parts)
+    return parts[0] if len(parts) == 1 else BitMap.union(*parts)
 
 
 def _unite_offs(offs: Sequence[Off]) -> Off:
     """The users of each value over ``offs``."""
     if len(offs) == 1:
         return dict(offs[0])
+    if len(offs) == 2:  # a stored day and new launches: most values are in one of them only
+        out, other = dict(offs[0]), offs[1]
+        for value, users in other.items():
+            mine = out.get(value)
+            out[value] = users if mine is None else mine | users
+        return out
     by_value: dict[int, list[BitMap]] = {}
     for off in offs:
         for value, users in off.items():
@@ -294,45 +302,81 @@ def count_values(
     return counts
 
 
+LIMIT = 1 << 62
+"""Packed keys stay below this (int64 with room to spare)."""
+
+Groups = tuple[Int64s, list[BitMap]]
+"""Packed group keys ascending, and one user bitmap per group."""
+
+
+def value_users(keys: Int64s, users: Int64s, values: Int64s) -> tuple[Int64s, Int64s, list[BitMap]]:
+    """The distinct users of each (key, value) of launches off their users' primary: the keys
+    and values of the groups, ascending, and each group's users (by sorting, never hashing)."""
+    if not len(keys):
+        return keys, values, []
+    top_value, width = int(values.max()) + 1, int(users.max()) + 1
+    if (int(keys.max()) + 1) * top_value * width < LIMIT:
+        packed = distinct_sorted((keys * top_value + values) * width + users)
+        groups = packed // width
+        starts = runs(groups)
+        return (
+            groups[starts] // top_value,
+            groups[starts] % top_value,
+            bitmaps(packed % width, starts),
+        )
+    order = np.lexsort((users, values, keys))
+    keys, values, users = keys[order], values[order], users[order]
+    group = np.concatenate(([True], (keys[1:] != keys[:-1]) | (values[1:] != values[:-1])))
+    starts = np.flatnonzero(group)
+    return keys[starts], values[starts], bitmaps(users, starts)
+
+
+def exceptions_from(
+    only: Groups, off: tuple[Int64s, Int64s, list[BitMap]]
+) -> dict[int, Exceptions]:
+    """Each key's exceptions from its groups: the users only off their primary per key
+    (:func:`only_users`), the users off it per (key, value) (:func:`value_users`)."""
+    found: dict[int, Off] = {}
+    for key, value, held in zip(off[0].tolist(), off[1].tolist(), off[2], strict=True):
+        found.setdefault(key, {})[value] = held
+    lone = dict(zip(only[0].tolist(), only[1], strict=True))
+    return {key: Exceptions(values, lone.get(key)) for key, values in found.items()}
+
+
+def only_users(keys: Int64s, users: Int64s, off: npt.NDArray[np.bool_]) -> Groups:
+    """Per key, the users whose launches there were all off their primary (``off``): the
+    distinct (key, user, off) sorted, a (key, user) whose only flag is ``off`` is one."""
+    if not len(keys):
+        return keys, []
+    key_values: Int64s | None = None
+    user_values: Int64s | None = None
+    if (int(keys.max()) + 1) * (int(users.max()) + 1) * 2 >= LIMIT:
+        keys, key_values = dense(keys)
+        users, user_values = dense(users)
+    width = int(users.max()) + 1
+    flagged = distinct_sorted((keys * width + users) * 2 + off)
+    starts = runs(flagged >> 1)
+    lone = flagged[starts][np.minimum.reduceat(flagged & 1, starts) == 1] >> 1
+    lone_keys = lone // width
+    lone_starts = runs(lone_keys)
+    lone_users = lone % width if user_values is None else user_values[lone % width]
+    found = lone_keys[lone_starts] if key_values is None else key_values[lone_keys[lone_starts]]
+    return found, bitmaps(lone_users, lone_starts)
+
+
 def exceptions_of_launches(
     keys: Int64s, users: Int64s, values: Int64s, primaries: Int64s
 ) -> dict[int, Exceptions]:
     """The exceptions of each group key (a packed (cell, day)) from its launches: each launch's
     user, value and the user's primary value. Only the keys with an exception are in the
-    result; the work follows the launches off a primary (a few percent), not all of them."""
+    result. (The fold computes the same from its own sort of the launches: :func:`value_users`
+    of the launches off a primary, and the users only off it found with the active users.)"""
     off = values != primaries
     if not off.any():
         return {}
-    off_keys, off_users, off_values = keys[off], users[off], values[off]
-    order = np.lexsort((off_users, off_values, off_keys))
-    off_keys, off_users, off_values = off_keys[order], off_users[order], off_values[order]
-    change = (np.diff(off_keys) != 0) | (np.diff(off_values) != 0)
-    bounds = [0, *(np.flatnonzero(change) + 1).tolist(), len(off_keys)]
-    found: dict[int, Off] = {}
-    for start, end in itertools.pairwise(bounds):
-        group = found.setdefault(int(off_keys[start]), {})
-        group[int(off_values[start])] = BitMap(off_users[start:end].astype(np.uint32))
-    out = {key: Exceptions(group) for key, group in found.items()}
-    # A user off their primary in a group who also launched on it there is not ``only``.
-    lone = ~_among(off_keys, off_users, keys[~off], users[~off])
-    for key, user in zip(off_keys[lone].tolist(), off_users[lone].tolist(), strict=True):
-        out[key].only.add(user)
-    return out
-
-
-def _among(
-    keys: Int64s, users: Int64s, other_keys: Int64s, other_users: Int64s
-) -> npt.NDArray[np.bool_]:
-    """Whether each (key, user) pair is one of the other pairs (vectorized: pairs packed into
-    one integer while they fit, else compared as Python tuples)."""
-    if not len(other_keys):
-        return np.zeros(len(keys), dtype=bool)
-    width = int(max(users.max(), other_users.max())) + 1
-    if int(max(keys.max(), other_keys.max())) + 1 < (1 << 62) // width:
-        return np.isin(keys * width + users, other_keys * width + other_users)
-    others = set(zip(other_keys.tolist(), other_users.tolist(), strict=True))
-    pairs = zip(keys.tolist(), users.tolist(), strict=True)
-    return np.fromiter((pair in others for pair in pairs), dtype=bool, count=len(keys))
+    return exceptions_from(
+        only_users(keys, users, off), value_users(keys[off], users[off], values[off])
+    )
 
 
 PortraitDay = tuple[BitMap, Exceptions | None]

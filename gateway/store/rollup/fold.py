@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from pyroaring import BitMap
 
-from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_of_launches
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_from, value_users
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, Int64s, distinct
 from gateway.store.rollup.primaries import DIMENSIONS, Primaries
@@ -159,53 +160,52 @@ def _place(target: Int64s, keys: Int64s, items: list[BitMap]) -> list[BitMap | N
 
 
 def _slot(
-    table: Int64s, combo_days: tuple[Int64s, Int64s], launches: EventChunk, span: int, first: int
-) -> tuple[Int64s, Int64s, SlotUsers]:
+    table: Int64s,
+    combo_days: tuple[Int64s, Int64s],
+    launches: EventChunk,
+    span: int,
+    first: int,
+    flags: Int64s | None,
+) -> tuple[Int64s, Int64s, Int64s, SlotUsers]:
     keys, values = combo_days
     cell_keys, sums = group_sums(table[keys // span] * span + keys % span, values)
     cd = table[launches.combo] * span + (launches.day - first)
-    return cell_keys, sums, slot_users(cd, launches.uid, span)
+    return cell_keys, sums, cd, slot_users(cd, launches.uid, span, flags)
 
 
 @dataclass
-class _OffLaunches:
-    """One dimension's launches that matter to its exceptions: those off their user's primary
-    and the other launches of the same users (a few percent of all)."""
+class _Offs:
+    """The launches' portrait values and whether each is off its user's primary (per
+    dimension), and the flags :func:`~gateway.store.rollup.users.slot_users` takes."""
 
-    combo: Int64s
-    day: Int64s
-    uid: Int64s
-    values: Int64s
-    primaries: Int64s
+    values: list[Int64s]
+    off: list[npt.NDArray[np.bool_]]
+    flags: Int64s
 
 
-def _off_launches(launches: EventChunk, primaries: Mapping[str, Primaries]) -> list[_OffLaunches]:
-    out = []
-    for name in DIMENSIONS:
-        values = getattr(launches, name)
-        if values is None or not len(values):
-            values = np.zeros(len(launches.uid), dtype=np.int64)
-        codes = primaries[name].of(launches.uid)
-        off = values != codes
-        keep = off | np.isin(launches.uid, launches.uid[off]) if off.any() else off
-        out.append(
-            _OffLaunches(
-                launches.combo[keep], launches.day[keep], launches.uid[keep], values[keep],
-                codes[keep],
-            )
-        )  # fmt: skip
-    return out
+def _offs(launches: EventChunk, primaries: Mapping[str, Primaries]) -> _Offs:
+    values, off = [], []
+    flags = np.zeros(len(launches.uid), dtype=np.int64)
+    for bit, name in enumerate(DIMENSIONS):
+        found = getattr(launches, name)
+        if found is None or not len(found):
+            found = np.zeros(len(launches.uid), dtype=np.int64)
+        away = found != primaries[name].of(launches.uid)
+        flags |= away.astype(np.int64) << bit
+        values.append(found)
+        off.append(away)
+    return _Offs(values, off, flags)
 
 
 def _slot_portrait(
-    table: Int64s, offs: list[_OffLaunches], span: int, first: int, cell_keys: Int64s
+    cd: Int64s, launches: EventChunk, offs: _Offs, users: SlotUsers, cell_keys: Int64s
 ) -> list[Portrait]:
-    """The exceptions of each (cell, day) of one slot, in the order of ``cell_keys``."""
+    """The exceptions of each (cell, day) of one slot, in the order of ``cell_keys``: per
+    dimension, the users off their primary per value and those only off it (found with the
+    active users, :attr:`SlotUsers.only`)."""
     found = [
-        exceptions_of_launches(
-            table[off.combo] * span + (off.day - first), off.uid, off.values, off.primaries
-        )
-        for off in offs
+        exceptions_from(only, value_users(cd[off], launches.uid[off], values[off]))
+        for only, off, values in zip(users.only, offs.off, offs.values, strict=True)
     ]
     if not any(found):
         return [NO_PORTRAIT] * len(cell_keys)
@@ -228,17 +228,23 @@ def fold(
     launches = next((c for c in nonempty if c.kind == "launch"), empty_launches)
     table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
     combo_days = _combo_days(nonempty, first, span)
-    offs = [] if primaries is None else _off_launches(launches, primaries)
+    offs = None if primaries is None else _offs(launches, primaries)
     keys, sums, active, new, lifetime = [], [], [], [], {}
     portrait: list[Portrait] = []
     for slot in range(SLOTS):
-        cell_keys, slot_sums, users = _slot(table[:, slot], combo_days, launches, span, first)
+        flags = None if offs is None else offs.flags
+        cell_keys, slot_sums, cd, users = _slot(
+            table[:, slot], combo_days, launches, span, first, flags
+        )
         keys.append(cell_keys)
         sums.append(slot_sums)
         active += _place(cell_keys, users.active_keys, users.active)
         new += _place(cell_keys, users.new_keys, users.new)
         lifetime.update(users.lifetime)
-        portrait += _slot_portrait(table[:, slot], offs, span, first, cell_keys)
+        if offs is None:
+            portrait += [NO_PORTRAIT] * len(cell_keys)
+        else:
+            portrait += _slot_portrait(cd, launches, offs, users, cell_keys)
     all_keys = np.concatenate(keys)
     return Folded(
         cell=all_keys // span,

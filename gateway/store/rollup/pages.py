@@ -35,6 +35,7 @@ from pyroaring import BitMap64
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.arrays import runs
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import (
     Days,
@@ -47,7 +48,6 @@ from gateway.store.rollup.events import (
 from gateway.store.rollup.fold import SLOTS
 from gateway.store.rollup.persist import delete_days, insert_rows
 from gateway.store.rollup.read import MAX_PARAMS, batched, fetch_rows
-from gateway.store.rollup.users import runs
 from gateway.store.rollup_tables import page_paths, rollup_pages
 from gateway.store.tables import page_views
 
