@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.arrays import distinct_sorted
 from gateway.metrics.cells import CellKey
 from gateway.metrics.portrait import NO_PORTRAIT, stored
 from gateway.store.rollup.catalog import Catalog
@@ -446,7 +447,7 @@ async def _insert_cells(
 ) -> None:
     """Insert the fold's cells that ``ids`` (local number -> id) lacks, with their lifetimes
     (counted, and per source on source cells), and add them to ``ids``."""
-    local = [cell for cell in np.unique(folded.cell).tolist() if cell not in ids]
+    local = [cell for cell in distinct_sorted(folded.cell).tolist() if cell not in ids]
     if not local:
         return
     keys = [catalog.cell_keys[cell] for cell in local]
