@@ -21,6 +21,7 @@ from pyroaring import BitMap
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.arrays import bitmaps, distinct_sorted
 from gateway.store.rollup.events import EventChunk, Int64s
 from gateway.store.rollup_tables import rollup_primaries
 from gateway.store.tables import users
@@ -68,11 +69,23 @@ class Primaries:
         return changed
 
 
-def _from_bitmaps(users: dict[int, BitMap]) -> Primaries:
+def launch_users(chunks: Iterable[EventChunk]) -> BitMap:
+    """The distinct users of the launches of ``chunks``."""
+    uids = [chunk.uid for chunk in chunks if chunk.kind == "launch" and len(chunk.uid)]
+    if not uids:
+        return BitMap()
+    return bitmaps(distinct_sorted(np.concatenate(uids)), np.zeros(1, dtype=np.int64))[0]
+
+
+def _from_bitmaps(users: dict[int, BitMap], among: BitMap | None = None) -> Primaries:
+    """The primaries of ``users`` (code -> bitmap), each uid's code filled in for every user,
+    or only for those of ``among`` (the others read as without one, which only the users of
+    ``among`` are asked about)."""
     top = max((bitmap.max() + 1 for bitmap in users.values() if bitmap), default=0)
     codes = np.full(top, NONE, dtype=np.int16)
     for code, bitmap in users.items():
-        codes[np.frombuffer(bitmap.to_array(), dtype=np.uint32)] = code
+        held = bitmap if among is None else bitmap & among
+        codes[np.frombuffer(held.to_array(), dtype=np.uint32)] = code
     return Primaries(users, codes)
 
 
@@ -90,11 +103,13 @@ async def read_primary_users(
 
 
 async def read_primaries(
-    conn: AsyncConnection, dimensions: Iterable[str] = DIMENSIONS
+    conn: AsyncConnection, dimensions: Iterable[str] = DIMENSIONS, among: BitMap | None = None
 ) -> dict[str, Primaries]:
-    """The primaries of ``dimensions``, with each user's code (what a refresh folds with)."""
+    """The primaries of ``dimensions``, with each user's code (what a refresh folds with): of
+    every user, or of the users of ``among`` only (an incremental refresh's launches: the work
+    then follows the batch, not every user ever seen)."""
     found = await read_primary_users(conn, dimensions)
-    return {name: _from_bitmaps(users) for name, users in found.items()}
+    return {name: _from_bitmaps(users, among) for name, users in found.items()}
 
 
 def _earliest(launches: EventChunk, column: Int64s, without: np.ndarray) -> tuple[Int64s, Int64s]:

@@ -60,7 +60,13 @@ from gateway.store.rollup.persist import (
     write_lifetimes,
     write_rebuild,
 )
-from gateway.store.rollup.primaries import Primaries, assign, give_unknown, read_primaries
+from gateway.store.rollup.primaries import (
+    Primaries,
+    assign,
+    give_unknown,
+    launch_users,
+    read_primaries,
+)
 from gateway.store.rollup.recatalog import rederive
 from gateway.store.rollup.retention import apply_retention, horizon
 from gateway.store.rollup.snapshots import (
@@ -115,7 +121,8 @@ async def _fold(
         return fold([], catalog), []
     await register_pages(conn, after, upto, days)
     chunks = await read_events(conn, catalog, after=after, upto=upto, days=days)
-    folded = await _fold_with_portrait(conn, chunks, catalog, await read_primaries(conn))
+    primaries = await read_primaries(conn, among=launch_users(chunks))
+    folded = await _fold_with_portrait(conn, chunks, catalog, primaries)
     return folded, fold_pages(chunks, catalog)
 
 
