@@ -58,11 +58,15 @@ class Stored:
 
     rows: dict[int, StoredRow] = field(default_factory=dict)
     _cache: dict[int, BitMap] = field(default_factory=dict)
+    _portraits: dict[int, Portrait] = field(default_factory=dict)
 
     def portrait(self, day: int) -> Portrait:
-        """See :class:`CellContent`."""
-        row = self.rows.get(day)
-        return NO_PORTRAIT if row is None else portrait_of(row[2])
+        """See :class:`CellContent` (made once, on first use)."""
+        found = self._portraits.get(day)
+        if found is None:
+            row = self.rows.get(day)
+            found = self._portraits[day] = NO_PORTRAIT if row is None else portrait_of(row[2])
+        return found
 
     def days(self) -> Iterable[int]:
         """See :class:`CellContent`."""
@@ -383,12 +387,15 @@ def _touched(day: int, portrait: Portrait, changed: Sequence[Member]) -> BitMap:
     """The users of a corrected day whose exceptions may change: those a changed member
     gained or lost, or changed the exceptions of, with exceptions in the day before or in
     that member now (anyone else launched on their primaries only, before and after)."""
-    out = BitMap()
+    out, everyone = BitMap(), BitMap()
     for member in changed:
         moved = member.lost(day) | member.gained(day)
         if moved:
-            out |= _exceptional(portrait, moved) | _exceptional(member.portrait(day), moved)
+            everyone |= moved
+            out |= _exceptional(member.portrait(day), moved)
         out |= member.touched(day)
+    if everyone and any(found is not None for found in portrait):
+        out |= _exceptional(portrait, everyone)
     return out
 
 
