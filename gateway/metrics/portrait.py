@@ -197,9 +197,7 @@ def correct(
     user's are kept, those of ``users`` are found again from the parts holding them."""
     if not users:
         return found
-    kept = without(found, users)
-    offs = [kept.off] if kept else []
-    onlys = [kept.only] if kept else []
+    offs: list[Off] = []
     on = BitMap()
     for part_active, part in parts:
         seen = part_active & users
@@ -210,8 +208,15 @@ def correct(
             offs.append(mine.off)
             seen -= mine.only
         on |= seen
-    onlys.append((active & users) - on)
-    return Exceptions(_unite_offs(offs), _union(onlys)) or None
+    now = Exceptions(_unite_offs(offs), (active & users) - on) if offs else None
+    if now == within(found, users):  # unchanged: kept as stored (not read, not rewritten)
+        return found
+    kept = without(found, users)
+    if kept is None:
+        return now
+    if now is None:
+        return kept
+    return Exceptions(_unite_offs([kept.off, now.off]), kept.only | now.only)
 
 
 Portrait = tuple[Exceptions | None, ...]

@@ -418,7 +418,7 @@ def _portrait(
         correct(old, touched, row.active, [(active, portrait[i]) for active, portrait in parts])
         for i, old in enumerate(row.portrait)
     )
-    return NO_PORTRAIT if not any(found) else found
+    return found if any(part is not None for part in found) else NO_PORTRAIT
 
 
 def _first_days(cell: CellState, moved: BitMap, out: Change) -> None:
