@@ -8,13 +8,15 @@ loaders, no cache: "caches cleared"), p50 and p95 of:
 - the largest workspace's 12 weekly cohorts x 12 periods;
 - a mini program's top 20 pages over 30 days, across its apps (the mini program with most page
   views in the first app);
+- a target app's portrait pair (usersByPlatform and usersByRegion over 30 days);
 - on a working copy of the dataset (dropped at the end), the ingest rate of ``--ingest-events``
   recent events and the incremental refresh that folds them, against the figures measured before
-  the audience's cells (:data:`BEFORE`), and the rollups' bytes the page report takes.
+  the audience's cells (:data:`BEFORE`), and the rollups' bytes those cells take (the page
+  report's table, the portrait's exception columns).
 
-It checks the tables against each other where they must agree (each daily cohort's size is that
-day's newUsers) and prints the targets of issue 17. The portrait pair (usersByPlatform,
-usersByRegion) is not in the schema yet: reported as such.
+It checks the answers against each other where they must agree (each daily cohort's size is that
+day's newUsers; each portrait's total is the app's activeUsers, and its counts add up to at
+least that) and prints the targets of issue 17.
 
 Example:
     $ python -m bench audience --scale large --iterations 20
@@ -40,7 +42,7 @@ from gateway.context import Context
 from gateway.schema import build_schema
 from gateway.settings import Settings
 from gateway.store.db import create_engine, table_bytes
-from gateway.store.rollup_tables import rollup_pages
+from gateway.store.rollup_tables import rollup_days, rollup_pages
 from gateway.store.tables import page_views
 from gateway.synthetic import SCALES
 
@@ -63,6 +65,11 @@ NEW_USERS = """query($id: ID!, $c: TimeRangeInput!) { targetApp(id: $id) {
 WORKSPACE_RETENTION = """query($id: ID!, $c: TimeRangeInput!) { workspace(id: $id) {
   retention(cohorts: $c, granularity: WEEK, periods: 12) { cohorts { start size
     periods { users rate } } } } }"""
+PORTRAIT = """query($id: ID!, $r: TimeRangeInput!) { targetApp(id: $id) {
+  activeUsers(timeRange: $r) { value }
+  usersByPlatform(timeRange: $r) { total previousTotal items { key count share previousCount } }
+  usersByRegion(timeRange: $r) { total previousTotal items { key count share previousCount } }
+} }"""
 PAGES = """query($mp: ID!, $r: TimeRangeInput!) { miniProgram(id: $mp) {
   pages(timeRange: $r, first: 20) { totalCount
     nodes { path pageViews visitors totalTimeSeconds averageTimePerVisitor } } } }"""
@@ -107,6 +114,14 @@ def _line(name: str, times: list[float], target: float) -> str:
     )
 
 
+def _check_portrait(app: dict[str, Any]) -> None:
+    users = int(app["activeUsers"]["value"])
+    for name in ("usersByPlatform", "usersByRegion"):
+        found = app[name]
+        if found["total"] != users or sum(i["count"] for i in found["items"]) < users:
+            raise SystemExit(f"EXACTNESS FAILED: {name} does not add up to activeUsers ({users})")
+
+
 async def main(args: argparse.Namespace) -> None:
     """Run the timings and print the targets."""
     dataset = await ds.from_args(args)
@@ -140,7 +155,10 @@ async def main(args: argparse.Namespace) -> None:
                            TARGET_RETENTION_MS))  # fmt: skip
         times, _ = await _timed(settings, engine, now, PAGES, pages, args.iterations)
         lines.append(_line("mini program, top 20 pages of 30 days", times, TARGET_PAGES_MS))
-        lines.append("  portrait pair (usersByPlatform, usersByRegion): not in the schema yet")
+        portrait = {"id": app, "r": {"days": 30, "endDate": end.isoformat()}}
+        times, found = await _timed(settings, engine, now, PORTRAIT, portrait, args.iterations)
+        _check_portrait(found["targetApp"])
+        lines.append(_line("target app, portrait pair of 30 days", times, TARGET_PAGES_MS))
     finally:
         await engine.dispose()
     lines += await _growth(args, dataset)
@@ -161,6 +179,11 @@ async def _growth(args: argparse.Namespace, dataset: ds.Dataset) -> list[str]:
         total, _ = await ds.rollup_sizes(engine)
         async with engine.connect() as conn:
             pages = await table_bytes(conn, (rollup_pages,))
+            d = rollup_days.c
+            exceptions = func.coalesce(func.octet_length(d.platforms), 0) + func.coalesce(
+                func.octet_length(d.regions), 0
+            )
+            portrait = int((await conn.execute(select(func.sum(exceptions)))).scalar() or 0)
     finally:
         await engine.dispose()
         await ds.drop(work)
@@ -168,8 +191,9 @@ async def _growth(args: argparse.Namespace, dataset: ds.Dataset) -> list[str]:
     lines = [
         f"  ingest {rate:,.0f} events/s into the loaded store, incremental refresh of "
         f"{len(events):,} events {seconds:.2f} s",
-        f"  rollups {total / mib:,.0f} MiB compacted ({total / days / mib:.2f} MiB/day), of "
-        f"which the page report {pages / mib:,.0f} MiB ({pages / total:.0%})",
+        f"  rollups {total / mib:,.0f} MiB compacted ({total / days / mib:.2f} MiB/day): page "
+        f"report {pages / mib:,.0f} MiB ({pages / total:.0%}), portrait exceptions "
+        f"{portrait / mib:,.0f} MiB ({portrait / total:.0%})",
     ]
     before = BEFORE.get(dataset.scale)
     if before is None:

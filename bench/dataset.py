@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import numpy as np
 import orjson
 from sqlalchemy import (
     Column,
@@ -50,10 +51,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.settings import Settings
+from gateway.store.audience_codes import (
+    PLATFORMS,
+    REGIONS,
+    platform_name,
+    region_code,
+    region_name,
+)
 from gateway.store.db import create_engine, table_bytes, vacuum
 from gateway.store.ingest import ingest_lines
 from gateway.store.migrate import current_revision, head_revision, upgrade
 from gateway.store.rollup import latest_snapshot, refresh
+from gateway.store.rollup.primaries import read_primaries
 from gateway.store.rollup_tables import snapshots
 from gateway.store.tables import EVENT_TABLES, deployments, ingest_batches, metadata, users
 from gateway.synthetic import GENERATOR_VERSION, SCALES, generate_lines
@@ -242,25 +251,48 @@ async def recent_event_lines(
     engine: AsyncEngine, end_date: dt.date, count: int, *, minutes: int = 30, seed: int = 1
 ) -> list[bytes]:
     """``count`` new events (5 launches : 4 page views : 1 ad impression) in the last
-    ``minutes`` of ``end_date``, with fresh ids, by existing users on existing deployments."""
+    ``minutes`` of ``end_date``, with fresh ids, by existing users on existing deployments,
+    each user mostly on their own platform and in their own region (their primary ones, as the
+    rollups know them), sometimes not."""
     rng = random.Random(seed)
     async with engine.connect() as conn:
         pair_columns = (deployments.c.target_app_id, deployments.c.mini_program_id)
         stmt = select(*pair_columns).distinct().order_by(*pair_columns)
         pairs = (await conn.execute(stmt)).all()
-        stmt = select(users.c.guid).order_by(users.c.uid).limit(50_000)
-        guids = (await conn.execute(stmt)).scalars().all()
+        stmt = select(users.c.uid, users.c.guid).order_by(users.c.uid).limit(50_000)
+        people = (await conn.execute(stmt)).all()
+        primaries = await read_primaries(conn)
+    uids = np.array([uid for uid, _ in people], dtype=np.int64)
+    platforms, regions = (primaries[name].of(uids).tolist() for name in ("platform", "region"))
+    devices = list(zip(platforms, regions, strict=True))
     end = dt.datetime.combine(end_date + dt.timedelta(days=1), dt.time(), dt.UTC)
     stamp = time.time_ns()  # fresh ids on every run: events are idempotent on id
     lines = []
     for i in range(count):
         app, program = rng.choice(pairs)
         at = end - dt.timedelta(seconds=rng.uniform(0.001, minutes * 60))
+        person = rng.randrange(len(people))
         common = {"id": f"bench-{stamp}-{i}", "at": at.isoformat(), "targetAppId": app,
-                  "miniProgramId": program, "userGuid": rng.choice(guids)}  # fmt: skip
+                  "miniProgramId": program, "userGuid": people[person][1],
+                  **_device(rng, *devices[person])}  # fmt: skip
         # An exact-length copy: orjson's output keeps its 4 KiB write buffer (2.1M lines: 8 GiB).
         lines.append(bytes(memoryview(orjson.dumps({**_event(i % 10, rng), **common}))))
     return lines
+
+
+def _device(rng: random.Random, platform: int, region: int) -> dict[str, str]:
+    """An event's ``platform`` and ``region``: the user's primary ones (codes; ``NONE`` or 0:
+    none sent) 9 times in 10, another platform or region otherwise."""
+    out = {}
+    if rng.random() >= 0.9:
+        platform = rng.randrange(1, len(PLATFORMS))
+    if platform > 0:
+        out["platform"] = platform_name(platform)
+    if rng.random() >= 0.95:
+        region = region_code(rng.choice(sorted(REGIONS)))
+    if region > 0:
+        out["region"] = region_name(region)
+    return out
 
 
 async def compact_rollups(engine: AsyncEngine) -> float:

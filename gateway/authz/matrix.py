@@ -93,7 +93,7 @@ class Rule:
 _EVENT_METRICS = " ".join(name for name in EVENT_METRICS if name not in MONEY_METRICS)
 _MONEY = " ".join(MONEY_METRICS)  # the registry says which metrics are money
 _BREAKDOWNS = "usersBySource usersByCategory miniProgramsBySource miniProgramsByCategory"
-_AUDIENCE = "retention"
+_AUDIENCE = "retention usersByPlatform usersByRegion"
 """SPEC §6: retention, portrait and pages go with the level's analytics."""
 _WA, _MA = Access.WORKSPACE_ANALYTICS, Access.MINI_PROGRAM_ANALYTICS
 _VALUE_TYPES = (

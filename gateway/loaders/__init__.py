@@ -50,6 +50,7 @@ from gateway.loaders.metric_results import (
     MonthlyActiveUsersLoader,
 )
 from gateway.loaders.pages import PagesLoader
+from gateway.loaders.portrait import PortraitLoader
 from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
 from gateway.loaders.retention import DaySetsLoader
 from gateway.loaders.snapshot import SnapshotReader
@@ -85,6 +86,7 @@ class Loaders:
     user_breakdowns: UserBreakdownLoader
     day_sets: DaySetsLoader
     pages: PagesLoader
+    portraits: PortraitLoader
     metric_cache: MetricCache
     metric_values: MetricValueLoader
     metric_series: MetricSeriesLoader
@@ -115,6 +117,7 @@ class Loaders:
             "user_breakdowns": UserBreakdownLoader(snapshot),
             "day_sets": DaySetsLoader(snapshot),
             "pages": PagesLoader(snapshot),
+            "portraits": PortraitLoader(snapshot),
             "metric_cache": results,
             "metric_values": MetricValueLoader(results, histories),
             "metric_series": MetricSeriesLoader(results, histories),

@@ -53,6 +53,8 @@ class Computation(enum.Enum):
     COHORTS = "cohorts"
     """A table of intersections of cohorts' user sets with later periods' active users
     (:mod:`gateway.metrics.retention`)."""
+    PORTRAIT = "portrait"
+    """Distinct users per platform or region of their launches (:mod:`gateway.metrics.portrait`)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,20 @@ _DEFINITIONS = (
         "users", True, _C.COHORTS,
     ),
     MetricDefinition(
+        "usersByPlatform",
+        "Distinct users with a launch in the range, per platform of their launches (IOS, "
+        "ANDROID, HARMONYOS, WEB, WINDOWS, MACOS, OTHER, UNKNOWN when not sent): a user seen "
+        "on two platforms counts in each; total = distinct users; share = count / sum of counts.",
+        "users", True, _C.PORTRAIT,
+    ),
+    MetricDefinition(
+        "usersByRegion",
+        "Distinct users with a launch in the range, per region of their launches (ISO 3166-1 "
+        "alpha-2 country code, UNKNOWN when not sent): a user seen in two regions counts in "
+        "each; total = distinct users; share = count / sum of counts.",
+        "users", True, _C.PORTRAIT,
+    ),
+    MetricDefinition(
         "pages",
         "Per page of a mini program (page views' `page`; `(not set)` without one): page views, "
         "distinct visitors and total time in seconds in the range, and time per visitor.",
@@ -165,7 +181,8 @@ REGISTRY: MappingProxyType[str, MetricDefinition] = MappingProxyType(
 EVENT_METRICS: tuple[str, ...] = tuple(
     name
     for name, d in REGISTRY.items()
-    if d.computation not in (Computation.CATALOG, Computation.COHORTS, Computation.PER_PAGE)
+    if d.computation
+    not in (Computation.CATALOG, Computation.COHORTS, Computation.PER_PAGE, Computation.PORTRAIT)
     and name != "monthlyActiveUsers"
 )
 """The metric fields every level carries, computed from rollup cells over a range."""

@@ -18,8 +18,9 @@ from gateway.resolvers import event_metrics
 from gateway.resolvers.retention import retention_of
 from gateway.schema.arguments import CategoryArg, TypeArg
 from gateway.schema.enums import DataType, Granularity, MiniProgramTypeFilter, RetentionCohortKind
-from gateway.schema.event_metrics import DataTypeArg, EventMetrics
+from gateway.schema.event_metrics import DataTypeArg
 from gateway.schema.fields import Info, resolver_field
+from gateway.schema.portrait import UserPortrait
 from gateway.schema.time_range import TimeRangeInput
 
 RETENTION_DESCRIPTION = (
@@ -124,7 +125,7 @@ CohortArg = Annotated[
 
 
 @strawberry.type(description="The audience fields (inherited; never in the schema itself).")
-class Audience(EventMetrics):
+class Audience(UserPortrait):
     """Base of the three levels: ``retention`` counts for :meth:`metric_cell`."""
 
     @resolver_field(description=RETENTION_DESCRIPTION)

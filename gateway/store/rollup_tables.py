@@ -24,6 +24,7 @@ from sqlalchemy import (
     Float,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -70,10 +71,13 @@ rollup_days = Table(
     Column("active_bitmap", LargeBinary, nullable=True),
     Column("new_bitmap", LargeBinary, nullable=True),
     Column("new_sources", Text, nullable=True),
+    Column("platforms", LargeBinary, nullable=True),
+    Column("regions", LargeBinary, nullable=True),
 )
 """Daily totals of a cell; a null bitmap is empty. New bitmaps are disjoint across a cell's days.
 ``new_sources``: on the cells ``usersBySource`` reads, the new users per source
-(:mod:`gateway.store.rollup.source_counts`)."""
+(:mod:`gateway.store.rollup.source_counts`). ``platforms`` and ``regions``: the day's launches
+off their users' primary platform / region (:mod:`gateway.metrics.portrait`; null: none)."""
 
 page_paths = Table(
     "page_paths",
@@ -104,6 +108,16 @@ bitmap of ``page << 32 | uid`` (each page's distinct users). One row per cell an
 catalog change never moves these cells), kept for ever like the fine cells
 (:mod:`gateway.store.rollup.pages`)."""
 
+rollup_primaries = Table(
+    "rollup_primaries",
+    metadata,
+    Column("dimension", String(16), primary_key=True),
+    Column("code", SmallInteger, primary_key=True, autoincrement=False),
+    Column("bitmap", LargeBinary, nullable=False),
+)
+"""Per dimension (``platform``, ``region``) and code: the users whose primary value it is, the
+value of their first folded launch, kept for ever (:mod:`gateway.store.rollup.primaries`)."""
+
 rollup_pending = Table(
     "rollup_pending",
     metadata,
@@ -113,6 +127,9 @@ rollup_pending = Table(
 :data:`PAGES_BACKFILL` means the page report has not been folded from the stored events yet."""
 
 PAGES_BACKFILL = "pages"
+PORTRAIT_BACKFILL = "portrait"
+"""A row of this name: the rollups were built before the portrait; the next refresh rebuilds
+them."""
 
 CELL_TABLES = (rollup_cells, rollup_days, rollup_pages)
 """The tables holding the rollups proper, cells, their days and pages: what a refresh rewrites

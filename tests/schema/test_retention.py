@@ -165,21 +165,12 @@ async def _compare(
 ) -> None:
     for _ in range(rounds):
         v = _variables(rng)
-        async with Context.create(engine, settings, now=bf.NOW, principal=ADMIN) as context:
-            result = await schema.execute(QUERY, variable_values=v, context_value=context)
-        assert result.errors is None, result.errors
+        data = await bf.answer(schema, engine, settings, QUERY, v)
         compared = 0
-        for ws in result.data["workspaces"]["nodes"]:
-            found = [(("ws", ws["id"]), ws)]
-            found += [(("mp", mp["id"]), mp) for mp in ws["miniPrograms"]["nodes"]]
-            for app in ws["targetApps"]["nodes"]:
-                found.append((("app", app["id"]), app))
-                via = app["miniPrograms"]["nodes"]
-                found += [(("mp", mp["id"], app["id"]), mp) for mp in via]
-            for scope, node in found:
-                assert node["retention"] == expected(world, scope, v), (scope, v)
-                _note(node["retention"], v)
-                compared += 1
+        for scope, node in bf.scoped_nodes(data):
+            assert node["retention"] == expected(world, scope, v), (scope, v)
+            _note(node["retention"], v)
+            compared += 1
         assert compared >= 2 + len(bf.APPS) + len(world.mps)
 
 

@@ -13,6 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.context import Context
+from tests.principals import ADMIN
+
 BASE = dt.date(2026, 10, 20)
 DAYS = 25
 NOW = dt.datetime(2026, 11, 14, 10, 0, tzinfo=dt.UTC)
@@ -33,6 +36,8 @@ class Launch:
     guid: str
     data_type: str
     day: dt.date
+    platform: str = "UNKNOWN"
+    region: str = "UNKNOWN"
 
 
 @dataclass
@@ -78,21 +83,42 @@ def users(rng: random.Random, world: World, count: int) -> list[bytes]:
     return lines
 
 
-def launches(rng: random.Random, world: World, count: int) -> list[bytes]:
-    """``count`` random launches (any day of the window, so later batches hold late events)."""
+PLATFORMS = ("IOS", "ANDROID", "HARMONYOS", "WEB")
+REGIONS = ("SG", "MY", "ID", "CN")
+
+
+def _device(rng: random.Random, guid: str) -> tuple[str | None, str | None]:
+    """A launch's platform and region: mostly the user's own (by guid), sometimes another
+    value or none (``UNKNOWN``)."""
+    own = sum(map(ord, guid))
+    platform = PLATFORMS[own % len(PLATFORMS)] if rng.random() < 0.7 else rng.choice(PLATFORMS)
+    region = REGIONS[own % len(REGIONS)] if rng.random() < 0.8 else rng.choice(REGIONS)
+    return (None if rng.random() < 0.1 else platform), (None if rng.random() < 0.1 else region)
+
+
+def launches(rng: random.Random, world: World, count: int, *, devices: bool = False) -> list[bytes]:
+    """``count`` random launches (any day of the window, so later batches hold late events);
+    with ``devices``, with platforms and regions (in any case)."""
     lines = []
     for _ in range(count):
         mp = rng.choice(sorted(world.mps))
         app = rng.choice(sorted(a for a, w in APPS.items() if w == world.mps[mp][0]))
         day = BASE + dt.timedelta(days=rng.randrange(DAYS))
-        launch = Launch(f"e{len(world.launches)}", app, mp, rng.choice(GUIDS),
-                        rng.choice(DATA_TYPES), day)  # fmt: skip
+        guid, data_type = rng.choice(GUIDS), rng.choice(DATA_TYPES)
+        platform, region = _device(rng, guid) if devices else (None, None)
+        launch = Launch(f"e{len(world.launches)}", app, mp, guid, data_type, day,
+                        platform or "UNKNOWN", region or "UNKNOWN")  # fmt: skip
         world.launches.append(launch)
         at = dt.datetime.combine(day, dt.time(rng.randrange(24), rng.randrange(60)), dt.UTC)
-        lines.append(_line({
+        record = {
             "kind": "launch", "id": launch.id, "at": at.isoformat(), "targetAppId": app,
-            "miniProgramId": mp, "userGuid": launch.guid, "dataType": launch.data_type,
-        }))  # fmt: skip
+            "miniProgramId": mp, "userGuid": guid, "dataType": data_type,
+        }  # fmt: skip
+        if platform is not None:
+            record["platform"] = platform.lower() if rng.random() < 0.2 else platform
+        if region is not None:
+            record["region"] = region.lower() if rng.random() < 0.2 else region
+        lines.append(_line(record))
     return lines
 
 
@@ -164,3 +190,27 @@ def expected(world: World, ask: Ask, by: str) -> dict[str, Any]:
         })  # fmt: skip
     items.sort(key=lambda item: (-item["count"], item["key"]))
     return {"total": total, "previousTotal": previous_total, "items": items}
+
+
+def scoped_nodes(data: dict[str, Any]) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every node of an answer to ``workspaces { nodes { miniPrograms targetApps { miniPrograms
+    } } }`` with its scope: ("ws", id), ("app", id), ("mp", id) or ("mp", id, via app)."""
+    found: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+    for ws in data["workspaces"]["nodes"]:
+        found.append((("ws", ws["id"]), ws))
+        found += [(("mp", mp["id"]), mp) for mp in ws["miniPrograms"]["nodes"]]
+        for app in ws["targetApps"]["nodes"]:
+            found.append((("app", app["id"]), app))
+            found += [(("mp", mp["id"], app["id"]), mp) for mp in app["miniPrograms"]["nodes"]]
+    return found
+
+
+async def answer(
+    schema: Any, engine: Any, settings: Any, query: str, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """The data of ``query`` run as the admin at :data:`NOW` (it must not fail)."""
+    async with Context.create(engine, settings, now=NOW, principal=ADMIN) as context:
+        result = await schema.execute(query, variable_values=variables, context_value=context)
+    assert result.errors is None, result.errors
+    data: dict[str, Any] = result.data
+    return data

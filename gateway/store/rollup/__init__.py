@@ -7,12 +7,15 @@
   statement each for any number of cells); the values they return are folded into metrics by
   :mod:`gateway.metrics.aggregate`.
 - :func:`read_day_sets` feeds retention tables (:mod:`gateway.metrics.retention`).
+- :func:`read_portrait_days` and :func:`read_primary_users` feed ``usersByPlatform`` and
+  ``usersByRegion`` (:mod:`gateway.metrics.portrait`).
 - :func:`read_active_users`, :func:`read_source_counts` and
   :func:`read_user_sources` feed the user breakdowns (:mod:`gateway.metrics.user_breakdowns`).
 """
 
 from __future__ import annotations
 
+from gateway.store.rollup.primaries import read_primary_users
 from gateway.store.rollup.read import (
     cell_ids,
     read_days,
@@ -21,7 +24,12 @@ from gateway.store.rollup.read import (
     read_lifetime_totals,
     scope_cells,
 )
-from gateway.store.rollup.read_users import read_active_users, read_day_sets, read_source_counts
+from gateway.store.rollup.read_users import (
+    read_active_users,
+    read_day_sets,
+    read_portrait_days,
+    read_source_counts,
+)
 from gateway.store.rollup.refresh import refresh
 from gateway.store.rollup.snapshots import (
     NO_SNAPSHOT,
@@ -43,6 +51,8 @@ __all__ = [
     "read_latest_snapshot",
     "read_lifetime_counts",
     "read_lifetime_totals",
+    "read_portrait_days",
+    "read_primary_users",
     "read_source_counts",
     "read_user_sources",
     "refresh",

@@ -44,9 +44,10 @@ from gateway.metrics.cells import (
     mini_program_scope,
     workspace_scope,
 )
+from gateway.metrics.portrait import Portrait, portrait_of, unite_portraits
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, group_sums
-from gateway.store.rollup.persist import ensure_cells, replace_cells
+from gateway.store.rollup.persist import PORTRAIT_COLUMNS, ensure_cells, replace_cells
 from gateway.store.rollup.read import among, batched, fetch_rows
 from gateway.store.rollup.source_counts import SourceCounter, source_cell_ids
 from gateway.store.rollup.state import CellState, DayState
@@ -159,10 +160,12 @@ class _Accumulator:
 
     days: dict[int, DayState] = field(default_factory=dict)
     active: dict[int, list[BitMap]] = field(default_factory=lambda: defaultdict(list))
+    portrait: dict[int, list[Portrait]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, day: int, active: BitMap | None) -> None:
+    def add(self, day: int, active: BitMap | None, portrait: Portrait) -> None:
         if active is not None:
             self.active[day].append(active)
+            self.portrait[day].append(portrait)
 
     def state(self) -> CellState:
         union = {day: BitMap.union(*parts) for day, parts in self.active.items()}
@@ -170,6 +173,7 @@ class _Accumulator:
         for day, fresh in new_by_day(union).items():
             row = self.days.setdefault(day, DayState())
             row.active, row.new = union[day], fresh
+            row.portrait = unite_portraits(self.active[day], self.portrait[day])
             lifetime |= fresh
         return CellState(lifetime=lifetime, days=self.days, grown=True)
 
@@ -210,17 +214,20 @@ async def _unions(
     pairs: list[tuple[int, int]] = []
     sums: list[Sequence[int]] = []
 
-    def add(member: int, day: int, values: Sequence[int], active: BitMap | None) -> None:
+    def add(
+        member: int, day: int, values: Sequence[int], active: BitMap | None, portrait: Portrait
+    ) -> None:
         for index in into[member]:
-            accumulators[index].add(day, active)
+            accumulators[index].add(day, active, portrait)
             pairs.append((index, day))
             sums.append(values)
 
     for member in into.keys() & computed.keys():
         for day, held in computed[member].days.items():
-            add(member, day, held.sums, held.active or None)
-    async for cell, day, values, raw in active_rows(conn, into.keys() - computed.keys()):
-        add(cell, day, values, None if raw is None else BitMap.deserialize(raw))
+            add(member, day, held.sums, held.active or None, held.portrait)
+    async for cell, day, values, raw, raws in active_rows(conn, into.keys() - computed.keys()):
+        active = None if raw is None else BitMap.deserialize(raw)
+        add(cell, day, values, active, portrait_of(raws))
     _sum_days(accumulators, pairs, sums)
     return {
         cell: accumulator.state() for cell, accumulator in zip(cells, accumulators, strict=True)
@@ -229,14 +236,15 @@ async def _unions(
 
 async def active_rows(
     conn: AsyncConnection, ids: Iterable[int]
-) -> AsyncIterator[tuple[int, int, Sequence[int], bytes | None]]:
+) -> AsyncIterator[tuple[int, int, Sequence[int], bytes | None, Sequence[bytes | None]]]:
     """Every stored day of the cells ``ids``: (cell id, day ordinal, :data:`SUMS`, serialized
-    active bitmap)."""
+    active bitmap, serialized exceptions of each portrait dimension)."""
     d = rollup_days.c
     columns = [d.cell_id, d.day, *(d[name] for name in SUMS), d.active_bitmap]
+    columns += [d[name] for name in PORTRAIT_COLUMNS]
     for part in batched(sorted(set(ids))):
         for row in await fetch_rows(conn, select(*columns).where(among(conn, d.cell_id, part))):
-            yield row[0], row[1].toordinal(), row[2:7], row[7]
+            yield row[0], row[1].toordinal(), row[2:7], row[7], row[8:10]
 
 
 def from_fine(key: CellKey) -> bool:

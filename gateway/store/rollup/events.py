@@ -64,7 +64,7 @@ DATA_TYPES = [member.name for member in DataType]
 EPOCH = date(1970, 1, 1)
 ONE_DAY = timedelta(days=1)
 EXTRA = {
-    "launch": (),
+    "launch": ("platform", "region"),
     "pageView": ("duration_ms", "page"),
     "adImpression": ("valid", "revenue_micros"),
 }
@@ -90,6 +90,9 @@ class EventChunk:
             revenue_micros`` contributed by each event, shape (n, 5).
         page: Page number of each page view (``page_paths.id``, 0 without a page); None for
             the other kinds.
+        platform: Platform code of each launch (:mod:`~gateway.store.audience_codes`); None
+            for the other kinds.
+        region: Region code of each launch; None for the other kinds.
     """
 
     kind: str
@@ -98,6 +101,8 @@ class EventChunk:
     uid: Int64s
     values: Int64s
     page: Int64s | None = None
+    platform: Int64s | None = None
+    region: Int64s | None = None
 
 
 def _positions(ids: list[str], name: str) -> Any:
@@ -201,6 +206,9 @@ def _pg_statement(kind: str, catalog: Catalog, rows: FromClause, where: list[Any
         columns.append(cast(t.duration_ms, BigInteger).label("duration_ms"))
         columns.append(cast(func.coalesce(page_paths.c.id, 0), Integer).label("page"))
         joined = joined.outerjoin(page_paths, page_paths.c.path == t.page)
+    elif kind == "launch":
+        columns.append(cast(t.platform, Integer).label("platform"))
+        columns.append(cast(t.region, Integer).label("region"))
     elif kind == "adImpression":
         columns.append(cast(t.valid, Integer).label("valid"))
         columns.append(cast(t.revenue_micros, BigInteger).label("revenue_micros"))
@@ -303,17 +311,14 @@ def _values(kind: str, cols: dict[str, Int64s]) -> Int64s:
 def _chunk(kind: str, cols: dict[str, Int64s], catalog: Catalog) -> EventChunk:
     combo = combos(catalog, cols["app"], cols["mp"], cols["dt"])
     day = cols["day"] + EPOCH.toordinal()
-    page = cols.get("page")
-    chunk = EventChunk(kind, combo, day, cols["uid"], _values(kind, cols), page)
+    extra = {name: cols.get(name) for name in ("page", "platform", "region")}
     known = combo >= 0
     if not known.all():
         # Ingestion validates references, so this means a catalog row was removed by hand.
         logger.warning("%d %s events name an unknown app or mini program", (~known).sum(), kind)
-        chunk = EventChunk(
-            kind, combo[known], day[known], chunk.uid[known], chunk.values[known],
-            None if page is None else page[known],
-        )  # fmt: skip
-    return chunk
+        combo, day, cols = combo[known], day[known], {k: v[known] for k, v in cols.items()}
+        extra = {name: None if v is None else v[known] for name, v in extra.items()}
+    return EventChunk(kind, combo, day, cols["uid"], _values(kind, cols), **extra)
 
 
 async def _pg_columns(

@@ -14,13 +14,17 @@ state (:mod:`~gateway.store.rollup.state`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from pyroaring import BitMap
 
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_from, value_users
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, Int64s, distinct
+from gateway.store.rollup.primaries import DIMENSIONS, Primaries
 from gateway.store.rollup.users import SlotUsers, slot_users
 
 SUMS = ("launches", "page_views", "duration_ms", "valid_impressions", "revenue_micros")
@@ -34,6 +38,7 @@ class DayDelta:
 
     sums: list[int] = field(default_factory=lambda: [0] * len(SUMS))
     active: BitMap | None = None
+    portrait: Portrait = NO_PORTRAIT
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Folded:
         new: Users whose first launch in the cell among these events is that day (or None).
         lifetime: Cell -> every user with a launch in it among these events.
         events: Number of events folded.
+        portrait: The exceptions of each row (:mod:`~gateway.metrics.portrait`).
     """
 
     cell: Int64s
@@ -65,15 +71,17 @@ class Folded:
     new: list[BitMap | None]
     lifetime: dict[int, BitMap]
     events: int
+    portrait: list[Portrait] = field(default_factory=list)
 
     def delta(self) -> Delta:
         """The rows as a :class:`Delta` (for an incremental refresh)."""
         out = Delta(events=self.events)
         rows = zip(
-            self.cell.tolist(), self.day.tolist(), self.sums.tolist(), self.active, strict=True
-        )
-        for cell, day, sums, active in rows:
-            out.cells.setdefault(cell, {})[day] = DayDelta(sums, active)
+            self.cell.tolist(), self.day.tolist(), self.sums.tolist(), self.active,
+            self.portrait or [NO_PORTRAIT] * len(self.active), strict=True,
+        )  # fmt: skip
+        for cell, day, sums, active, portrait in rows:
+            out.cells.setdefault(cell, {})[day] = DayDelta(sums, active, portrait)
         return out
 
 
@@ -152,16 +160,63 @@ def _place(target: Int64s, keys: Int64s, items: list[BitMap]) -> list[BitMap | N
 
 
 def _slot(
-    table: Int64s, combo_days: tuple[Int64s, Int64s], launches: EventChunk, span: int, first: int
-) -> tuple[Int64s, Int64s, SlotUsers]:
+    table: Int64s,
+    combo_days: tuple[Int64s, Int64s],
+    launches: EventChunk,
+    span: int,
+    first: int,
+    flags: Int64s | None,
+) -> tuple[Int64s, Int64s, Int64s, SlotUsers]:
     keys, values = combo_days
     cell_keys, sums = group_sums(table[keys // span] * span + keys % span, values)
     cd = table[launches.combo] * span + (launches.day - first)
-    return cell_keys, sums, slot_users(cd, launches.uid, span)
+    return cell_keys, sums, cd, slot_users(cd, launches.uid, span, flags)
 
 
-def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
-    """Fold events of every kind (one chunk per kind) into (cell, day) rows."""
+@dataclass
+class _Offs:
+    """The launches' portrait values and whether each is off its user's primary (per
+    dimension), and the flags :func:`~gateway.store.rollup.users.slot_users` takes."""
+
+    values: list[Int64s]
+    off: list[npt.NDArray[np.bool_]]
+    flags: Int64s
+
+
+def _offs(launches: EventChunk, primaries: Mapping[str, Primaries]) -> _Offs:
+    values, off = [], []
+    flags = np.zeros(len(launches.uid), dtype=np.int64)
+    for bit, name in enumerate(DIMENSIONS):
+        found = getattr(launches, name)
+        if found is None or not len(found):
+            found = np.zeros(len(launches.uid), dtype=np.int64)
+        away = found != primaries[name].of(launches.uid)
+        flags |= away.astype(np.int64) << bit
+        values.append(found)
+        off.append(away)
+    return _Offs(values, off, flags)
+
+
+def _slot_portrait(
+    cd: Int64s, launches: EventChunk, offs: _Offs, users: SlotUsers, cell_keys: Int64s
+) -> list[Portrait]:
+    """The exceptions of each (cell, day) of one slot, in the order of ``cell_keys``: per
+    dimension, the users off their primary per value and those only off it (found with the
+    active users, :attr:`SlotUsers.only`)."""
+    found = [
+        exceptions_from(only, value_users(cd[off], launches.uid[off], values[off]))
+        for only, off, values in zip(users.only, offs.off, offs.values, strict=True)
+    ]
+    if not any(found):
+        return [NO_PORTRAIT] * len(cell_keys)
+    return [tuple(part.get(key) for part in found) for key in cell_keys.tolist()]
+
+
+def fold(
+    chunks: list[EventChunk], catalog: Catalog, primaries: Mapping[str, Primaries] | None = None
+) -> Folded:
+    """Fold events of every kind (one chunk per kind) into (cell, day) rows; with
+    ``primaries`` (every launch's user has one), the rows' exceptions too."""
     events = sum(len(chunk.combo) for chunk in chunks)
     nonempty = [chunk for chunk in chunks if len(chunk.combo)]
     if not nonempty:
@@ -173,14 +228,23 @@ def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
     launches = next((c for c in nonempty if c.kind == "launch"), empty_launches)
     table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
     combo_days = _combo_days(nonempty, first, span)
+    offs = None if primaries is None else _offs(launches, primaries)
     keys, sums, active, new, lifetime = [], [], [], [], {}
+    portrait: list[Portrait] = []
     for slot in range(SLOTS):
-        cell_keys, slot_sums, users = _slot(table[:, slot], combo_days, launches, span, first)
+        flags = None if offs is None else offs.flags
+        cell_keys, slot_sums, cd, users = _slot(
+            table[:, slot], combo_days, launches, span, first, flags
+        )
         keys.append(cell_keys)
         sums.append(slot_sums)
         active += _place(cell_keys, users.active_keys, users.active)
         new += _place(cell_keys, users.new_keys, users.new)
         lifetime.update(users.lifetime)
+        if offs is None:
+            portrait += [NO_PORTRAIT] * len(cell_keys)
+        else:
+            portrait += _slot_portrait(cd, launches, offs, users, cell_keys)
     all_keys = np.concatenate(keys)
     return Folded(
         cell=all_keys // span,
@@ -190,4 +254,5 @@ def fold(chunks: list[EventChunk], catalog: Catalog) -> Folded:
         new=new,
         lifetime=lifetime,
         events=events,
+        portrait=portrait,
     )

@@ -35,6 +35,7 @@ from pyroaring import BitMap64
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.arrays import distinct_sorted, runs
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import (
     Days,
@@ -47,7 +48,6 @@ from gateway.store.rollup.events import (
 from gateway.store.rollup.fold import SLOTS
 from gateway.store.rollup.persist import delete_days, insert_rows
 from gateway.store.rollup.read import MAX_PARAMS, batched, fetch_rows
-from gateway.store.rollup.users import runs
 from gateway.store.rollup_tables import page_paths, rollup_pages
 from gateway.store.tables import page_views
 
@@ -80,7 +80,7 @@ class DayPages:
 
     def merged(self, other: DayPages) -> DayPages:
         """This day's pages plus ``other``'s (same cell and day)."""
-        pages = np.union1d(self.pages, other.pages)
+        pages = distinct_sorted(np.concatenate([self.pages, other.pages]))
         views = np.zeros(len(pages), dtype=np.int64)
         duration = np.zeros(len(pages), dtype=np.int64)
         for part in (self, other):
@@ -273,7 +273,7 @@ async def read_pages(
     days = [decode(*row) for row in await fetch_rows(conn, stmt)]
     if not days:
         return []
-    pages = np.unique(np.concatenate([d.pages for d in days]))
+    pages = distinct_sorted(np.concatenate([d.pages for d in days]))
     views = np.zeros(len(pages), dtype=np.int64)
     duration = np.zeros(len(pages), dtype=np.int64)
     for d in days:
@@ -281,7 +281,9 @@ async def read_pages(
         views[at] += d.views
         duration[at] += d.duration
     pairs = np.frombuffer(BitMap64.union(*(d.visitors for d in days)).to_array(), np.uint64)
-    seen, counts = np.unique((pairs >> np.uint64(32)).astype(np.int64), return_counts=True)
+    ordered = (pairs >> np.uint64(32)).astype(np.int64)  # pages ascending, one per visitor
+    starts = runs(ordered)
+    seen, counts = ordered[starts], np.diff(np.append(starts, len(ordered)))
     visitors = np.zeros(len(pages), dtype=np.int64)
     visitors[np.searchsorted(pages, seen)] = counts
     return [

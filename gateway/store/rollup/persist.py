@@ -36,7 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.arrays import distinct_sorted
 from gateway.metrics.cells import CellKey
+from gateway.metrics.portrait import NO_PORTRAIT, stored
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.fold import SUMS, Folded
 from gateway.store.rollup.read import (
@@ -102,14 +104,19 @@ async def _load_cells(conn: AsyncConnection, cells: Iterable[int]) -> dict[int, 
     return states
 
 
+PORTRAIT_COLUMNS = ("platforms", "regions")
+"""The ``rollup_days`` columns of each :data:`~gateway.store.rollup.primaries.DIMENSIONS`."""
+
+
 def _day_state(values: Sequence[Any]) -> DayState:
-    """A loaded day: (cell, day, *SUMS, active, new, new_sources) by position (far cheaper than
-    by name)."""
+    """A loaded day: (cell, day, *SUMS, active, new, new_sources, *portrait) by position (far
+    cheaper than by name)."""
     return DayState(
         sums=list(values[2:7]),
         active=stored_bitmap(values[7]),
         new=stored_bitmap(values[8]),
         new_sources=values[9],
+        stored_portrait=tuple(values[10:12]),
     )
 
 
@@ -121,6 +128,7 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
         *(d.cell_id, d.day),
         *(d[name] for name in SUMS),
         *(d.active_bitmap, d.new_bitmap, d.new_sources),
+        *(d[name] for name in PORTRAIT_COLUMNS),
     ]
     for first, cells in groups.items():
         for part in batched(cells):
@@ -131,8 +139,10 @@ async def load_states(conn: AsyncConnection, groups: Groups) -> dict[int, CellSt
     return states
 
 
-MemberRows = dict[int, dict[int, tuple[Sequence[int], bytes | None]]]
-"""Cell -> day -> (:data:`SUMS`, serialized active bitmap): cells read for their users only."""
+MemberRow = tuple[Sequence[int], bytes | None, Sequence[bytes | None]]
+"""A member's day as read: :data:`SUMS`, serialized active bitmap, serialized exceptions."""
+MemberRows = dict[int, dict[int, MemberRow]]
+"""Cell -> day -> :data:`MemberRow`: cells read for their users only."""
 
 
 async def load_with_members(
@@ -153,13 +163,14 @@ async def load_with_members(
         d.active_bitmap,
         case((whole, d.new_bitmap)),
         case((whole, d.new_sources)),
+        *(d[name] for name in PORTRAIT_COLUMNS),
     ]
     for part in batched([*mine, *rest], MAX_PARAMS - len(mine)):
         stmt = select(*columns).where(among(conn, d.cell_id, part))
         for values in await fetch_rows(conn, stmt):
             cell, day = values[0], values[1].toordinal()
             if cell in rows:
-                rows[cell][day] = (values[2:7], values[7])
+                rows[cell][day] = (values[2:7], values[7], values[10:12])
             else:
                 states[cell].days[day] = _day_state(values)
     return states, rows
@@ -187,6 +198,7 @@ def _row(cell: int, day: int, state: DayState) -> tuple[object, ...]:
         new_bitmap=_serialized(state.new),
         new_sources=state.new_sources,
     )
+    by_name.update(zip(PORTRAIT_COLUMNS, state.portrait_columns(), strict=True))
     return tuple(by_name[name] for name in COLUMNS)
 
 
@@ -435,7 +447,7 @@ async def _insert_cells(
 ) -> None:
     """Insert the fold's cells that ``ids`` (local number -> id) lacks, with their lifetimes
     (counted, and per source on source cells), and add them to ``ids``."""
-    local = [cell for cell in np.unique(folded.cell).tolist() if cell not in ids]
+    local = [cell for cell in distinct_sorted(folded.cell).tolist() if cell not in ids]
     if not local:
         return
     keys = [catalog.cell_keys[cell] for cell in local]
@@ -494,4 +506,7 @@ async def write_rebuild(
     by_name["active_users"], by_name["active_bitmap"] = _bitmap_columns(folded.active)
     by_name["new_users"], by_name["new_bitmap"] = _bitmap_columns(folded.new)
     by_name["new_sources"] = counter.rows(by_name["cell_id"], folded.new)
+    portrait = folded.portrait or [NO_PORTRAIT] * len(folded.active)
+    for position, name in enumerate(PORTRAIT_COLUMNS):
+        by_name[name] = [stored(row[position]) for row in portrait]
     await insert_rows(conn, list(zip(*(by_name[name] for name in COLUMNS), strict=True)))

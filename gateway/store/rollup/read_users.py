@@ -26,6 +26,7 @@ from pyroaring import BitMap
 from sqlalchemy import Date, case, cast, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.metrics.portrait import Portrait, portrait_of
 from gateway.metrics.retention import DaySets
 from gateway.metrics.timerange import DateRange
 from gateway.metrics.user_breakdowns import CellUsers, SourceUsers
@@ -60,6 +61,22 @@ async def read_day_sets(
             if raw_new is not None:
                 firsts[cell][day] = BitMap.deserialize(raw_new)
     return {cell: DaySets(active[cell], firsts[cell]) for cell in ids}
+
+
+async def read_portrait_days(
+    conn: AsyncConnection, ids: Sequence[int], span: DateRange
+) -> dict[int, dict[date, tuple[BitMap, Portrait]]]:
+    """Each cell's daily active bitmaps of ``span`` with the days' exceptions of each portrait
+    dimension (``usersByPlatform`` / ``usersByRegion``: :mod:`gateway.metrics.portrait`)."""
+    out: dict[int, dict[date, tuple[BitMap, Portrait]]] = {cell: {} for cell in ids}
+    d = rollup_days.c
+    for part in batched(sorted(set(ids))):
+        stmt = select(d.cell_id, d.day, d.active_bitmap, d.platforms, d.regions).where(
+            d.cell_id.in_(part), d.day.between(span.start, span.end), d.active_bitmap.is_not(None)
+        )
+        for cell, day, raw, *raws in await conn.execute(stmt):
+            out[cell][day] = (stored_bitmap(raw), portrait_of(raws))
+    return out
 
 
 async def read_source_counts(

@@ -72,8 +72,8 @@ async def _load(
     if len(corrected) > MAX_PARAMS // 2:
         states = await load_states(conn, {1: corrected})
         out = {cell: Stored() for cell in members}
-        async for cell, day, values, raw in active_rows(conn, out):
-            out[cell].rows[day] = (values, raw)
+        async for cell, day, values, raw, raws in active_rows(conn, out):
+            out[cell].rows[day] = (values, raw, raws)
         return states, out
     if conn.dialect.name == "postgresql" and members:
         async with conn.engine.connect() as other:

@@ -43,7 +43,7 @@ from gateway.store.db import for_cached_reads, is_postgres, unbounded, vacuum
 from gateway.store.partitions import ensure_ahead, summarize_new_blocks
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
 from gateway.store.rollup.derive import rederive_all
-from gateway.store.rollup.events import Days, day_counts, day_ranges, read_events
+from gateway.store.rollup.events import Days, EventChunk, day_counts, day_ranges, read_events
 from gateway.store.rollup.fold import Folded, Seen, fold
 from gateway.store.rollup.pages import (
     DayPages,
@@ -60,6 +60,13 @@ from gateway.store.rollup.persist import (
     write_lifetimes,
     write_rebuild,
 )
+from gateway.store.rollup.primaries import (
+    Primaries,
+    assign,
+    give_unknown,
+    launch_users,
+    read_primaries,
+)
 from gateway.store.rollup.recatalog import rederive
 from gateway.store.rollup.retention import apply_retention, horizon
 from gateway.store.rollup.snapshots import (
@@ -74,6 +81,7 @@ from gateway.store.rollup.user_sources import refresh_user_sources
 from gateway.store.rollup_tables import (
     CELL_TABLES,
     PAGES_BACKFILL,
+    PORTRAIT_BACKFILL,
     rollup_cells,
     rollup_days,
     rollup_pages,
@@ -113,7 +121,23 @@ async def _fold(
         return fold([], catalog), []
     await register_pages(conn, after, upto, days)
     chunks = await read_events(conn, catalog, after=after, upto=upto, days=days)
-    return fold(chunks, catalog), fold_pages(chunks, catalog)
+    primaries = await read_primaries(conn, among=launch_users(chunks))
+    folded = await _fold_with_portrait(conn, chunks, catalog, primaries)
+    return folded, fold_pages(chunks, catalog)
+
+
+async def _fold_with_portrait(
+    conn: AsyncConnection,
+    chunks: list[EventChunk],
+    catalog: Catalog,
+    primaries: dict[str, Primaries],
+) -> Folded:
+    """:func:`fold` with the rows' exceptions, once the launches' users without a primary
+    platform and region were given theirs."""
+    for chunk in chunks:
+        if chunk.kind == "launch":
+            await assign(conn, primaries, chunk)
+    return fold(chunks, catalog, primaries)
 
 
 @dataclass
@@ -124,6 +148,9 @@ class _Rebuild:
     """Local cell number -> id of the cells stored so far."""
     seen: Seen = field(default_factory=Seen)
     events: int = 0
+    primaries: dict[str, Primaries] = field(default_factory=dict)
+    """The users' primary platforms and regions (kept across rebuilds, grown as ranges are
+    folded)."""
 
 
 async def _rebuild_range(
@@ -136,7 +163,7 @@ async def _rebuild_range(
 ) -> None:
     """Fold the events of one range of days, after every range before it, and write its rows."""
     chunks = await read_events(conn, catalog, after=0, upto=upto, days=days)
-    folded = fold(chunks, catalog)
+    folded = await _fold_with_portrait(conn, chunks, catalog, rebuild.primaries)
     rebuild.seen.follow(folded)
     await write_rebuild(conn, catalog, folded, counter, rebuild.ids)
     rebuild.events += folded.events
@@ -152,7 +179,7 @@ async def _rebuild(
     in ascending order; returns the number of events."""
     ranges = day_ranges(await day_counts(conn, after=0, upto=upto), REBUILD_CHUNK_EVENTS)
     await register_pages(conn, 0, upto, None)
-    rebuild = _Rebuild()
+    rebuild = _Rebuild(primaries=await read_primaries(conn))
     await counter.ready(conn)
     counter.index()  # millions of rows to count per source
     for days in ranges:
@@ -186,11 +213,16 @@ async def _apply(
     await write_changes(conn, states, counter)
 
 
+async def _pending(conn: AsyncConnection, name: str) -> bool:
+    """Whether a migration left the backfill ``name`` to do (:data:`rollup_pending`)."""
+    found = select(rollup_pending.c.name).where(rollup_pending.c.name == name)
+    return (await conn.execute(found)).first() is not None
+
+
 async def _backfill_pages(conn: AsyncConnection, catalog: Catalog, upto: int) -> None:
     """Pages of the events up to batch ``upto`` when the migration that added the page report
     left them to do (a range of days at a time, as a rebuild); a no-op otherwise."""
-    pending = select(rollup_pending.c.name).where(rollup_pending.c.name == PAGES_BACKFILL)
-    if (await conn.execute(pending)).first() is None:
+    if not await _pending(conn, PAGES_BACKFILL):
         return
     await register_pages(conn, 0, upto, None)
     counts = await day_counts(conn, after=0, upto=upto)
@@ -212,8 +244,14 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
     catalog = await load_catalog(conn)
     # Once raw days were dropped, a full rebuild derives every coarse cell from the fine
     # cells (which keep those days) instead of reading raw events.
+    # Rollups built before the portrait existed are rebuilt once (migration 0015).
+    portrait_due = await _pending(conn, PORTRAIT_BACKFILL)
+    full = full or portrait_due
     derive_all = full and previous is not None and await horizon(conn) is not None
     rebuild = (full and not derive_all) or previous is None
+    if portrait_due and derive_all:  # the raw days are gone: what remains is UNKNOWN
+        await give_unknown(conn, await read_primaries(conn))
+        await conn.execute(delete(rollup_pending).where(rollup_pending.c.name == PORTRAIT_BACKFILL))
     after = 0 if rebuild or previous is None else previous.max_batch_id
     recorded = await recorded_catalog(conn)
     # Sources first: every row written below counts its new users per source with them.

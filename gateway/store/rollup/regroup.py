@@ -19,9 +19,9 @@ It returns what it changed (a :class:`Change`), which is how the corrected cell 
 Example (a cell of members ``f`` and ``g``, both holding user 7 on day 1; ``f`` leaves it):
 
     >>> from pyroaring import BitMap
-    >>> f = Stored({1: ([1, 0, 0, 0, 0], BitMap([7]).serialize())})
-    >>> g = Stored({1: ([1, 0, 0, 0, 0], BitMap([7, 9]).serialize()),
-    ...             2: ([1, 0, 0, 0, 0], BitMap([8]).serialize())})
+    >>> f = Stored({1: ([1, 0, 0, 0, 0], BitMap([7]).serialize(), (None, None))})
+    >>> g = Stored({1: ([1, 0, 0, 0, 0], BitMap([7, 9]).serialize(), (None, None)),
+    ...             2: ([1, 0, 0, 0, 0], BitMap([8]).serialize(), (None, None))})
     >>> cell = CellState(lifetime=BitMap([7, 8, 9]), days={
     ...     1: DayState(sums=[2, 0, 0, 0, 0], active=BitMap([7, 9]), new=BitMap([7, 9])),
     ...     2: DayState(sums=[1, 0, 0, 0, 0], active=BitMap([8]), new=BitMap([8]))})
@@ -38,6 +38,7 @@ from typing import Protocol
 
 from pyroaring import BitMap
 
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, correct, portrait_of
 from gateway.store.rollup.fold import SUMS
 from gateway.store.rollup.state import CellState, DayState
 
@@ -45,13 +46,27 @@ EMPTY = BitMap()
 """Shared empty bitmap (never modified)."""
 
 
+StoredRow = tuple[Sequence[int], bytes | None, Sequence[bytes | None]]
+"""A stored day as read: its totals, serialized active bitmap and serialized exceptions of each
+portrait dimension."""
+
+
 @dataclass
 class Stored:
-    """A stored cell's days as read: each day's totals and serialized active bitmap,
+    """A stored cell's days as read: each day's totals, serialized active bitmap and exceptions,
     deserialized only when a day's users are asked for."""
 
-    rows: dict[int, tuple[Sequence[int], bytes | None]] = field(default_factory=dict)
+    rows: dict[int, StoredRow] = field(default_factory=dict)
     _cache: dict[int, BitMap] = field(default_factory=dict)
+    _portraits: dict[int, Portrait] = field(default_factory=dict)
+
+    def portrait(self, day: int) -> Portrait:
+        """See :class:`CellContent` (made once, on first use)."""
+        found = self._portraits.get(day)
+        if found is None:
+            row = self.rows.get(day)
+            found = self._portraits[day] = NO_PORTRAIT if row is None else portrait_of(row[2])
+        return found
 
     def days(self) -> Iterable[int]:
         """See :class:`CellContent`."""
@@ -84,6 +99,8 @@ class DayChange:
     """Users the day holds and did not."""
     existed: bool
     """Whether the day was stored before."""
+    touched: BitMap = field(default_factory=BitMap)
+    """Users whose exceptions (:mod:`~gateway.metrics.portrait`) the day may have changed."""
 
 
 @dataclass
@@ -117,6 +134,13 @@ class Member(Protocol):
     def present(self, day: int) -> bool:
         """Whether it contributes a row for ``day`` now."""
 
+    def portrait(self, day: int) -> Portrait:
+        """The exceptions of ``day`` it contributes now."""
+
+    def touched(self, day: int) -> BitMap:
+        """The users of ``day`` whose exceptions it contributes may have changed while the
+        users it holds did not."""
+
 
 class CellContent(Protocol):
     """A member's days: what a :class:`Stored` or a state in memory answers."""
@@ -129,6 +153,9 @@ class CellContent(Protocol):
 
     def active(self, day: int) -> BitMap:
         """The active users of ``day`` (never modified by the caller)."""
+
+    def portrait(self, day: int) -> Portrait:
+        """The exceptions of ``day``."""
 
 
 @dataclass
@@ -147,6 +174,10 @@ class InMemory:
     def active(self, day: int) -> BitMap:
         row = self.state.days.get(day)
         return EMPTY if row is None else row.active
+
+    def portrait(self, day: int) -> Portrait:
+        row = self.state.days.get(day)
+        return NO_PORTRAIT if row is None else row.portrait
 
 
 @dataclass
@@ -174,6 +205,12 @@ class Left:
     def present(self, day: int) -> bool:
         return False
 
+    def portrait(self, day: int) -> Portrait:
+        return NO_PORTRAIT
+
+    def touched(self, day: int) -> BitMap:
+        return EMPTY
+
 
 @dataclass
 class Joined:
@@ -198,6 +235,12 @@ class Joined:
 
     def present(self, day: int) -> bool:
         return self.content.sums(day) is not None
+
+    def portrait(self, day: int) -> Portrait:
+        return self.content.portrait(day)
+
+    def touched(self, day: int) -> BitMap:
+        return EMPTY
 
 
 @dataclass
@@ -230,6 +273,14 @@ class Corrected:
     def present(self, day: int) -> bool:
         return day in self.state.days
 
+    def portrait(self, day: int) -> Portrait:
+        row = self.state.days.get(day)
+        return NO_PORTRAIT if row is None else row.portrait
+
+    def touched(self, day: int) -> BitMap:
+        found = self.change.days.get(day)
+        return EMPTY if found is None else found.touched
+
 
 @dataclass
 class Before:
@@ -256,6 +307,11 @@ class Before:
         found, row = self.change.days.get(day), self.state.days.get(day)
         now = EMPTY if row is None else row.active
         return now if found is None else (now - found.gained) | found.lost
+
+    def portrait(self, day: int) -> Portrait:
+        """Not kept (a member's content before its correction only ever leaves a cell, and a
+        member that left contributes no exceptions)."""
+        return NO_PORTRAIT
 
 
 def _union(parts: Sequence[BitMap]) -> BitMap:
@@ -312,12 +368,57 @@ def regroup(cell: CellState, changed: Sequence[Member], keep: Sequence[CellConte
         row.sums = [a + b for a, b in zip(row.sums, delta, strict=True)]
         row.active -= gone
         row.active |= gained
+        suspects = _touched(day, row.portrait, changed)
+        row.portrait = _portrait(day, row, suspects, changed, keep)
         moved |= gone
         moved |= gained
-        out.days[day] = DayChange(delta, gone, gained, existed=existed)
+        out.days[day] = DayChange(delta, gone, gained, existed=existed, touched=suspects)
         cell.changed.add(day)
     _first_days(cell, moved, out)
     return out
+
+
+def _exceptional(portrait: Portrait, among: BitMap) -> BitMap:
+    """The users of ``among`` with a launch off their primary in any dimension of ``portrait``."""
+    return _union([among & found.users for found in portrait if found is not None])
+
+
+def _touched(day: int, portrait: Portrait, changed: Sequence[Member]) -> BitMap:
+    """The users of a corrected day whose exceptions may change: those a changed member
+    gained or lost, or changed the exceptions of, with exceptions in the day before or in
+    that member now (anyone else launched on their primaries only, before and after)."""
+    out, everyone = BitMap(), BitMap()
+    for member in changed:
+        moved = member.lost(day) | member.gained(day)
+        if moved:
+            everyone |= moved
+            out |= _exceptional(member.portrait(day), moved)
+        out |= member.touched(day)
+    if everyone and any(found is not None for found in portrait):
+        out |= _exceptional(portrait, everyone)
+    return out
+
+
+def _portrait(
+    day: int, row: DayState, touched: BitMap, changed: Sequence[Member], keep: Sequence[CellContent]
+) -> Portrait:
+    """A corrected day's exceptions: those of ``touched`` users found again from the members
+    holding them now (:func:`~gateway.metrics.portrait.correct`), everyone else's kept."""
+    if not touched:
+        return row.portrait
+    parts: list[tuple[BitMap, Portrait]] = []
+    holding: list[tuple[BitMap, Member | CellContent]]
+    holding = [(m.holds(day), m) for m in changed if m.present(day)]
+    holding += [(part.active(day), part) for part in keep if part.sums(day) is not None]
+    for active, member in holding:
+        seen = active & touched  # a member's exceptions are read only when it holds one of them
+        if seen:
+            parts.append((seen, member.portrait(day)))
+    found = tuple(
+        correct(old, touched, row.active, [(active, portrait[i]) for active, portrait in parts])
+        for i, old in enumerate(row.portrait)
+    )
+    return found if any(part is not None for part in found) else NO_PORTRAIT
 
 
 def _first_days(cell: CellState, moved: BitMap, out: Change) -> None:

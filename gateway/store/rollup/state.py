@@ -16,10 +16,12 @@ refresh loads exactly those (plus ``lifetime``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pyroaring import BitMap
 
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, merge, portrait_of, stored
 from gateway.store.rollup.fold import SUMS, DayDelta
 
 
@@ -33,6 +35,26 @@ class DayState:
     new_sources: str | None = None
     """The stored per-source counts of ``new`` (source cells only, see
     :mod:`~gateway.store.rollup.source_counts`), as loaded."""
+    stored_portrait: Sequence[bytes | None] = ()
+    """The day's exception columns as loaded, read only when :attr:`portrait` is first used."""
+    _portrait: Portrait | None = field(default=None, repr=False)
+
+    @property
+    def portrait(self) -> Portrait:
+        """The day's exceptions of each portrait dimension (:mod:`~gateway.metrics.portrait`)."""
+        if self._portrait is None:
+            self._portrait = portrait_of(self.stored_portrait)
+        return self._portrait
+
+    @portrait.setter
+    def portrait(self, value: Portrait) -> None:
+        self._portrait = value
+
+    def portrait_columns(self) -> Sequence[bytes | None]:
+        """The exception columns to store: as loaded while :attr:`portrait` was not used."""
+        if self._portrait is None:
+            return self.stored_portrait or (None,) * len(NO_PORTRAIT)
+        return [stored(found) for found in self._portrait]
 
 
 @dataclass
@@ -85,6 +107,11 @@ def apply_delta(state: CellState, delta: dict[int, DayDelta]) -> None:
         row.sums = [a + b for a, b in zip(row.sums, change.sums, strict=True)]
         if change.active is None:
             continue
+        if any(change.portrait) or any(row.portrait):
+            row.portrait = tuple(
+                merge(row.active, mine, change.active, other)
+                for mine, other in zip(row.portrait, change.portrait, strict=True)
+            )
         row.active |= change.active
         seen = change.active & state.lifetime
         if seen and last_new is not None and last_new > day:

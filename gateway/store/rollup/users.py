@@ -14,13 +14,12 @@ Python work is one roaring bitmap per run, built from a slice of a uint32 buffer
 
 from __future__ import annotations
 
-from array import array
-from dataclasses import dataclass
-from itertools import pairwise
+from dataclasses import dataclass, field
 
 import numpy as np
 from pyroaring import BitMap
 
+from gateway.metrics.arrays import bitmaps, dense, distinct_sorted, runs
 from gateway.store.rollup.events import Int64s
 
 LIMIT = 1 << 62
@@ -44,42 +43,46 @@ class SlotUsers:
     new_keys: Int64s
     new: list[BitMap]
     lifetime: dict[int, BitMap]
+    only: list[tuple[Int64s, list[BitMap]]] = field(default_factory=list)
+    """With launch flags, per portrait dimension: packed (cell, day) of each run with users
+    whose launches there were all off their primary, and those users' bitmap."""
 
 
-def runs(keys: Int64s) -> Int64s:
-    """Start offsets of the runs of equal values in sorted ``keys``."""
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-
-
-def bitmaps(users: Int64s, starts: Int64s) -> list[BitMap]:
-    """One bitmap per run of ``users`` (runs begin at ``starts``)."""
-    buffer = array("I", users.astype(np.uint32).tobytes())
-    bounds = np.append(starts, len(users)).tolist()
-    return [BitMap(buffer[a:b]) for a, b in pairwise(bounds)]
+FLAG_BITS = 2
+"""Launch flags: bit ``d`` set when the launch is off its user's primary in dimension ``d``."""
 
 
 def _dense_uids(uids: Int64s) -> tuple[Int64s, Int64s]:
     """(codes, values): uids renumbered 0..k-1 when the packed keys would overflow."""
-    values, codes = np.unique(uids, return_inverse=True)
-    return codes.reshape(-1).astype(np.int64), values.astype(np.int64)
+    codes, values = dense(uids)
+    return codes, values.astype(np.int64)
 
 
-def _distinct_sorted(keys: Int64s) -> Int64s:
-    # np.sort + run starts: much faster than np.unique (which hashes) on millions of keys.
-    ordered = np.sort(keys)
-    return ordered[runs(ordered)]
-
-
-def slot_users(cd: Int64s, uids: Int64s, span: int) -> SlotUsers:
-    """User sets from launches given as packed (cell, day) = ``cell * span + day`` and uid."""
+def slot_users(cd: Int64s, uids: Int64s, span: int, flags: Int64s | None = None) -> SlotUsers:
+    """User sets from launches given as packed (cell, day) = ``cell * span + day`` and uid;
+    with each launch's ``flags`` (:data:`FLAG_BITS`), the users only off their primary too."""
     values: Int64s | None = None
     width = int(uids.max()) + 1 if len(uids) else 1
-    if (int(cd.max()) // span + 1 if len(cd) else 1) * span * width >= LIMIT:
+    scale = 1 << FLAG_BITS if flags is not None else 1
+    if (int(cd.max()) // span + 1 if len(cd) else 1) * span * width * scale >= LIMIT:
         uids, values = _dense_uids(uids)
         width = len(values)
-    keys = _distinct_sorted(cd * width + uids)  # (cell, day, uid)
+
+    def users(some: Int64s) -> Int64s:
+        return some if values is None else values[some]
+
+    only: list[tuple[Int64s, list[BitMap]]] = []
+    if flags is None:
+        keys = distinct_sorted(cd * width + uids)  # (cell, day, uid)
+    else:  # (cell, day, uid, flags): a (cell, day, uid) run holds its launches' distinct flags
+        flagged = distinct_sorted((cd * width + uids) * scale + flags)
+        starts = runs(flagged >> FLAG_BITS)
+        keys = flagged[starts] >> FLAG_BITS
+        for bit in range(FLAG_BITS):
+            all_off = np.minimum.reduceat((flagged >> bit) & 1, starts) == 1
+            lone = keys[all_off]
+            lone_cd, lone_starts = lone // width, runs(lone // width)
+            only.append((lone_cd[lone_starts], bitmaps(users(lone % width), lone_starts)))
     cd, codes = keys // width, keys % width
     active_starts = runs(cd)
     by_user = np.sort(((cd // span) * width + codes) * span + cd % span)  # (cell, uid, day)
@@ -90,10 +93,6 @@ def slot_users(cd: Int64s, uids: Int64s, span: int) -> SlotUsers:
     new = np.sort((cells * span + first_day) * width + pair_codes)  # (cell, first day, uid)
     new_cd = new // width
     new_starts, cell_starts = runs(new_cd), runs(cells)
-
-    def users(some: Int64s) -> Int64s:
-        return some if values is None else values[some]
-
     return SlotUsers(
         active_keys=cd[active_starts],
         active=bitmaps(users(codes), active_starts),
@@ -102,4 +101,5 @@ def slot_users(cd: Int64s, uids: Int64s, span: int) -> SlotUsers:
         lifetime=dict(
             zip(cells[cell_starts].tolist(), bitmaps(users(pair_codes), cell_starts), strict=True)
         ),
+        only=only,
     )

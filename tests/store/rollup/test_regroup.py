@@ -58,7 +58,10 @@ def union(parts: Sequence[Content]) -> CellState:
 
 def stored(content: Content) -> Stored:
     return Stored(
-        {day: (sums, BitMap(users).serialize()) for day, (sums, users) in content.items()}
+        {
+            day: (sums, BitMap(users).serialize(), (None, None))
+            for day, (sums, users) in content.items()
+        }
     )
 
 

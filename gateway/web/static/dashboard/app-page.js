@@ -1,16 +1,16 @@
 /**
  * A target app's details page (seed "Dashboard", target app details): real-time status counts,
  * the four performance cards whose trend is charted when clicked, retention, the four
- * breakdowns as distribution charts with share and change, and the app's mini programs (each
- * opens its page).
+ * breakdowns and the portrait (users by platform and region) as distribution charts with share
+ * and change, and the app's mini programs (each opens its page).
  */
 
-import {chartBox, distributionChart, swatch} from './charts.js';
+import {breakdownSection} from './breakdowns.js';
 import {Answered, hiddenNote, metricCard, metricCell, moreNote, performanceSection,
   viewButton} from './cards.js';
 import {h, section, table} from './dom.js';
-import {deltaBadge, enumLabel, formatShare, formatValue, slugLabel} from './format.js';
-import {BREAKDOWNS, STATUS_COUNTS} from './queries.js';
+import {enumLabel} from './format.js';
+import {BREAKDOWNS, PORTRAIT, STATUS_COUNTS} from './queries.js';
 import {retentionSection} from './retention.js';
 
 function statusCounts(counts) {
@@ -20,37 +20,8 @@ function statusCounts(counts) {
       metricCard({field: status.field, label: status.label, unit: 'count'}, {value: counts[status.field]}))));
 }
 
-function breakdownRow(item, index, unit) {
-  return h('tr', {dataset: {key: item.key}},
-    h('th', {scope: 'row'}, h('span', {class: 'swatch', style: `background:${swatch(index)}`,
-      'aria-hidden': 'true'}), slugLabel(item.key)),
-    h('td', {}, h('span', {class: 'num'}, formatShare(item.share)), ' ',
-      deltaBadge(item.shareChange, 'points')),
-    h('td', {}, h('span', {class: 'num', dataset: {value: String(item.count)}},
-      formatValue('count', item.count)), ' ', deltaBadge(item.countChange, 'count')));
-}
-
-function breakdown(spec, data) {
-  const {box, canvas} = chartBox(`${spec.label}: share of each ${spec.item.toLowerCase()}`, 'chart donut');
-  const rows = data.items.map((item, i) => breakdownRow(item, i, spec.unit));
-  const result = h('section', {class: 'panel breakdown-card', id: spec.field,
-    'aria-labelledby': `${spec.field}-title`},
-  h('h3', {id: `${spec.field}-title`}, spec.label),
-  h('p', {class: 'total'}, `${spec.total}: `,
-    h('strong', {dataset: {value: String(data.total)}}, formatValue('count', data.total)), ' ',
-    deltaBadge(data.total - data.previousTotal, 'count')),
-  data.items.length ? box : h('p', {class: 'empty'}, 'No data in this range.'),
-  table(spec.label, [spec.item, 'Share', spec.unit], rows, {class: 'breakdown'}));
-  if (data.items.length) distributionChart(canvas, data.items);
-  return result;
-}
-
 function breakdowns(answer) {
-  const shown = BREAKDOWNS.filter((spec) => answer.shows(spec.field));
-  answer.noteHidden(BREAKDOWNS);
-  if (!shown.length) return null;
-  return section('breakdowns', 'Proportion breakdown', h('div', {class: 'breakdown-grid'},
-    shown.map((spec) => breakdown(spec, answer.entity[spec.field]))));
+  return breakdownSection(answer, [...BREAKDOWNS, ...PORTRAIT], 'breakdowns', 'Proportion breakdown');
 }
 
 function miniProgramRow(program, users, onOpen) {

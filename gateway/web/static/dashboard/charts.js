@@ -87,12 +87,13 @@ export function sparkline(canvas, points) {
  * A distribution (doughnut) chart of breakdown items.
  * @param {HTMLCanvasElement} canvas
  * @param {Array<{key: string, count: number, share: number}>} items
+ * @param {function(string): string} label The words of an item's key.
  */
-export function distributionChart(canvas, items) {
+export function distributionChart(canvas, items, label = slugLabel) {
   return draw(canvas, {
     type: 'doughnut',
     data: {
-      labels: items.map((item) => slugLabel(item.key)),
+      labels: items.map((item) => label(item.key)),
       datasets: [{data: items.map((item) => item.count),
         backgroundColor: items.map((_, i) => PALETTE[i % PALETTE.length])}],
     },

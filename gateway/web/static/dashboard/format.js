@@ -90,6 +90,36 @@ export function slugLabel(slug) {
   return words ? words[0].toUpperCase() + words.slice(1) : slug;
 }
 
+const PLATFORMS = {IOS: 'iOS', ANDROID: 'Android', HARMONYOS: 'HarmonyOS', WEB: 'Web',
+  WINDOWS: 'Windows', MACOS: 'macOS', OTHER: 'Other', UNKNOWN: 'Unknown'};
+const REGIONS = new Intl.DisplayNames(['en'], {type: 'region', fallback: 'code'});
+
+/**
+ * A platform of usersByPlatform as its name, e.g. "IOS" is "iOS".
+ * @param {string} key
+ * @returns {string}
+ */
+export function platformLabel(key) {
+  return PLATFORMS[key] ?? key;
+}
+
+/**
+ * A region of usersByRegion (ISO 3166-1 alpha-2) as the country's name with its code, e.g.
+ * "DE" is "Germany (DE)"; UNKNOWN (launches sent without one) is "Unknown".
+ * @param {string} key
+ * @returns {string}
+ */
+export function regionLabel(key) {
+  if (key === 'UNKNOWN') return 'Unknown';
+  let name = key;
+  try {
+    name = REGIONS.of(key);
+  } catch {
+    return key;
+  }
+  return name === key ? key : `${name} (${key})`;
+}
+
 /**
  * An enum value or slug as words, "—" when null, e.g. "FULL_RELEASE" is "Full release".
  * @param {?string} value

@@ -1,13 +1,15 @@
 /**
  * A mini program's page, reached from its target app's list (`#/apps/<app>/mini-programs/<id>`)
  * and counted in that app only: the four performance cards whose trend is charted when
- * clicked, retention, and the top pages, sortable by each PageOrder field.
+ * clicked, retention, the audience portrait (users by platform and region), and the top pages,
+ * sortable by each PageOrder field.
  */
 
 import {Answered, hiddenNote, moreNote, performanceSection} from './cards.js';
 import {h, section, table} from './dom.js';
 import {enumLabel, formatValue} from './format.js';
 import {PAGE_COLUMNS} from './queries.js';
+import {portraitSection} from './breakdowns.js';
 import {retentionSection} from './retention.js';
 
 const ARIA_SORT = {ASC: 'ascending', DESC: 'descending'};
@@ -67,6 +69,7 @@ export function renderMiniProgram(root, app, hidden, filters, actions) {
     performanceSection(answer, filters.metric, actions.selectMetric),
     answer.part('retention', 'Retention',
       (retention) => retentionSection(retention, filters, actions.setRetention)),
+    portraitSection(answer),
     answer.part('pages', 'Top pages', (pages) => topPages(pages, filters.pageOrder, actions.sortPages)),
   ];
   parts.splice(3, 0, hiddenNote(answer.missing));

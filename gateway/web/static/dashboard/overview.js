@@ -1,6 +1,7 @@
 /**
  * The data overview of a workspace (seeds: "Data overview" and the Dashboard's merchant
- * onboarding and target apps): metric cards, retention, merchant onboarding charts, and the
+ * onboarding and target apps): metric cards, retention, the audience portrait (users by
+ * platform and region), merchant onboarding charts, and the
  * target apps ranked by users or mini program count with change indicators and trend lines.
  */
 
@@ -8,6 +9,7 @@ import {chartBox, lineChart, sparkline} from './charts.js';
 import {Answered, hiddenNote, metricCard, metricCell, moreNote, viewButton} from './cards.js';
 import {h, radioGroup, section, table} from './dom.js';
 import {OVERVIEW_CARDS} from './queries.js';
+import {portraitSection} from './breakdowns.js';
 import {retentionSection} from './retention.js';
 
 const MERCHANT_SERIES = [
@@ -109,6 +111,7 @@ export function renderOverview(root, workspace, hidden, filters, actions) {
   parts.push(
     answer.part('retention', 'Retention',
       (retention) => retentionSection(retention, filters, actions.setRetention)),
+    portraitSection(answer),
     answer.part('merchantOnboarding', 'Merchant onboarding', onboarding),
     answer.part('targetApps', 'Target apps', (list) => targetApps(list, filters, actions)));
   parts.splice(1, 0, hiddenNote(answer.missing));

@@ -40,6 +40,20 @@ export const BREAKDOWNS = [
     item: 'Category', unit: 'Users', args: 'timeRange: $range, type: $type, dataType: $dataType'},
 ];
 
+/** The audience portrait (SPEC "Audience"): `dimension` names the keys' kind. */
+export const PORTRAIT = [
+  {field: 'usersByPlatform', label: 'Users by platform', total: 'Active users', item: 'Platform',
+    unit: 'Users', dimension: 'platform'},
+  {field: 'usersByRegion', label: 'Users by region', total: 'Active users', item: 'Region',
+    unit: 'Users', dimension: 'region'},
+];
+
+/** The portrait fields the caller may read, with the level's arguments `args`. */
+function portrait(can, args) {
+  return PORTRAIT.filter((spec) => can(spec.field))
+    .map((spec) => `    ${spec.field}(${args}) { ...BreakdownFields }`);
+}
+
 /** Who a retention cohort holds (RetentionCohortKind). */
 export const RETENTION_COHORTS = [
   {value: 'NEW_USERS', label: 'New users', note: 'users whose first launch falls in the cohort\'s bucket'},
@@ -187,8 +201,8 @@ function targetApps(access) {
 }
 
 /**
- * The data overview of a workspace: cards, MAU, mini program counts, merchant onboarding and
- * the target apps ranked by users or mini program count.
+ * The data overview of a workspace: cards, MAU, mini program counts, retention, the portrait,
+ * merchant onboarding and the target apps ranked by users or mini program count.
  * @param {Access} access
  * @param {Object} filters {workspace, range, from, to, type, dataType, order, month}
  */
@@ -207,6 +221,7 @@ export function overviewView(access, filters) {
   }
   if (can('availableMiniPrograms')) lines.push('    availableMiniPrograms(type: $type)');
   if (can('retention')) lines.push(retention(FILTER_ARGS));
+  lines.push(...portrait(can, EVENT_ARGS));
   if (can('merchantOnboarding')) {
     lines.push('    merchantOnboarding(timeRange: $range) {',
       '      newMerchants { ...MerchantCountFields }', '      totalMerchants { ...MerchantCountFields }',
@@ -237,7 +252,7 @@ function miniPrograms(access) {
 
 /**
  * A target app's details page: status counts, the four performance metrics with their daily
- * series, retention, the four breakdowns and the app's mini programs.
+ * series, retention, the four breakdowns and the portrait, and the app's mini programs.
  * @param {Access} access
  * @param {Object} filters {app, range, from, to, type, dataType, category}
  */
@@ -254,6 +269,7 @@ export function appView(access, filters) {
   for (const breakdown of BREAKDOWNS) {
     if (can(breakdown.field)) lines.push(`    ${breakdown.field}(${breakdown.args}) { ...BreakdownFields }`);
   }
+  lines.push(...portrait(can, `${EVENT_ARGS}, ${category}`));
   lines.push(...miniPrograms(access), '  }', SNAPSHOT);
   const values = {...filters, ...retentionValues(filters), range: timeRange(filters),
     category: filters.category || null};
@@ -262,7 +278,7 @@ export function appView(access, filters) {
 
 /**
  * A mini program's page, reached through its target app (so every number is the app's):
- * the four performance metrics, retention and the top pages. The type and category filters
+ * the four performance metrics, retention, the portrait and the top pages. The type and category filters
  * do not apply (the page is one mini program).
  * @param {Access} access
  * @param {Object} filters {app, program, range, from, to, dataType, granularity, cohort,
@@ -273,6 +289,7 @@ export function miniProgramView(access, filters) {
   const fields = ['    id', '    name', '    type', '    category', '    status',
     ...performance(can, 'timeRange: $range, dataType: $dataType')];
   if (can('retention')) fields.push(retention('dataType: $dataType'));
+  fields.push(...portrait(can, 'timeRange: $range, dataType: $dataType'));
   if (can('pages')) {
     fields.push(`    pages(timeRange: $range, dataType: $dataType, orderBy: $pageOrder, first: ${TOP_PAGES}) {`,
       '      totalCount', `      nodes { ${PAGE_COLUMNS.map((c) => c.field).join(' ')} }`, '    }');
