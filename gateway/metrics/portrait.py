@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from pyroaring import BitMap
 
-from gateway.metrics.arrays import bitmaps, dense, distinct_sorted, runs
+from gateway.metrics.arrays import bitmaps, distinct, distinct_sorted, runs
 from gateway.metrics.breakdown import Breakdown, ShareBase, breakdown
 
 Int64s = npt.NDArray[np.int64]
@@ -348,6 +348,24 @@ def exceptions_from(
     return {key: Exceptions(values, lone.get(key)) for key, values in found.items()}
 
 
+def lone_runs(
+    flagged: Int64s, bits: int, width: int
+) -> tuple[Int64s, list[tuple[Int64s, Int64s, Int64s]]]:
+    """Of the sorted distinct ``(key * width + user) << bits | flags`` of some launches (flag bit
+    ``d`` set when a launch is off its user's primary in dimension ``d``): the distinct
+    ``key * width + user``, and per bit the users all of whose launches under a key have it,
+    as the keys, the users and where each key's run of users starts."""
+    starts = runs(flagged >> bits)
+    pairs = flagged[starts] >> bits
+    out = []
+    for bit in range(bits):
+        lone = pairs[np.minimum.reduceat((flagged >> bit) & 1, starts) == 1]
+        lone_keys = lone // width
+        lone_starts = runs(lone_keys)
+        out.append((lone_keys[lone_starts], lone % width, lone_starts))
+    return pairs, out
+
+
 def only_users(keys: Int64s, users: Int64s, off: npt.NDArray[np.bool_]) -> Groups:
     """Per key, the users whose launches there were all off their primary (``off``): the
     distinct (key, user, off) sorted, a (key, user) whose only flag is ``off`` is one."""
@@ -356,17 +374,14 @@ def only_users(keys: Int64s, users: Int64s, off: npt.NDArray[np.bool_]) -> Group
     key_values: Int64s | None = None
     user_values: Int64s | None = None
     if (int(keys.max()) + 1) * (int(users.max()) + 1) * 2 >= LIMIT:
-        keys, key_values = dense(keys)
-        users, user_values = dense(users)
+        key_values, keys = distinct(keys)
+        user_values, users = distinct(users)
     width = int(users.max()) + 1
-    flagged = distinct_sorted((keys * width + users) * 2 + off)
-    starts = runs(flagged >> 1)
-    lone = flagged[starts][np.minimum.reduceat(flagged & 1, starts) == 1] >> 1
-    lone_keys = lone // width
-    lone_starts = runs(lone_keys)
-    lone_users = lone % width if user_values is None else user_values[lone % width]
-    found = lone_keys[lone_starts] if key_values is None else key_values[lone_keys[lone_starts]]
-    return found, bitmaps(lone_users, lone_starts)
+    _, [(found, lone, starts)] = lone_runs(
+        distinct_sorted((keys * width + users) * 2 + off), 1, width
+    )
+    lone_users = lone if user_values is None else user_values[lone]
+    return (found if key_values is None else key_values[found]), bitmaps(lone_users, starts)
 
 
 def exceptions_of_launches(

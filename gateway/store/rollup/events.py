@@ -51,6 +51,7 @@ from sqlalchemy import table as table_clause
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.domain import DataType
+from gateway.metrics.arrays import distinct
 from gateway.store.partitions import partition_days, partition_name
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.copyout import copy_int_columns
@@ -73,8 +74,6 @@ CHUNK_ROWS = 200_000
 """SQLite: rows converted from Python objects at a time (bounds their memory)."""
 Days = tuple[date, date]
 """A range of UTC days: the first one, and the one after the last (exclusive)."""
-DENSE_LIMIT = 1 << 24
-"""Largest key space :func:`distinct` maps with lookup tables (bytes: 9x this) instead of a sort."""
 
 
 @dataclass
@@ -273,24 +272,6 @@ def combos(catalog: Catalog, app: Int64s, mp: Int64s, dt: Int64s) -> Int64s:
         known = a > 0 and m > 0 and d > 0
         lookup[i] = catalog.combo(apps[a - 1], mps[m - 1], DATA_TYPES[d - 1]) if known else -1
     return lookup[inverse]
-
-
-def distinct(keys: Int64s) -> tuple[Int64s, Int64s]:
-    """Distinct non-negative ``keys`` ascending, and each key's position among them.
-
-    A presence table when the key space is small, else a sort (``np.unique`` hashes: slower).
-    """
-    top = int(keys.max()) + 1
-    if top > DENSE_LIMIT:
-        ordered = np.sort(keys)
-        unique = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-        return unique, np.searchsorted(unique, keys).astype(np.int64)
-    present = np.zeros(top, dtype=bool)
-    present[keys] = True
-    unique = np.flatnonzero(present)
-    position = np.zeros(top, dtype=np.int64)
-    position[unique] = np.arange(len(unique))
-    return unique.astype(np.int64), position[keys]
 
 
 def _values(kind: str, cols: dict[str, Int64s]) -> Int64s:

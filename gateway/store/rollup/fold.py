@@ -21,9 +21,10 @@ import numpy as np
 import numpy.typing as npt
 from pyroaring import BitMap
 
+from gateway.metrics.arrays import distinct
 from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_from, value_users
 from gateway.store.rollup.catalog import Catalog
-from gateway.store.rollup.events import EventChunk, Int64s, distinct
+from gateway.store.rollup.events import EventChunk, Int64s
 from gateway.store.rollup.primaries import DIMENSIONS, Primaries
 from gateway.store.rollup.users import SlotUsers, slot_users
 

@@ -21,7 +21,7 @@ from pyroaring import BitMap
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.metrics.arrays import bitmaps, distinct_sorted
+from gateway.metrics.arrays import bitmaps, distinct_sorted, runs
 from gateway.store.rollup.events import EventChunk, Int64s
 from gateway.store.rollup_tables import rollup_primaries
 from gateway.store.tables import users
@@ -118,7 +118,7 @@ def _earliest(launches: EventChunk, column: Int64s, without: np.ndarray) -> tupl
     uids, days, codes = launches.uid[without], launches.day[without], column[without]
     order = np.lexsort((codes, days, uids))
     uids, codes = uids[order], codes[order]
-    first = np.concatenate(([True], uids[1:] != uids[:-1])) if len(uids) else np.zeros(0, bool)
+    first = runs(uids)
     return uids[first], codes[first]
 
 

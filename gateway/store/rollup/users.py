@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from pyroaring import BitMap
 
-from gateway.metrics.arrays import bitmaps, dense, distinct_sorted, runs
+from gateway.metrics.arrays import bitmaps, distinct, distinct_sorted, runs
+from gateway.metrics.portrait import lone_runs
 from gateway.store.rollup.events import Int64s
 
 LIMIT = 1 << 62
@@ -52,12 +53,6 @@ FLAG_BITS = 2
 """Launch flags: bit ``d`` set when the launch is off its user's primary in dimension ``d``."""
 
 
-def _dense_uids(uids: Int64s) -> tuple[Int64s, Int64s]:
-    """(codes, values): uids renumbered 0..k-1 when the packed keys would overflow."""
-    codes, values = dense(uids)
-    return codes, values.astype(np.int64)
-
-
 def slot_users(cd: Int64s, uids: Int64s, span: int, flags: Int64s | None = None) -> SlotUsers:
     """User sets from launches given as packed (cell, day) = ``cell * span + day`` and uid;
     with each launch's ``flags`` (:data:`FLAG_BITS`), the users only off their primary too."""
@@ -65,7 +60,7 @@ def slot_users(cd: Int64s, uids: Int64s, span: int, flags: Int64s | None = None)
     width = int(uids.max()) + 1 if len(uids) else 1
     scale = 1 << FLAG_BITS if flags is not None else 1
     if (int(cd.max()) // span + 1 if len(cd) else 1) * span * width * scale >= LIMIT:
-        uids, values = _dense_uids(uids)
+        values, uids = distinct(uids)  # uids renumbered 0..k-1: the packed keys fit
         width = len(values)
 
     def users(some: Int64s) -> Int64s:
@@ -75,14 +70,10 @@ def slot_users(cd: Int64s, uids: Int64s, span: int, flags: Int64s | None = None)
     if flags is None:
         keys = distinct_sorted(cd * width + uids)  # (cell, day, uid)
     else:  # (cell, day, uid, flags): a (cell, day, uid) run holds its launches' distinct flags
-        flagged = distinct_sorted((cd * width + uids) * scale + flags)
-        starts = runs(flagged >> FLAG_BITS)
-        keys = flagged[starts] >> FLAG_BITS
-        for bit in range(FLAG_BITS):
-            all_off = np.minimum.reduceat((flagged >> bit) & 1, starts) == 1
-            lone = keys[all_off]
-            lone_cd, lone_starts = lone // width, runs(lone // width)
-            only.append((lone_cd[lone_starts], bitmaps(users(lone % width), lone_starts)))
+        keys, lone = lone_runs(
+            distinct_sorted((cd * width + uids) * scale + flags), FLAG_BITS, width
+        )
+        only = [(cds, bitmaps(users(held), starts)) for cds, held, starts in lone]
     cd, codes = keys // width, keys % width
     active_starts = runs(cd)
     by_user = np.sort(((cd // span) * width + codes) * span + cd % span)  # (cell, uid, day)

@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from gateway.store.rollup import events as events_module
+from gateway.metrics import arrays as arrays_module
 from gateway.store.rollup import users as users_module
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, combos
@@ -72,7 +72,7 @@ def test_fold_equals_a_per_event_fold(
     if rare_paths:
         # Packed keys that would overflow (uids renumbered) and sorted distinct combo keys.
         monkeypatch.setattr(users_module, "LIMIT", 1 << 20)
-        monkeypatch.setattr(events_module, "DENSE_LIMIT", 1)
+        monkeypatch.setattr(arrays_module, "DENSE_LIMIT", 1)
     catalog = _catalog()
     chunks = _chunks(catalog, seed, 300, big_uids=rare_paths)
     folded = fold(chunks, catalog)
