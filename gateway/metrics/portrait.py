@@ -28,8 +28,8 @@ only on 0):
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -37,111 +37,17 @@ from pyroaring import BitMap
 
 from gateway.metrics.arrays import bitmaps, distinct, distinct_sorted, runs
 from gateway.metrics.breakdown import Breakdown, ShareBase, breakdown
+from gateway.metrics.exceptions import (
+    VALUE_MASK,
+    Exceptions,
+    contains,
+    pack,
+    unite_pairs,
+    within,
+    without,
+)
 
 Int64s = npt.NDArray[np.int64]
-Off = dict[int, BitMap]
-"""Value -> the users with a launch on it that is not their primary (no empty bitmap)."""
-
-_HEADER = struct.Struct("<II")
-_ENTRY = struct.Struct("<II")
-
-
-class Exceptions:
-    """One dimension's exceptions of a (cell, day) (see the module docstring).
-
-    Attributes:
-        off: Value -> the users with a launch on that value that is not their primary.
-        only: The users with no launch on their primary that day.
-
-    Made from stored bytes (:meth:`deserialize`), it is read only when first used and written
-    back as the same bytes; its sets are not modified once it is handed on.
-    """
-
-    __slots__ = ("_off", "_only", "_raw", "_users")
-
-    def __init__(self, off: Off | None = None, only: BitMap | None = None) -> None:
-        self._off: Off | None = {} if off is None else {v: b for v, b in off.items() if b}
-        self._only: BitMap | None = BitMap() if only is None else only
-        self._raw: bytes | None = None
-        self._users: BitMap | None = None
-
-    @property
-    def off(self) -> Off:
-        """See the class docstring."""
-        if self._off is None:
-            self._load()
-        assert self._off is not None
-        return self._off
-
-    @property
-    def only(self) -> BitMap:
-        """See the class docstring."""
-        if self._only is None:
-            self._load()
-        assert self._only is not None
-        return self._only
-
-    @property
-    def users(self) -> BitMap:
-        """The users with a launch off their primary (those of ``off``; ``only`` is among them)."""
-        if self._users is None:
-            if self._raw is not None and self._off is None:  # read it alone
-                (size, _) = _HEADER.unpack_from(self._raw)
-                self._users = BitMap.deserialize(self._raw[_HEADER.size : _HEADER.size + size])
-            else:
-                self._users = _union(list(self.off.values()))
-        return self._users
-
-    @property
-    def raw(self) -> bytes | None:
-        """The stored bytes it was made from (None when made in memory)."""
-        return self._raw
-
-    def _load(self) -> None:
-        raw = self._raw
-        assert raw is not None
-        (skip, size) = _HEADER.unpack_from(raw)
-        start = _HEADER.size + skip
-        self._only = BitMap.deserialize(raw[start : start + size])
-        start += size
-        off: Off = {}
-        while start < len(raw):
-            value, size = _ENTRY.unpack_from(raw, start)
-            start += _ENTRY.size
-            off[value] = BitMap.deserialize(raw[start : start + size])
-            start += size
-        self._off = off
-
-    def __bool__(self) -> bool:
-        return bool(self.off) or bool(self.only)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Exceptions):
-            return NotImplemented
-        return self.off == other.off and self.only == other.only
-
-    def __repr__(self) -> str:
-        return f"Exceptions({self.off!r}, {self.only!r})"
-
-    def serialize(self) -> bytes:
-        """Stored form: the lengths of the bytes of :attr:`users` and ``only``, those two
-        bitmaps (:attr:`users` first, so that it can be read alone), then for each value of
-        ``off`` (ascending) the value, the length of its bitmap's bytes and the bitmap."""
-        if self._raw is not None:
-            return self._raw
-        users, only = self.users.serialize(), self.only.serialize()
-        parts = [_HEADER.pack(len(users), len(only)), users, only]
-        for value in sorted(self.off):
-            held = self.off[value].serialize()
-            parts += [_ENTRY.pack(value, len(held)), held]
-        return b"".join(parts)
-
-    @classmethod
-    def deserialize(cls, raw: bytes) -> Exceptions:
-        """Inverse of :meth:`serialize` (read on first use)."""
-        found = cls.__new__(cls)
-        found._raw, found._users, found._off, found._only = raw, None, None, None
-        return found
 
 
 def _union(parts: Sequence[BitMap]) -> BitMap:
@@ -151,38 +57,6 @@ def _union(parts: Sequence[BitMap]) -> BitMap:
     if not parts:
         return BitMap()
     return parts[0] if len(parts) == 1 else BitMap.union(*parts)
-
-
-def _unite_offs(offs: Sequence[Off]) -> Off:
-    """The users of each value over ``offs``."""
-    if len(offs) == 1:
-        return dict(offs[0])
-    if len(offs) == 2:  # a stored day and new launches: most values are in one of them only
-        out, other = dict(offs[0]), offs[1]
-        for value, users in other.items():
-            mine = out.get(value)
-            out[value] = users if mine is None else mine | users
-        return out
-    by_value: dict[int, list[BitMap]] = {}
-    for off in offs:
-        for value, users in off.items():
-            by_value.setdefault(value, []).append(users)
-    return {value: _union(users) for value, users in by_value.items()}
-
-
-def within(found: Exceptions | None, users: BitMap) -> Exceptions | None:
-    """The exceptions of ``users`` in ``found``."""
-    if found is None or not found.users.intersect(users):
-        return None
-    off = {v: inside for v, b in found.off.items() if (inside := b & users)}
-    return Exceptions(off, found.only & users) if off else None
-
-
-def without(found: Exceptions | None, users: BitMap) -> Exceptions | None:
-    """The exceptions of every user but ``users`` in ``found``."""
-    if found is None or not found.users.intersect(users):
-        return found
-    return Exceptions({v: b - users for v, b in found.off.items()}, found.only - users) or None
 
 
 def correct(
@@ -197,7 +71,7 @@ def correct(
     user's are kept, those of ``users`` are found again from the parts holding them."""
     if not users:
         return found
-    offs: list[Off] = []
+    pairs: list[Int64s] = []
     on = BitMap()
     for part_active, part in parts:
         seen = part_active & users
@@ -205,10 +79,10 @@ def correct(
             continue
         mine = within(part, seen)
         if mine is not None:
-            offs.append(mine.off)
+            pairs.append(mine.pairs)
             seen -= mine.only
         on |= seen
-    now = Exceptions(_unite_offs(offs), (active & users) - on) if offs else None
+    now = Exceptions.of_pairs(unite_pairs(pairs), (active & users) - on) if pairs else None
     if now == within(found, users):  # unchanged: kept as stored (not read, not rewritten)
         return found
     kept = without(found, users)
@@ -216,7 +90,7 @@ def correct(
         return now
     if now is None:
         return kept
-    return Exceptions(_unite_offs([kept.off, now.off]), kept.only | now.only)
+    return Exceptions.of_pairs(unite_pairs([kept.pairs, now.pairs]), kept.only | now.only)
 
 
 Portrait = tuple[Exceptions | None, ...]
@@ -259,12 +133,15 @@ def merge(
 ) -> Exceptions | None:
     """The exceptions of two parts disjoint in events, each with its active users: a user is
     off their primary in the whole when they are in one part and off there, and in the other
-    part not at all or off there too."""
+    part not at all or off there too. ``mine`` itself (its stored bytes kept) when ``other``
+    adds nothing to it."""
     if not mine and not other:
         return None
     a, b = mine or Exceptions(), other or Exceptions()
     only = (a.only - other_active) | (a.only & b.only) | (b.only - active)
-    return Exceptions(_unite_offs([a.off, b.off]), only)
+    if mine and contains(a.pairs, b.pairs):
+        return mine if only == a.only else Exceptions.of_pairs(a.pairs, only)
+    return Exceptions.of_pairs(unite_pairs([a.pairs, b.pairs]), only)
 
 
 def unite(parts: Sequence[tuple[BitMap, Exceptions | None]]) -> Exceptions | None:
@@ -274,17 +151,17 @@ def unite(parts: Sequence[tuple[BitMap, Exceptions | None]]) -> Exceptions | Non
     found = [(active, e) for active, e in parts if e]
     if not found:
         return None
-    off = _unite_offs([e.off for _, e in found])
+    pairs = unite_pairs([e.pairs for _, e in found])
     onlys = [e.only for _, e in found if e.only]
     if not onlys:
-        return Exceptions(off)
+        return Exceptions.of_pairs(pairs)
     candidates = _union(onlys)
     on = BitMap()
     for active, e in parts:
         seen = active & candidates
         if seen:
             on |= seen - e.only if e is not None else seen
-    return Exceptions(off, candidates - on)
+    return Exceptions.of_pairs(pairs, candidates - on)
 
 
 def count_values(
@@ -302,8 +179,9 @@ def count_values(
             held -= found.only.intersection_cardinality(members)
         if held:
             counts[value] = held
-    for value, off in found.off.items():
-        counts[value] = counts.get(value, 0) + len(off)
+    per_value = np.bincount(found.pairs & VALUE_MASK)  # pairs are distinct: one per user, value
+    for value in np.flatnonzero(per_value).tolist():
+        counts[value] = counts.get(value, 0) + int(per_value[value])
     return counts
 
 
@@ -314,38 +192,35 @@ Groups = tuple[Int64s, list[BitMap]]
 """Packed group keys ascending, and one user bitmap per group."""
 
 
-def value_users(keys: Int64s, users: Int64s, values: Int64s) -> tuple[Int64s, Int64s, list[BitMap]]:
-    """The distinct users of each (key, value) of launches off their users' primary: the keys
-    and values of the groups, ascending, and each group's users (by sorting, never hashing)."""
+def key_pairs(keys: Int64s, users: Int64s, values: Int64s) -> tuple[Int64s, list[Int64s]]:
+    """The distinct (user, value) pairs (:func:`~gateway.metrics.exceptions.pack`) of each
+    key's launches off their users' primary: the keys ascending, and each key's pairs ascending
+    (by sorting, never hashing)."""
     if not len(keys):
-        return keys, values, []
-    top_value, width = int(values.max()) + 1, int(users.max()) + 1
-    if (int(keys.max()) + 1) * top_value * width < LIMIT:
-        packed = distinct_sorted((keys * top_value + values) * width + users)
-        groups = packed // width
-        starts = runs(groups)
-        return (
-            groups[starts] // top_value,
-            groups[starts] % top_value,
-            bitmaps(packed % width, starts),
-        )
-    order = np.lexsort((users, values, keys))
-    keys, values, users = keys[order], values[order], users[order]
-    group = np.concatenate(([True], (keys[1:] != keys[:-1]) | (values[1:] != values[:-1])))
-    starts = np.flatnonzero(group)
-    return keys[starts], values[starts], bitmaps(users, starts)
+        return keys, []
+    pairs = pack(users, values)
+    width = int(pairs.max()) + 1
+    if (int(keys.max()) + 1) * width < LIMIT:
+        packed = distinct_sorted(keys * width + pairs)
+        keys, pairs = packed // width, packed % width
+    else:
+        order = np.lexsort((pairs, keys))
+        keys, pairs = keys[order], pairs[order]
+        keep = np.concatenate(([True], (keys[1:] != keys[:-1]) | (pairs[1:] != pairs[:-1])))
+        keys, pairs = keys[keep], pairs[keep]
+    starts = runs(keys)
+    bounds = np.append(starts, len(keys)).tolist()
+    return keys[starts], [pairs[a:b] for a, b in pairwise(bounds)]
 
 
-def exceptions_from(
-    only: Groups, off: tuple[Int64s, Int64s, list[BitMap]]
-) -> dict[int, Exceptions]:
+def exceptions_from(only: Groups, off: tuple[Int64s, list[Int64s]]) -> dict[int, Exceptions]:
     """Each key's exceptions from its groups: the users only off their primary per key
-    (:func:`only_users`), the users off it per (key, value) (:func:`value_users`)."""
-    found: dict[int, Off] = {}
-    for key, value, held in zip(off[0].tolist(), off[1].tolist(), off[2], strict=True):
-        found.setdefault(key, {})[value] = held
+    (:func:`only_users`), the pairs off it per key (:func:`key_pairs`)."""
     lone = dict(zip(only[0].tolist(), only[1], strict=True))
-    return {key: Exceptions(values, lone.get(key)) for key, values in found.items()}
+    return {
+        key: Exceptions.of_pairs(pairs, lone.get(key))
+        for key, pairs in zip(off[0].tolist(), off[1], strict=True)
+    }
 
 
 def lone_runs(
@@ -389,13 +264,13 @@ def exceptions_of_launches(
 ) -> dict[int, Exceptions]:
     """The exceptions of each group key (a packed (cell, day)) from its launches: each launch's
     user, value and the user's primary value. Only the keys with an exception are in the
-    result. (The fold computes the same from its own sort of the launches: :func:`value_users`
+    result. (The fold computes the same from its own sort of the launches: :func:`key_pairs`
     of the launches off a primary, and the users only off it found with the active users.)"""
     off = values != primaries
     if not off.any():
         return {}
     return exceptions_from(
-        only_users(keys, users, off), value_users(keys[off], users[off], values[off])
+        only_users(keys, users, off), key_pairs(keys[off], users[off], values[off])
     )
 
 

@@ -328,15 +328,31 @@ async def read_events(
 ) -> list[EventChunk]:
     """The events with ``after < batch_id <= upto`` (and dated within ``days`` if given), one
     chunk per kind."""
-    out = []
     partitions = await batch_partitions(conn, after, days)
-    for kind in EVENT_TABLES:
-        if conn.dialect.name == "postgresql":
-            cols = await _pg_columns(conn, kind, catalog, after, upto, days, partitions)
-        else:
-            cols = await _sqlite_columns(conn, kind, catalog, after, upto, days)
-        out.append(_chunk(kind, cols, catalog))
-    return out
+    return [
+        await read_kind(conn, catalog, kind, after=after, upto=upto, days=days,
+                        partitions=partitions)
+        for kind in EVENT_TABLES
+    ]  # fmt: skip
+
+
+async def read_kind(
+    conn: AsyncConnection,
+    catalog: Catalog,
+    kind: str,
+    *,
+    after: int,
+    upto: int,
+    days: Days | None,
+    partitions: Sequence[date] | None,
+) -> EventChunk:
+    """The events of one kind of :func:`read_events` (``partitions``: its
+    :func:`batch_partitions`)."""
+    if conn.dialect.name == "postgresql":
+        cols = await _pg_columns(conn, kind, catalog, after, upto, days, partitions)
+    else:
+        cols = await _sqlite_columns(conn, kind, catalog, after, upto, days)
+    return _chunk(kind, cols, catalog)
 
 
 async def day_counts(conn: AsyncConnection, *, after: int, upto: int) -> dict[date, int]:

@@ -21,8 +21,9 @@ import numpy as np
 import numpy.typing as npt
 from pyroaring import BitMap
 
-from gateway.metrics.arrays import distinct
-from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_from, value_users
+from gateway.metrics.arrays import distinct, distinct_sorted, runs
+from gateway.metrics.exceptions import Exceptions
+from gateway.metrics.portrait import NO_PORTRAIT, Portrait, exceptions_from, key_pairs
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, Int64s
 from gateway.store.rollup.primaries import DIMENSIONS, Primaries
@@ -160,20 +161,6 @@ def _place(target: Int64s, keys: Int64s, items: list[BitMap]) -> list[BitMap | N
     return out
 
 
-def _slot(
-    table: Int64s,
-    combo_days: tuple[Int64s, Int64s],
-    launches: EventChunk,
-    span: int,
-    first: int,
-    flags: Int64s | None,
-) -> tuple[Int64s, Int64s, Int64s, SlotUsers]:
-    keys, values = combo_days
-    cell_keys, sums = group_sums(table[keys // span] * span + keys % span, values)
-    cd = table[launches.combo] * span + (launches.day - first)
-    return cell_keys, sums, cd, slot_users(cd, launches.uid, span, flags)
-
-
 @dataclass
 class _Offs:
     """The launches' portrait values and whether each is off its user's primary (per
@@ -198,26 +185,76 @@ def _offs(launches: EventChunk, primaries: Mapping[str, Primaries]) -> _Offs:
     return _Offs(values, off, flags)
 
 
-def _slot_portrait(
-    cd: Int64s, launches: EventChunk, offs: _Offs, users: SlotUsers, cell_keys: Int64s
-) -> list[Portrait]:
-    """The exceptions of each (cell, day) of one slot, in the order of ``cell_keys``: per
-    dimension, the users off their primary per value and those only off it (found with the
-    active users, :attr:`SlotUsers.only`)."""
-    found = [
-        exceptions_from(only, value_users(cd[off], launches.uid[off], values[off]))
+def _slot_exceptions(
+    cd: Int64s, launches: EventChunk, offs: _Offs, users: SlotUsers
+) -> list[dict[int, Exceptions]]:
+    """The exceptions of each packed (cell, day) of one slot, per dimension: the pairs of the
+    users off their primary and those only off it (found with the active users,
+    :attr:`SlotUsers.only`)."""
+    return [
+        exceptions_from(only, key_pairs(cd[off], launches.uid[off], values[off]))
         for only, off, values in zip(users.only, offs.off, offs.values, strict=True)
     ]
-    if not any(found):
+
+
+@dataclass
+class LaunchFold:
+    """The launches' part of a fold (most of its time): per slot, the users of its (cell, day)
+    keys and their exceptions, keys packed as ``cell * span + day - first``.
+
+    Apart from the sums so that it can run in a thread while the other kinds are read
+    (:func:`fold_launches`, then :func:`fold` with it)."""
+
+    first: int
+    span: int
+    users: list[SlotUsers]
+    exceptions: list[list[dict[int, Exceptions]] | None]
+
+
+def _table(catalog: Catalog) -> Int64s:
+    return np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
+
+
+def fold_launches(
+    launches: EventChunk,
+    catalog: Catalog,
+    first: int,
+    span: int,
+    primaries: Mapping[str, Primaries] | None = None,
+) -> LaunchFold:
+    """The :class:`LaunchFold` of ``launches`` dated from ``first`` to ``first + span``
+    (exclusive); with ``primaries`` (every launch's user has one), their exceptions too."""
+    table = _table(catalog)
+    offs = None if primaries is None else _offs(launches, primaries)
+    out = LaunchFold(first, span, [], [])
+    for slot in range(SLOTS):
+        cd = table[launches.combo, slot] * span + (launches.day - first)
+        users = slot_users(cd, launches.uid, span, None if offs is None else offs.flags)
+        out.users.append(users)
+        out.exceptions.append(None if offs is None else _slot_exceptions(cd, launches, offs, users))
+    return out
+
+
+def _ordered(cell_keys: Int64s, found: list[dict[int, Exceptions]] | None) -> list[Portrait]:
+    """The portraits of ``cell_keys``, in their order."""
+    if found is None or not any(found):
         return [NO_PORTRAIT] * len(cell_keys)
     return [tuple(part.get(key) for part in found) for key in cell_keys.tolist()]
 
 
+def _no_launches() -> EventChunk:
+    return EventChunk("launch", *(np.zeros(0, np.int64),) * 3, np.zeros((0, 5), np.int64))
+
+
 def fold(
-    chunks: list[EventChunk], catalog: Catalog, primaries: Mapping[str, Primaries] | None = None
+    chunks: list[EventChunk],
+    catalog: Catalog,
+    primaries: Mapping[str, Primaries] | None = None,
+    launched: LaunchFold | None = None,
 ) -> Folded:
     """Fold events of every kind (one chunk per kind) into (cell, day) rows; with
-    ``primaries`` (every launch's user has one), the rows' exceptions too."""
+    ``primaries`` (every launch's user has one), the rows' exceptions too. ``launched``: the
+    launches' part, when done already (:func:`fold_launches`, dated over every chunk's days)."""
     events = sum(len(chunk.combo) for chunk in chunks)
     nonempty = [chunk for chunk in chunks if len(chunk.combo)]
     if not nonempty:
@@ -225,27 +262,27 @@ def fold(
         return Folded(empty, empty, np.zeros((0, len(SUMS)), np.int64), [], [], {}, events)
     first = min(int(chunk.day.min()) for chunk in nonempty)
     span = max(int(chunk.day.max()) for chunk in nonempty) - first + 1
-    empty_launches = EventChunk("launch", *(np.zeros(0, np.int64),) * 3, np.zeros((0, 5), np.int64))
-    launches = next((c for c in nonempty if c.kind == "launch"), empty_launches)
-    table = np.array(catalog.combo_cells, dtype=np.int64).reshape(-1, SLOTS)
-    combo_days = _combo_days(nonempty, first, span)
-    offs = None if primaries is None else _offs(launches, primaries)
+    if launched is None:
+        launches = next((c for c in nonempty if c.kind == "launch"), _no_launches())
+        launched = fold_launches(launches, catalog, first, span, primaries)
+    elif not launched.first <= first or first + span > launched.first + launched.span:
+        raise ValueError("the launches were folded over fewer days than the events hold")
+    first, span = launched.first, launched.span
+    table = _table(catalog)
+    combo_keys, combo_values = _combo_days(nonempty, first, span)
     keys, sums, active, new, lifetime = [], [], [], [], {}
     portrait: list[Portrait] = []
     for slot in range(SLOTS):
-        flags = None if offs is None else offs.flags
-        cell_keys, slot_sums, cd, users = _slot(
-            table[:, slot], combo_days, launches, span, first, flags
+        cell_keys, slot_sums = group_sums(
+            table[combo_keys // span, slot] * span + combo_keys % span, combo_values
         )
+        users = launched.users[slot]
         keys.append(cell_keys)
         sums.append(slot_sums)
         active += _place(cell_keys, users.active_keys, users.active)
         new += _place(cell_keys, users.new_keys, users.new)
         lifetime.update(users.lifetime)
-        if offs is None:
-            portrait += [NO_PORTRAIT] * len(cell_keys)
-        else:
-            portrait += _slot_portrait(cd, launches, offs, users, cell_keys)
+        portrait += _ordered(cell_keys, launched.exceptions[slot])
     all_keys = np.concatenate(keys)
     return Folded(
         cell=all_keys // span,
@@ -256,4 +293,29 @@ def fold(
         lifetime=lifetime,
         events=events,
         portrait=portrait,
+    )
+
+
+def first_days(chunks: list[EventChunk], catalog: Catalog) -> dict[int, int]:
+    """Each local cell of the events of ``chunks`` and the earliest day (ordinal) of its events
+    there: the rows a refresh loads, known before the launches are folded."""
+    nonempty = [chunk for chunk in chunks if len(chunk.combo)]
+    if not nonempty:
+        return {}
+    combo = np.concatenate([chunk.combo for chunk in nonempty])
+    day = np.concatenate([chunk.day for chunk in nonempty])
+    first = int(day.min())
+    span = int(day.max()) - first + 1
+    pairs = distinct_sorted(combo * span + (day - first))  # (combo, day) ascending
+    starts = runs(pairs // span)  # each combo's earliest day first
+    combos, earliest = pairs[starts] // span, pairs[starts] % span
+    table = _table(catalog)
+    cells = distinct_sorted((table[combos] * span + earliest[:, None]).reshape(-1))
+    cell_starts = runs(cells // span)
+    return dict(
+        zip(
+            (cells[cell_starts] // span).tolist(),
+            (cells[cell_starts] % span + first).tolist(),
+            strict=True,
+        )
     )

@@ -16,7 +16,9 @@ Steps, all inside one transaction (readers see the previous snapshot or this one
    from the fine cells, reading no raw event (:mod:`~gateway.store.rollup.derive`).
 5. Read the events as integer arrays (:mod:`~gateway.store.rollup.events`) and fold them in one
    vectorized pass (:mod:`~gateway.store.rollup.fold`), then load the affected cells' days from
-   their delta's first day on, apply (:mod:`~gateway.store.rollup.state`), write back. A full
+   their delta's first day on, apply (:mod:`~gateway.store.rollup.state`), write back. The
+   launches' users and exceptions, and the pages, are folded in threads while the other kinds
+   are read and the affected days loaded (:func:`_fold_new`). A full
    rebuild instead counts the events per UTC day and reads and folds them a range of days at a
    time, oldest first, each range holding at most :data:`REBUILD_CHUNK_EVENTS` events (or a
    single larger day), so its memory follows the largest range (and the cells' lifetimes), not
@@ -31,10 +33,12 @@ complete at ``taken_at``, which is what ``Snapshot.takenAt`` tells clients; roll
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -43,10 +47,17 @@ from gateway.store.db import for_cached_reads, is_postgres, unbounded, vacuum
 from gateway.store.partitions import ensure_ahead, summarize_new_blocks
 from gateway.store.rollup.catalog import Catalog, load_catalog, record_catalog, recorded_catalog
 from gateway.store.rollup.derive import rederive_all
-from gateway.store.rollup.events import Days, EventChunk, day_counts, day_ranges, read_events
-from gateway.store.rollup.fold import Folded, Seen, fold
+from gateway.store.rollup.events import (
+    Days,
+    EventChunk,
+    batch_partitions,
+    day_counts,
+    day_ranges,
+    read_events,
+    read_kind,
+)
+from gateway.store.rollup.fold import Folded, Seen, first_days, fold, fold_launches
 from gateway.store.rollup.pages import (
-    DayPages,
     fold_pages,
     fold_pages_by_day,
     register_pages,
@@ -112,18 +123,56 @@ async def _new_days(conn: AsyncConnection, after: int, upto: int) -> Days | None
     return None if first is None or last is None else (first, last + timedelta(days=1))
 
 
-async def _fold(
-    conn: AsyncConnection, catalog: Catalog, after: int, upto: int
-) -> tuple[Folded, list[DayPages]]:
+async def _fold_new(
+    conn: AsyncConnection, catalog: Catalog, after: int, upto: int, counter: SourceCounter
+) -> int:
+    """Read the events of batches ``after < id <= upto``, fold them into the stored rows they
+    change and write those back; returns how many events. The launches' part of the fold
+    (:func:`fold_launches`, most of its time) and the pages' fold run in threads while the next
+    kinds are read and the changed rows loaded (NumPy's sorts release the GIL: the database,
+    the sorts and the loop share the cores)."""
     # Only the days the new batches hold: on PostgreSQL, only their partitions are read.
     days = await _new_days(conn, after, upto) if upto > after else None
     if days is None:
-        return fold([], catalog), []
+        return 0
     await register_pages(conn, after, upto, days)
-    chunks = await read_events(conn, catalog, after=after, upto=upto, days=days)
-    primaries = await read_primaries(conn, among=launch_users(chunks))
-    folded = await _fold_with_portrait(conn, chunks, catalog, primaries)
-    return folded, fold_pages(chunks, catalog)
+    partitions = await batch_partitions(conn, after, days)
+
+    async def read(kind: str) -> EventChunk:
+        return await read_kind(
+            conn, catalog, kind, after=after, upto=upto, days=days, partitions=partitions
+        )
+
+    launches = await read("launch")
+    primaries = await read_primaries(conn, among=launch_users([launches]))
+    await assign(conn, primaries, launches)
+    first, span = days[0].toordinal(), (days[1] - days[0]).days
+    threads: list[asyncio.Task[Any]] = []
+    try:
+        launched = asyncio.create_task(
+            asyncio.to_thread(fold_launches, launches, catalog, first, span, primaries)
+        )
+        threads.append(launched)
+        views = await read("pageView")
+        pages = asyncio.create_task(asyncio.to_thread(fold_pages, [views], catalog))
+        threads.append(pages)
+        chunks = [launches, views, await read("adImpression")]
+        cells = first_days(chunks, catalog)
+        ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in cells])
+        local_ids = {local: ids[catalog.cell_keys[local]] for local in cells}
+        counter.cells.update(source_cell_ids(ids))
+        states = await load_states(
+            conn, group_by_first_day({local_ids[local]: day for local, day in cells.items()})
+        )
+        await write_pages(conn, await pages, local_ids, merge=True)
+        folded = fold(chunks, catalog, primaries, await launched)
+    except BaseException:  # a failure is reported once the threads' work is over
+        await asyncio.gather(*threads, return_exceptions=True)
+        raise
+    for local, changes in folded.delta().cells.items():
+        apply_delta(states.setdefault(local_ids[local], CellState()), changes)
+    await write_changes(conn, states, counter)
+    return folded.events
 
 
 async def _fold_with_portrait(
@@ -192,27 +241,6 @@ async def _rebuild(
     return rebuild.events
 
 
-async def _apply(
-    conn: AsyncConnection,
-    catalog: Catalog,
-    folded: Folded,
-    pages: list[DayPages],
-    counter: SourceCounter,
-) -> None:
-    delta = folded.delta()
-    keys = [catalog.cell_keys[local] for local in delta.cells]
-    ids = await ensure_cells(conn, keys)
-    local_ids = {local: ids[catalog.cell_keys[local]] for local in delta.cells}
-    await write_pages(conn, pages, local_ids, merge=True)
-    counter.cells.update(source_cell_ids(ids))
-    by_id = {ids[catalog.cell_keys[local]]: days for local, days in delta.cells.items()}
-    groups = group_by_first_day({cell: min(days) for cell, days in by_id.items()})
-    states = await load_states(conn, groups)
-    for cell, days in by_id.items():
-        apply_delta(states.setdefault(cell, CellState()), days)
-    await write_changes(conn, states, counter)
-
-
 async def _pending(conn: AsyncConnection, name: str) -> bool:
     """Whether a migration left the backfill ``name`` to do (:data:`rollup_pending`)."""
     found = select(rollup_pending.c.name).where(rollup_pending.c.name == name)
@@ -269,9 +297,7 @@ async def _refresh(conn: AsyncConnection, *, full: bool, taken_at: datetime) -> 
             await recount_moved(conn, update.moved, counter)
             await rederive(conn, recorded, catalog, counter)
         await _backfill_pages(conn, catalog, after)
-        folded, pages = await _fold(conn, catalog, after, upto)
-        await _apply(conn, catalog, folded, pages, counter)
-        events = folded.events
+        events = await _fold_new(conn, catalog, after, upto, counter)
     if recorded != catalog.attributes():  # rewritten only when it changed
         await record_catalog(conn, catalog)
     info = Snapshot(

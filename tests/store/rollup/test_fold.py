@@ -11,7 +11,7 @@ from gateway.metrics import arrays as arrays_module
 from gateway.store.rollup import users as users_module
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, combos
-from gateway.store.rollup.fold import fold
+from gateway.store.rollup.fold import first_days, fold, fold_launches
 
 KINDS = ("launch", "pageView", "adImpression")
 
@@ -91,3 +91,44 @@ def test_fold_equals_a_per_event_fold(
 def test_fold_of_no_events_is_empty() -> None:
     folded = fold([], _catalog())
     assert (len(folded.cell), folded.active, folded.lifetime, folded.events) == (0, [], {}, 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_launches_folded_ahead_over_wider_days_give_the_same_fold(seed: int) -> None:
+    """A refresh folds the launches in a thread over its batches' days (which may be wider than
+    the events'), before the other kinds are read: the rows are those of the whole fold."""
+    catalog = _catalog()
+    chunks = _chunks(catalog, seed, 300, big_uids=False)
+    whole = fold(chunks, catalog)
+    first = min(int(c.day.min()) for c in chunks) - 2
+    ahead = fold_launches(chunks[0], catalog, first, 14)
+    folded = fold(chunks, catalog, launched=ahead)
+    rows = list(zip(folded.cell.tolist(), folded.day.tolist(), strict=True))
+    assert rows == list(zip(whole.cell.tolist(), whole.day.tolist(), strict=True))
+    assert folded.sums.tolist() == whole.sums.tolist()
+    assert folded.active == whole.active
+    assert folded.new == whole.new
+    assert folded.lifetime == whole.lifetime
+
+
+def test_launches_folded_over_fewer_days_than_the_events_are_refused() -> None:
+    catalog = _catalog()
+    chunks = _chunks(catalog, 0, 300, big_uids=False)
+    last = max(int(c.day.max()) for c in chunks)
+    ahead = fold_launches(chunks[0], catalog, min(int(c.day.min()) for c in chunks), 2)
+    assert last >= ahead.first + ahead.span
+    with pytest.raises(ValueError, match="fewer days"):
+        fold(chunks, catalog, launched=ahead)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_days_are_each_cells_earliest_event(seed: int) -> None:
+    catalog = _catalog()
+    chunks = _chunks(catalog, seed, 200, big_uids=False)
+    expected: dict[int, int] = {}
+    for chunk in chunks:
+        for combo, day in zip(chunk.combo.tolist(), chunk.day.tolist(), strict=True):
+            for cell in catalog.combo_cells[combo]:
+                expected[cell] = min(expected.get(cell, day), day)
+    assert first_days(chunks, catalog) == expected
+    assert first_days([], catalog) == {}

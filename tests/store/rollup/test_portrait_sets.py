@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import doctest
 import random
+import struct
 from collections import defaultdict
 
 import numpy as np
 import pytest
 from pyroaring import BitMap
 
+import gateway.metrics.exceptions
 import gateway.metrics.portrait
+from gateway.metrics.exceptions import VALUE_MASK, contains
 from gateway.metrics.portrait import (
     Exceptions,
     correct,
@@ -95,9 +98,86 @@ def test_merging_parts_equals_folding_them_together(seed: int) -> None:
     assert loaded(stored(merged)) == (merged if merged else None)
 
 
-def test_the_docstring_example_holds() -> None:
+def test_the_docstring_examples_hold() -> None:
     result = doctest.testmod(gateway.metrics.portrait)
     assert (result.attempted, result.failed) == (2, 0)
+    result = doctest.testmod(gateway.metrics.exceptions)
+    assert (result.attempted, result.failed) == (3, 0)
+
+
+def _first_form(found: Exceptions) -> bytes:
+    """The stored form written before the packed pairs: users, only, a bitmap per value."""
+    users, only = found.users.serialize(), found.only.serialize()
+    parts = [struct.pack("<II", len(users), len(only)), users, only]
+    for value in sorted(found.off):
+        held = found.off[value].serialize()
+        parts += [struct.pack("<II", value, len(held)), held]
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_rows_stored_in_the_first_form_are_read_and_merged(seed: int) -> None:
+    """Rows written before the packed form are read as they were (users alone, or whole), kept
+    as stored while unchanged, and written in the packed form once a merge changes them."""
+    rng = random.Random(seed)
+    users, values = rng.randrange(1, 30), rng.randrange(1, 5)
+    primary = _primary(rng, users, values)
+    first, second = _launches(rng, 1, users, values), _launches(rng, 1, users, values)
+    a, b = _fold(first, primary)[0], _fold(second, primary)[0]
+    if not a[1]:
+        return
+    raw = _first_form(a[1])
+    assert loaded(raw).users == a[1].users  # the users alone
+    old = loaded(raw)
+    assert bool(old)
+    assert old == a[1]
+    assert (old.off, old.only) == (a[1].off, a[1].only)
+    assert stored(old) is raw  # unchanged: the stored bytes as read
+    merged = merge(a[0], loaded(raw), b[0], b[1])
+    expected = merge(a[0], a[1], b[0], b[1])
+    assert merged == expected
+    written = stored(merged)
+    assert written is not None
+    assert written is raw or written[:4] == b"\xff" * 4
+    assert loaded(written) == expected
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_merge_that_adds_nothing_keeps_the_stored_bytes(seed: int) -> None:
+    rng = random.Random(seed)
+    users, values = rng.randrange(2, 30), rng.randrange(2, 5)
+    primary = _primary(rng, users, values)
+    day = _launches(rng, 1, users, values)
+    a = _fold(day, primary)[0]
+    if not a[1]:
+        return
+    kept = loaded(stored(a[1]))
+    again = rng.sample(day, rng.randrange(1, len(day) + 1))  # launches the day already has
+    b = _fold(again, primary)[0]
+    merged = merge(a[0], kept, b[0], b[1])
+    assert merged is kept
+    assert stored(merged) == stored(a[1])
+
+
+def test_packed_pairs_hold_the_largest_codes_and_user_ids() -> None:
+    off = {VALUE_MASK: BitMap([0, 2**32 - 1]), 0: BitMap([2**32 - 1])}
+    found = Exceptions(off, BitMap([2**32 - 1]))
+    back = loaded(stored(found))
+    assert back is not None
+    assert (back.off, back.only, back.users) == (
+        off,
+        BitMap([2**32 - 1]),
+        BitMap([0, 2**32 - 1]),
+    )
+
+
+def test_containment_of_sorted_pairs() -> None:
+    pairs = np.array([1, 5, 9], dtype=np.int64)
+    assert contains(pairs, np.array([5, 9], dtype=np.int64))
+    assert contains(pairs, np.zeros(0, dtype=np.int64))
+    assert not contains(pairs, np.array([5, 10], dtype=np.int64))
+    assert not contains(pairs, np.array([0], dtype=np.int64))
+    assert not contains(np.zeros(0, dtype=np.int64), np.array([1], dtype=np.int64))
 
 
 @pytest.mark.parametrize("seed", range(30))

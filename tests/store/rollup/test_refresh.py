@@ -4,8 +4,12 @@ test_catalog_changes.py)."""
 from __future__ import annotations
 
 import asyncio
+import importlib
+import time
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.rollup import latest_snapshot, refresh
@@ -19,6 +23,8 @@ from tests.metrics.engine_support import (
     insert_catalog,
 )
 from tests.metrics.rollup_dump import dump_rollups, lifetimes
+
+refresh_module = importlib.import_module("gateway.store.rollup.refresh")
 
 MPS = {
     "m0": MiniProgram("m0", "w0", "MINI_PROGRAM", "food"),
@@ -104,3 +110,40 @@ async def test_dataset_batches_fold_like_one_full_rebuild(engine: AsyncEngine) -
     incremental = await dump_rollups(engine)
     await refresh(engine, full=True)
     assert await dump_rollups(engine) == incremental == bf.expected_rollups(ds.events, MPS)
+
+
+async def test_a_read_failing_while_the_launches_fold_rolls_the_refresh_back(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launches are folded in a thread while the other kinds are read: a failing read is
+    reported once that work is over, nothing of the refresh is kept, and the next one folds
+    the same events."""
+    await insert_catalog(engine, MPS)
+    await insert_batch(engine, [_launch(1, 0, 1)])
+    first = await refresh(engine)
+    await insert_batch(engine, [_launch(2, 1, 2), _page_view(3, 1, 2, 700)])
+    before = await dump_rollups(engine)
+    folded: list[bool] = []
+    real_fold, real_read = refresh_module.fold_launches, refresh_module.read_kind
+
+    def slow_fold(*args: Any) -> Any:
+        time.sleep(0.2)  # still folding when the read fails
+        found = real_fold(*args)
+        folded.append(True)
+        return found
+
+    async def failing_read(conn: Any, catalog: Any, kind: str, **kwargs: Any) -> Any:
+        if kind == "pageView":
+            raise RuntimeError("the connection was lost")
+        return await real_read(conn, catalog, kind, **kwargs)
+
+    monkeypatch.setattr(refresh_module, "fold_launches", slow_fold)
+    monkeypatch.setattr(refresh_module, "read_kind", failing_read)
+    with pytest.raises(RuntimeError, match="connection was lost"):
+        await refresh(engine)
+    assert folded == [True]  # the thread's work was over when the failure was reported
+    assert await latest_snapshot(engine) == first
+    assert await dump_rollups(engine) == before
+    monkeypatch.setattr(refresh_module, "read_kind", real_read)
+    again = await refresh(engine)
+    assert (again.events, again.full_rebuild) == (2, False)
