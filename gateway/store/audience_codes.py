@@ -55,17 +55,38 @@ def checked_region(value: str) -> str:
     return code
 
 
+_SPELLINGS = 4096
+"""Most spellings remembered per dimension (only valid ones are: at most a few per value)."""
+_platforms: dict[str, int] = {}
+_regions: dict[str, int] = {}
+
+
 def platform_code(value: str | None) -> int:
-    """The code of a platform name (any case; None: ``UNKNOWN``)."""
-    return 0 if value is None else _PLATFORM_CODES[value.upper()]
+    """The code of a platform name (any case; None: ``UNKNOWN``), checked
+    (:func:`checked_platform`) the first time a spelling is seen: ingest codes every event, so
+    a spelling seen before costs one lookup."""
+    if value is None:
+        return 0
+    code = _platforms.get(value)
+    if code is None:
+        code = _PLATFORM_CODES[checked_platform(value)]
+        if len(_platforms) < _SPELLINGS:
+            _platforms[value] = code
+    return code
 
 
 def region_code(value: str | None) -> int:
-    """The code of an alpha-2 region (any case; None: ``UNKNOWN``)."""
+    """The code of an alpha-2 region (any case; None: ``UNKNOWN``), checked
+    (:func:`checked_region`) the first time a spelling is seen."""
     if value is None:
         return 0
-    code = value.upper()
-    return 1 + 26 * (ord(code[0]) - ord("A")) + ord(code[1]) - ord("A")
+    code = _regions.get(value)
+    if code is None:
+        name = checked_region(value)
+        code = 1 + 26 * (ord(name[0]) - ord("A")) + ord(name[1]) - ord("A")
+        if len(_regions) < _SPELLINGS:
+            _regions[value] = code
+    return code
 
 
 def platform_name(code: int) -> str:

@@ -26,8 +26,6 @@ from gateway.domain import (
     MiniProgramType,
 )
 from gateway.store.audience_codes import (
-    checked_platform,
-    checked_region,
     platform_code,
     region_code,
 )
@@ -126,9 +124,9 @@ class _Event(_Record, frozen=True):
     def __post_init__(self) -> None:
         # Case-insensitive on input, stored normalized (SPEC §2): checked here, coded on storage.
         if self.platform is not None:
-            checked_platform(self.platform)
+            platform_code(self.platform)
         if self.region is not None:
-            checked_region(self.region)
+            region_code(self.region)
 
     @property
     def platform_code(self) -> int:

@@ -3,10 +3,11 @@ absent = UNKNOWN; a replay that changes them is a conflicting replay."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store import tables as t
-from gateway.store.audience_codes import platform_name, region_name
+from gateway.store.audience_codes import platform_code, platform_name, region_code, region_name
 from gateway.store.ingest import ingest_lines
 from tests.store.ingest_support import ad_impression, catalog, launch, lines, page_view, rows
 
@@ -47,3 +48,16 @@ async def test_a_replay_that_changes_platform_or_region_conflicts(engine: AsyncE
     assert [(r["platform"], r["region"]) for r in await rows(engine, t.launches, "id")] == [
         (1, 475)
     ]
+
+
+@pytest.mark.parametrize(
+    ("valid", "invalid"), [("ios", "UNKNOWN"), ("sg", "ZZ"), ("Android", "android2")]
+)
+def test_codes_remember_only_checked_spellings(valid: str, invalid: str) -> None:
+    """Ingest codes each event through a table of the spellings seen: any case of a value has
+    the same code, and an invalid value is refused however often it comes."""
+    code = region_code if len(valid) == 2 else platform_code
+    assert code(valid) == code(valid.upper()) == code(valid.lower()) == code(valid)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="must be"):
+            code(invalid)
