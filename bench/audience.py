@@ -12,7 +12,10 @@ loaders, no cache: "caches cleared"), p50 and p95 of:
 - on a working copy of the dataset (dropped at the end), the ingest rate of ``--ingest-events``
   recent events and the incremental refresh that folds them, against the figures measured before
   the audience's cells (:data:`BEFORE`), and the rollups' bytes those cells take (the page
-  report's table, the portrait's exception columns).
+  report's table, the portrait's exception columns);
+- with ``--before-code DIR`` (a checkout of the code before those cells), the same ingest and
+  refresh of that code and of this one alternating on this host (:mod:`bench.paired`): the
+  recorded figures are another day's host, which varies by tens of percent.
 
 It checks the answers against each other where they must agree (each daily cohort's size is that
 day's newUsers; each portrait's total is the app's activeUsers, and its counts add up to at
@@ -28,6 +31,7 @@ import argparse
 import asyncio
 import datetime as dt
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import dataset as ds
+from bench import paired
 from bench.details_page import JWT_SECRET, READER, pick_apps
 from bench.scale import ingest_rate, largest_workspace, timed_refresh
 from gateway.context import Context
@@ -198,18 +203,37 @@ async def _growth(args: argparse.Namespace, dataset: ds.Dataset) -> list[str]:
     before = BEFORE.get(dataset.scale)
     if before is None:
         lines.append(f"  (no figures recorded before the audience's cells at {dataset.scale})")
-        return lines
-    kept, slower = rate / before[0], seconds / before[1]
-    ok = kept >= TARGET_KEPT and slower <= 2 - TARGET_KEPT
-    lines.append(
-        f"  ingest and refresh within 15% of before ({before[0]:,.0f} events/s, "
-        f"{before[1]:.2f} s): {'met' if ok else 'NOT MET'} (ingest {kept:.0%}, refresh "
-        f"{slower:.0%} of before)"
-    )
+    else:
+        lines.append(
+            _within("recorded before (another day's host)", rate / before[0], seconds / before[1])
+        )
+    if args.before_code is not None:
+        found = paired.compare(
+            args.before_code, dataset.url.rsplit("/", 1)[1], dataset.scale,
+            count=args.ingest_events, end=dataset.end_date.isoformat(), pairs=args.pairs,
+        )  # fmt: skip
+        for old, new in found.pairs:
+            lines.append(
+                f"    before {old.rate:,.0f} events/s, {old.seconds:.2f} s; "
+                f"now {new.rate:,.0f} events/s, {new.seconds:.2f} s"
+            )
+        lines.append(_within(f"{args.before_code} alternating", found.kept, found.slower))
     return lines
 
 
-SMOKE = ("--scale", "tiny", "--iterations", "1", "--ingest-events", "2000")
+def _within(against: str, kept: float, slower: float) -> str:
+    ok = kept >= TARGET_KEPT and slower <= 2 - TARGET_KEPT
+    return (
+        f"  ingest and refresh within 15% of {against}: {'met' if ok else 'NOT MET'} "
+        f"(ingest {kept:.0%}, refresh {slower:.0%} of before)"
+    )
+
+
+SMOKE = (
+    *("--scale", "tiny", "--iterations", "1", "--ingest-events", "2000"),
+    *("--before-code", str(paired.PROJECT_ROOT), "--pairs", "1"),
+)
+"""The smoke run compares this checkout with itself, so that the paired runs cannot rot."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -220,6 +244,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--ingest-events", type=int, default=2_100_000, help="recent events ingested and refreshed"
     )
+    parser.add_argument(
+        "--before-code", type=Path, default=None,
+        help="a checkout of the code before the audience's cells (git worktree add DIR 0a93f44): "
+        "its ingest and refresh are measured alternating with this one's (bench/paired.py)",
+    )  # fmt: skip
+    parser.add_argument("--pairs", type=int, default=3, help="alternating runs with --before-code")
     return parser.parse_args(argv)
 
 
