@@ -119,9 +119,15 @@ class Exceptions:
 
     @property
     def pairs(self) -> Int64s:
-        """See the class docstring."""
+        """See the class docstring (read alone from the stored form: no copy)."""
         if self._pairs is None:
-            self._load()
+            raw = self._raw
+            assert raw is not None
+            if raw[:4] == _MAGIC_BYTES:
+                (_, count, _) = _HEADER.unpack_from(raw)
+                self._pairs = np.frombuffer(raw, dtype="<i8", count=count, offset=_HEADER.size)
+            else:
+                self._load_first(raw)
         assert self._pairs is not None
         return self._pairs
 
@@ -129,7 +135,14 @@ class Exceptions:
     def only(self) -> BitMap:
         """See the class docstring."""
         if self._only is None:
-            self._load()
+            raw = self._raw
+            assert raw is not None
+            if raw[:4] == _MAGIC_BYTES:
+                (_, count, lone) = _HEADER.unpack_from(raw)
+                start = _HEADER.size + 8 * count
+                self._only = BitMap(array("I", raw[start : start + 4 * lone]))
+            else:
+                self._load_first(raw)
         assert self._only is not None
         return self._only
 
@@ -164,18 +177,6 @@ class Exceptions:
     def raw(self) -> bytes | None:
         """The stored bytes it was made from (None when made in memory)."""
         return self._raw
-
-    def _load(self) -> None:
-        raw = self._raw
-        assert raw is not None
-        if raw[:4] != _MAGIC_BYTES:
-            self._load_first(raw)
-            return
-        (_, count, lone) = _HEADER.unpack_from(raw)
-        start = _HEADER.size
-        self._pairs = np.frombuffer(raw, dtype="<i8", count=count, offset=start)
-        start += 8 * count
-        self._only = BitMap(array("I", raw[start : start + 4 * lone]))
 
     def _load_first(self, raw: bytes) -> None:
         """The first stored form: users, ``only``, then each value's bitmap."""
