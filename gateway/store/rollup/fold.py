@@ -143,8 +143,9 @@ def group_sums(keys: Int64s, values: Int64s) -> tuple[Int64s, Int64s]:
 _SAFE_TOTAL = float(2**62)  # half the int64 range: float rounding never matters below it
 
 
-def _combo_days(chunks: list[EventChunk], first: int, span: int) -> tuple[Int64s, Int64s]:
-    """Packed ``combo * span + day`` keys with their summed values, all kinds together."""
+def combo_days(chunks: list[EventChunk], first: int, span: int) -> tuple[Int64s, Int64s]:
+    """Packed ``combo * span + day - first`` keys (distinct, ascending) with their summed
+    values, all kinds together."""
     keys, values = [], []
     for chunk in chunks:
         k, v = group_sums(chunk.combo * span + (chunk.day - first), chunk.values)
@@ -251,10 +252,12 @@ def fold(
     catalog: Catalog,
     primaries: Mapping[str, Primaries] | None = None,
     launched: LaunchFold | None = None,
+    summed: tuple[Int64s, Int64s] | None = None,
 ) -> Folded:
     """Fold events of every kind (one chunk per kind) into (cell, day) rows; with
     ``primaries`` (every launch's user has one), the rows' exceptions too. ``launched``: the
-    launches' part, when done already (:func:`fold_launches`, dated over every chunk's days)."""
+    launches' part, when done already (:func:`fold_launches`, dated over every chunk's days);
+    ``summed``: with it, the chunks' :func:`combo_days` over the same days, when done already."""
     events = sum(len(chunk.combo) for chunk in chunks)
     nonempty = [chunk for chunk in chunks if len(chunk.combo)]
     if not nonempty:
@@ -263,13 +266,15 @@ def fold(
     first = min(int(chunk.day.min()) for chunk in nonempty)
     span = max(int(chunk.day.max()) for chunk in nonempty) - first + 1
     if launched is None:
+        if summed is not None:
+            raise ValueError("summed combo days come with the launches' fold of the same days")
         launches = next((c for c in nonempty if c.kind == "launch"), _no_launches())
         launched = fold_launches(launches, catalog, first, span, primaries)
     elif not launched.first <= first or first + span > launched.first + launched.span:
         raise ValueError("the launches were folded over fewer days than the events hold")
     first, span = launched.first, launched.span
     table = _table(catalog)
-    combo_keys, combo_values = _combo_days(nonempty, first, span)
+    combo_keys, combo_values = combo_days(nonempty, first, span) if summed is None else summed
     keys, sums, active, new, lifetime = [], [], [], [], {}
     portrait: list[Portrait] = []
     for slot in range(SLOTS):
@@ -296,21 +301,15 @@ def fold(
     )
 
 
-def first_days(chunks: list[EventChunk], catalog: Catalog) -> dict[int, int]:
-    """Each local cell of the events of ``chunks`` and the earliest day (ordinal) of its events
-    there: the rows a refresh loads, known before the launches are folded."""
-    nonempty = [chunk for chunk in chunks if len(chunk.combo)]
-    if not nonempty:
+def first_days(keys: Int64s, first: int, span: int, catalog: Catalog) -> dict[int, int]:
+    """Each local cell of the packed (combo, day) ``keys`` of :func:`combo_days` and the
+    earliest day (ordinal) of its events: the rows a refresh loads, known before the launches
+    are folded."""
+    if not len(keys):
         return {}
-    combo = np.concatenate([chunk.combo for chunk in nonempty])
-    day = np.concatenate([chunk.day for chunk in nonempty])
-    first = int(day.min())
-    span = int(day.max()) - first + 1
-    pairs = distinct_sorted(combo * span + (day - first))  # (combo, day) ascending
-    starts = runs(pairs // span)  # each combo's earliest day first
-    combos, earliest = pairs[starts] // span, pairs[starts] % span
-    table = _table(catalog)
-    cells = distinct_sorted((table[combos] * span + earliest[:, None]).reshape(-1))
+    starts = runs(keys // span)  # each combo's earliest day first
+    combos, earliest = keys[starts] // span, keys[starts] % span
+    cells = distinct_sorted((_table(catalog)[combos] * span + earliest[:, None]).reshape(-1))
     cell_starts = runs(cells // span)
     return dict(
         zip(

@@ -56,7 +56,14 @@ from gateway.store.rollup.events import (
     read_events,
     read_kind,
 )
-from gateway.store.rollup.fold import Folded, Seen, first_days, fold, fold_launches
+from gateway.store.rollup.fold import (
+    Folded,
+    Seen,
+    combo_days,
+    first_days,
+    fold,
+    fold_launches,
+)
 from gateway.store.rollup.pages import (
     fold_pages,
     fold_pages_by_day,
@@ -157,7 +164,8 @@ async def _fold_new(
         pages = asyncio.create_task(asyncio.to_thread(fold_pages, [views], catalog))
         threads.append(pages)
         chunks = [launches, views, await read("adImpression")]
-        cells = first_days(chunks, catalog)
+        summed = combo_days(chunks, first, span)
+        cells = first_days(summed[0], first, span, catalog)
         ids = await ensure_cells(conn, [catalog.cell_keys[local] for local in cells])
         local_ids = {local: ids[catalog.cell_keys[local]] for local in cells}
         counter.cells.update(source_cell_ids(ids))
@@ -165,7 +173,7 @@ async def _fold_new(
             conn, group_by_first_day({local_ids[local]: day for local, day in cells.items()})
         )
         await write_pages(conn, await pages, local_ids, merge=True)
-        folded = fold(chunks, catalog, primaries, await launched)
+        folded = fold(chunks, catalog, primaries, await launched, summed)
     except BaseException:  # a failure is reported once the threads' work is over
         await asyncio.gather(*threads, return_exceptions=True)
         raise

@@ -11,7 +11,7 @@ from gateway.metrics import arrays as arrays_module
 from gateway.store.rollup import users as users_module
 from gateway.store.rollup.catalog import Catalog
 from gateway.store.rollup.events import EventChunk, combos
-from gateway.store.rollup.fold import first_days, fold, fold_launches
+from gateway.store.rollup.fold import combo_days, first_days, fold, fold_launches
 
 KINDS = ("launch", "pageView", "adImpression")
 
@@ -102,13 +102,14 @@ def test_launches_folded_ahead_over_wider_days_give_the_same_fold(seed: int) -> 
     whole = fold(chunks, catalog)
     first = min(int(c.day.min()) for c in chunks) - 2
     ahead = fold_launches(chunks[0], catalog, first, 14)
-    folded = fold(chunks, catalog, launched=ahead)
-    rows = list(zip(folded.cell.tolist(), folded.day.tolist(), strict=True))
-    assert rows == list(zip(whole.cell.tolist(), whole.day.tolist(), strict=True))
-    assert folded.sums.tolist() == whole.sums.tolist()
-    assert folded.active == whole.active
-    assert folded.new == whole.new
-    assert folded.lifetime == whole.lifetime
+    for summed in (None, combo_days(chunks, first, 14)):  # the sums done ahead too, or not
+        folded = fold(chunks, catalog, launched=ahead, summed=summed)
+        rows = list(zip(folded.cell.tolist(), folded.day.tolist(), strict=True))
+        assert rows == list(zip(whole.cell.tolist(), whole.day.tolist(), strict=True))
+        assert folded.sums.tolist() == whole.sums.tolist()
+        assert folded.active == whole.active
+        assert folded.new == whole.new
+        assert folded.lifetime == whole.lifetime
 
 
 def test_launches_folded_over_fewer_days_than_the_events_are_refused() -> None:
@@ -119,6 +120,8 @@ def test_launches_folded_over_fewer_days_than_the_events_are_refused() -> None:
     assert last >= ahead.first + ahead.span
     with pytest.raises(ValueError, match="fewer days"):
         fold(chunks, catalog, launched=ahead)
+    with pytest.raises(ValueError, match="same days"):
+        fold(chunks, catalog, summed=combo_days(chunks, ahead.first, ahead.span))
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -130,5 +133,8 @@ def test_first_days_are_each_cells_earliest_event(seed: int) -> None:
         for combo, day in zip(chunk.combo.tolist(), chunk.day.tolist(), strict=True):
             for cell in catalog.combo_cells[combo]:
                 expected[cell] = min(expected.get(cell, day), day)
-    assert first_days(chunks, catalog) == expected
-    assert first_days([], catalog) == {}
+    first = min(int(c.day.min()) for c in chunks)
+    span = max(int(c.day.max()) for c in chunks) - first + 1
+    keys, _ = combo_days(chunks, first, span)
+    assert first_days(keys, first, span, catalog) == expected
+    assert first_days(np.zeros(0, dtype=np.int64), first, span, catalog) == {}
