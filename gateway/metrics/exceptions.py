@@ -62,14 +62,20 @@ def unite_pairs(parts: Sequence[Int64s]) -> Int64s:
     return parts[0] if len(parts) == 1 else distinct_sorted(np.concatenate(parts))
 
 
+def _found(ordered: npt.NDArray[Any], values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Whether each of ``values`` is in the non-empty ascending ``ordered``."""
+    at = np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)
+    found: npt.NDArray[np.bool_] = ordered[at] == values
+    return found
+
+
 def contains(pairs: Int64s, some: Int64s) -> bool:
     """Whether every pair of ``some`` is in ``pairs`` (both ascending)."""
     if not len(some):
         return True
     if len(some) > len(pairs):
         return False
-    at = np.minimum(np.searchsorted(pairs, some), len(pairs) - 1)
-    return bool((pairs[at] == some).all())
+    return bool(_found(pairs, some).all())
 
 
 def _members(pairs: Int64s, users: BitMap) -> npt.NDArray[np.bool_]:
@@ -78,10 +84,7 @@ def _members(pairs: Int64s, users: BitMap) -> npt.NDArray[np.bool_]:
     inside = BitMap(array("I", owners.tobytes())) & users
     if not inside:
         return np.zeros(len(pairs), dtype=bool)
-    held = np.frombuffer(inside.to_array(), dtype=np.uint32)
-    at = np.minimum(np.searchsorted(held, owners), len(held) - 1)
-    found: npt.NDArray[np.bool_] = held[at] == owners
-    return found
+    return _found(np.frombuffer(inside.to_array(), dtype=np.uint32), owners)
 
 
 class Exceptions:
@@ -110,24 +113,37 @@ class Exceptions:
         self._users: BitMap | None = None
 
     @classmethod
+    def _made(cls, pairs: Int64s | None, only: BitMap | None, raw: bytes | None) -> Exceptions:
+        found = cls.__new__(cls)
+        found._pairs, found._only, found._raw = pairs, only, raw
+        found._users, found._off = None, None
+        return found
+
+    @classmethod
     def of_pairs(cls, pairs: Int64s, only: BitMap | None = None) -> Exceptions:
         """From distinct ascending packed pairs (:func:`pack`) and the ``only`` users."""
-        found = cls.__new__(cls)
-        found._pairs, found._only = pairs, BitMap() if only is None else only
-        found._raw, found._users, found._off = None, None, None
-        return found
+        return cls._made(pairs, BitMap() if only is None else only, None)
+
+    def _counts(self) -> tuple[int, int] | None:
+        """Pairs and ``only`` users, from the stored form's header (None: not made from it)."""
+        raw = self._raw
+        if raw is None or raw[:4] != _MAGIC_BYTES:
+            return None
+        (_, count, lone) = _HEADER.unpack_from(raw)
+        return count, lone
 
     @property
     def pairs(self) -> Int64s:
         """See the class docstring (read alone from the stored form: no copy)."""
         if self._pairs is None:
-            raw = self._raw
-            assert raw is not None
-            if raw[:4] == _MAGIC_BYTES:
-                (_, count, _) = _HEADER.unpack_from(raw)
-                self._pairs = np.frombuffer(raw, dtype="<i8", count=count, offset=_HEADER.size)
+            assert self._raw is not None
+            counts = self._counts()
+            if counts is None:
+                self._load_first(self._raw)
             else:
-                self._load_first(raw)
+                self._pairs = np.frombuffer(
+                    self._raw, dtype="<i8", count=counts[0], offset=_HEADER.size
+                )
         assert self._pairs is not None
         return self._pairs
 
@@ -135,14 +151,13 @@ class Exceptions:
     def only(self) -> BitMap:
         """See the class docstring."""
         if self._only is None:
-            raw = self._raw
-            assert raw is not None
-            if raw[:4] == _MAGIC_BYTES:
-                (_, count, lone) = _HEADER.unpack_from(raw)
-                start = _HEADER.size + 8 * count
-                self._only = BitMap(array("I", raw[start : start + 4 * lone]))
+            assert self._raw is not None
+            counts = self._counts()
+            if counts is None:
+                self._load_first(self._raw)
             else:
-                self._load_first(raw)
+                start = _HEADER.size + 8 * counts[0]
+                self._only = BitMap(array("I", self._raw[start : start + 4 * counts[1]]))
         assert self._only is not None
         return self._only
 
@@ -196,10 +211,9 @@ class Exceptions:
         self._pairs = unite_pairs(parts)
 
     def __bool__(self) -> bool:
-        raw = self._raw
-        if raw is not None and self._pairs is None and raw[:4] == _MAGIC_BYTES:
-            (_, count, lone) = _HEADER.unpack_from(raw)  # from the header alone
-            return bool(count > 0 or lone > 0)
+        counts = self._counts()  # from the header alone when stored
+        if counts is not None:
+            return counts != (0, 0)
         return len(self.pairs) > 0 or bool(self.only)
 
     def __eq__(self, other: object) -> bool:
@@ -222,15 +236,7 @@ class Exceptions:
     @classmethod
     def deserialize(cls, raw: bytes) -> Exceptions:
         """Inverse of :meth:`serialize` (read on first use), or the first stored form."""
-        found = cls.__new__(cls)
-        found._raw, found._users, found._off, found._only, found._pairs = (
-            raw,
-            None,
-            None,
-            None,
-            None,
-        )
-        return found
+        return cls._made(None, None, raw)
 
 
 _MAGIC_BYTES = struct.pack("<I", MAGIC)
