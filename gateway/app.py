@@ -4,6 +4,7 @@ Routes:
 
 ======================  ========  ==========================================================
 ``/graphql``            GET/POST  GraphQL over HTTP; GraphiQL for browsers (offline assets)
+``/graphql``            WebSocket subscriptions (graphql-transport-ws; :mod:`gateway.web.live`)
 ``/export``             POST      a query's result as an xlsx workbook or a zip of CSV files
 ``/schema.graphql``     GET       the printed SDL, directives included (text/plain)
 ``/v1/events``          POST      ingest a JSON array or JSON Lines body
@@ -30,7 +31,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -52,6 +53,8 @@ from gateway.web.events import post_events
 from gateway.web.export.route import ExportEndpoint
 from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
+from gateway.web.live.evaluation import Evaluator
+from gateway.web.live.hub import LiveHub
 from gateway.web.observability import watch_snapshot
 from gateway.web.persisted import PersistedQueries
 from gateway.web.ratelimit import RateLimiter
@@ -103,6 +106,24 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         config.trusted,
         settings.persisted_queries_per_principal,
     )
+    responses = ResponseCache(
+        cache,
+        tracker,
+        matrix_version=config.matrix_version,
+        refresh_interval=settings.refresh_interval_seconds,
+        grace_seconds=settings.cache_grace_seconds,
+        limits_version=config.limits_version,
+        documents=persisted.known,
+    )
+    evaluator = Evaluator(
+        config.schema,
+        engine,
+        settings,
+        cache,
+        refresh_interval=settings.refresh_interval_seconds,
+        grace_seconds=settings.cache_grace_seconds,
+    )
+    live = LiveHub(evaluator, tracker, settings, engine)
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -110,15 +131,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         rate_limiter=limiter,
         cost_budget=budget,
         persisted=persisted,
-        responses=ResponseCache(
-            cache,
-            tracker,
-            matrix_version=config.matrix_version,
-            refresh_interval=settings.refresh_interval_seconds,
-            grace_seconds=settings.cache_grace_seconds,
-            limits_version=config.limits_version,
-            documents=persisted.known,
-        ),
+        responses=responses,
+        live=live,
     )
     # Start-up built a large, long-lived heap (schema, SQLAlchemy, strawberry). Freezing it
     # keeps the cyclic collector's full passes off it: measured under load, they stalled every
@@ -130,7 +144,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     # (bench cached: 10.3-12.1 -> 7.6-10.3 ms on the same host, docs/benchmarks.md).
     gc.set_threshold(20_000, 50, 100)
     try:
-        async with refreshing(settings, engine):  # GATEWAY_REFRESH_IN_PROCESS
+        async with refreshing(settings, engine), live.running():
             yield
     finally:
         if limiter is not None:
@@ -200,6 +214,7 @@ def create_app(
     static = GZipMiddleware(CachedStaticFiles(directory=STATIC_DIR), compresslevel=6)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"], name="graphql"),
+        WebSocketRoute("/graphql", graphql, name="graphql_ws"),
         Route("/export", ExportEndpoint(graphql, schema), methods=["POST"], name="export"),
         _schema_endpoint(sdl),
         Route("/v1/events", bulkheaded(post_events), methods=["POST"], name="events"),
@@ -214,6 +229,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=_lifespan, middleware=middleware)
     app.state.config = AppConfig(
         settings=settings,
+        schema=schema,
         matrix_version=schema.authz.matrix.version,
         limits_version=limits.version,
         # A bad trusted-documents manifest stops the start (ManifestError).

@@ -121,6 +121,30 @@ class Settings(BaseSettings):
         description="Concurrent connections and requests one `gateway serve` process accepts; "
         "past it new requests are answered 503 (uvicorn's limit_concurrency).",
     )
+    live_subscriptions_per_connection: int = Field(
+        default=20,
+        ge=1,
+        description="Most operations one WebSocket connection to /graphql may hold at once; "
+        "past it a `subscribe` is answered with an `error` message (RATE_LIMITED).",
+    )
+    live_connections_per_principal: int = Field(
+        default=20,
+        ge=1,
+        description="Most WebSocket connections one principal (token subject or API key) may "
+        "hold on one server process; past it `connection_init` is refused (close code 4403).",
+    )
+    live_keepalive_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="Seconds between the server's `ping` messages on each WebSocket connection "
+        "(graphql-transport-ws keep-alive; clients answer `pong`); 0 = no server pings.",
+    )
+    live_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Live subscription documents one process evaluates at once after a new "
+        "snapshot (each distinct document, variables and grants is evaluated once).",
+    )
     jwt_max_lifetime_seconds: int = Field(
         default=7 * 24 * 3600,
         ge=0,

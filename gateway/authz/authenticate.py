@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.principal import Principal
-from gateway.authz.tokens import verify_token
+from gateway.authz.tokens import verify_token, verify_token_window
 from gateway.settings import Settings
 from gateway.store.apikeys import verify_api_key
 
@@ -86,3 +86,23 @@ async def authenticate(
     if api_key is not None:
         return await _api_key(api_key, engine)
     return None
+
+
+async def authenticate_until(
+    headers: Mapping[str, str], settings: Settings, engine: AsyncEngine
+) -> tuple[Principal, float | None] | None:
+    """:func:`authenticate`, with the POSIX time the credential stops being valid: a JWT's
+    expiry (leeway included), None for an API key (valid until revoked). For a caller that
+    keeps what a credential allowed beyond one request (a WebSocket connection).
+
+    Raises:
+        AuthenticationError: as :func:`authenticate`.
+    """
+    principal = await authenticate(headers, settings, engine)
+    if principal is None:
+        return None
+    if principal.via != "jwt":
+        return principal, None
+    lowered = {name.lower(): value for name, value in headers.items()}
+    window = verify_token_window(_bearer(lowered[AUTHORIZATION]), settings)  # memoized
+    return principal, window[2]

@@ -113,6 +113,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         (Access.CATALOG,),
         "workspaces workspace targetApp miniProgram merchant snapshot metricDefinitions",
     ),
+    Rule("Subscription", (Access.CATALOG,), "snapshots live"),
     Rule("Workspace", (Access.CATALOG,), "id name targetApps miniPrograms merchants"),
     Rule(
         "Workspace",

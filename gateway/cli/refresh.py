@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gateway.cache.announce import announce_snapshot
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.rollup import Snapshot, refresh
@@ -34,9 +35,11 @@ def describe(info: Snapshot) -> str:
 async def _refresh_once(settings: Settings, *, full: bool) -> Snapshot:
     engine = create_engine(settings)
     try:
-        return await refresh(engine, full=full, retention_days=settings.raw_event_retention_days)
+        info = await refresh(engine, full=full, retention_days=settings.raw_event_retention_days)
     finally:
         await engine.dispose()
+    await announce_snapshot(settings, info.id)  # live subscribers are pushed at once
+    return info
 
 
 def refresh_command(
@@ -66,7 +69,9 @@ async def run_worker(settings: Settings, interval: float, *, limit: int | None =
         while limit is None or rounds < limit:
             try:
                 days = settings.raw_event_retention_days
-                logger.info(describe(await refresh(engine, retention_days=days)))
+                info = await refresh(engine, retention_days=days)
+                logger.info(describe(info))
+                await announce_snapshot(settings, info.id)
             except Exception:
                 logger.exception("refresh failed; retrying in %s seconds", interval)
             rounds += 1

@@ -22,6 +22,7 @@ from gateway.schema.executable import GatewaySchema
 from gateway.schema.fast_values import FastValuesExecutionContext
 from gateway.schema.query import Query
 from gateway.schema.scalars import SCALAR_MAP
+from gateway.schema.subscription import Subscription
 
 MAX_BATCH_OPERATIONS = 10
 """Most operations in one batched request (when ``GATEWAY_ALLOW_BATCHING`` is on)."""
@@ -38,7 +39,9 @@ def build_schema(
         MatrixError: ``matrix`` names a type, field or argument the schema lacks, or leaves a
             type without entries.
     """
-    bare = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map=SCALAR_MAP))
+    bare = strawberry.Schema(
+        query=Query, subscription=Subscription, config=StrawberryConfig(scalar_map=SCALAR_MAP)
+    )
     installed = install_matrix(bare, matrix)
     limits = limits or QueryLimits()
     batching = (
@@ -46,6 +49,7 @@ def build_schema(
     )
     schema = GatewaySchema(
         query=Query,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, batching_config=batching),
         extensions=[*limit_extensions(limits), MemoValidationCache, GatewayMaskErrors],
         execution_context_class=FastValuesExecutionContext,

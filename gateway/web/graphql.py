@@ -24,8 +24,10 @@ import hashlib
 import html
 import ipaddress
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 import orjson
 from starlette.datastructures import Address
@@ -34,6 +36,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.principal import Principal
@@ -45,6 +48,7 @@ from gateway.web.callers import Throttled, authenticate_limited
 from gateway.web.default_query import DEFAULT_QUERY
 from gateway.web.error_responses import graphql_error, unauthenticated
 from gateway.web.graphql_over_http import ConformingGraphQL, admit, before_auth
+from gateway.web.live.handler import LiveHandler
 from gateway.web.negotiation import scope_media_type
 from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import rate_limited, throttle_batch
@@ -59,6 +63,9 @@ STATIC_DIR = Path(__file__).with_name("static")
 MISSING_CREDENTIALS = (
     "authentication required: send `Authorization: Bearer <JWT>` or `X-API-Key: <key>`"
 )
+
+CONNECTION_INIT_WAIT = timedelta(seconds=10)
+"""How long a WebSocket may stay open without ``connection_init`` (then closed with 4408)."""
 
 STATIC_PREFIX = "/static"
 """URL path where :data:`STATIC_DIR` is mounted by :func:`gateway.app.create_app`."""
@@ -193,10 +200,18 @@ class GatewayGraphQL(ConformingGraphQL):
         graphiql_headers: Headers pre-filled in GraphiQL's headers editor, or None.
     """
 
+    graphql_transport_ws_handler_class = LiveHandler
+
     def __init__(
         self, schema: BaseSchema, *, graphiql_headers: Mapping[str, str] | None = None
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_WAIT,
+        )
         self._graphiql_headers = dict(graphiql_headers or {})
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -223,6 +238,9 @@ class GatewayGraphQL(ConformingGraphQL):
 
         Every GraphQL request needs credentials; the GraphiQL page does not.
         """
+        if scope["type"] == "websocket":  # graphql-transport-ws: gateway.web.live.handler
+            await super().__call__(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self._execute(scope, receive, send)
             return
@@ -318,6 +336,10 @@ class GatewayGraphQL(ConformingGraphQL):
         """Build the per-request Context from the services and what the request learnt (its
         principal, its cost account). The request state remembers it so that
         :meth:`_execute` closes it."""
+        if isinstance(request, WebSocket):
+            # A connection's operations run in shared evaluations with contexts of their own
+            # (gateway.web.live.evaluation): the socket itself holds none.
+            return cast(Context, None)
         app, state = services(request.scope), request_state(request.scope)
         context = Context.create(
             app.engine,

@@ -39,7 +39,13 @@ from gateway.web.negotiation import (
     negotiate,
     scope_media_type,
 )
-from gateway.web.params import RefusedError, check_get, content_type_refusal, read_params
+from gateway.web.params import (
+    RefusedError,
+    check_get,
+    check_not_subscription,
+    content_type_refusal,
+    read_params,
+)
 from gateway.web.persisted import PersistedQueries, persisted_hash
 from gateway.web.request_state import request_state
 
@@ -71,6 +77,7 @@ async def admit(
                 documents[sha] = document
             if request.method == "GET":
                 check_get(document, params.operation_name)
+            check_not_subscription(document, params.operation_name)
     except RefusedError as refusal:
         return refusal.response(scope_media_type(request.scope))
     request_state(request.scope).documents = documents

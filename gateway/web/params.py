@@ -48,6 +48,10 @@ SIMPLE_REQUEST = (
     "text/plain bodies are refused: a browser sends those cross-site without asking)"
 )
 GET_ONLY_QUERIES = "GET /graphql runs queries only: send mutations with POST"
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "subscriptions run over WebSocket: open ws(s)://<host>/graphql with the "
+    "graphql-transport-ws protocol (the graphql-ws client) and send it there"
+)
 
 
 class RefusedError(Exception):
@@ -187,3 +191,10 @@ def check_get(document: str, operation_name: str | None) -> None:
         raise RefusedError(
             ErrorCode.BAD_USER_INPUT, GET_ONLY_QUERIES, status=405, headers={"Allow": "POST"}
         )
+
+
+def check_not_subscription(document: str, operation_name: str | None) -> None:
+    """Raise a 400 :class:`RefusedError` when an HTTP request selects a subscription: those
+    run over WebSocket only (:mod:`gateway.web.live`)."""
+    if operation_type(document, operation_name) is OperationType.SUBSCRIPTION:
+        raise RefusedError(ErrorCode.BAD_USER_INPUT, SUBSCRIPTIONS_OVER_WEBSOCKET)

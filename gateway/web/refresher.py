@@ -20,19 +20,28 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cache.announce import announce_snapshot
 from gateway.settings import Settings
 from gateway.store.rollup import refresh
 
 logger = logging.getLogger("gateway.refresher")
 
 
-async def refresh_forever(engine: AsyncEngine, interval: float, retention_days: int = 0) -> None:
-    """Refresh now and then every ``interval`` seconds, applying the raw events' retention; a
-    failure is logged and retried."""
+async def refresh_forever(
+    engine: AsyncEngine,
+    interval: float,
+    retention_days: int = 0,
+    settings: Settings | None = None,
+) -> None:
+    """Refresh now and then every ``interval`` seconds, applying the raw events' retention
+    and announcing each snapshot (with ``settings``' Redis); a failure is logged and
+    retried."""
     while True:
         try:
             info = await refresh(engine, retention_days=retention_days)
             logger.info("snapshot %d: %d new events", info.id, info.events)
+            if settings is not None:
+                await announce_snapshot(settings, info.id)
         except Exception:
             logger.exception("in-process refresh failed; retrying in %s seconds", interval)
         await asyncio.sleep(interval)
@@ -46,7 +55,10 @@ async def refreshing(settings: Settings, engine: AsyncEngine) -> AsyncIterator[N
         return
     task = asyncio.create_task(
         refresh_forever(
-            engine, settings.refresh_interval_seconds, settings.raw_event_retention_days
+            engine,
+            settings.refresh_interval_seconds,
+            settings.raw_event_retention_days,
+            settings,
         ),
         name="gateway-refresh",
     )

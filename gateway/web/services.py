@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope
 
 from gateway.cache.snapshot_cache import SnapshotCache
+from gateway.schema import GatewaySchema
 from gateway.settings import Settings
 from gateway.web.budget import CostBudget
+from gateway.web.live.hub import LiveHub
 from gateway.web.persisted import PersistedQueries
 from gateway.web.ratelimit import RateLimiter
 from gateway.web.response_cache import ResponseCache
@@ -33,10 +35,12 @@ from gateway.web.trusted import TrustedDocuments
 @dataclass(frozen=True, slots=True)
 class AppConfig:
     """What :func:`create_app` settles before the lifespan builds the services: the settings,
-    the versions of the role matrix and query limits (response cache keys include them) and
+    the executable schema (live evaluations run it), the versions of the role matrix and
+    query limits (response cache keys include them) and
     the trusted documents (None: any document may run)."""
 
     settings: Settings
+    schema: GatewaySchema
     matrix_version: str
     limits_version: str
     trusted: TrustedDocuments | None
@@ -56,6 +60,7 @@ class Services:
         cost_budget: Per-caller cost windows; None when ``GATEWAY_COST_BUDGET`` is 0.
         persisted: Automatic persisted queries and trusted documents.
         responses: The response cache of ``/graphql``; None answers every request in full.
+        live: The live subscriptions' hub (WebSocket at ``/graphql``); None refuses them.
     """
 
     settings: Settings
@@ -66,6 +71,7 @@ class Services:
     cost_budget: CostBudget | None = None
     persisted: PersistedQueries | None = None
     responses: ResponseCache | None = None
+    live: LiveHub | None = None
 
     def __post_init__(self) -> None:
         self.ingest_slots = asyncio.Semaphore(self.settings.ingest_concurrency)
