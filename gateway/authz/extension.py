@@ -50,7 +50,8 @@ def _principal(info: Info[Caller, Any]) -> Principal:
     return principal
 
 
-def _forbidden(coordinate: str, roles: frozenset[Role]) -> ForbiddenError:
+def forbidden(coordinate: str, roles: frozenset[Role]) -> ForbiddenError:
+    """The ``FORBIDDEN`` error of ``coordinate``, naming the roles that may read it."""
     allowed = [role.value for role in Role if role in roles]  # in declaration order
     return ForbiddenError(
         f"your roles may not read {coordinate}; allowed: {', '.join(allowed) or 'nobody'}",
@@ -92,11 +93,11 @@ class Authorize(FieldExtension):
         principal = _principal(info)
         mine = effective_roles(principal, source)
         if not mine & self.roles:
-            raise _forbidden(self.coordinate, self.roles)
+            raise forbidden(self.coordinate, self.roles)
         for name, (coordinate, roles) in self.arguments.items():
             value = kwargs.get(name)
             if value is not None and value is not strawberry.UNSET and not mine & roles:
-                raise _forbidden(coordinate, roles)
+                raise forbidden(coordinate, roles)
         return principal
 
     def resolve(

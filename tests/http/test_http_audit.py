@@ -13,18 +13,15 @@ future audit is one the gateway chooses not to meet.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.test_cli_serve import TOKEN, Running, _free_port
+from tests.http.node_demo import NODE_PROJECT, node_with, running_demo
 
-AUDIT_PROJECT = Path(__file__).parents[1] / "http_audit"
 SKIPPED: dict[str, str] = {}
 """Audit id -> why the gateway does not meet it (none today)."""
 AUDIT_TIMEOUT_SECONDS = 120
@@ -35,33 +32,15 @@ MIN_AUDITS = 50
 @pytest.fixture(scope="module")
 def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The URL of ``/graphql`` on a demo gateway, and an administrator's Authorization."""
-    database = tmp_path_factory.mktemp("audit") / "demo.db"
-    port = _free_port()
-    args = ["demo", "--port", str(port), "--scale", "tiny", "--database", str(database)]
-    running = Running(args, env={"GATEWAY_REDIS_URL": ""})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        running.wait_until(f"{base}/healthz")
-        tokens = TOKEN.findall(running.output)
-        assert tokens, running.output
-        yield f"{base}/graphql", f"Bearer {tokens[0]}"  # PLATFORM_ADMIN
-    finally:
-        running.stop()
+    with running_demo(tmp_path_factory.mktemp("audit")) as demo:
+        yield demo.graphql_url, demo.admin
 
 
 def _audit(url: str, authorization: str) -> list[dict[str, Any]]:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    installed = AUDIT_PROJECT / "node_modules" / "graphql-http"
-    if node is not None and npm is not None and not installed.is_dir():
-        # A plain `pytest` on a fresh checkout: install the pinned audit package (.ci/run does too).
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=AUDIT_PROJECT, check=False, timeout=300
-        )
-    if node is None or not installed.is_dir():
-        pytest.fail(f"needs Node and `npm ci` in {AUDIT_PROJECT} (see .ci/run)", pytrace=False)
+    node = node_with("graphql-http")
     done = subprocess.run(
         [node, "audit.mjs", url],
-        cwd=AUDIT_PROJECT,
+        cwd=NODE_PROJECT,
         env={**os.environ, "AUDIT_AUTHORIZATION": authorization},
         capture_output=True,
         timeout=AUDIT_TIMEOUT_SECONDS,

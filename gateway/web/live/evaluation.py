@@ -161,6 +161,9 @@ class Evaluator:
         fatal = result.data is None and bool(errors) and _pre_execution(result)
         if fatal:
             return Answer(b"", fatal=True, errors=tuple(errors)), errors, read
+        # Errors in a canonical order (resolvers finish in any order): an answer that did
+        # not change is then the same bytes, and is not sent again.
+        errors.sort(key=lambda e: orjson.dumps([e.get("path"), e.get("message")]))
         wrapped = topic.plan.wrap({"data": result.data, "errors": errors})
         wrapped["extensions"] = {"cost": context.cost.cost or 0}
         return Answer(orjson.dumps(wrapped)), errors, read

@@ -43,6 +43,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from gateway.authz.authenticate import authenticate_until
 from gateway.authz.authentication_errors import AuthenticationError
+from gateway.authz.extension import forbidden
 from gateway.authz.principal import Principal
 from gateway.context import Context
 from gateway.errors import ErrorCode
@@ -60,8 +61,8 @@ if TYPE_CHECKING:
     from gateway.schema import GatewaySchema
 
 NO_CREDENTIAL = (
-    "Forbidden: authentication required: send "
-    '{"Authorization": "Bearer <JWT>"} or {"X-API-Key": "<key>"} as connection_init payload'
+    'Forbidden: send {"Authorization": "Bearer <JWT>"} or {"X-API-Key": "<key>"} as the '
+    "connection_init payload"
 )
 THROTTLED = (1013, "Try again later: rate limited")
 MAX_REASON = 123  # bytes a close frame's reason may hold (RFC 6455 §5.5)
@@ -243,19 +244,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except GraphQLSyntaxError as error:
             raise PlanError([error]) from None
         plan = plan_operation(schema._schema, document, parsed, params.operation_name)
-        if plan.repeats:
+        if plan.repeats:  # the subscription field's own matrix entry
             coordinate = f"Subscription.{'live' if plan.kind == 'live' else 'snapshots'}"
             allowed = schema.authz.coordinates.get(coordinate, frozenset())
             if not allowed & principal.roles:
-                names = ", ".join(r.value for r in sorted(allowed, key=lambda r: r.value))
-                raise PlanError(
-                    [
-                        GraphQLError(
-                            f"your roles may not read {coordinate}; allowed: {names or 'nobody'}",
-                            extensions={"code": ErrorCode.FORBIDDEN.value},
-                        )
-                    ]
-                )
+                denied = forbidden(coordinate, allowed)
+                raise PlanError([GraphQLError(denied.message, extensions=denied.extensions)])
         return plan, params.variables
 
     def _versions(self) -> tuple[str, str]:

@@ -50,6 +50,8 @@ REVOKED = (4403, "Forbidden: the API key was revoked")
 TOO_MANY = (4403, "Forbidden: too many connections for this caller")
 GOING_AWAY = (1001, "the server is shutting down")
 PING = '{"type":"ping"}'
+STOP_SECONDS = 10.0
+"""Longest the shutdown waits for a round in flight before cancelling it."""
 
 
 def _snapshot(generation: Generation) -> dict[str, object]:
@@ -81,6 +83,7 @@ class LiveHub:
         self._slots = asyncio.Semaphore(settings.live_concurrency)
         self._tasks: list[asyncio.Task[None]] = []
         self._expiries: dict[Peer, asyncio.TimerHandle] = {}
+        self._stopping = asyncio.Event()
 
     # -- connections ------------------------------------------------------------------
 
@@ -221,24 +224,30 @@ class LiveHub:
     # -- the background loops ---------------------------------------------------------
 
     async def _watch(self) -> None:
-        """Poll (and listen to announcements when Redis is configured) for ever."""
+        """Poll (and listen to announcements when Redis is configured) until stopped.
+
+        Stopping waits for a database read in flight to end instead of cancelling it (a
+        cancelled read of aiosqlite still calls back into the loop once it is closed)."""
         poll = max(self.settings.cache_poll_seconds, 0.05)
-        while True:
+        while not self._stopping.is_set():
             try:
                 if self.settings.redis_url:
                     async with Announcements(self.settings.redis_url) as heard:
-                        while True:
+                        while not self._stopping.is_set():
                             if await heard.next(wait=poll) is not None:
                                 self.tracker.invalidate()
                             await self.check()
-                while True:
-                    await asyncio.sleep(poll)
+                while not await self._stopped_within(poll):
                     await self.check()
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # Redis or the database: poll again a little later
                 logger.warning("live watch: %s; retrying in %.1f s", exc, poll)
-                await asyncio.sleep(poll)
+                await self._stopped_within(poll)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until stopped; True when stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
 
     async def _keep_alive(self) -> None:
         interval = self.settings.live_keepalive_seconds
@@ -252,17 +261,21 @@ class LiveHub:
     async def running(self) -> AsyncIterator[LiveHub]:
         """Run the watch (and keep-alive) while the block runs; on exit close every
         connection with 1001."""
-        loops = [asyncio.create_task(self._watch(), name="gateway-live-watch")]
+        watch = asyncio.create_task(self._watch(), name="gateway-live-watch")
+        pings = None
         if self.settings.live_keepalive_seconds > 0:
-            loops.append(asyncio.create_task(self._keep_alive(), name="gateway-live-ping"))
+            pings = asyncio.create_task(self._keep_alive(), name="gateway-live-ping")
         try:
             yield self
         finally:
-            for task in loops:
-                task.cancel()
-            for task in loops:
+            self._stopping.set()
+            if pings is not None:
+                pings.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(watch, STOP_SECONDS)
+            if pings is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                    await pings
             await self.close_all(*GOING_AWAY)
 
     async def close_all(self, code: int, reason: str) -> None:
