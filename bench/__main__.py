@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "rebuild": "bench.rollup_rebuild",
     "scale": "bench.scale",
     "audience": "bench.audience",
+    "live": "bench.live",
 }
 """Benchmark name -> module with ``parse_args(argv)``, ``async main(args)`` and ``SMOKE``
 (the arguments of its smoke run)."""

@@ -73,6 +73,8 @@ GATEWAY_SERVER = (
     "gateway.web.connection_guard:GuardedHttpToolsProtocol",
     "--limit-concurrency",
     "2048",
+    "--ws-per-message-deflate",
+    "false",
 )
 """uvicorn options of the gateway as `gateway serve` runs it (the connection guard on every
 request); the bare app keeps uvicorn's own protocol."""

@@ -117,6 +117,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         **proxy_options(settings),
         "http": guarded_protocol(settings),
         "limit_concurrency": settings.max_connections,
+        # permessage-deflate keeps a compressor and a decompressor per WebSocket (49.5 KiB
+        # measured, more than the rest of an idle live connection); live answers are small.
+        "ws_per_message_deflate": False,
     }
 
 

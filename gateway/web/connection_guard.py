@@ -70,6 +70,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             sweeper.guarded.discard(self)
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self) -> None:
+        """uvicorn's, after leaving the sweep: the connection is a WebSocket from now on, its
+        end reaches the WebSocket protocol (not :meth:`connection_lost` here), and its idle
+        time is bounded by pings, not by request deadlines."""
+        self._disarm()
+        sweeper = _SWEEPERS.get(self.loop)
+        if sweeper is not None:
+            sweeper.guarded.discard(self)
+        super().handle_websocket_upgrade()
+
     def data_received(self, data: bytes) -> None:
         """uvicorn's, answering a head past ``max_head_bytes`` with 431."""
         self._unset_keepalive_if_required()

@@ -4,9 +4,11 @@ codes, limits, keep-alive, and the end of a connection whose credential ends."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.roles import Role
@@ -204,3 +206,63 @@ async def test_http_refuses_subscriptions(url: str, served_settings: Settings) -
     error = answer.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "WebSocket" in error["message"]
+
+
+async def test_the_cost_budget_is_charged_once_per_subscription(
+    settings: Settings, world: AsyncEngine
+) -> None:
+    # 1 admission point + the operation's cost, at subscribe; pushes are not charged.
+    budgeted = live_settings(settings, cost_budget_per_window=5, cost_budget_window_seconds=600)
+    costly = (
+        'subscription { live { workspace(id: "ws-1") { '
+        "a: launches(timeRange: {days: 7}) { value } } } }"
+    )
+    async with AsyncExitStack() as stack:
+        url = stack.enter_context(served(budgeted))
+        client = await stack.enter_async_context(LiveClient.connect(url, bearer(budgeted, ADMIN)))
+        await client.subscribe("1", costly)
+        first = await client.next("1")
+        assert first["type"] == "next"
+        cost = first["payload"]["extensions"]["cost"]
+        assert 1 + cost <= 5 < 2 * (1 + cost)
+        await client.subscribe("2", costly)
+        refused = await client.next("2")
+        assert refused["type"] == "error"
+        extensions = refused["payload"][0]["extensions"]
+        assert extensions["code"] == "RATE_LIMITED"
+        assert extensions["retryAfter"] > 0
+
+
+def _gauge(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_gauges_count_connections_and_subscriptions_and_nothing_leaks(
+    url: str, served_settings: Settings
+) -> None:
+    connections, subscriptions = (
+        _gauge("gateway_live_connections"),
+        _gauge("gateway_live_subscriptions"),
+    )
+    async with (
+        LiveClient.connect(url, bearer(served_settings, ADMIN)) as one,
+        LiveClient.connect(url, bearer(served_settings, ADMIN)) as two,
+    ):
+        await one.subscribe("a", SNAPSHOTS)
+        await one.subscribe("b", "subscription { live { snapshot { id } } }")
+        await two.subscribe("a", SNAPSHOTS)
+        for client, operation in ((one, "a"), (one, "b"), (two, "a")):
+            assert (await client.next(operation))["type"] == "next"
+        assert _gauge("gateway_live_connections") - connections == 2
+        assert _gauge("gateway_live_subscriptions") - subscriptions == 3
+        await one.send({"id": "a", "type": "complete"})
+        await one.send({"type": "ping"})
+        assert (await one.receive())["type"] == "pong"  # the complete was handled
+        assert _gauge("gateway_live_subscriptions") - subscriptions == 2
+    for _ in range(50):  # the server notices the closed sockets
+        if _gauge("gateway_live_connections") == connections:
+            break
+        await asyncio.sleep(0.1)
+    assert _gauge("gateway_live_connections") == connections
+    assert _gauge("gateway_live_subscriptions") == subscriptions
+    assert _gauge("gateway_live_documents") == 0

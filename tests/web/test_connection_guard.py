@@ -15,10 +15,13 @@ import httpx
 import orjson
 import pytest
 from pydantic import SecretStr
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from gateway.authz.tokens import mint_token
 from gateway.roles import Grant, Role
 from gateway.settings import Settings
+from gateway.web.connection_guard import _SWEEPERS
 from tests.live_server import live_gateway
 
 IDLE_SOCKETS = 300
@@ -125,3 +128,22 @@ def test_a_head_over_the_bound_sent_whole_is_refused(live_url: str) -> None:
     assert not answer.startswith(b"HTTP/1.1 200"), answer[:100]
     if answer:
         assert answer.startswith(b"HTTP/1.1 431")
+
+
+async def test_a_websocket_outlives_the_request_deadlines(live_url: str) -> None:
+    # Once upgraded, a connection is no request any more: the head and body deadlines (1 s
+    # here) must not close it, nor keep it in the sweep after it ends.
+    token = mint_token(
+        Settings(jwt_secret=SecretStr(SECRET)), "ws", (ADMIN,), dt.timedelta(minutes=5)
+    )
+    url = live_url.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        await ws.send(orjson.dumps(init).decode())
+        assert orjson.loads(await ws.recv())["type"] == "connection_ack"
+        await asyncio.sleep(2.5)
+        await ws.send('{"type":"ping"}')
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+    await asyncio.sleep(0.5)  # the server sees the socket closed
+    left = [p for s in list(_SWEEPERS.values()) for p in list(s.guarded)]
+    assert [p for p in left if p.transport.is_closing()] == []  # nothing ended stays swept

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from strawberry.types.execution import PreExecutionError
 
 from gateway.authz.principal import Principal
 from gateway.cache.keys import cache_key
@@ -171,6 +172,4 @@ class Evaluator:
 
 def _pre_execution(result: object) -> bool:
     """True when ``result`` stopped before execution (strawberry's ``PreExecutionError``)."""
-    from strawberry.types.execution import PreExecutionError
-
     return isinstance(result, PreExecutionError)

@@ -55,6 +55,7 @@ from gateway.web.live.peer import Peer
 from gateway.web.live.plan import Plan, PlanError, plan_operation
 from gateway.web.params import RefusedError, params_of
 from gateway.web.ratelimit import rate_key
+from gateway.web.response_cache import stored_cost
 from gateway.web.services import Services, services
 
 if TYPE_CHECKING:
@@ -196,24 +197,36 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         assert peer is not None
         try:
             plan, variables = await self._plan(peer.principal, payload)
+            await self._run(peer, operation_id, plan, variables)
         except PlanError as refused:
-            await self._refuse(operation_id, [e.formatted for e in refused.errors])
-            return
+            self.hub.unsubscribe(peer, operation_id)
+            await self._refuse(operation_id, refused.formatted)
+
+    async def _run(
+        self, peer: Peer, operation_id: str, plan: Plan, variables: dict[str, Any] | None
+    ) -> None:
+        """Join the topic and send the first answer (and ``complete`` for a query).
+
+        Raises:
+            PlanError: the query did not execute (limits, cost), or the budget lacks its cost.
+        """
         hub = self.hub
         key = topic_key(plan, variables, peer.principal, self._versions())
-        topic = Topic(key, plan, variables, peer.principal)
-        subscriber = hub.subscribe(peer, operation_id, key, topic)
+        subscriber = hub.subscribe(
+            peer, operation_id, key, Topic(key, plan, variables, peer.principal)
+        )
         try:
             answer = await hub.first_answer(subscriber)
         except Exception:
-            hub.unsubscribe(peer, operation_id)
             failure = _error(ErrorCode.INTERNAL_SERVER_ERROR, "the evaluation failed")
+            hub.unsubscribe(peer, operation_id)
             await self._refuse(operation_id, [failure])
             raise
         if answer.fatal:
-            hub.unsubscribe(peer, operation_id)
-            await self._refuse(operation_id, list(answer.errors))
-        elif not subscriber.topic.plan.repeats:
+            raise PlanError.of(list(answer.errors))
+        # The operation's cost, once (pushes are the server's doing, not the caller's).
+        await self._spend(peer.principal, stored_cost(answer.body) or 0)
+        if not plan.repeats:
             await peer.flush()
             hub.unsubscribe(peer, operation_id)
             await self.send_message(CompleteMessage(id=operation_id, type="complete"))
@@ -231,6 +244,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             raise PlanError([GraphQLError("rate limited", extensions={"code": "RATE_LIMITED"})])
         if app.persisted is None:
             raise RuntimeError("the app has no persisted queries (Services.persisted)")
+        await self._spend(principal, 1)  # the admission point, as over HTTP
         try:
             params = params_of(payload)
             document = await app.persisted.resolve(params, principal)
@@ -251,6 +265,21 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 denied = forbidden(coordinate, allowed)
                 raise PlanError([GraphQLError(denied.message, extensions=denied.extensions)])
         return plan, params.variables
+
+    async def _spend(self, principal: Principal, cost: int) -> None:
+        """Spend ``cost`` points of the caller's cost budget (``GATEWAY_COST_BUDGET_*``).
+
+        Raises:
+            PlanError: the window lacks them (``RATE_LIMITED``, with ``retryAfter``).
+        """
+        budget = self.app.cost_budget
+        if budget is None or cost <= 0:
+            return
+        scope = self.websocket.ws.scope  # type: ignore[attr-defined]
+        window = await budget.spend(rate_key(principal, scope), cost)
+        if window is not None and not window.granted:
+            error = budget.refusal(window, cost)
+            raise PlanError([GraphQLError(error.message, extensions=error.extensions)])
 
     def _versions(self) -> tuple[str, str]:
         schema: GatewaySchema = self.schema  # type: ignore[assignment]

@@ -27,9 +27,7 @@ import logging
 import time
 from collections import Counter as Tally
 from collections.abc import AsyncIterator
-from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -292,8 +290,3 @@ class LiveHub:
     async def _quiet_close(peer: Peer, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await peer.close(code, reason)
-
-
-def encode(message: dict[str, Any]) -> str:
-    """A protocol message as text."""
-    return orjson.dumps(message).decode()

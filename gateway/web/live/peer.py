@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+
+import orjson
 
 from gateway.authz.principal import Principal
 from gateway.web.live.evaluation import Topic
@@ -64,9 +65,9 @@ class Subscriber:
 
 def next_message(operation_id: str, payload: bytes) -> str:
     """The ``next`` message of ``payload`` (encoded JSON) for ``operation_id``."""
-    from orjson import dumps
-
-    return f'{{"id":{dumps(operation_id).decode()},"type":"next","payload":{payload.decode()}}}'
+    return (
+        f'{{"id":{orjson.dumps(operation_id).decode()},"type":"next","payload":{payload.decode()}}}'
+    )
 
 
 class Peer:
@@ -129,9 +130,3 @@ class Peer:
         if self._sender is not None:
             self._sender.cancel()
         self.slots.clear()
-
-
-def describe(peer: Any) -> str:
-    """A peer's principal for logs."""
-    principal: Principal = peer.principal
-    return f"{principal.via}:{principal.subject}"

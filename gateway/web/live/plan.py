@@ -55,11 +55,20 @@ MUTATION = "mutations do not run over WebSocket; send them to POST /graphql"
 
 
 class PlanError(Exception):
-    """The operation cannot run; ``errors`` are what the client's ``error`` message lists."""
+    """The operation cannot run; :attr:`formatted` is what the client's ``error`` message
+    lists."""
 
     def __init__(self, errors: list[GraphQLError]) -> None:
+        self.formatted: list[dict[str, Any]] = [dict(error.formatted) for error in errors]
         super().__init__("; ".join(error.message for error in errors))
-        self.errors = errors
+
+    @classmethod
+    def of(cls, formatted: list[dict[str, Any]]) -> PlanError:
+        """A refusal listing errors already formatted (an execution's)."""
+        refused = cls([])
+        refused.formatted = formatted
+        refused.args = ("; ".join(str(e.get("message")) for e in formatted),)
+        return refused
 
 
 def bad_input(message: str) -> PlanError:
