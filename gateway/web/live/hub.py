@@ -248,12 +248,17 @@ class LiveHub:
         return self._stopping.is_set()
 
     async def _keep_alive(self) -> None:
+        """Ping every connection each interval, all at once: a socket that does not take its
+        ping within the interval (a slow consumer) delays nobody else's."""
         interval = self.settings.live_keepalive_seconds
         while True:
             await asyncio.sleep(interval)
-            for peer in list(self.peers):
-                with contextlib.suppress(Exception):
-                    await peer.send_text(PING)
+            await asyncio.gather(*(self._ping(p, interval) for p in list(self.peers)))
+
+    @staticmethod
+    async def _ping(peer: Peer, within: float) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(peer.send_text(PING), within)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[LiveHub]:
