@@ -131,7 +131,8 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         description="Most WebSocket connections one principal (token subject or API key) may "
-        "hold on one server process; past it `connection_init` is refused (close code 4403).",
+        "hold on one server process; past it `connection_init` is refused (close code 1013, try "
+        "again later).",
     )
     live_keepalive_seconds: float = Field(
         default=15.0,

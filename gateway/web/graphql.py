@@ -3,8 +3,9 @@
 Three changes to :class:`strawberry.asgi.GraphQL`:
 
 * a browser (``Accept: text/html``) gets our own GraphiQL page, whose scripts and styles are the
-  vendored copies under ``gateway/web/static/graphiql`` served by the gateway itself: the page
-  names no other host, so it works with the network cut;
+  vendored copies under ``gateway/web/static/graphiql`` (and the graphql-ws client under
+  ``static/graphql-ws``, for subscriptions over a WebSocket to this same endpoint) served by the
+  gateway itself: the page names no other host, so it works with the network cut;
 * request bodies are parsed and responses encoded with orjson (several times faster than
   :mod:`json` on large metric series);
 * every operation gets a fresh :class:`gateway.context.Context` (loaders are per request).
@@ -78,9 +79,11 @@ SCRIPTS = (
     "graphiql/react-dom.production.min.js",
     "graphiql/graphiql.min.js",
     "graphiql/plugin-explorer.umd.js",
+    "graphql-ws/graphql-ws.min.js",
     "gateway/graphiql.js",
 )
-"""Scripts of the GraphiQL page in load order: React first, GraphiQL, its plugin, our boot."""
+"""Scripts of the GraphiQL page in load order: React first, GraphiQL, its plugin, the
+graphql-ws client (subscriptions over WebSocket), our boot."""
 
 
 @cache

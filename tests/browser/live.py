@@ -55,6 +55,16 @@ def operator_matrix() -> str:
     return yaml.safe_dump(entries)
 
 
+def _token(
+    settings: Settings, workspace_id: str | None, role: Role, *, expired: bool = False
+) -> str:
+    workspace = workspace_id if role.value.startswith("SUPERAPP_") else None
+    issued = datetime.now(UTC) - (timedelta(hours=2) if expired else timedelta())
+    subject = f"browser:{role.value.lower()}"
+    grants = [Grant(role, workspace)]
+    return mint_token(settings, subject, grants, timedelta(hours=1), now=issued)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,8 +92,12 @@ class LiveGateway:
     thread: threading.Thread
 
     @classmethod
-    async def start(cls, directory: Path) -> LiveGateway:
-        """Generate the data, write the matrix, serve on a free port, wait for /healthz."""
+    async def start(cls, directory: Path, *, graphiql_role: Role | None = None) -> LiveGateway:
+        """Generate the data, write the matrix, serve on a free port, wait for /healthz.
+
+        ``graphiql_role``: GraphiQL's headers editor is pre-filled with a token of that role
+        (as ``gateway demo`` does); None leaves it empty.
+        """
         matrix = directory / "matrix.yaml"
         matrix.write_text(operator_matrix(), encoding="utf-8")
         settings = Settings(
@@ -95,9 +109,12 @@ class LiveGateway:
         scopes = await _prepare(settings)
         assert scopes.workspace_id is not None
         port = _free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning"
-        )
+        headers = None
+        if graphiql_role is not None:
+            token = _token(settings, scopes.workspace_id, graphiql_role)
+            headers = {"Authorization": f"Bearer {token}"}
+        app = create_app(settings, graphiql_headers=headers)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="live-gateway", daemon=True)
         thread.start()
@@ -128,11 +145,7 @@ class LiveGateway:
     def token(self, role: Role, *, expired: bool = False) -> str:
         """A JWT of ``role`` valid for an hour (or one that expired an hour ago), scoped to the
         data's workspace for super-app team roles."""
-        workspace = self.workspace_id if role.value.startswith("SUPERAPP_") else None
-        issued = datetime.now(UTC) - (timedelta(hours=2) if expired else timedelta())
-        subject = f"browser:{role.value.lower()}"
-        grants = [Grant(role, workspace)]
-        return mint_token(self.settings, subject, grants, timedelta(hours=1), now=issued)
+        return _token(self.settings, self.workspace_id, role, expired=expired)
 
     async def api_key(self, name: str, role: Role) -> str:
         """A new API key named ``name`` holding ``role`` (scoped as :meth:`token`'s)."""

@@ -17,6 +17,7 @@ from gateway.web.graphql import STATIC_DIR
 
 DASHBOARD = STATIC_DIR / DASHBOARD_DIR
 CHARTJS = STATIC_DIR / "chartjs"
+GRAPHQL_WS = STATIC_DIR / "graphql-ws"
 ASSET = re.compile(r'(?:src|href)="(static/[^"]+)"')
 IMPORT = re.compile(r"""^import\s[^'"]*['"]([^'"]+)['"];""", re.MULTILINE)
 CHARTJS_URLS = {"https://www.chartjs.org", "https://github.com/kurkle/color#readme"}
@@ -63,6 +64,8 @@ def test_the_dashboard_files_name_no_other_host() -> None:
             assert (DASHBOARD / module).is_file(), (path.name, module)
     bundle = (CHARTJS / "chart.umd.js").read_text(encoding="utf-8")
     assert set(re.findall(r"https?://[^\s\"')]+", bundle)) == CHARTJS_URLS
+    client = (GRAPHQL_WS / "graphql-ws.min.js").read_text(encoding="utf-8")
+    assert not re.search(r"(?:https?|wss?)://", client)  # it connects where it is told only
 
 
 def test_chartjs_is_the_recorded_npm_file() -> None:
@@ -74,3 +77,17 @@ def test_chartjs_is_the_recorded_npm_file() -> None:
     for name, _, digest in rows:
         assert hashlib.sha256((CHARTJS / name).read_bytes()).hexdigest() == digest
     assert "Chart.js v" + rows[0][1] in (CHARTJS / "chart.umd.js").read_text(encoding="utf-8")
+
+
+def test_graphql_ws_is_the_recorded_npm_file() -> None:
+    readme = (GRAPHQL_WS / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| (\S+) \| graphql-ws \| (\d+\.\d+\.\d+) \| (\S+) \| ([0-9a-f]{64}) \|$", readme, re.M
+    )
+    assert {name for name, _, _, _ in rows} == {"graphql-ws.min.js", "LICENSE.md"}
+    assert {version for _, version, _, _ in rows} == {"5.16.2"}  # one pinned version
+    assert f"npm pack graphql-ws@{rows[0][1]}" in readme
+    for name, _, _, digest in rows:
+        assert hashlib.sha256((GRAPHQL_WS / name).read_bytes()).hexdigest() == digest
+    files = {path.name for path in GRAPHQL_WS.iterdir()}
+    assert files == {"graphql-ws.min.js", "LICENSE.md", "README.md"}

@@ -12,7 +12,7 @@ import orjson
 
 from gateway.schema import print_sdl
 from gateway.web.default_query import DEFAULT_QUERY
-from gateway.web.graphql import STATIC_DIR, render_graphiql_page
+from gateway.web.graphql import SCRIPTS, STATIC_DIR, render_graphiql_page
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
@@ -50,7 +50,7 @@ async def test_browser_gets_graphiql_with_no_external_url(client: httpx.AsyncCli
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     page = _parse(response.text)
-    assert len(page.urls) >= 7  # three stylesheets, five scripts, the icon
+    assert len(page.urls) >= 7  # three stylesheets, six scripts, the icon
     for url in page.urls:
         parts = urlsplit(url)
         assert parts.scheme in ("", "data"), url
@@ -98,7 +98,8 @@ def test_page_config_survives_hostile_header_values() -> None:
     assert orjson.loads(config["defaultHeaders"]) == hostile
     assert config["endpoint"] == "/gw/graphql"
     assert config["defaultQuery"] == DEFAULT_QUERY
-    assert page.count("</script>") == 6  # the config block and the five scripts, nothing more
+    assert page.count("</script>") == 1 + len(SCRIPTS)  # the config block and the scripts
+    assert "graphql-ws/graphql-ws.min.js" in SCRIPTS  # subscriptions over WebSocket
     assert all(url.startswith(("/gw/static/", "data:")) for url in parsed.urls)
 
 

@@ -7,7 +7,7 @@ strawberry keeps the protocol (message parsing, the ``connection_init`` timeout,
 * ``connection_init`` carries the credential (``{"Authorization": "Bearer ..."}`` or
   ``{"X-API-Key": ...}``), checked exactly as the HTTP headers are; none or a bad one closes
   the socket with 4403 before any operation runs; a caller past its rate limit gets 1013
-  (try again later); past ``GATEWAY_LIVE_CONNECTIONS_PER_PRINCIPAL`` 4403.
+  (try again later), and so does one past ``GATEWAY_LIVE_CONNECTIONS_PER_PRINCIPAL``.
 * ``subscribe`` resolves the document like ``/graphql`` (persisted-query hash, trusted
   documents), plans it (:mod:`gateway.web.live.plan`), checks the subscription field's
   matrix entry, and joins the hub's topic: the answer is evaluated once for every subscriber

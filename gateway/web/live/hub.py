@@ -45,7 +45,7 @@ logger = logging.getLogger("gateway.live")
 
 EXPIRED = (4403, "Forbidden: the token expired; reconnect with a new one")
 REVOKED = (4403, "Forbidden: the API key was revoked")
-TOO_MANY = (4403, "Forbidden: too many connections for this caller")
+TOO_MANY = (1013, "Try again later: too many connections for this caller")
 GOING_AWAY = (1001, "the server is shutting down")
 PING = '{"type":"ping"}'
 STOP_SECONDS = 10.0

@@ -1,6 +1,7 @@
 /**
- * The dashboard's only ways to the gateway: POST graphql and POST export, with the credential
- * the user pasted (kept in sessionStorage: this tab only, gone when it closes).
+ * The dashboard's ways to the gateway over HTTP: POST graphql and POST export, with the
+ * credential the user pasted (kept in sessionStorage: this tab only, gone when it closes).
+ * The views' live answers come over WebSocket (live.js), with the same credential.
  *
  * Every URL is relative to the page (/dashboard), so the gateway may sit under a path prefix.
  */
@@ -45,7 +46,12 @@ export function forgetCredential() {
   sessionStorage.removeItem(STORAGE_KEY);
 }
 
-function authHeaders() {
+/**
+ * The credential as request headers, which is also the WebSocket's connection_init payload.
+ * @returns {{Authorization: string}|{'X-API-Key': string}}
+ * @throws {AuthError} no credential is kept (signed out).
+ */
+export function authHeaders() {
   const credential = savedCredential();
   if (!credential) throw new AuthError('Sign in to see the dashboard.');
   return credential.kind === 'apikey'
@@ -62,11 +68,13 @@ async function post(path, body, accept) {
   }
 }
 
-function isUnauthenticated(status, errors) {
+/** @returns {boolean} True when the answer says the credential was refused. */
+export function isUnauthenticated(status, errors) {
   return status === 401 || errors.some((e) => e?.extensions?.code === 'UNAUTHENTICATED');
 }
 
-function messages(errors, fallback) {
+/** @returns {string} The errors' messages, or `fallback` when they have none. */
+export function messages(errors, fallback) {
   const text = errors.map((e) => e?.message).filter(Boolean).join('; ');
   return text || fallback;
 }

@@ -1,6 +1,7 @@
 /**
  * Charts drawn with the vendored Chart.js (static/chartjs/chart.umd.js, loaded by the page as
- * window.Chart). Every chart is registered so a view can destroy its charts before redrawing.
+ * window.Chart). Every chart is registered so a view can destroy its charts before redrawing,
+ * and a view updated in place (morph.js) can give a chart on screen the data of its new drawing.
  */
 
 import {h} from './dom.js';
@@ -9,6 +10,8 @@ import {formatShare, slugLabel} from './format.js';
 const PALETTE = ['#2563eb', '#16a34a', '#f59e0b', '#dc2626', '#7c3aed', '#0891b2', '#db2777',
   '#65a30d', '#ea580c', '#4b5563'];
 const live = new Set();
+/** The configuration each chart was drawn with (what carryChart gives the chart it replaces). */
+const configs = new WeakMap();
 
 function chartLibrary() {
   if (!window.Chart) throw new Error('Chart.js did not load (static/chartjs/chart.umd.js)');
@@ -17,15 +20,49 @@ function chartLibrary() {
 
 function draw(canvas, config) {
   const Chart = chartLibrary();
-  const chart = new Chart(canvas, {...config, options: {animation: false, ...config.options}});
+  const full = {...config, options: {animation: false, ...config.options}};
+  const chart = new Chart(canvas, full);
   live.add(chart);
+  configs.set(chart, full);
   return chart;
+}
+
+function forget(chart) {
+  chart.destroy();
+  live.delete(chart);
 }
 
 /** Destroy every chart drawn so far (before a view is redrawn). */
 export function destroyCharts() {
   for (const chart of live) chart.destroy();
   live.clear();
+}
+
+/**
+ * Update the chart on `shown` (a canvas on screen) with the data and options of the chart just
+ * drawn on `drawn` (a canvas of a new drawing, not on screen), which is destroyed: the chart
+ * on screen changes without being redrawn from nothing.
+ * @returns {boolean} False when they are not charts of the same type (nothing changed).
+ */
+export function carryChart(shown, drawn) {
+  const Chart = chartLibrary();
+  const kept = Chart.getChart(shown);
+  const fresh = Chart.getChart(drawn);
+  if (!kept || !fresh || kept.config.type !== fresh.config.type || !configs.has(fresh)) return false;
+  const {data, options} = configs.get(fresh);
+  kept.data = data;
+  kept.options = options;
+  kept.update('none');
+  configs.set(kept, configs.get(fresh));
+  forget(fresh);
+  return true;
+}
+
+/** Destroy the charts whose canvas is no longer on the page (after an update in place). */
+export function pruneCharts() {
+  for (const chart of [...live]) {
+    if (!chart.canvas?.isConnected) forget(chart);
+  }
 }
 
 /**

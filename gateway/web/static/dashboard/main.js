@@ -1,6 +1,8 @@
 /**
  * The reference dashboard: sign-in, filters, routing between the three views, loading and
- * errors. Everything goes through POST graphql (and POST export for the Download button).
+ * errors. A view is followed live (live.js: one subscription over WebSocket, the view updated
+ * in place after each new snapshot); without WebSocket it is fetched by POST graphql. Sign-in
+ * is POST graphql, and the Download button POST export.
  *
  * Routes: #/ is the workspace's data overview; #/apps/<id> is a target app's page;
  * #/apps/<id>/mini-programs/<id> is a mini program's page in that app (ids URI-encoded).
@@ -10,10 +12,12 @@ import {AuthError, downloadSpreadsheet, forgetCredential, graphql, saveCredentia
   savedCredential} from './api.js';
 import {categoriesOf, renderApp} from './app-page.js';
 import {sortErrors} from './cards.js';
-import {destroyCharts} from './charts.js';
+import {destroyCharts, pruneCharts} from './charts.js';
 import {byId, h} from './dom.js';
 import {slugLabel} from './format.js';
+import {LiveUnavailable, closeLive, follow, liveAvailable, stopFollowing} from './live.js';
 import {renderMiniProgram} from './mini-program-page.js';
+import {morph} from './morph.js';
 import {renderOverview} from './overview.js';
 import {Access, appView, isoDay, miniProgramView, overviewView, rangeEnd} from './queries.js';
 
@@ -60,20 +64,24 @@ function refusal(error) {
 }
 
 function signOut(message = '') {
+  closeLive();
   forgetCredential();
   state.view = null;
   byId('credential').value = '';
   showSignIn(message);
 }
 
-/** "Data as of …" from the answer's snapshot (rollups refresh every 30 minutes by default). */
+/** "Data as of …" from the answer's snapshot (rollups refresh every 30 minutes by default;
+ * a live view follows each new one, so the time is to the second). */
 function showSnapshot(snapshot) {
-  const time = (iso) => iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null;
-  const taken = time(snapshot?.takenAt);
-  const next = time(snapshot?.nextRefreshAt);
-  byId('snapshot').textContent = taken
+  const time = (iso, length) => iso ? `${iso.slice(0, length).replace('T', ' ')} UTC` : null;
+  const taken = time(snapshot?.takenAt, 19);
+  const next = time(snapshot?.nextRefreshAt, 16);
+  const line = byId('snapshot');
+  line.textContent = taken
     ? `Data as of ${taken}${next ? `; next refresh ${next}` : ''}. Days are UTC days.`
     : 'No snapshot yet: the first refresh has not run.';
+  line.dataset.takenAt = snapshot?.takenAt ?? '';
 }
 
 function route() {
@@ -133,9 +141,14 @@ function fillCategories(app) {
   }
 }
 
-function render(where, data, hidden) {
-  const root = byId('view');
-  destroyCharts();
+/**
+ * Draw a view's answer: anew, or (`inPlace`, a live answer of the view on screen) as a new
+ * drawing that the view on screen is morphed into, keeping the nodes and charts that match.
+ */
+function render(where, data, hidden, inPlace = false) {
+  const shown = byId('view');
+  const root = inPlace ? h('div') : shown;
+  if (!inPlace) destroyCharts();
   byId('category-field').hidden = where.name !== 'app';
   byId('type-field').hidden = where.name === 'program';  // one mini program: its own type
   byId('workspace-field').hidden = where.name !== 'overview' || byId('workspace').options.length < 2;
@@ -153,9 +166,80 @@ function render(where, data, hidden) {
     if (!data.workspace) throw new Error('This workspace does not exist or is not yours to see.');
     renderOverview(root, data.workspace, hidden, state.filters, actions);
   }
+  if (inPlace) {
+    morph(shown, root);
+    pruneCharts();
+  }
 }
 
-/** Fetch the current view's operation and draw it (a newer request wins over an older one). */
+/** Draw an answer of the view `view` at `where`; `inPlace`: a live update of the view shown. */
+function draw(where, view, {data, errors}, inPlace = false) {
+  const {hidden, shown} = sortErrors(errors);
+  state.view = view;
+  state.drawn = [where, data, hidden];
+  render(where, data, hidden, inPlace);
+  showSnapshot(data.snapshot);
+  showError([...new Set(shown.map((e) => e.message))].join('; '));
+  status(`Updated: ${document.getElementById('view-title')?.textContent ?? ''}`);
+}
+
+/** The view could not be drawn: say why (a refused credential signs out). */
+function fail(error) {
+  if (error instanceof AuthError) return signOut(refusal(error));
+  stopFollowing();
+  state.view = null;
+  state.drawn = null;
+  destroyCharts();
+  byId('view').replaceChildren();
+  showError(error.message);
+  status('Failed to load.');
+}
+
+/** A later live answer of request `request` (an Error when that snapshot's answer failed). */
+function update(request, where, view, answer) {
+  if (request !== state.request) return;
+  if (answer instanceof Error) {
+    showError(`${answer.message} (the numbers shown are the last answered)`);
+    return;
+  }
+  try {
+    draw(where, view, answer, true);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+/**
+ * The first answer of `view`: followed live when the WebSocket works (later answers go to
+ * update()), else over HTTP.
+ */
+async function firstAnswer(request, where, view) {
+  if (liveAvailable()) {
+    try {
+      return await follow(view, {
+        update: (answer) => update(request, where, view, answer),
+        failed: (error) => {
+          if (request !== state.request) return;
+          if (!(error instanceof LiveUnavailable)) return fail(error);
+          // The socket is gone or refused: ask over HTTP, whose answer also says whether the
+          // credential still holds (401: sign in again).
+          graphql(view).then((answer) => update(request, where, view, answer),
+            (refused) => { if (request === state.request) fail(refused); });
+        },
+        paused: () => {
+          if (request === state.request) status('Live updates interrupted: reconnecting…');
+        },
+      });
+    } catch (error) {
+      if (request !== state.request || !(error instanceof LiveUnavailable)) throw error;
+    }
+  } else {
+    stopFollowing();
+  }
+  return graphql(view);
+}
+
+/** Ask for the current view and draw it (a newer request wins over an older one). */
 async function refresh() {
   const root = byId('view');
   const where = route();
@@ -164,24 +248,12 @@ async function refresh() {
   root.setAttribute('aria-busy', 'true');
   status('Loading…');
   try {
-    const {data, errors} = await graphql(view);
+    const answer = await firstAnswer(request, where, view);
     if (request !== state.request) return;
-    const {hidden, shown} = sortErrors(errors);
-    state.view = view;
-    state.drawn = [where, data, hidden];
-    render(where, data, hidden);
-    showSnapshot(data.snapshot);
-    showError([...new Set(shown.map((e) => e.message))].join('; '));
-    status(`Updated: ${document.getElementById('view-title')?.textContent ?? ''}`);
+    draw(where, view, answer);
   } catch (error) {
     if (request !== state.request) return;
-    if (error instanceof AuthError) return signOut(refusal(error));
-    state.view = null;
-    state.drawn = null;
-    destroyCharts();
-    root.replaceChildren();
-    showError(error.message);
-    status('Failed to load.');
+    fail(error);
   } finally {
     if (request === state.request) root.setAttribute('aria-busy', 'false');
   }

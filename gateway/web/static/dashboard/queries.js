@@ -149,6 +149,27 @@ function operation(name, selection, values) {
   return {query, variables: Object.fromEntries(used.map((v) => [v, values[v]])), operationName: name};
 }
 
+/**
+ * The live form of a view's query: `subscription Name(...) { live { <the query's selection> } }`,
+ * answered at once and again after each snapshot that changes the answer (Subscription.live).
+ * Its name, variables and fragments are the query's, so Download still exports the query.
+ *
+ * Example: 'query DataOverview($workspace: ID!) {\n  workspace(id: $workspace) { id }\n}' is
+ * 'subscription DataOverview($workspace: ID!) {\n  live {\n    workspace(id: $workspace) { id }\n  }\n}'.
+ * @param {{query: string, variables: Object, operationName: string}} view From operation().
+ * @returns {{query: string, variables: Object, operationName: string}}
+ */
+export function liveOperation(view) {
+  const lines = view.query.split('\n');
+  // operation() writes the header alone on the first line and the operation's closing brace
+  // alone on a line: its selection is indented, the fragments come after it.
+  const end = lines.indexOf('}');
+  const [header, ...selection] = lines.slice(0, end);
+  const query = [header.replace(/^query /, 'subscription '), '  live {',
+    ...selection.map((line) => `  ${line}`), '  }', ...lines.slice(end)].join('\n');
+  return {...view, query};
+}
+
 /** When the numbers were computed: every view says it (and so does its spreadsheet). */
 const SNAPSHOT = '  snapshot { takenAt nextRefreshAt }';
 
