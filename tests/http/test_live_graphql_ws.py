@@ -221,7 +221,7 @@ def test_c_a_query_gets_next_then_complete(scenarios: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("name", "reason"),
-    [("d", "Forbidden: token is malformed"), ("e", "Forbidden: authentication required")],
+    [("d", "Forbidden: token is malformed"), ("e", 'Forbidden: send {"Authorization"')],
 )
 def test_d_e_a_bad_or_missing_credential_closes_4403(
     scenarios: dict[str, Any], name: str, reason: str

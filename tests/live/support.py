@@ -80,9 +80,12 @@ class LiveClient:
         await self.socket.send(orjson.dumps(message).decode())
 
     async def receive(self, wait: float = WAIT) -> dict[str, Any]:
-        """The next message (``ping`` answered with ``pong`` and skipped)."""
+        """The next message within ``wait`` seconds (``ping`` answered with ``pong`` and
+        skipped: pings do not extend the wait)."""
+        deadline = asyncio.get_running_loop().time() + wait
         while True:
-            frame = await asyncio.wait_for(self.socket.recv(), wait)
+            left = deadline - asyncio.get_running_loop().time()
+            frame = await asyncio.wait_for(self.socket.recv(), max(left, 0.0))
             assert isinstance(frame, str), "messages must be text frames"
             message: dict[str, Any] = orjson.loads(frame)
             if message["type"] == "ping":

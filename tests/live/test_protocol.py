@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.roles import Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key, revoke_api_key
+from gateway.store.rollup import refresh
 from tests.live.support import LiveClient, bearer, live_settings, served
 from tests.principals import ADMIN, principal
 
@@ -266,3 +267,23 @@ async def test_gauges_count_connections_and_subscriptions_and_nothing_leaks(
     assert _gauge("gateway_live_connections") == connections
     assert _gauge("gateway_live_subscriptions") == subscriptions
     assert _gauge("gateway_live_documents") == 0
+
+
+async def test_an_answer_of_a_newer_snapshot_than_polled_moves_everyone(
+    settings: Settings, world: AsyncEngine
+) -> None:
+    # The process polls the generation every 60 s and hears no announcement (no Redis): a
+    # new subscriber's answer reads the snapshot a refresh just committed; it is labelled
+    # with that snapshot, and the subscribers of the older one are pushed at once.
+    slow = live_settings(settings, cache_poll_seconds=60)
+    with served(slow) as url:
+        async with LiveClient.connect(url, bearer(slow, ADMIN)) as client:
+            await client.subscribe("old", SNAPSHOTS)
+            assert (await client.next("old"))["payload"]["data"] == {"snapshots": {"id": "1"}}
+            await refresh(world)
+            await client.subscribe("new", "subscription { s: snapshots { id } }")  # not cached
+            new = (await client.next("new"))["payload"]
+            assert new["data"] == {"s": {"id": "2"}}
+            assert new["extensions"]["snapshot"]["id"] == 2
+            pushed = (await client.next("old", wait=10))["payload"]
+            assert pushed["data"] == {"snapshots": {"id": "2"}}

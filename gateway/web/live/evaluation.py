@@ -28,6 +28,7 @@ from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.store.generation import Generation
+from gateway.store.rollup import Snapshot
 from gateway.web.live.instruments import COMPUTATIONS, SHARED
 from gateway.web.live.plan import Plan
 from gateway.web.response_cache import CACHEABLE_CODES, VIEWER_FIELD
@@ -51,11 +52,14 @@ class Answer:
         fatal: The query did not execute (validation, limits, cost): the errors are the
             operation's ``error`` message, not a ``next``.
         errors: The formatted errors (for a fatal answer).
+        snapshot: The snapshot it read when computed here (None: from the cache, which only
+            holds answers that read their generation's snapshot).
     """
 
     body: bytes
     fatal: bool = False
     errors: tuple[dict[str, Any], ...] = ()
+    snapshot: Snapshot | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -156,18 +160,19 @@ class Evaluator:
             stopped = [dict(ErrorCode.TIMEOUT.body(TIMEOUT_MESSAGE)["errors"][0])]
             return Answer(orjson.dumps({"data": None, "errors": stopped})), stopped, None
         finally:
-            read = context.reader.state.id if context.reader.state is not None else None
+            snapshot = context.reader.state
+            read = snapshot.id if snapshot is not None else None
             await context.close()
         errors: list[dict[str, Any]] = [dict(e.formatted) for e in result.errors or ()]
         fatal = result.data is None and bool(errors) and _pre_execution(result)
         if fatal:
-            return Answer(b"", fatal=True, errors=tuple(errors)), errors, read
+            return Answer(b"", fatal=True, errors=tuple(errors), snapshot=snapshot), errors, read
         # Errors in a canonical order (resolvers finish in any order): an answer that did
         # not change is then the same bytes, and is not sent again.
         errors.sort(key=lambda e: orjson.dumps([e.get("path"), e.get("message")]))
         wrapped = topic.plan.wrap({"data": result.data, "errors": errors})
         wrapped["extensions"] = {"cost": context.cost.cost or 0}
-        return Answer(orjson.dumps(wrapped)), errors, read
+        return Answer(orjson.dumps(wrapped), snapshot=snapshot), errors, read
 
 
 def _pre_execution(result: object) -> bool:

@@ -190,7 +190,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         task = asyncio.create_task(self._start(operation_id, dict(payload)))
         self.starting[operation_id] = task
-        task.add_done_callback(lambda _: self.starting.pop(operation_id, None))
+        task.add_done_callback(lambda done: self._started(operation_id, done))
+
+    def _started(self, operation_id: str, task: asyncio.Task[None]) -> None:
+        """Forget the set-up task of ``operation_id`` (unless the id was reused since)."""
+        if self.starting.get(operation_id) is task:
+            del self.starting[operation_id]
 
     async def _start(self, operation_id: str, payload: dict[str, Any]) -> None:
         peer = self.peer
@@ -295,8 +300,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_complete(self, message: CompleteMessage) -> None:
         """Stop an operation (idempotent: an unknown id is ignored)."""
         operation_id = message["id"]
-        task = getattr(self, "starting", {}).get(operation_id)
-        if task is not None:
+        task = getattr(self, "starting", {}).pop(operation_id, None)
+        if task is not None:  # its id is free at once (the task ends in its own time)
             task.cancel()
         if self.peer is not None:
             self.hub.unsubscribe(self.peer, operation_id)

@@ -35,6 +35,7 @@ from gateway.authz.authenticate import API_KEY_SUBJECT
 from gateway.cache.announce import Announcements
 from gateway.settings import Settings
 from gateway.store.generation import Generation, GenerationTracker
+from gateway.store.rollup import Snapshot
 from gateway.store.tables import api_keys
 from gateway.web.live.evaluation import Answer, Evaluator, Topic
 from gateway.web.live.instruments import CLOSED, CONNECTIONS, SUBSCRIPTIONS, TOPICS
@@ -48,14 +49,16 @@ REVOKED = (4403, "Forbidden: the API key was revoked")
 TOO_MANY = (1013, "Try again later: too many connections for this caller")
 GOING_AWAY = (1001, "the server is shutting down")
 PING = '{"type":"ping"}'
+LISTEN_SECONDS = 5.0
+"""Longest wait for one announcement before asking Redis again."""
 STOP_SECONDS = 10.0
 """Longest the shutdown waits for a round in flight before cancelling it."""
 
 
-def _snapshot(generation: Generation) -> dict[str, object]:
-    taken = generation.snapshot.taken_at
+def _snapshot(snapshot: Snapshot) -> dict[str, object]:
+    taken = snapshot.taken_at
     return {
-        "id": generation.snapshot.id,
+        "id": snapshot.id,
         "takenAt": taken.isoformat().replace("+00:00", "Z") if taken else None,
     }
 
@@ -82,6 +85,7 @@ class LiveHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._expiries: dict[Peer, asyncio.TimerHandle] = {}
         self._stopping = asyncio.Event()
+        self._announced = asyncio.Event()
 
     # -- connections ------------------------------------------------------------------
 
@@ -167,8 +171,21 @@ class LiveHub:
         return answer
 
     def _offer(self, subscriber: Subscriber, answer: Answer, generation: Generation) -> None:
-        payload = with_extensions(answer.body, {"snapshot": _snapshot(generation)}, merge=True)
-        subscriber.offer(answer.body, generation.snapshot.id, payload)
+        payload, snapshot = self._payload(answer, generation)
+        subscriber.offer(answer.body, snapshot, payload)
+
+    def _payload(self, answer: Answer, generation: Generation) -> tuple[bytes, int]:
+        """The ``next`` payload of ``answer`` (its snapshot in ``extensions``) and that
+        snapshot's id. An answer that read a newer snapshot than ``generation`` (this process
+        polls the generation; a refresh may have just committed) is labelled with the one it
+        read, and makes the hub check at once, so that the others get it too."""
+        snapshot = generation.snapshot
+        if answer.snapshot is not None and answer.snapshot.id != snapshot.id:
+            snapshot = answer.snapshot
+            if self.snapshot_id is not None and snapshot.id > self.snapshot_id:
+                self._announced.set()
+        extension: dict[str, object] = {"snapshot": _snapshot(snapshot)}
+        return with_extensions(answer.body, extension, merge=True), snapshot.id
 
     # -- rounds -----------------------------------------------------------------------
 
@@ -185,18 +202,18 @@ class LiveHub:
             return
         if answer.fatal:
             return
-        payload = with_extensions(answer.body, {"snapshot": _snapshot(generation)}, merge=True)
+        payload, snapshot = self._payload(answer, generation)
         for subscriber in list(topic.subscribers):
-            subscriber.offer(answer.body, generation.snapshot.id, payload)
+            subscriber.offer(answer.body, snapshot, payload)
 
     async def check(self) -> None:
         """One poll: a new snapshot starts a round; revoked API keys' connections close."""
         generation = await self.tracker.current()
-        if self.snapshot_id is None:
+        if generation.snapshot.id != self.snapshot_id:
+            first = self.snapshot_id is None
             self.snapshot_id = generation.snapshot.id
-        elif generation.snapshot.id != self.snapshot_id:
-            self.snapshot_id = generation.snapshot.id
-            await self.push_round(generation)
+            if not first or self.topics:
+                await self.push_round(generation)
         await self._close_revoked()
 
     async def _close_revoked(self) -> None:
@@ -222,30 +239,40 @@ class LiveHub:
     # -- the background loops ---------------------------------------------------------
 
     async def _watch(self) -> None:
-        """Poll (and listen to announcements when Redis is configured) until stopped.
+        """Check after every announcement, else every poll interval, until stopped.
 
         Stopping waits for a database read in flight to end instead of cancelling it (a
         cancelled read of aiosqlite still calls back into the loop once it is closed)."""
         poll = max(self.settings.cache_poll_seconds, 0.05)
+        with contextlib.suppress(Exception):  # the snapshot of the start; else at the next poll
+            await self.check()
         while not self._stopping.is_set():
+            waits = [asyncio.ensure_future(e.wait()) for e in (self._stopping, self._announced)]
+            await asyncio.wait(waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+            if self._stopping.is_set():
+                return
+            if self._announced.is_set():
+                self._announced.clear()
+                self.tracker.invalidate()
             try:
-                if self.settings.redis_url:
-                    async with Announcements(self.settings.redis_url) as heard:
-                        while not self._stopping.is_set():
-                            if await heard.next(wait=poll) is not None:
-                                self.tracker.invalidate()
-                            await self.check()
-                while not await self._stopped_within(poll):
-                    await self.check()
-            except Exception as exc:  # Redis or the database: poll again a little later
-                logger.warning("live watch: %s; retrying in %.1f s", exc, poll)
-                await self._stopped_within(poll)
+                await self.check()
+            except Exception as exc:  # the database: the next poll tries again
+                logger.warning("live watch: %s", exc)
 
-    async def _stopped_within(self, seconds: float) -> bool:
-        """Wait ``seconds`` or until stopped; True when stopped."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        return self._stopping.is_set()
+    async def _listen(self, url: str) -> None:
+        """Turn snapshot announcements into prompt checks (cancelled on shutdown: Redis
+        only); a lost connection is retried every few seconds, the polls going on meanwhile."""
+        while True:
+            try:
+                async with Announcements(url) as heard:
+                    while True:
+                        if await heard.next(wait=LISTEN_SECONDS) is not None:
+                            self._announced.set()
+            except Exception as exc:
+                logger.warning("live announcements: %s; listening again in 5 s", exc)
+                await asyncio.sleep(5.0)
 
     async def _keep_alive(self) -> None:
         """Ping every connection each interval, all at once: a socket that does not take its
@@ -265,20 +292,22 @@ class LiveHub:
         """Run the watch (and keep-alive) while the block runs; on exit close every
         connection with 1001."""
         watch = asyncio.create_task(self._watch(), name="gateway-live-watch")
-        pings = None
+        helpers = []  # cancelled on exit: they never read the database
+        if self.settings.redis_url:
+            helpers.append(asyncio.create_task(self._listen(self.settings.redis_url)))
         if self.settings.live_keepalive_seconds > 0:
-            pings = asyncio.create_task(self._keep_alive(), name="gateway-live-ping")
+            helpers.append(asyncio.create_task(self._keep_alive(), name="gateway-live-ping"))
         try:
             yield self
         finally:
             self._stopping.set()
-            if pings is not None:
-                pings.cancel()
+            for helper in helpers:
+                helper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(watch, STOP_SECONDS)
-            if pings is not None:
+            for helper in helpers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pings
+                    await helper
             await self.close_all(*GOING_AWAY)
 
     async def close_all(self, code: int, reason: str) -> None:
