@@ -49,8 +49,9 @@ REVOKED = (4403, "Forbidden: the API key was revoked")
 TOO_MANY = (1013, "Try again later: too many connections for this caller")
 GOING_AWAY = (1001, "the server is shutting down")
 PING = '{"type":"ping"}'
-LISTEN_SECONDS = 5.0
-"""Longest wait for one announcement before asking Redis again."""
+LISTEN_SECONDS = 0.25
+"""Longest wait for one announcement before looking again: also how long the shutdown waits
+for the listener (redis-py's read does not end at once when cancelled)."""
 STOP_SECONDS = 10.0
 """Longest the shutdown waits for a round in flight before cancelling it."""
 
@@ -262,17 +263,23 @@ class LiveHub:
                 logger.warning("live watch: %s", exc)
 
     async def _listen(self, url: str) -> None:
-        """Turn snapshot announcements into prompt checks (cancelled on shutdown: Redis
-        only); a lost connection is retried every few seconds, the polls going on meanwhile."""
-        while True:
+        """Turn snapshot announcements into prompt checks until stopped; a lost connection is
+        retried every few seconds, the polls going on meanwhile."""
+        while not self._stopping.is_set():
             try:
                 async with Announcements(url) as heard:
-                    while True:
+                    while not self._stopping.is_set():
                         if await heard.next(wait=LISTEN_SECONDS) is not None:
                             self._announced.set()
             except Exception as exc:
                 logger.warning("live announcements: %s; listening again in 5 s", exc)
-                await asyncio.sleep(5.0)
+                await self._stopped_within(5.0)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until stopped; True when stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
 
     async def _keep_alive(self) -> None:
         """Ping every connection each interval, all at once: a socket that does not take its
@@ -292,9 +299,10 @@ class LiveHub:
         """Run the watch (and keep-alive) while the block runs; on exit close every
         connection with 1001."""
         watch = asyncio.create_task(self._watch(), name="gateway-live-watch")
-        helpers = []  # cancelled on exit: they never read the database
+        listen = None  # ends by itself once stopped (within LISTEN_SECONDS)
         if self.settings.redis_url:
-            helpers.append(asyncio.create_task(self._listen(self.settings.redis_url)))
+            listen = asyncio.create_task(self._listen(self.settings.redis_url))
+        helpers = []  # cancelled on exit: they never read the database
         if self.settings.live_keepalive_seconds > 0:
             helpers.append(asyncio.create_task(self._keep_alive(), name="gateway-live-ping"))
         try:
@@ -303,8 +311,10 @@ class LiveHub:
             self._stopping.set()
             for helper in helpers:
                 helper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(watch, STOP_SECONDS)
+            for task in (watch, listen):
+                if task is not None:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await asyncio.wait_for(task, STOP_SECONDS)
             for helper in helpers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await helper
