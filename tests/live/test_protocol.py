@@ -136,8 +136,9 @@ async def test_subscriptions_per_connection_are_limited(
         async with LiveClient.connect(url, bearer(limited, ADMIN)) as client:
             for operation in ("1", "2", "3"):
                 await client.subscribe(operation, SNAPSHOTS)
-            assert (await client.next("1"))["type"] == "next"
-            assert (await client.next("2"))["type"] == "next"
+            for operation in ("1", "2"):
+                answer = await client.next(operation)
+                assert answer["type"] == "next", answer
             refused = await client.next("3")
             assert refused["type"] == "error"
             assert refused["payload"][0]["extensions"]["code"] == "RATE_LIMITED"

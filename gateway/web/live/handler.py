@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,8 @@ from gateway.web.services import Services, services
 
 if TYPE_CHECKING:
     from gateway.schema import GatewaySchema
+
+logger = logging.getLogger("gateway.live")
 
 NO_CREDENTIAL = (
     'Forbidden: send {"Authorization": "Bearer <JWT>"} or {"X-API-Key": "<key>"} as the '
@@ -196,6 +199,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         """Forget the set-up task of ``operation_id`` (unless the id was reused since)."""
         if self.starting.get(operation_id) is task:
             del self.starting[operation_id]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("live operation failed", exc_info=task.exception())
 
     async def _start(self, operation_id: str, payload: dict[str, Any]) -> None:
         peer = self.peer
