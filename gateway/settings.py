@@ -170,6 +170,25 @@ class Settings(BaseSettings):
         default=None,
         description="Required `aud` claim of JWTs; unset = tokens naming an audience are refused.",
     )
+    jwt_jwks_url: str | None = Field(
+        default=None,
+        description="HTTP(S) address of an identity provider's JSON Web Key Set: RS256/ES256 "
+        "JWTs are verified with the key their `kid` names; fetched on first use, again for an "
+        "unknown `kid` and when the set expires. Not with GATEWAY_JWT_PUBLIC_KEY_FILE.",
+    )
+    jwt_jwks_ttl_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a fetched key set is used when its answer has no "
+        "`Cache-Control: max-age`; then it is refreshed in the background.",
+    )
+    jwt_jwks_min_refresh_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Least seconds between two fetches of the key set, whatever the tokens "
+        "ask for (a flood of unknown `kid`s costs the identity provider one request per "
+        "interval).",
+    )
     role_matrix_file: Path | None = Field(
         default=None,
         description="YAML/JSON file replacing the default role matrix; validated at start-up.",
@@ -377,6 +396,13 @@ class Settings(BaseSettings):
                     f"GATEWAY_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
                     "(e.g. 10.0.0.5 or 10.0.0.0/8)"
                 ) from None
+        return value
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("GATEWAY_JWT_JWKS_URL must be an http:// or https:// address")
         return value
 
     @field_validator("database_url")

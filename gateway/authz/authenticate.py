@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.authz.authentication_errors import AuthenticationError
 from gateway.authz.principal import Principal
-from gateway.authz.tokens import verify_token, verify_token_window
+from gateway.authz.tokens import prepare_token, verify_token, verify_token_window
 from gateway.settings import Settings
 from gateway.store.apikeys import verify_api_key
 
@@ -82,7 +82,9 @@ async def authenticate(
     if authorization is not None and api_key is not None:
         raise AuthenticationError("send one credential: Authorization or X-API-Key, not both")
     if authorization is not None:
-        return verify_token(_bearer(authorization), settings)
+        token = _bearer(authorization)
+        await prepare_token(token, settings)  # a JWKS key it names, fetched when unknown
+        return verify_token(token, settings)
     if api_key is not None:
         return await _api_key(api_key, engine)
     return None

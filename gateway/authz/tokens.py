@@ -6,10 +6,15 @@ Which algorithms are accepted follows from the configured keys, never from the t
 ``GATEWAY_JWT_SECRET``                 HS256
 ``GATEWAY_JWT_PUBLIC_KEY_FILE`` (RSA)  RS256
 ``GATEWAY_JWT_PUBLIC_KEY_FILE`` (EC)   ES256 (curve P-256)
+``GATEWAY_JWT_JWKS_URL``               RS256 and ES256, with the key of the header's ``kid``
 =====================================  =====================================================
 
 An HS256 token is only ever checked with the secret, so a token "signed" with the public key's
 text (the classic key-confusion attack) fails; ``alg: none`` is never accepted.
+
+With a key set (:mod:`gateway.authz.jwks`) a token's ``kid`` picks the key and the key decides
+the algorithm; an async caller awaits :func:`prepare_token` first, which fetches the set when
+the kid is unknown (rate-bounded, in a thread); :func:`verify_token` itself never fetches.
 
 Claims: ``sub`` (string) and ``exp`` are required, ``nbf``/``iat`` are honoured, each with
 :data:`LEEWAY` for clock skew; ``iss``/``aud`` must match when configured. ``grants`` is a
@@ -39,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from gateway.authz.authentication_errors import AuthConfigError, AuthenticationError
+from gateway.authz.jwks import SIGNING_ALGORITHMS, KeySet, key_set
 from gateway.authz.principal import Principal
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.roles import Grant, GrantError
@@ -91,32 +97,79 @@ def check_jwt_settings(settings: Settings) -> list[str]:
         AuthConfigError: when the public key file is missing, unreadable or of a wrong type.
     """
     allowed = [HMAC_ALGORITHM] if settings.jwt_secret is not None else []
+    if settings.jwt_public_key_file is not None and settings.jwt_jwks_url is not None:
+        raise AuthConfigError(
+            "set GATEWAY_JWT_PUBLIC_KEY_FILE or GATEWAY_JWT_JWKS_URL, not both: the key set "
+            "holds the provider's public keys"
+        )
     if settings.jwt_public_key_file is not None:
         allowed.append(_load_public_key(settings.jwt_public_key_file)[1])
+    if settings.jwt_jwks_url is not None:
+        allowed.extend(sorted(SIGNING_ALGORITHMS))
     return allowed
 
 
-def _key_for(algorithm: str, settings: Settings) -> Any:
-    """The configured key that verifies ``algorithm``; raises when none does."""
+def _key_set(settings: Settings) -> KeySet | None:
+    if settings.jwt_jwks_url is None:
+        return None
+    return key_set(
+        settings.jwt_jwks_url,
+        settings.jwt_jwks_ttl_seconds,
+        settings.jwt_jwks_min_refresh_seconds,
+    )
+
+
+async def prepare_token(token: str, settings: Settings) -> None:
+    """Make sure the key set holds the key ``token`` names, when one is configured: fetches
+    the set for an unknown ``kid`` (at most once per
+    ``GATEWAY_JWT_JWKS_MIN_REFRESH_SECONDS``, in a thread). Never raises: whatever is wrong
+    with the token, :func:`verify_token` says it."""
+    keys = _key_set(settings)
+    if keys is None:
+        return
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return
+    kid = header.get("kid")
+    if header.get("alg") in SIGNING_ALGORITHMS and isinstance(kid, str) and len(kid) <= 256:
+        await keys.ensure(kid)
+
+
+def _key_for(header: dict[str, Any], settings: Settings) -> Any:
+    """The configured key that verifies the token of ``header``; raises when none does."""
+    algorithm = header["alg"]
     if algorithm == HMAC_ALGORITHM and settings.jwt_secret is not None:
         return settings.jwt_secret.get_secret_value()
     if settings.jwt_public_key_file is not None:
         key, expected = _load_public_key(settings.jwt_public_key_file)
         if algorithm == expected:
             return key
-    if settings.jwt_secret is None and settings.jwt_public_key_file is None:
+    keys = _key_set(settings)
+    if keys is not None and algorithm in SIGNING_ALGORITHMS:
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise AuthenticationError("token header names no key (kid)")
+        jwk = keys.key(kid)
+        if jwk is None:
+            raise AuthenticationError("token key (kid) is not in the identity provider's key set")
+        if jwk.algorithm_name != algorithm:
+            raise AuthenticationError(f"token algorithm {algorithm!r} does not match its key")
+        return jwk.key
+    if settings.jwt_secret is None and settings.jwt_public_key_file is None and keys is None:
         raise AuthenticationError("this gateway accepts no JWTs; use an API key (X-API-Key)")
     raise AuthenticationError(f"token algorithm {algorithm[:16]!r} is not allowed")
 
 
 def _decode(token: str, settings: Settings) -> dict[str, Any]:
     try:
-        algorithm = jwt.get_unverified_header(token).get("alg")
+        header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:  # DecodeError, and InvalidTokenError for a bad kid or crit
         raise AuthenticationError("token is malformed") from exc
+    algorithm = header.get("alg")
     if not isinstance(algorithm, str):
         raise AuthenticationError("token header names no algorithm")
-    key = _key_for(algorithm, settings)
+    key = _key_for(header, settings)
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -149,7 +202,9 @@ def verify_token(token: str, settings: Settings) -> Principal:
 
     A token verified before under the same settings is not verified again while it is within
     its validity window: signature and claims cannot change, only time can (a dashboard sends
-    the same token with every request; verifying it cost a third of a cached answer).
+    the same token with every request; verifying it cost a third of a cached answer). With a
+    JWKS, a refresh that removes or changes a key (:attr:`KeySet.generation`) forgets what
+    was verified before it: a token of a withdrawn key is refused at its next request.
 
     Raises:
         AuthenticationError: for a malformed token, a disallowed algorithm (``none``
@@ -244,7 +299,15 @@ _VERIFIED: SizedLRU[tuple[str, tuple[object, ...]], tuple[Principal, float, floa
 
 def _fingerprint(settings: Settings) -> tuple[object, ...]:
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-    return (secret, settings.jwt_public_key_file, settings.jwt_issuer, settings.jwt_audience)
+    keys = (settings.jwt_jwks_url, key_generation(settings))
+    return (secret, settings.jwt_public_key_file, *keys, settings.jwt_issuer, settings.jwt_audience)
+
+
+def key_generation(settings: Settings) -> int:
+    """How many times the configured key set lost or changed a key (0 without one): what a
+    caller remembering a verified token compares to forget it when its key may be gone."""
+    keys = _key_set(settings)
+    return 0 if keys is None else keys.generation
 
 
 def mint_token(

@@ -72,7 +72,8 @@ def _check_authentication(settings: Settings) -> None:
         raise typer.Exit(2) from exc
     if not algorithms:
         logger.warning(
-            "neither GATEWAY_JWT_SECRET nor GATEWAY_JWT_PUBLIC_KEY_FILE is set: only API keys "
+            "none of GATEWAY_JWT_SECRET, GATEWAY_JWT_PUBLIC_KEY_FILE, GATEWAY_JWT_JWKS_URL is set: "
+            "only API keys "
             "(X-API-Key, see `gateway apikey create`) can authenticate"
         )
 

@@ -32,7 +32,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.authz.authentication_errors import AuthenticationError
-from gateway.authz.tokens import verify_token_window
+from gateway.authz.tokens import key_generation, verify_token_window
 from gateway.cache.sized import MEMO_MAX_BYTES, SizedLRU, size_of_parts
 from gateway.errors import ServiceUnavailableError
 from gateway.web.body import replay
@@ -61,6 +61,8 @@ class _Known:
     valid_until: float
     rate_key: str
     label: str
+    keys: int
+    """The JWT key set's generation when the token was verified (see :func:`key_generation`)."""
 
 
 _HIT = GRAPHQL.labels("hit")
@@ -145,7 +147,7 @@ class FastHits:
             return None, b"", None
         raw = (authorization, content_type, body)
         known = remembered = self._known.get(raw)  # a hit moves it to the LRU's front
-        if known is None or not await _holds(known, responses):
+        if known is None or not await _holds(known, responses, app.settings):
             known = await _locate(responses, app.settings, raw)
             if known is None:
                 self._known.pop(raw, None)
@@ -159,10 +161,12 @@ class FastHits:
         return answer, media.encode(), known
 
 
-async def _holds(known: _Known, responses: ResponseCache) -> bool:
+async def _holds(known: _Known, responses: ResponseCache, settings: Any) -> bool:
     """True while the key found for a request is still the one a fresh lookup would find."""
     now = time.time()
     if not known.valid_from <= now <= known.valid_until:
+        return False
+    if known.keys != key_generation(settings):  # a key was withdrawn: verify the token again
         return False
     if known.located.day != _EPOCH_ORDINAL + int(now // _DAY_SECONDS):
         return False
@@ -183,7 +187,12 @@ async def _locate(responses: ResponseCache, settings: Any, raw: Raw) -> _Known |
     if located is None:
         return None
     return _Known(
-        located, valid_from, valid_until, rate_key(principal, {}), caller_label(principal)
+        located,
+        valid_from,
+        valid_until,
+        rate_key(principal, {}),
+        caller_label(principal),
+        key_generation(settings),
     )
 
 

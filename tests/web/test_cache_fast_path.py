@@ -118,9 +118,11 @@ async def test_a_remembered_request_is_refused_once_its_token_expires(
     assert orjson.loads(refused.content)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def _known(day: int, generation: Generation, valid_until: float) -> cache_fast_path._Known:
+def _known(
+    day: int, generation: Generation, valid_until: float, keys: int = 0
+) -> cache_fast_path._Known:
     return cache_fast_path._Known(
-        Located("k", generation, day), 0.0, valid_until, "jwt:someone", "jwt:someone"
+        Located("k", generation, day), 0.0, valid_until, "jwt:someone", "jwt:someone", keys
     )
 
 
@@ -132,13 +134,21 @@ async def test_a_remembered_key_holds_only_for_its_day_generation_and_token() ->
             return generation
 
     responses: Any = SimpleNamespace(tracker=Tracker())
+    settings = Settings()  # no key set: its generation is 0
     today = dt.datetime.now(dt.UTC).date().toordinal()
     later = time.time() + 60
-    assert await cache_fast_path._holds(_known(today, generation, later), responses)
-    assert not await cache_fast_path._holds(_known(today - 1, generation, later), responses)
-    assert not await cache_fast_path._holds(_known(today, generation, time.time() - 1), responses)
+    assert await cache_fast_path._holds(_known(today, generation, later), responses, settings)
+    assert not await cache_fast_path._holds(
+        _known(today - 1, generation, later), responses, settings
+    )
+    assert not await cache_fast_path._holds(
+        _known(today, generation, time.time() - 1), responses, settings
+    )
     newer = Generation(Snapshot(4, generation.snapshot.taken_at), 7)
-    assert not await cache_fast_path._holds(_known(today, newer, later), responses)
+    assert not await cache_fast_path._holds(_known(today, newer, later), responses, settings)
+    # A key withdrawn from the JWT key set since: the token is verified again.
+    withdrawn = _known(today, generation, later, keys=1)
+    assert not await cache_fast_path._holds(withdrawn, responses, settings)
 
 
 def _answered(status: str) -> float:
