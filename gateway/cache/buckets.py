@@ -29,6 +29,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from cachetools import LRUCache
@@ -50,13 +52,16 @@ MAX_MEMORY_BUCKETS = 100_000
 LEASE_SECONDS = 1.0
 """How long a process may spend the tokens of a lease before the rest go back."""
 
-# KEYS[1]: the bucket (a hash of tokens and last update); ARGV: rate per second, burst, now
-# (seconds, float), tokens wanted, tokens given back, tokens needed (at most wanted). Returns
+# KEYS[1]: the bucket (a hash of tokens and last update, Redis's seconds); ARGV: rate per
+# second, burst, tokens wanted, tokens given back, tokens needed (at most wanted). Returns
 # {tokens granted (0, or from needed to wanted), microseconds until the needed tokens are back
-# (when none was granted)}.
+# (when none was granted)}. The time is Redis's own (TIME; scripts are replicated by their
+# effects since Redis 5), so workers whose clocks disagree still share one bucket correctly.
 _LEASE = """
-local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local want, back, need = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local clock = redis.call("TIME")
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local want, back, need = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local state = redis.call("HMGET", KEYS[1], "tokens", "at")
 local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil or at == nil then
@@ -89,7 +94,7 @@ def lease_size(rate: float, burst: int) -> int:
 class Buckets(Protocol):
     """Where the buckets live."""
 
-    async def take(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
+    async def take(self, key: str, rate: float, burst: int, count: int = 1) -> float:
         """Take ``count`` tokens (at most ``burst``) from ``key``'s bucket: 0.0 when taken,
         else the seconds until they are back (nothing taken)."""
         ...
@@ -100,9 +105,13 @@ class Buckets(Protocol):
 
 
 class MemoryBuckets:
-    """Buckets of this process (see the module docstring)."""
+    """Buckets of this process (see the module docstring), on ``clock`` (monotonic seconds;
+    tests pass a fake)."""
 
-    def __init__(self, maxsize: int = MAX_MEMORY_BUCKETS) -> None:
+    def __init__(
+        self, maxsize: int = MAX_MEMORY_BUCKETS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
         self._state: LRUCache[str, tuple[float, float]] = LRUCache(maxsize=maxsize)
 
     def take_now(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
@@ -118,9 +127,9 @@ class MemoryBuckets:
         self._state[key] = (tokens, max(now, at))
         return wait
 
-    async def take(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
+    async def take(self, key: str, rate: float, burst: int, count: int = 1) -> float:
         """Take tokens (see :class:`Buckets`)."""
-        return self.take_now(key, rate, burst, now, count)
+        return self.take_now(key, rate, burst, self._clock(), count)
 
     async def close(self) -> None:
         """Nothing to release."""
@@ -133,9 +142,18 @@ class RedisBuckets:
         client: A ``redis.asyncio`` client.
         breaker: The circuit breaker in front of it.
         timeout_seconds: Upper bound of one check.
+        clock: Monotonic seconds that time this process's leases (the buckets run on Redis's
+            own clock).
     """
 
-    def __init__(self, client: Redis, breaker: CircuitBreaker, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        breaker: CircuitBreaker,
+        timeout_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
         self._client = client
         self._breaker = breaker
         self._timeout = timeout_seconds
@@ -148,10 +166,11 @@ class RedisBuckets:
         """Connect lazily to ``url``, ``timeout_seconds`` for connecting and for replies."""
         return cls(fail_fast_client(url, timeout_seconds), breaker, timeout_seconds * 3)
 
-    async def take(self, key: str, rate: float, burst: int, now: float, count: int = 1) -> float:
+    async def take(self, key: str, rate: float, burst: int, count: int = 1) -> float:
         """Take tokens (see :class:`Buckets`): from this process's lease of ``key`` while it
         lasts, else from Redis; 0.0 (allowed) when Redis fails."""
         count = min(count, burst)
+        now = self._clock()
         left, lapses = self._leases.pop(key, (0, 0.0))
         if left >= count and now < lapses:
             self._leases[key] = (left - count, lapses)
@@ -162,7 +181,7 @@ class RedisBuckets:
             async with asyncio.timeout(self._timeout):
                 return await self._script(
                     keys=[cache_key("rate", key)],
-                    args=[repr(rate), burst, repr(now), want, left, count],
+                    args=[repr(rate), burst, want, left, count],
                 )
 
         try:

@@ -21,8 +21,6 @@ seconds, at least 1) and the precise wait in ``extensions.retryAfter`` (seconds)
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -54,13 +52,11 @@ class RateLimiter:
         buckets: Where the buckets live.
         rate: Tokens gained per second.
         burst: Most tokens a bucket holds.
-        clock: Wall clock in seconds (tests pass a fake one).
     """
 
     buckets: Buckets
     rate: float
     burst: int
-    clock: Callable[[], float] = field(default=time.time)
     known_keys: LRUCache[str, None] = field(
         default_factory=lambda: LRUCache(maxsize=KNOWN_API_KEYS), repr=False
     )
@@ -77,7 +73,7 @@ class RateLimiter:
     async def wait(self, key: str, count: int = 1) -> float:
         """Take ``count`` tokens of ``key`` (at most the burst): 0.0 when the request may go
         on, else the seconds to wait."""
-        return await self.buckets.take(key, self.rate, self.burst, self.clock(), count)
+        return await self.buckets.take(key, self.rate, self.burst, count)
 
     async def close(self) -> None:
         """Release the buckets' connections."""

@@ -21,11 +21,42 @@ from tests.principals import ADMIN
 from tests.redis_server import _free_port
 
 
-def _buckets(cache_url: str | None, url: str | None = None) -> Buckets:
-    """The buckets of ``cache_url`` (None: in-process)."""
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _buckets(
+    cache_url: str | None, url: str | None = None, clock: FakeClock | None = None
+) -> Buckets:
+    """The buckets of ``cache_url`` (None: in-process, on ``clock``)."""
     if cache_url is None:
-        return MemoryBuckets()
+        return MemoryBuckets(clock=clock or FakeClock(1000.0))
     return RedisBuckets.from_url(url or cache_url, 0.5, CircuitBreaker(3, 60.0))
+
+
+async def _pass(buckets: Buckets, key: str, seconds: float) -> None:
+    """Let ``seconds`` pass for ``key``'s bucket: on the in-process clock, or (Redis keeps
+    its own time) by dating the bucket's last update back."""
+    if isinstance(buckets, MemoryBuckets):
+        clock = buckets._clock
+        assert isinstance(clock, FakeClock)
+        clock.now += seconds
+        return
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.hincrbyfloat(cache_key("rate", key), "at", -seconds)
+    finally:
+        await client.aclose()
+
+
+def _approx(seconds: float) -> object:
+    return pytest.approx(seconds, abs=0.05)  # Redis's clock runs on during a test
 
 
 async def test_a_bucket_empties_after_its_burst_and_refills_at_its_rate(
@@ -33,14 +64,17 @@ async def test_a_bucket_empties_after_its_burst_and_refills_at_its_rate(
 ) -> None:
     buckets = _buckets(cache_url)
     try:
-        taken = [await buckets.take("jwt:a", 2.0, 3, 1000.0) for _ in range(4)]
+        taken = [await buckets.take("jwt:a", 2.0, 3) for _ in range(4)]
         assert taken[:3] == [0.0, 0.0, 0.0]
-        assert taken[3] == pytest.approx(0.5)  # one token at 2 a second
-        assert await buckets.take("jwt:a", 2.0, 3, 1000.25) == pytest.approx(0.25)
-        assert await buckets.take("jwt:a", 2.0, 3, 1000.5) == 0.0  # refilled
-        assert await buckets.take("jwt:a", 2.0, 3, 1000.5) > 0
+        assert taken[3] == _approx(0.5)  # one token at 2 a second
+        await _pass(buckets, "jwt:a", 0.25)
+        assert await buckets.take("jwt:a", 2.0, 3) == _approx(0.25)
+        await _pass(buckets, "jwt:a", 0.25)
+        assert await buckets.take("jwt:a", 2.0, 3) == 0.0  # refilled
+        assert await buckets.take("jwt:a", 2.0, 3) > 0
         # A long pause refills up to the burst, no more.
-        later = [await buckets.take("jwt:a", 2.0, 3, 2000.0) for _ in range(4)]
+        await _pass(buckets, "jwt:a", 1000.0)
+        later = [await buckets.take("jwt:a", 2.0, 3) for _ in range(4)]
         assert later[:3] == [0.0, 0.0, 0.0]
         assert later[3] > 0
     finally:
@@ -50,16 +84,19 @@ async def test_a_bucket_empties_after_its_burst_and_refills_at_its_rate(
 async def test_separate_callers_have_separate_buckets(cache_url: str | None) -> None:
     buckets = _buckets(cache_url)
     try:
-        assert await buckets.take("jwt:a", 1.0, 1, 50.0) == 0.0
-        assert await buckets.take("jwt:a", 1.0, 1, 50.0) > 0
-        assert await buckets.take("jwt:b", 1.0, 1, 50.0) == 0.0
-        assert await buckets.take("ip:10.0.0.1", 1.0, 1, 50.0) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 1) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 1) > 0
+        assert await buckets.take("jwt:b", 1.0, 1) == 0.0
+        assert await buckets.take("ip:10.0.0.1", 1.0, 1) == 0.0
     finally:
         await buckets.close()
 
 
-def _redis_buckets() -> RedisBuckets:
-    return RedisBuckets.from_url(REDIS_URL, 0.5, CircuitBreaker(3, 60.0))
+def _redis_buckets(clock: FakeClock | None = None) -> RedisBuckets:
+    buckets = RedisBuckets.from_url(REDIS_URL, 0.5, CircuitBreaker(3, 60.0))
+    if clock is not None:
+        buckets._clock = clock  # times this process's leases only
+    return buckets
 
 
 async def _script_calls(client: aioredis.Redis) -> int:
@@ -75,11 +112,11 @@ async def test_a_process_leases_tokens_and_spends_them_without_redis(
     buckets = _redis_buckets()
     try:
         calls = await _script_calls(redis_client)
-        taken = [await buckets.take("jwt:a", 1000.0, 1000, 10.0) for _ in range(1001)]
-        # Exactly the burst, in leases of 100 tokens: ten script calls, then one refusal.
-        assert taken[:1000] == [0.0] * 1000
-        assert taken[1000] > 0
-        assert await _script_calls(redis_client) - calls == 11
+        taken = [await buckets.take("jwt:a", 1000.0, 1000) for _ in range(1000)]
+        # The burst, in leases of 100 tokens: ten script calls (Redis's clock refills the
+        # bucket meanwhile, so the next call may still be granted).
+        assert taken == [0.0] * 1000
+        assert await _script_calls(redis_client) - calls == 10
     finally:
         await buckets.close()
 
@@ -90,10 +127,11 @@ async def test_two_processes_never_spend_more_than_the_bucket(
     one, two = _redis_buckets(), _redis_buckets()
     try:
         allowed = 0
-        for i in range(700):  # alternating, as two workers behind one load balancer
+        for _ in range(700):  # alternating, as two workers behind one load balancer
             for buckets in (one, two):
-                allowed += await buckets.take("jwt:a", 100.0, 1000, 10.0 + i * 1e-6) == 0.0
-        assert 1000 - 2 * lease_size(100.0, 1000) <= allowed <= 1000 + 1  # + 0.14 s refilled
+                allowed += await buckets.take("jwt:a", 100.0, 1000) == 0.0
+        # + what Redis's clock refilled meanwhile (100 a second)
+        assert 1000 - 2 * lease_size(100.0, 1000) <= allowed <= 1000 + 50
     finally:
         await one.close()
         await two.close()
@@ -102,17 +140,21 @@ async def test_two_processes_never_spend_more_than_the_bucket(
 async def test_a_lapsed_leases_rest_goes_back_to_the_bucket(
     redis_client: aioredis.Redis,
 ) -> None:
-    buckets = _redis_buckets()
+    clock = FakeClock(10.0)
+    buckets = _redis_buckets(clock)
     try:
         # 4,901 tokens spent from 50 leases of 100: 5,000 left in Redis, 99 in this process.
-        taken = [await buckets.take("jwt:a", 1000.0, 10_000, 10.0) for _ in range(4901)]
+        taken = [await buckets.take("jwt:a", 1000.0, 10_000) for _ in range(4901)]
         assert set(taken) == {0.0}
         # A second later the lease has lapsed: its 99 go back with the next call, beside the
         # 1,000 refilled, and a new lease of 100 is taken (without the 99: 5,900).
-        assert await buckets.take("jwt:a", 1000.0, 10_000, 10.0 + LEASE_SECONDS) == 0.0
+        clock.now += LEASE_SECONDS
+        await _pass(buckets, "jwt:a", LEASE_SECONDS)
+        assert await buckets.take("jwt:a", 1000.0, 10_000) == 0.0
         tokens = await redis_client.hget(cache_key("rate", "jwt:a"), "tokens")
         assert tokens is not None
-        assert float(tokens) == pytest.approx(5000 + 1000 + 99 - 100, abs=1e-6)
+        # + what Redis's clock refilled during the test (1,000 a second)
+        assert 5000 + 1000 + 99 - 100 <= float(tokens) <= 5000 + 1000 + 99 - 100 + 500
     finally:
         await buckets.close()
 
@@ -125,7 +167,7 @@ async def test_redis_down_lets_requests_through_and_counts_it() -> None:
     before = _errors()
     buckets = _buckets("redis", f"redis://127.0.0.1:{_free_port()}/0")
     try:
-        assert [await buckets.take("jwt:a", 1.0, 1, 0.0) for _ in range(5)] == [0.0] * 5
+        assert [await buckets.take("jwt:a", 1.0, 1) for _ in range(5)] == [0.0] * 5
     finally:
         await buckets.close()
     assert _errors() == before + 5  # 3 failures, then the open breaker skips Redis
@@ -187,14 +229,15 @@ async def test_redis_down_lets_http_requests_through(serve: Serve, admin: dict[s
 async def test_a_take_of_several_tokens_is_all_or_nothing(cache_url: str | None) -> None:
     buckets = _buckets(cache_url)
     try:
-        assert await buckets.take("jwt:a", 1.0, 5, 100.0, 3) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 5, 3) == 0.0
         # Two tokens left: three more are refused (none taken), with the wait for the third.
-        assert await buckets.take("jwt:a", 1.0, 5, 100.0, 3) == pytest.approx(1.0)
-        assert await buckets.take("jwt:a", 1.0, 5, 100.0, 2) == 0.0
-        assert await buckets.take("jwt:a", 1.0, 5, 100.0) > 0
+        assert await buckets.take("jwt:a", 1.0, 5, 3) == _approx(1.0)
+        assert await buckets.take("jwt:a", 1.0, 5, 2) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 5) > 0
         # More than the burst takes the whole bucket, once it is full: never refused for ever.
-        assert await buckets.take("jwt:a", 1.0, 5, 200.0, 50) == 0.0
-        assert await buckets.take("jwt:a", 1.0, 5, 200.0) > 0
+        await _pass(buckets, "jwt:a", 100.0)
+        assert await buckets.take("jwt:a", 1.0, 5, 50) == 0.0
+        assert await buckets.take("jwt:a", 1.0, 5) > 0
     finally:
         await buckets.close()
 
@@ -221,3 +264,23 @@ async def test_a_batch_takes_a_token_per_operation(
     assert codes(second) == ["RATE_LIMITED"]
     assert ran == 3
     assert single.status_code == 200  # the one token the refusal left
+
+
+async def test_processes_whose_clocks_disagree_share_one_bucket_through_redis(
+    redis_client: aioredis.Redis,
+) -> None:
+    """Redis's clock, not the callers', refills the bucket: one process a day behind and one a
+    day ahead neither refill it early nor lock it for a day."""
+    past, future = _redis_buckets(FakeClock(-86_400.0)), _redis_buckets(FakeClock(86_400.0))
+    try:
+        taken = [
+            await buckets.take("jwt:a", 1.0, 4) for _ in range(3) for buckets in (past, future)
+        ]
+        assert taken[:4] == [0.0] * 4  # the burst of 4, shared
+        assert all(wait == _approx(1.0) or wait > 0.9 for wait in taken[4:])
+        await _pass(past, "jwt:a", 1.0)  # a second later (on Redis's clock) one token is back
+        assert await future.take("jwt:a", 1.0, 4) == 0.0
+        assert await past.take("jwt:a", 1.0, 4) > 0
+    finally:
+        await past.close()
+        await future.close()
