@@ -145,3 +145,65 @@ def test_serve_migrates_once_then_runs_workers(tmp_path: Path) -> None:
     finally:
         code = running.stop()
     assert code == 0, running.output
+
+
+HEALTHZ_ANSWERED = re.compile(
+    r'^gateway_http_requests_total\{method="GET",path="/healthz",status="200"\} (\S+)$',
+    re.MULTILINE,
+)
+
+
+def _healthz_answered(base: str) -> float:
+    body = httpx.get(f"{base}/metrics", timeout=10).text
+    match = HEALTHZ_ANSWERED.search(body)
+    return float(match[1]) if match else 0.0
+
+
+def _scrapes_count_every_request(base: str, sent: int) -> None:
+    # A fresh connection per request, so the kernel spreads them over the workers.
+    for _ in range(sent):
+        assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+    time.sleep(0.5)  # the counter moves once the response is sent
+    # Whichever worker answers a scrape, it reports every worker's requests.
+    assert [_healthz_answered(base) for _ in range(8)] == [float(sent)] * 8
+
+
+def test_metrics_of_any_worker_sum_all_workers(tmp_path: Path) -> None:
+    database, metrics_dir = tmp_path / "served.db", tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"a previous run's file: wiped at start")
+    port = _free_port()
+    running = Running(
+        ["serve", "--port", str(port), "--workers", "2"],
+        env={
+            "GATEWAY_DATABASE_URL": f"sqlite:///{database}",
+            "GATEWAY_LOG_LEVEL": "warning",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        },
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        running.wait_until(f"{base}/readyz")
+        _scrapes_count_every_request(base, 30)
+        pids = {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("*.db")}
+        assert len(pids) >= 2, pids  # both workers write their values there
+        assert "1" not in pids
+    finally:
+        code = running.stop()
+    assert code == 0, running.output
+
+
+def test_single_process_metrics_count_requests(tmp_path: Path) -> None:
+    port = _free_port()
+    running = Running(
+        ["serve", "--port", str(port), "--workers", "1"],
+        env={"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        running.wait_until(f"{base}/readyz")
+        _scrapes_count_every_request(base, 5)
+        assert "gateway_snapshot_age_seconds" in httpx.get(f"{base}/metrics", timeout=10).text
+    finally:
+        code = running.stop()
+    assert code == 0, running.output

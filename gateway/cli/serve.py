@@ -30,6 +30,7 @@ from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
 from gateway.web.connection_guard import guarded_protocol
+from gateway.web.metrics_registry import prepare_directory, remove_directory
 
 if TYPE_CHECKING:
     from gateway.cli.demo_tokens import DemoScopes
@@ -135,6 +136,8 @@ def serve(
 
     Migrations are applied once, here in the parent, before any worker starts; each worker
     then builds the app with ``gateway.app:create_app`` and opens its own connection pool.
+    With several workers, ``/metrics`` of any of them sums all of them through
+    ``PROMETHEUS_MULTIPROC_DIR`` (the operator's, wiped here, or a temporary one).
     """
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs a single process; drop --workers")
@@ -142,18 +145,23 @@ def serve(
     _check_authentication(settings)
     _check_trusted_documents(settings)
     asyncio.run(_migrate(settings))
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        workers=workers or os.cpu_count() or 1,
-        reload=reload,
-        reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
-        log_level=settings.log_level,
-        access_log=False,  # the gateway's own access log has the request id, principal, cost
-        **server_options(settings),
-    )
+    processes = workers or os.cpu_count() or 1
+    metrics_dir = prepare_directory(processes)
+    try:
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+            workers=processes,
+            reload=reload,
+            reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
+            log_level=settings.log_level,
+            access_log=False,  # the gateway's own access log has the request id, principal, cost
+            **server_options(settings),
+        )
+    finally:
+        remove_directory(metrics_dir)
 
 
 def _fresh_database(path: Path) -> Settings:
