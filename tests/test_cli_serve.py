@@ -207,3 +207,47 @@ def test_single_process_metrics_count_requests(tmp_path: Path) -> None:
     finally:
         code = running.stop()
     assert code == 0, running.output
+
+
+def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
+    secret = "a-test-secret-of-at-least-thirty-two-characters"
+    env = {
+        "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'drain.db'}",
+        "GATEWAY_JWT_SECRET": secret,
+        "GATEWAY_SHUTDOWN_GRACE_SECONDS": "20",
+    }
+    token = subprocess.run(
+        [str(GATEWAY), "token", "--role", "PLATFORM_ADMIN"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    port = _free_port()
+    running = Running(["serve", "--port", str(port), "--workers", "1"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    running.wait_until(f"{base}/readyz")
+    body_started = threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield b'{"query": "{ snapshot '
+        body_started.set()
+        time.sleep(2)  # SIGTERM arrives while the request is in flight
+        yield b'{ takenAt } }"}'
+
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        answers.append(httpx.post(f"{base}/graphql", content=slow_body(), headers=headers))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert body_started.wait(10)
+    time.sleep(0.3)
+    running.process.send_signal(signal.SIGTERM)
+    sender.join(timeout=30)
+    assert running.process.wait(timeout=30) == 0, running.output
+    running.stop()
+    assert [answer.status_code for answer in answers] == [200], running.output
+    assert "data" in answers[0].json()

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -118,10 +119,17 @@ def server_options(settings: Settings) -> dict[str, Any]:
         **proxy_options(settings),
         "http": guarded_protocol(settings),
         "limit_concurrency": settings.max_connections,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,  # SIGTERM drains first
         # permessage-deflate keeps a compressor and a decompressor per WebSocket (49.5 KiB
         # measured, more than the rest of an idle live connection); live answers are small.
         "ws_per_message_deflate": False,
     }
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """SIGTERM, once uvicorn has drained and re-raised it: a clean stop, exit status 0."""
+    del signum, frame
+    raise SystemExit(0)
 
 
 def serve(
@@ -147,6 +155,9 @@ def serve(
     asyncio.run(_migrate(settings))
     processes = workers or os.cpu_count() or 1
     metrics_dir = prepare_directory(processes)
+    # uvicorn drains on SIGTERM (up to GATEWAY_SHUTDOWN_GRACE_SECONDS), then raises the signal
+    # again for the handler found at start: the default one would end the process with -15.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
             "gateway.app:create_app",
