@@ -357,6 +357,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Seconds between rollup refreshes by `gateway worker` (one snapshot each).",
     )
+    worker_port: int = Field(
+        default=9100,
+        ge=0,
+        le=65535,
+        description="Port of `gateway worker`'s `/healthz` and `/metrics` (bound on "
+        "GATEWAY_HOST); 0 = none.",
+    )
     refresh_in_process: bool = Field(
         default=False,
         description="Also refresh the rollups inside each server process, every "
