@@ -55,6 +55,7 @@ from gateway.web.graphql import STATIC_DIR, STATIC_PREFIX, GatewayGraphQL
 from gateway.web.health import healthz, metrics, readyz
 from gateway.web.live.evaluation import Evaluator
 from gateway.web.live.hub import LiveHub
+from gateway.web.metrics_registry import process_exiting
 from gateway.web.observability import watch_snapshot
 from gateway.web.persisted import PersistedQueries
 from gateway.web.ratelimit import RateLimiter
@@ -153,6 +154,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
             await budget.close()
         await cache.close()
         await engine.dispose()
+        process_exiting()  # a stopped worker's live gauges leave the multiprocess sums
 
 
 def _seal_cursors(settings: Settings) -> None:

@@ -365,10 +365,23 @@ class Settings(BaseSettings):
         description="Log lines as JSON objects (one a line: time, level, logger, message and "
         "fields such as request_id) or as text; `gateway demo` uses text unless set.",
     )
+    shutdown_grace_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="On SIGTERM, seconds `gateway serve` lets requests in flight finish (no new "
+        "ones are accepted) before closing what is left and exiting.",
+    )
     refresh_interval_seconds: int = Field(
         default=REFRESH_INTERVAL_SECONDS,
         ge=1,
         description="Seconds between rollup refreshes by `gateway worker` (one snapshot each).",
+    )
+    worker_port: int = Field(
+        default=9100,
+        ge=0,
+        le=65535,
+        description="Port of `gateway worker`'s `/healthz` and `/metrics` (bound on "
+        "GATEWAY_HOST); 0 = none.",
     )
     refresh_in_process: bool = Field(
         default=False,

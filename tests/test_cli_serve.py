@@ -145,3 +145,109 @@ def test_serve_migrates_once_then_runs_workers(tmp_path: Path) -> None:
     finally:
         code = running.stop()
     assert code == 0, running.output
+
+
+HEALTHZ_ANSWERED = re.compile(
+    r'^gateway_http_requests_total\{method="GET",path="/healthz",status="200"\} (\S+)$',
+    re.MULTILINE,
+)
+
+
+def _healthz_answered(base: str) -> float:
+    body = httpx.get(f"{base}/metrics", timeout=10).text
+    match = HEALTHZ_ANSWERED.search(body)
+    return float(match[1]) if match else 0.0
+
+
+def _scrapes_count_every_request(base: str, sent: int) -> None:
+    # A fresh connection per request, so the kernel spreads them over the workers.
+    for _ in range(sent):
+        assert httpx.get(f"{base}/healthz", timeout=10).status_code == 200
+    time.sleep(0.5)  # the counter moves once the response is sent
+    # Whichever worker answers a scrape, it reports every worker's requests.
+    assert [_healthz_answered(base) for _ in range(8)] == [float(sent)] * 8
+
+
+def test_metrics_of_any_worker_sum_all_workers(tmp_path: Path) -> None:
+    database, metrics_dir = tmp_path / "served.db", tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"a previous run's file: wiped at start")
+    port = _free_port()
+    running = Running(
+        ["serve", "--port", str(port), "--workers", "2"],
+        env={
+            "GATEWAY_DATABASE_URL": f"sqlite:///{database}",
+            "GATEWAY_LOG_LEVEL": "warning",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        },
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        running.wait_until(f"{base}/readyz")
+        _scrapes_count_every_request(base, 30)
+        pids = {path.stem.rsplit("_", 1)[1] for path in metrics_dir.glob("*.db")}
+        assert len(pids) >= 2, pids  # both workers write their values there
+        assert "1" not in pids
+    finally:
+        code = running.stop()
+    assert code == 0, running.output
+
+
+def test_single_process_metrics_count_requests(tmp_path: Path) -> None:
+    port = _free_port()
+    running = Running(
+        ["serve", "--port", str(port), "--workers", "1"],
+        env={"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        running.wait_until(f"{base}/readyz")
+        _scrapes_count_every_request(base, 5)
+        assert "gateway_snapshot_age_seconds" in httpx.get(f"{base}/metrics", timeout=10).text
+    finally:
+        code = running.stop()
+    assert code == 0, running.output
+
+
+def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
+    secret = "a-test-secret-of-at-least-thirty-two-characters"
+    env = {
+        "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'drain.db'}",
+        "GATEWAY_JWT_SECRET": secret,
+        "GATEWAY_SHUTDOWN_GRACE_SECONDS": "20",
+    }
+    token = subprocess.run(
+        [str(GATEWAY), "token", "--role", "PLATFORM_ADMIN"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    port = _free_port()
+    running = Running(["serve", "--port", str(port), "--workers", "1"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    running.wait_until(f"{base}/readyz")
+    body_started = threading.Event()
+
+    def slow_body() -> Iterator[bytes]:
+        yield b'{"query": "{ snapshot '
+        body_started.set()
+        time.sleep(2)  # SIGTERM arrives while the request is in flight
+        yield b'{ takenAt } }"}'
+
+    answers: list[httpx.Response] = []
+
+    def send() -> None:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        answers.append(httpx.post(f"{base}/graphql", content=slow_body(), headers=headers))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert body_started.wait(10)
+    time.sleep(0.3)
+    running.process.send_signal(signal.SIGTERM)
+    sender.join(timeout=30)
+    assert running.process.wait(timeout=30) == 0, running.output
+    running.stop()
+    assert [answer.status_code for answer in answers] == [200], running.output
+    assert "data" in answers[0].json()

@@ -31,6 +31,7 @@ COMPUTATIONS = Counter(
 BREAKER_OPEN = Gauge(
     "gateway_cache_breaker_open",
     "1 while the Redis circuit breaker is open (Redis skipped, answers come from the database).",
+    multiprocess_mode="livemax",  # across workers: 1 while any worker's breaker is open
 )
 
 

@@ -9,16 +9,22 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.cache.announce import announce_snapshot
+from gateway.cli.worker_probe import WorkerHealth, start_probe, stop_probe
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.rollup import Snapshot, refresh
+from gateway.web.request_log import configure_logging
 
 logger = logging.getLogger("gateway.worker")
 
@@ -57,29 +63,59 @@ def refresh_command(
     Console().print(describe(info))
 
 
-async def run_worker(settings: Settings, interval: float, *, limit: int | None = None) -> int:
+async def run_worker(
+    settings: Settings,
+    interval: float,
+    *,
+    limit: int | None = None,
+    port: int | None = None,
+) -> int:
     """Refresh every ``interval`` seconds (``limit`` rounds, or forever); returns rounds run.
 
     A failed refresh is logged and retried at the next interval: its transaction rolled back,
-    so nothing was half applied.
+    so nothing was half applied. ``/healthz`` and ``/metrics`` are served on ``port``
+    (default ``GATEWAY_WORKER_PORT``; 0 = none) while the loop runs.
     """
+    health = WorkerHealth(interval)
+    port = settings.worker_port if port is None else port
+    probe = await start_probe(health, settings.host, port) if port else None
     engine = create_engine(settings)
     rounds = 0
     try:
         while limit is None or rounds < limit:
-            try:
-                days = settings.raw_event_retention_days
-                info = await refresh(engine, retention_days=days)
-                logger.info(describe(info))
-                await announce_snapshot(settings, info.id)
-            except Exception:
-                logger.exception("refresh failed; retrying in %s seconds", interval)
+            await _round(settings, engine, health)
             rounds += 1
             if limit is None or rounds < limit:
                 await asyncio.sleep(interval)
     finally:
         await engine.dispose()
+        if probe is not None:
+            await stop_probe(probe)
     return rounds
+
+
+async def _round(settings: Settings, engine: AsyncEngine, health: WorkerHealth) -> None:
+    started = time.perf_counter()
+    try:
+        info = await refresh(engine, retention_days=settings.raw_event_retention_days)
+    except Exception:
+        health.failed(time.perf_counter() - started)
+        logger.exception("refresh failed; retrying in %s seconds", health.interval)
+        return
+    health.succeeded(info, time.perf_counter() - started)
+    logger.info(describe(info), extra={"snapshot": info.id, "events": info.events})
+    try:
+        await announce_snapshot(settings, info.id)
+    except Exception:  # the snapshot is made; subscribers hear of it at their next poll
+        logger.exception("announcing snapshot %s failed", info.id)
+
+
+async def _until_terminated(settings: Settings, interval: float) -> None:
+    # SIGTERM cancels the loop: a refresh in progress rolls back (nothing half applied).
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    await run_worker(settings, interval)
 
 
 def worker(
@@ -90,16 +126,17 @@ def worker(
         ),
     ] = None,
 ) -> None:
-    """Refresh the rollups every interval until interrupted (Ctrl-C stops cleanly)."""
+    """Refresh the rollups every interval until SIGTERM or Ctrl-C (both stop cleanly).
+
+    Serves ``/healthz`` and ``/metrics`` on GATEWAY_WORKER_PORT; logs as GATEWAY_LOG_FORMAT.
+    """
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     interval = interval_seconds or settings.refresh_interval_seconds
-    console = Console()
-    console.print(f"refreshing every {interval} seconds; Ctrl-C stops")
-    try:
-        asyncio.run(run_worker(settings, interval))
-    except KeyboardInterrupt:
-        console.print("worker stopped")
+    logger.info("refreshing every %s seconds", interval)
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(_until_terminated(settings, interval))
+    logger.info("worker stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import secrets
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -30,6 +31,7 @@ from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.migrate import upgrade
 from gateway.web.connection_guard import guarded_protocol
+from gateway.web.metrics_registry import prepare_directory, remove_directory
 
 if TYPE_CHECKING:
     from gateway.cli.demo_tokens import DemoScopes
@@ -118,10 +120,17 @@ def server_options(settings: Settings) -> dict[str, Any]:
         **proxy_options(settings),
         "http": guarded_protocol(settings),
         "limit_concurrency": settings.max_connections,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,  # SIGTERM drains first
         # permessage-deflate keeps a compressor and a decompressor per WebSocket (49.5 KiB
         # measured, more than the rest of an idle live connection); live answers are small.
         "ws_per_message_deflate": False,
     }
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """SIGTERM, once uvicorn has drained and re-raised it: a clean stop, exit status 0."""
+    del signum, frame
+    raise SystemExit(0)
 
 
 def serve(
@@ -136,6 +145,8 @@ def serve(
 
     Migrations are applied once, here in the parent, before any worker starts; each worker
     then builds the app with ``gateway.app:create_app`` and opens its own connection pool.
+    With several workers, ``/metrics`` of any of them sums all of them through
+    ``PROMETHEUS_MULTIPROC_DIR`` (the operator's, wiped here, or a temporary one).
     """
     if reload and workers > 1:
         raise typer.BadParameter("--reload runs a single process; drop --workers")
@@ -143,18 +154,26 @@ def serve(
     _check_authentication(settings)
     _check_trusted_documents(settings)
     asyncio.run(_migrate(settings))
-    uvicorn.run(
-        "gateway.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        workers=workers or os.cpu_count() or 1,
-        reload=reload,
-        reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
-        log_level=settings.log_level,
-        access_log=False,  # the gateway's own access log has the request id, principal, cost
-        **server_options(settings),
-    )
+    processes = workers or os.cpu_count() or 1
+    metrics_dir = prepare_directory(processes)
+    # uvicorn drains on SIGTERM (up to GATEWAY_SHUTDOWN_GRACE_SECONDS), then raises the signal
+    # again for the handler found at start: the default one would end the process with -15.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=settings.port if port is None else port,
+            workers=processes,
+            reload=reload,
+            reload_dirs=[str(Path(__file__).parents[1])] if reload else None,
+            log_level=settings.log_level,
+            access_log=False,  # the gateway's own access log has the request id, principal, cost
+            **server_options(settings),
+        )
+    finally:
+        remove_directory(metrics_dir)
 
 
 def _fresh_database(path: Path) -> Settings:

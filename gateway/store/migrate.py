@@ -1,4 +1,10 @@
-"""Apply Alembic migrations to the configured database (``gateway migrate``)."""
+"""Apply Alembic migrations to the configured database (``gateway migrate``).
+
+On PostgreSQL the upgrade runs under a session-level advisory lock
+(:data:`MIGRATION_LOCK_KEY`), so N servers started together migrate once: the first takes the
+lock and migrates, the others wait for it, then find the schema at head and do nothing. SQLite
+needs no lock: the database file's write lock already serializes the upgrades.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.store.partitions import is_partition
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+MIGRATION_LOCK_KEY = 7455548007609688436
+"""The PostgreSQL advisory lock key held while migrating: ``b"gwmigrat"`` as a big-endian
+64-bit integer (``SELECT pg_advisory_lock(7455548007609688436)``). Another tool sharing the
+database must not use it."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -59,10 +71,31 @@ def head_revision() -> str:
     return head
 
 
+async def _advisory(conn: AsyncConnection, function: str) -> None:
+    # Its own transaction, committed at once: a session-level lock outlives it, and the
+    # upgrade's transaction must commit before the lock is released.
+    async with conn.begin():
+        await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # waiting is the point
+        await conn.execute(select(getattr(func, function)(MIGRATION_LOCK_KEY)))
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (idempotent)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    """Bring the database schema up to ``revision`` (idempotent; safe to run concurrently).
+
+    On PostgreSQL a concurrent call waits for :data:`MIGRATION_LOCK_KEY` and then finds
+    nothing to do.
+    """
+    async with engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+            return
+        await _advisory(conn, "pg_advisory_lock")
+        try:
+            async with conn.begin():
+                await conn.run_sync(_upgrade, revision)
+        finally:
+            await _advisory(conn, "pg_advisory_unlock")
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

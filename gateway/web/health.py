@@ -5,7 +5,9 @@ healthy process restarted. ``/readyz`` says the process can answer queries: the 
 must answer ``SELECT 1`` within :data:`READY_TIMEOUT_SECONDS`, otherwise it is 503 and a load
 balancer stops routing here until it recovers.
 
-``/metrics`` exposes prometheus_client's default registry in the Prometheus text format.
+``/metrics`` exposes prometheus_client's default registry in the Prometheus text format, or,
+under ``gateway serve --workers N``, every worker's values summed
+(:mod:`gateway.web.metrics_registry`).
 
 Example:
     $ curl -s localhost:8000/readyz
@@ -17,12 +19,14 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.web.metrics_registry import collecting_registry
+from gateway.web.observability import publish_snapshot_age
 from gateway.web.services import services
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -86,6 +90,8 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """The default Prometheus registry in the text exposition format."""
+    """This process's, or all workers', Prometheus metrics in the text exposition format."""
     del request
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST, headers=_NO_CACHE)
+    publish_snapshot_age()
+    body = generate_latest(collecting_registry())
+    return Response(body, media_type=CONTENT_TYPE_LATEST, headers=_NO_CACHE)

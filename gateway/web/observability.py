@@ -6,7 +6,8 @@
   (a cache hit's range);
 * ``gateway_graphql_responses_total{cache}``: ``/graphql`` answers by cache outcome (``hit``,
   ``shared``, ``miss``, ``bypass``);
-* ``gateway_snapshot_age_seconds``: age of the latest snapshot this process knows of.
+* ``gateway_snapshot_age_seconds``: age of the latest snapshot this process knows of (under
+  ``gateway serve --workers N``, the process answering the scrape: it sets it just then).
 
 Paths are the app's routes (``/graphql``, ``/v1/events``, ...); anything else is ``other``, so
 a scan of random URLs cannot grow the label set.
@@ -19,6 +20,8 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import Message, Send
+
+from gateway.web.metrics_registry import multiprocess_dir
 
 KNOWN_PATHS = frozenset(
     {
@@ -46,8 +49,11 @@ GRAPHQL = Counter(
     "gateway_graphql_responses_total", "/graphql answers by cache outcome.", ["cache"]
 )
 SNAPSHOT_AGE = Gauge(
-    "gateway_snapshot_age_seconds", "Age of the latest snapshot known to this process."
+    "gateway_snapshot_age_seconds",
+    "Age of the latest snapshot known to this process.",
+    multiprocess_mode="livemostrecent",  # the value the scraped worker set while answering
 )
+_WATCHED: list[Callable[[], float]] = []
 
 
 def watch_snapshot(taken_at: Callable[[], dt.datetime | None]) -> None:
@@ -57,7 +63,18 @@ def watch_snapshot(taken_at: Callable[[], dt.datetime | None]) -> None:
         moment = taken_at()
         return (dt.datetime.now(dt.UTC) - moment).total_seconds() if moment else float("nan")
 
-    SNAPSHOT_AGE.set_function(age)
+    # A function gauge is read in the process that collects; workers' value files cannot run
+    # it, so in multiprocess mode ``/metrics`` sets the value before collecting.
+    if multiprocess_dir() is None:
+        SNAPSHOT_AGE.set_function(age)
+    else:
+        _WATCHED[:] = [age]
+
+
+def publish_snapshot_age() -> None:
+    """Write the watched snapshot's age now (multiprocess mode; a no-op otherwise)."""
+    for age in _WATCHED:
+        SNAPSHOT_AGE.set(age())
 
 
 class StatusSend:

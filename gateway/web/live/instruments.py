@@ -5,15 +5,20 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 CONNECTIONS = Gauge(
-    "gateway_live_connections", "WebSocket connections to /graphql open now (acknowledged)"
+    "gateway_live_connections",
+    "WebSocket connections to /graphql open now (acknowledged)",
+    multiprocess_mode="livesum",  # across workers: the server's total
 )
 SUBSCRIPTIONS = Gauge(
-    "gateway_live_subscriptions", "Live subscriptions (`live` and `snapshots`) running now"
+    "gateway_live_subscriptions",
+    "Live subscriptions (`live` and `snapshots`) running now",
+    multiprocess_mode="livesum",
 )
 TOPICS = Gauge(
     "gateway_live_documents",
     "Distinct live evaluations held now: document, variables and grants (each evaluated once "
     "per snapshot however many subscribe)",
+    multiprocess_mode="livesum",  # each worker evaluates its own
 )
 PUSHES = Counter(
     "gateway_live_pushes_total", "`next` messages sent to subscriptions (first answers included)"
