@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.domain import MAX_RANGE_DAYS, REFRESH_INTERVAL_SECONDS
+from gateway.secret_files import read_secret_files
 
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -87,9 +89,16 @@ MIN_JWT_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    """Gateway configuration; every field maps to ``GATEWAY_<FIELD NAME IN CAPITALS>``."""
+    """Gateway configuration; every field maps to ``GATEWAY_<FIELD NAME IN CAPITALS>``.
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
+    A secret one may instead be read from the file ``GATEWAY_<NAME>_FILE`` names
+    (:mod:`gateway.secret_files`).
+    """
+
+    # hide_input_in_errors: a refused setting must not print the secrets next to it.
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///gateway.db",
@@ -409,6 +418,13 @@ class Settings(BaseSettings):
         description="Longest time range a metric may be asked for, in days. No range, month or "
         "previous period reaches before 1970-01-01 (earlier dates are `BAD_USER_INPUT`).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        # GATEWAY_JWT_SECRET_FILE and the like (gateway.secret_files): read at construction,
+        # so a missing file stops the start like any other bad setting.
+        return read_secret_files(data, os.environ) if isinstance(data, dict) else data
 
     @field_validator("trusted_proxies")
     @classmethod
