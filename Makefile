@@ -10,7 +10,7 @@ help:  ## List the targets.
 
 $(BIN)/gateway:
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -e ".[test]"
+	$(BIN)/pip install -e ".[test]" -c constraints.txt
 
 install: $(BIN)/gateway  ## Create .venv and install the package with its test tools.
 

@@ -48,6 +48,7 @@ from gateway.web.budget import CostBudget
 from gateway.web.bulkhead import bulkheaded
 from gateway.web.cache_fast_path import FastHits
 from gateway.web.connection_guard import guarded_protocol
+from gateway.web.cors import cors_middleware
 from gateway.web.dashboard import dashboard_page
 from gateway.web.events import post_events
 from gateway.web.export.route import ExportEndpoint
@@ -210,7 +211,13 @@ def create_app(
     schema = build_schema(configured_matrix(settings.role_matrix_file), limits)
     # Printed once: the SDL (with the matrix's directives) is static for the process's life.
     sdl = schema.as_str() + "\n"
-    graphql = GatewayGraphQL(schema, graphiql_headers=graphiql_headers)
+    graphql = GatewayGraphQL(
+        schema,
+        graphiql_headers=graphiql_headers,
+        # The WebSocket handshake is not covered by CORS: strawberry checks its Origin against
+        # the same allowlist (same-origin pages and non-browser clients are always let in).
+        allowed_origins=settings.cors_allowed_origins,
+    )
     # Only the static mount is compressed: GraphiQL's bundle shrinks 3.5 MB -> ~1 MB, while
     # GraphQL responses stay on the fast path (no extra buffering or CPU per request).
     static = GZipMiddleware(CachedStaticFiles(directory=STATIC_DIR), compresslevel=6)
@@ -227,7 +234,7 @@ def create_app(
         Mount(STATIC_PREFIX, app=static, name="static"),
     ]
     configure_logging(settings.log_format, settings.log_level)
-    middleware = [Middleware(RequestLog), Middleware(FastHits)]
+    middleware = [Middleware(RequestLog), *cors_middleware(settings), Middleware(FastHits)]
     app = Starlette(routes=routes, lifespan=_lifespan, middleware=middleware)
     app.state.config = AppConfig(
         settings=settings,

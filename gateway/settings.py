@@ -11,13 +11,17 @@ Example:
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.domain import MAX_RANGE_DAYS, REFRESH_INTERVAL_SECONDS
+from gateway.secret_files import read_secret_files
 
 _DRIVERS = {
     "postgresql": "postgresql+asyncpg",
@@ -42,14 +46,59 @@ def normalize_database_url(url: str) -> str:
     return f"{_DRIVERS[scheme]}://{rest}"
 
 
+def parse_origins(value: str | None) -> tuple[str, ...]:
+    """The origins of a ``GATEWAY_CORS_ORIGINS`` value: a JSON list or comma-separated.
+
+    Example:
+        >>> parse_origins('["https://a.example", "https://b.example"]')
+        ('https://a.example', 'https://b.example')
+        >>> parse_origins("https://a.example, http://localhost:3000")
+        ('https://a.example', 'http://localhost:3000')
+    """
+    text = (value or "").strip()
+    if text.startswith("["):
+        items = json.loads(text)
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise ValueError("GATEWAY_CORS_ORIGINS: a JSON value must be a list of strings")
+        entries: list[str] = items
+    else:
+        entries = text.split(",")
+    return tuple(entry.strip() for entry in entries if entry.strip())
+
+
+def normalize_origin(origin: str) -> str | None:
+    """``origin`` as browsers send it in ``Origin`` (lower case, default port left out), or
+    None when it is not an origin (a path, a query, ``*``, ``null``)."""
+    try:
+        parts = urlsplit(origin)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    if parts.path or parts.query or parts.fragment or parts.username is not None:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
+        host = f"{host}:{port}"
+    return f"{parts.scheme}://{host}"
+
+
 MIN_JWT_SECRET_LENGTH = 32
 """Shortest accepted ``GATEWAY_JWT_SECRET`` (characters)."""
 
 
 class Settings(BaseSettings):
-    """Gateway configuration; every field maps to ``GATEWAY_<FIELD NAME IN CAPITALS>``."""
+    """Gateway configuration; every field maps to ``GATEWAY_<FIELD NAME IN CAPITALS>``.
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
+    A secret one may instead be read from the file ``GATEWAY_<NAME>_FILE`` names
+    (:mod:`gateway.secret_files`).
+    """
+
+    # hide_input_in_errors: a refused setting must not print the secrets next to it.
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///gateway.db",
@@ -333,6 +382,12 @@ class Settings(BaseSettings):
         "address of rate limits and logs); unset = none, the connection's peer is the client; "
         "`*` = any peer.",
     )
+    cors_origins: str | None = Field(
+        default=None,
+        description="Exact origins (`https://app.example.com`, comma-separated or a JSON list) "
+        "whose browser pages may call the gateway (CORS, without cookies: credentials are "
+        "headers) and open its WebSocket; unset = no CORS headers, same-origin pages only.",
+    )
     allow_batching: bool = Field(
         default=False,
         description="Accept a JSON array of GraphQL operations in one POST /graphql request.",
@@ -396,6 +451,13 @@ class Settings(BaseSettings):
         "previous period reaches before 1970-01-01 (earlier dates are `BAD_USER_INPUT`).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_files(cls, data: Any) -> Any:
+        # GATEWAY_JWT_SECRET_FILE and the like (gateway.secret_files): read at construction,
+        # so a missing file stops the start like any other bad setting.
+        return read_secret_files(data, os.environ) if isinstance(data, dict) else data
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies(cls, value: str | None) -> str | None:
@@ -416,6 +478,18 @@ class Settings(BaseSettings):
     def _jwks_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.lower().startswith(("https://", "http://")):
             raise ValueError("GATEWAY_JWT_JWKS_URL must be an http:// or https:// address")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        for origin in parse_origins(value):
+            if normalize_origin(origin) != origin:
+                raise ValueError(
+                    f"GATEWAY_CORS_ORIGINS: {origin!r} is not an exact origin (scheme, host and "
+                    "port if not the default, lower case, no path or `*`), e.g. "
+                    "https://app.example.com"
+                )
         return value
 
     @field_validator("database_url")
@@ -441,6 +515,11 @@ class Settings(BaseSettings):
         """The entries of ``trusted_proxies`` (empty: trust no forwarding header)."""
         entries = (self.trusted_proxies or "").split(",")
         return [entry.strip() for entry in entries if entry.strip()]
+
+    @property
+    def cors_allowed_origins(self) -> tuple[str, ...]:
+        """The origins of ``cors_origins`` (empty: no CORS, same-origin WebSockets only)."""
+        return parse_origins(self.cors_origins)
 
     @property
     def is_postgres(self) -> bool:

@@ -61,14 +61,16 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "gateway.errors": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.utc": ("gateway.", "strawberry", "sqlalchemy"),
     "gateway.settings": ("gateway.", "strawberry", "sqlalchemy"),
+    "gateway.secret_files": ("gateway.", "strawberry", "sqlalchemy"),
 }
 """Module prefix -> import prefixes its modules may not use. A worked example: a module
 ``gateway/store/ingest.py`` that says ``from gateway.schema import build_schema`` fails, because
 ``gateway.store`` forbids ``gateway.schema``."""
 
 ALLOWED: dict[str, tuple[str, ...]] = {
-    # Settings take their defaults from the vocabulary (MAX_RANGE_DAYS...), nothing else.
-    "gateway.settings": ("gateway.domain",),
+    # Settings take their defaults from the vocabulary (MAX_RANGE_DAYS...), and read secret
+    # files with gateway.secret_files (which imports nothing of the gateway), nothing else.
+    "gateway.settings": ("gateway.domain", "gateway.secret_files"),
 }
 """Module prefix -> imports allowed although :data:`FORBIDDEN` bans a prefix of them."""
 

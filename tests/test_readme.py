@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 from gateway.settings import Settings
@@ -60,3 +61,20 @@ def test_quick_start_comes_first() -> None:
 
 def test_readme_keeps_an_ingest_throughput_section() -> None:
     assert re.search(r"^## Ingest throughput$", _readme(), flags=re.MULTILINE)
+
+
+def test_installs_use_the_tested_versions() -> None:
+    root = README.parent
+    commands = [line for line in _readme().splitlines() if line.startswith("python3 -m venv")]
+    assert len(commands) == 2  # the demo's install and the tests'
+    assert all(" -c constraints.txt " in command for command in commands)
+    assert '-e ".[test]" -c constraints.txt' in (root / ".ci" / "run").read_text("utf-8")
+    pinned = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (root / "constraints.txt").read_text("utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    wanted = [*pyproject["dependencies"], *pyproject["optional-dependencies"]["test"]]
+    names = {re.split(r"[\[<>=~! ;]", spec, maxsplit=1)[0].lower() for spec in wanted}
+    assert names <= pinned, f"constraints.txt misses {sorted(names - pinned)}"

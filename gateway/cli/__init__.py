@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
+
+DISTRIBUTION = "miniprogram-analytics-gateway"
+"""The package's name on the index (pyproject's ``[project] name``), whose version is printed."""
 
 app = typer.Typer(
     name="gateway",
@@ -17,8 +22,32 @@ app = typer.Typer(
 )
 
 
+def package_version() -> str:
+    """The installed version of the gateway, e.g. ``0.1.0`` (``unknown`` when not installed)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never pip-installed
+        return "unknown"
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"gateway {package_version()}")
+        raise typer.Exit
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the gateway's version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Mini-program analytics gateway: GraphQL over Workspace -> TargetApp -> MiniProgram."""
 
 

@@ -57,7 +57,7 @@ class Query:
     )
     async def workspaces(
         self, info: Info, first: First = DEFAULT_FIRST, after: After = strawberry.UNSET
-    ) -> Connection[Workspace] | None:
+    ) -> Connection[Workspace]:
         page = await catalog.workspaces(info.context, first, after)
         return Connection.build(page, Workspace.from_row, lambda row: row.id, after=after)
 
@@ -88,9 +88,9 @@ class Query:
         return Merchant.from_row(row)
 
     @resolver_field(description=SNAPSHOT_DESCRIPTION)
-    async def snapshot(self, info: Info) -> Snapshot | None:
+    async def snapshot(self, info: Info) -> Snapshot:
         return await Snapshot.of_request(info)
 
     @resolver_field(description=METRIC_DEFINITIONS_DESCRIPTION)
-    def metric_definitions(self) -> list[MetricDefinition] | None:
+    def metric_definitions(self) -> list[MetricDefinition]:
         return MetricDefinition.all()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import html
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
@@ -201,15 +201,23 @@ class GatewayGraphQL(ConformingGraphQL):
     Args:
         schema: The executable schema (:func:`gateway.schema.build_schema`).
         graphiql_headers: Headers pre-filled in GraphiQL's headers editor, or None.
+        allowed_origins: Foreign origins whose pages may open the WebSocket
+            (``GATEWAY_CORS_ORIGINS``); same-origin pages and clients sending no ``Origin``
+            are always accepted.
     """
 
     graphql_transport_ws_handler_class = LiveHandler
 
     def __init__(
-        self, schema: BaseSchema, *, graphiql_headers: Mapping[str, str] | None = None
+        self,
+        schema: BaseSchema,
+        *,
+        graphiql_headers: Mapping[str, str] | None = None,
+        allowed_origins: Sequence[str] = (),
     ) -> None:
         super().__init__(
             schema,
+            allowed_origins=allowed_origins,
             graphql_ide="graphiql",
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
