@@ -23,7 +23,7 @@ from gateway.app import create_app
 from gateway.loaders import tracing as loader_tracing
 from gateway.settings import Settings
 from gateway.store import tables
-from gateway.web.tracing import LOADER_KEYS, OPERATION_NAME
+from gateway.web.tracing import LOADER_KEYS, OPERATION_NAME, Tracing
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -156,3 +156,32 @@ def test_tracing_off_imports_no_opentelemetry(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[]", "[]"]  # nothing of the app's, no tracing at all
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"), [(None, "gateway"), ("analytics-edge", "analytics-edge")]
+)
+def test_service_name_follows_otel_service_name(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, env: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    if env is None:
+        monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_SERVICE_NAME", env)
+    try:
+        tracing = Tracing.configured(settings.model_copy(update={"otel_enabled": True}))
+        assert tracing is not None
+        assert tracing.provider.resource.attributes["service.name"] == expected
+        tracing.shutdown()
+    finally:
+        loader_tracing.install_batch_span(None)
+
+
+def test_an_unknown_exporter_stops_the_start(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    with pytest.raises(ValueError, match="OTEL_TRACES_EXPORTER"):
+        create_app(settings.model_copy(update={"otel_enabled": True}))
+    loader_tracing.install_batch_span(None)
