@@ -39,7 +39,7 @@ from gateway.settings import Settings
 from gateway.web.request_state import request_state
 
 if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Tracer
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -61,16 +61,12 @@ class Tracing:
         self._tracer: Tracer = provider.get_tracer("gateway")
 
     @classmethod
-    def configured(
-        cls, settings: Settings, processor: SpanProcessor | None = None
-    ) -> Tracing | None:
+    def configured(cls, settings: Settings) -> Tracing | None:
         """Tracing as ``settings`` ask, installed for the loaders; None when off.
 
         Args:
-            settings: ``otel_enabled`` decides.
-            processor: Where spans go; None = a batch processor on the exporter
-                ``OTEL_TRACES_EXPORTER`` names (tests pass a simple one on an in-memory
-                exporter).
+            settings: ``otel_enabled`` decides; spans go to a batch processor on the exporter
+                ``OTEL_TRACES_EXPORTER`` names (a test adds its own to :attr:`provider`).
 
         Raises:
             ImportError: Tracing is on but the ``otel`` extra is not installed.
@@ -89,9 +85,7 @@ class Tracing:
             ) from exc
         name = os.environ.get("OTEL_SERVICE_NAME") or SERVICE_NAME
         exporter = os.environ.get("OTEL_TRACES_EXPORTER", "otlp")
-        provider = tracer_provider(name, exporter if processor is None else None)
-        if processor is not None:
-            provider.add_span_processor(processor)
+        provider = tracer_provider(name, exporter)
         tracing = cls(provider)
         install_batch_span(tracing.batch_span)
         return tracing

@@ -52,14 +52,14 @@ class RequestsOnly(Sampler):
         return f"RequestsOnly{{{self.inner.get_description()}}}"
 
 
-def tracer_provider(service_name: str, exporter: str | None) -> TracerProvider:
+def tracer_provider(service_name: str, exporter: str) -> TracerProvider:
     """A provider for ``service_name`` sampling as ``OTEL_TRACES_SAMPLER`` says (the SDK's
     default: every trace, or as the caller's ``traceparent`` decided), requests only.
 
     Args:
         service_name: The ``service.name`` resource attribute.
-        exporter: ``otlp`` (OTLP over HTTP, ``OTEL_EXPORTER_OTLP_*``), ``console``, ``none``;
-            None adds no processor (the caller adds its own).
+        exporter: ``otlp`` (OTLP over HTTP, ``OTEL_EXPORTER_OTLP_*``), ``console`` or
+            ``none`` (no processor: a caller may add its own).
 
     Raises:
         ValueError: Another exporter name.
@@ -67,7 +67,7 @@ def tracer_provider(service_name: str, exporter: str | None) -> TracerProvider:
     resource = Resource.create({"service.name": service_name})
     inner = TracerProvider(resource=resource).sampler  # the one OTEL_TRACES_SAMPLER names
     provider = TracerProvider(resource=resource, sampler=RequestsOnly(inner))
-    processor = _processor(exporter) if exporter is not None else None
+    processor = _processor(exporter)
     if processor is not None:
         provider.add_span_processor(processor)
     return provider
