@@ -64,6 +64,7 @@ from gateway.web.refresher import refreshing
 from gateway.web.request_log import RequestLog, configure_logging
 from gateway.web.response_cache import ResponseCache
 from gateway.web.services import AppConfig, Services
+from gateway.web.tracing import Tracing
 from gateway.web.trusted import TrustedDocuments
 
 STATIC_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -98,6 +99,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     config: AppConfig = app.state.config
     settings = config.settings
     engine = create_engine(settings, bounded=True)  # GATEWAY_DB_STATEMENT_TIMEOUT_MS
+    if config.tracing is not None:
+        config.tracing.instrument(engine)  # a span per SQL statement
     cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.snapshot.taken_at if tracker.last else None)
@@ -155,6 +158,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
             await budget.close()
         await cache.close()
         await engine.dispose()
+        if config.tracing is not None:
+            config.tracing.shutdown()  # exports what is still queued
         process_exiting()  # a stopped worker's live gauges leave the multiprocess sums
 
 
@@ -234,7 +239,14 @@ def create_app(
         Mount(STATIC_PREFIX, app=static, name="static"),
     ]
     configure_logging(settings.log_format, settings.log_level)
-    middleware = [Middleware(RequestLog), *cors_middleware(settings), Middleware(FastHits)]
+    # GATEWAY_OTEL_ENABLED: the request span wraps everything, fast hits included.
+    tracing = Tracing.configured(settings)
+    middleware = [
+        *(tracing.middleware() if tracing is not None else ()),
+        Middleware(RequestLog),
+        *cors_middleware(settings),
+        Middleware(FastHits),
+    ]
     app = Starlette(routes=routes, lifespan=_lifespan, middleware=middleware)
     app.state.config = AppConfig(
         settings=settings,
@@ -245,5 +257,6 @@ def create_app(
         trusted=TrustedDocuments.configured(
             settings.trusted_documents_file, settings.trusted_documents_for
         ),
+        tracing=tracing,
     )
     return app

@@ -414,6 +414,12 @@ class Settings(BaseSettings):
         description="Whom GATEWAY_TRUSTED_DOCUMENTS_FILE binds: `everyone`, or `api-keys` "
         "(X-API-Key callers only; bearer tokens keep free-form queries).",
     )
+    otel_enabled: bool = Field(
+        default=False,
+        description="Trace requests with OpenTelemetry (needs the `otel` extra): a span per "
+        "request (W3C `traceparent` honoured), per dataloader batch and per SQL statement, "
+        "exported as the standard `OTEL_*` variables say. Off = nothing is imported.",
+    )
     log_level: str = Field(default="info", description="Log level: debug, info, warning, error.")
     log_format: Literal["json", "text"] = Field(
         default="json",

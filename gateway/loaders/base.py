@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.loaders.catalog_rows import Page
 from gateway.loaders.keys import PageKey
+from gateway.loaders.tracing import traced_batch
 from gateway.store.db_faults import read_retrying
 
 T = TypeVar("T")
@@ -35,6 +36,7 @@ class EngineLoader(DataLoader[K, V], ABC):
         self.engine = engine
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[K]) -> list[V]:
         """Answer ``keys`` in order with one connection; once more on a fresh connection if
         that one was lost (:func:`~gateway.store.db_faults.read_retrying`)."""

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
+from gateway.loaders.tracing import traced_batch
 from gateway.metrics.cell_days import CellHistory
 from gateway.metrics.cells import CellKey
 from gateway.store.rollup import read_histories
@@ -112,6 +113,7 @@ class CellHistoryLoader(DataLoader[HistoryKey, CellHistory]):
         self.reader = reader
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[HistoryKey]) -> list[CellHistory]:
         """Answer the batch on the request's snapshot (a constant number of statements)."""
 

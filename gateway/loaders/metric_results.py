@@ -38,6 +38,7 @@ from gateway.loaders.metric_cache import (
     encode_points,
     encode_value,
 )
+from gateway.loaders.tracing import traced_batch
 from gateway.metrics.aggregate import (
     MetricPoint,
     MetricValue,
@@ -144,6 +145,7 @@ class _ResultLoader(DataLoader[Q, T], Generic[Q, T]):
         self.histories = histories
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[Q]) -> list[T]:
         """Answer ``keys`` in order (see the module docstring)."""
         cache_keys = [key.cache_key for key in keys]

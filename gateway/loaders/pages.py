@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
+from gateway.loaders.tracing import traced_batch
 from gateway.metrics.cells import CellKey
 from gateway.metrics.pages import PageReport
 from gateway.metrics.timerange import DateRange
@@ -58,6 +59,7 @@ class PagesLoader(DataLoader[PagesKey, list[PageReport]]):
         self.reader = reader
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[PagesKey]) -> list[list[PageReport]]:
         """Answer the batch on the request's snapshot."""
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
+from gateway.loaders.tracing import traced_batch
 from gateway.metrics.breakdown import Breakdown
 from gateway.metrics.cells import CellKey
 from gateway.metrics.portrait import Portrait, PortraitDay, portrait_breakdown
@@ -104,6 +105,7 @@ class PortraitLoader(DataLoader[PortraitKey, Breakdown]):
         self.primaries = PrimaryCache()
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[PortraitKey]) -> list[Breakdown]:
         """Answer the batch on the request's snapshot."""
 

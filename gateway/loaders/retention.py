@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
+from gateway.loaders.tracing import traced_batch
 from gateway.metrics.cells import CellKey
 from gateway.metrics.retention import DaySets
 from gateway.metrics.timerange import DateRange
@@ -60,6 +61,7 @@ class DaySetsLoader(DataLoader[DaySetsKey, DaySets]):
         self.reader = reader
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[DaySetsKey]) -> list[DaySets]:
         """Answer the batch on the request's snapshot."""
 

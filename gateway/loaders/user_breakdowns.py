@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.domain import Filters, UserBasis
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.loaders.snapshot import Snapshot, SnapshotReader
+from gateway.loaders.tracing import traced_batch
 from gateway.metrics.breakdown import Breakdown
 from gateway.metrics.cells import ANY, CellKey
 from gateway.metrics.timerange import DateRange
@@ -229,6 +230,7 @@ class UserBreakdownLoader(DataLoader[UserBreakdownKey, Breakdown]):
         self.sources = SourceCache()
         super().__init__()
 
+    @traced_batch
     async def batch_load_fn(self, keys: list[UserBreakdownKey]) -> list[Breakdown]:
         """Answer the batch on the request's snapshot (see the module docstring)."""
 

@@ -40,6 +40,7 @@ from gateway.web.negotiation import negotiate
 from gateway.web.observability import GRAPHQL
 from gateway.web.ratelimit import caller_label, rate_key, rate_limited
 from gateway.web.request_log import logging_access, note
+from gateway.web.request_state import request_state
 from gateway.web.response_cache import Located, ResponseCache, stored_cost
 from gateway.web.services import services
 
@@ -97,6 +98,7 @@ class FastHits:
         app = services(scope)
         limiter = app.rate_limiter
         key, operation = known.rate_key, known.located.operation_name or None
+        request_state(scope).cost.operation = operation  # the trace's request span names it
         if logging_access():
             note(
                 scope,

@@ -262,6 +262,8 @@ class ResponseCache:
             captured = await capture(execute, scope, body, receive)
             await self._send(send, captured.status, captured.headers, captured.body)
             return "bypass"
+        # Named for the access line and the trace (execution, if any, names it again).
+        request_state(scope).cost.operation = operation.operation_name or None
         generation = await self.tracker.current()
         now = dt.datetime.now(dt.UTC)
         key = self._key(generation.token, now, principal, operation)

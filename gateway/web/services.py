@@ -29,6 +29,7 @@ from gateway.web.live.hub import LiveHub
 from gateway.web.persisted import PersistedQueries
 from gateway.web.ratelimit import RateLimiter
 from gateway.web.response_cache import ResponseCache
+from gateway.web.tracing import Tracing
 from gateway.web.trusted import TrustedDocuments
 
 
@@ -37,13 +38,14 @@ class AppConfig:
     """What :func:`create_app` settles before the lifespan builds the services: the settings,
     the executable schema (live evaluations run it), the versions of the role matrix and
     query limits (response cache keys include them) and
-    the trusted documents (None: any document may run)."""
+    the trusted documents (None: any document may run) and the tracing (None: off)."""
 
     settings: Settings
     schema: GatewaySchema
     matrix_version: str
     limits_version: str
     trusted: TrustedDocuments | None
+    tracing: Tracing | None = None
 
 
 @dataclass(slots=True, kw_only=True)
