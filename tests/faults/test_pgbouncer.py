@@ -26,6 +26,7 @@ import pytest
 
 from gateway.settings import Settings
 from gateway.store.db import create_engine
+from gateway.store.migrate import upgrade
 from gateway.store.partitions import partition_days
 from tests.cache_http.support import http_settings, serve
 from tests.cache_http.world import ingest, more_events
@@ -120,6 +121,7 @@ async def test_the_gateway_runs_behind_pgbouncer_transaction_pooling(
                 "miniProgramId": "mp-1",
                 "userGuid": "bounced-user",
             }
+            await upgrade(engine)  # at head already: takes and releases the migration lock
             await ingest(engine, [orjson.dumps(line)])
             await more_events(engine, count=20)  # and a refresh
             async with engine.connect() as conn:
