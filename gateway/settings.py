@@ -514,6 +514,17 @@ class Settings(BaseSettings):
     def _driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _replicas(cls, value: str | None) -> str | None:
+        # Checked at start-up, without printing the URLs (they may carry a password).
+        for number, part in enumerate(filter(None, (p.strip() for p in (value or "").split(",")))):
+            if not normalize_database_url(part).startswith("postgresql"):
+                raise ValueError(
+                    f"GATEWAY_DATABASE_REPLICA_URLS: URL {number + 1} is not postgresql://"
+                )
+        return value
+
     @field_validator("jwt_secret", "cursor_secret")
     @classmethod
     def _secret_length(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
