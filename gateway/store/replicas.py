@@ -48,6 +48,8 @@ class _Replica:
     """The newest snapshot id the replica holds (-1: not read yet)."""
     read_at: float = float("-inf")
     down_until: float = float("-inf")
+    checking: bool = False
+    """A read of ``replayed`` is under way: other requests use the last value meanwhile."""
 
 
 class ReadRouter:
@@ -140,8 +142,10 @@ class ReadRouter:
         now = time.monotonic()
         if now < replica.down_until:
             return -1
-        if now - replica.read_at < self.poll_seconds:
+        if now - replica.read_at < self.poll_seconds or replica.checking:
+            # One check at a time: a slow replica delays one request, not all of them.
             return replica.replayed
+        replica.checking = True
         try:
             async with replica.engine.connect() as conn:
                 newest = await conn.scalar(select(func.max(snapshots.c.id)))
@@ -149,5 +153,7 @@ class ReadRouter:
             logger.info("read replica check failed (%s)", type(exc).__name__)
             self.mark_down(replica.engine)
             return -1
+        finally:
+            replica.checking = False
         replica.replayed, replica.read_at = int(newest or 0), time.monotonic()
         return replica.replayed
