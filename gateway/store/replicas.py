@@ -18,8 +18,10 @@ snapshots. A replica whose connection fails is skipped for ``down_seconds``; the
 retries on the primary, so the request does not fail.
 
 Example:
-    >>> router = ReadRouter(primary, [replica], lambda: 12, poll_seconds=1, down_seconds=10)
-    >>> engine = await router.choose()          # doctest: +SKIP
+    >>> router = ReadRouter(primary, [replica], lambda: 12, poll_seconds=1,
+    ...                     down_seconds=10)                       # doctest: +SKIP
+    >>> await router.choose() is replica  # it replayed snapshot 12  # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
