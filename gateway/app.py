@@ -44,6 +44,7 @@ from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.generation import GenerationTracker
 from gateway.store.ingest import configure_ingest
+from gateway.store.replicas import ReadRouter
 from gateway.web.budget import CostBudget
 from gateway.web.bulkhead import bulkheaded
 from gateway.web.cache_fast_path import FastHits
@@ -104,6 +105,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.snapshot.taken_at if tracker.last else None)
+    reads = ReadRouter.create(
+        settings, engine, lambda: tracker.last.snapshot.id if tracker.last else None
+    )
     limiter, budget = RateLimiter.create(settings), CostBudget.create(settings)
     persisted = PersistedQueries(
         cache,
@@ -138,6 +142,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         persisted=persisted,
         responses=responses,
         live=live,
+        reads=reads,
     )
     # Start-up built a large, long-lived heap (schema, SQLAlchemy, strawberry). Freezing it
     # keeps the cyclic collector's full passes off it: measured under load, they stalled every
@@ -157,6 +162,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         if budget is not None:
             await budget.close()
         await cache.close()
+        if reads is not None:
+            await reads.dispose()
         await engine.dispose()
         if config.tracing is not None:
             config.tracing.shutdown()  # exports what is still queued

@@ -24,6 +24,7 @@ from gateway.limits.cost_limit import CostAccount
 from gateway.loaders import Loaders
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
+from gateway.store.replicas import ReadRouter
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +97,11 @@ class Context:
         principal: Principal | None = None,
         cache: SnapshotCache | None = None,
         cost: CostAccount | None = None,
+        reads: ReadRouter | None = None,
     ) -> Context:
         """A context with fresh loaders for one request (``now`` defaults to the clock);
-        ``cache`` backs the metric results layer (None: no caching)."""
+        ``cache`` backs the metric results layer (None: no caching); ``reads`` chooses a read
+        replica for the snapshot's transaction (None: ``engine``)."""
         return cls(
             settings=settings,
             engine=engine,
@@ -108,6 +111,7 @@ class Context:
                 cache,
                 refresh_interval=settings.refresh_interval_seconds,
                 grace_seconds=settings.cache_grace_seconds,
+                router=reads,
             ),
             now=now or dt.datetime.now(dt.UTC),
             principal=principal,

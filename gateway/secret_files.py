@@ -23,7 +23,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-SECRET_SETTINGS = ("jwt_secret", "cursor_secret", "database_url", "redis_url")
+SECRET_SETTINGS = (
+    "jwt_secret",
+    "cursor_secret",
+    "database_url",
+    "database_replica_urls",
+    "redis_url",
+)
 """Settings that may hold a secret (the URLs may carry a password), hence have a ``_FILE``."""
 
 ENV_PREFIX = "GATEWAY_"

@@ -104,6 +104,23 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///gateway.db",
         description="SQLAlchemy URL; postgresql:// (asyncpg) in production, sqlite:// embedded.",
     )
+    database_replica_urls: str | None = Field(
+        default=None,
+        description="Comma-separated PostgreSQL URLs of streaming read replicas: a request "
+        "reads rollups and snapshots from one that has replayed the latest snapshot, else from "
+        "GATEWAY_DATABASE_URL (writes and the catalog always use it).",
+    )
+    database_replica_down_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a read replica whose connection failed is skipped, in seconds.",
+    )
+    database_pgbouncer: bool = Field(
+        default=False,
+        description="The PostgreSQL URLs lead to pgbouncer in transaction pooling mode: no "
+        "prepared statement cache, no session settings (set jit=off and statement_timeout on "
+        "the database role instead).",
+    )
     redis_url: str | None = Field(
         default=None, description="redis:// URL of the snapshot cache; unset = in-process cache."
     )
@@ -503,6 +520,17 @@ class Settings(BaseSettings):
     def _driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _replicas(cls, value: str | None) -> str | None:
+        # Checked at start-up, without printing the URLs (they may carry a password).
+        for number, part in enumerate(filter(None, (p.strip() for p in (value or "").split(",")))):
+            if not normalize_database_url(part).startswith("postgresql"):
+                raise ValueError(
+                    f"GATEWAY_DATABASE_REPLICA_URLS: URL {number + 1} is not postgresql://"
+                )
+        return value
+
     @field_validator("jwt_secret", "cursor_secret")
     @classmethod
     def _secret_length(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -521,6 +549,12 @@ class Settings(BaseSettings):
         """The entries of ``trusted_proxies`` (empty: trust no forwarding header)."""
         entries = (self.trusted_proxies or "").split(",")
         return [entry.strip() for entry in entries if entry.strip()]
+
+    @property
+    def replica_urls(self) -> tuple[str, ...]:
+        """The URLs of ``database_replica_urls`` (normalized like ``database_url``)."""
+        parts = (part.strip() for part in (self.database_replica_urls or "").split(","))
+        return tuple(normalize_database_url(part) for part in parts if part)
 
     @property
     def cors_allowed_origins(self) -> tuple[str, ...]:

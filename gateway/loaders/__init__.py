@@ -55,6 +55,7 @@ from gateway.loaders.ranking import AllTargetAppsByWorkspaceLoader
 from gateway.loaders.retention import DaySetsLoader
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.loaders.user_breakdowns import UserBreakdownLoader
+from gateway.store.replicas import ReadRouter
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +101,18 @@ class Loaders:
         *,
         refresh_interval: float = REFRESH_INTERVAL_SECONDS,
         grace_seconds: float = 60.0,
+        router: ReadRouter | None = None,
     ) -> Loaders:
         """Fresh loaders (empty caches) whose batches run on ``engine``.
 
         Metric loaders share one :class:`SnapshotReader` (one read transaction per request);
         ``cache`` (None: none) backs the metric results layer (:class:`MetricCache`), whose
         entries live until the next snapshot is due (``refresh_interval`` seconds after the
-        request's) plus ``grace_seconds``.
+        request's) plus ``grace_seconds``. ``router`` chooses the database of the snapshot's
+        read transaction (a read replica, :mod:`gateway.store.replicas`); other loaders read
+        ``engine``.
         """
-        snapshot = SnapshotReader(engine)
+        snapshot = SnapshotReader(engine, router)
         histories = CellHistoryLoader(snapshot)
         results = MetricCache(cache, snapshot, refresh_interval, grace_seconds)
         on_snapshot: dict[str, Any] = {

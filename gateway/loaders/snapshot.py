@@ -7,6 +7,10 @@ SQLite, which in WAL mode reads one snapshot of the file). A refresh that commit
 request runs is therefore invisible to the rest of the response. An :class:`asyncio.Lock`
 serializes the batches that share the connection (a connection runs one statement at a time).
 
+With read replicas (:mod:`gateway.store.replicas`) the transaction is opened on the database
+the router chooses; a replica lost on the way is replaced by the primary, which must then hold
+the same snapshot (else the request is answered ``SERVICE_UNAVAILABLE``, as after a reconnect).
+
 Example:
     >>> reader = SnapshotReader(engine)                                     # doctest: +SKIP
     >>> await reader.read(lambda conn, info: cell_ids(conn, keys))          # doctest: +SKIP
@@ -26,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.errors import ServiceUnavailableError
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.store.db_faults import is_unavailable, read_retrying
+from gateway.store.replicas import ReadRouter
 from gateway.store.rollup import NO_SNAPSHOT, read_latest_snapshot
 from gateway.store.rollup import Snapshot as Snapshot  # re-exported: resolvers name it too
 
@@ -38,8 +43,11 @@ SNAPSHOT_MOVED = "a new snapshot was taken while the database reconnected; retry
 class SnapshotReader:
     """The request's read connection, opened on first use and closed by :meth:`close`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, router: ReadRouter | None = None) -> None:
         self.engine = engine
+        self.router = router
+        """Chooses a read replica for the transaction (None: always ``engine``)."""
+        self._source: AsyncEngine | None = None
         self._lock = asyncio.Lock()
         self._conn: AsyncConnection | None = None
         self._state: Snapshot | None = None
@@ -53,6 +61,11 @@ class SnapshotReader:
     def opened(self) -> bool:
         """True while the read transaction is open."""
         return self._conn is not None
+
+    @property
+    def source(self) -> AsyncEngine | None:
+        """The database the open (or last) read transaction reads: ``engine`` or a replica."""
+        return self._source
 
     @property
     def state(self) -> Snapshot | None:
@@ -87,6 +100,8 @@ class SnapshotReader:
             return await work(conn, self._state)
         except Exception as exc:
             if is_unavailable(exc):
+                if self.router is not None and self._source is not None:
+                    self.router.mark_down(self._source)  # no-op for the primary
                 await self._discard()
             raise
 
@@ -139,7 +154,16 @@ class SnapshotReader:
         return self._conn
 
     async def _open(self) -> AsyncConnection:
-        conn = await self.engine.connect()
+        engine = self.engine if self.router is None else await self.router.choose()
+        try:
+            conn = await engine.connect()
+        except Exception as exc:
+            if self.router is None or not self.router.is_replica(engine) or not is_unavailable(exc):
+                raise
+            self.router.mark_down(engine)  # the request carries on on the primary
+            engine = self.engine
+            conn = await engine.connect()
+        self._source = engine
         try:
             if conn.dialect.name == "postgresql":
                 # The snapshot is taken at the first statement and kept to the end.

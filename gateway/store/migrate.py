@@ -1,8 +1,10 @@
 """Apply Alembic migrations to the configured database (``gateway migrate``).
 
-On PostgreSQL the upgrade runs under a session-level advisory lock
-(:data:`MIGRATION_LOCK_KEY`), so N servers started together migrate once: the first takes the
-lock and migrates, the others wait for it, then find the schema at head and do nothing. SQLite
+On PostgreSQL the upgrade's transaction first takes a transaction-scoped advisory lock
+(:data:`MIGRATION_LOCK_KEY`, released by its commit), so N servers started together migrate
+once: the first takes the lock and migrates, the others wait for it, then find the schema at
+head and do nothing. Nothing outlives the transaction, so this also holds behind pgbouncer's
+transaction pooling (no migration needs to run outside a transaction). SQLite
 needs no lock: the database file's write lock already serializes the upgrades.
 """
 
@@ -17,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.partitions import is_partition
 
@@ -71,14 +73,6 @@ def head_revision() -> str:
     return head
 
 
-async def _advisory(conn: AsyncConnection, function: str) -> None:
-    # Its own transaction, committed at once: a session-level lock outlives it, and the
-    # upgrade's transaction must commit before the lock is released.
-    async with conn.begin():
-        await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # waiting is the point
-        await conn.execute(select(getattr(func, function)(MIGRATION_LOCK_KEY)))
-
-
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database schema up to ``revision`` (idempotent; safe to run concurrently).
 
@@ -90,12 +84,12 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
             async with conn.begin():
                 await conn.run_sync(_upgrade, revision)
             return
-        await _advisory(conn, "pg_advisory_lock")
-        try:
-            async with conn.begin():
-                await conn.run_sync(_upgrade, revision)
-        finally:
-            await _advisory(conn, "pg_advisory_unlock")
+        async with conn.begin():
+            await conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # waiting is the point
+            # Released by the commit, which is when the upgrade becomes visible to the waiters
+            # (read committed: their next statement sees the schema at head).
+            await conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+            await conn.run_sync(_upgrade, revision)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -131,17 +131,15 @@ async def ensure_days(
         missing = sorted(wanted - set(await partition_days(conn)))
         if not missing:
             return set()
-        await conn.execute(select(func.pg_advisory_lock(PARTITIONS_LOCK_KEY)))
         await conn.commit()
-        try:
-            missing = sorted(wanted - set(await partition_days(conn)))  # under the lock
-            await conn.commit()
-            for day in missing[:limit]:
-                async with conn.begin():
+        # One short transaction per day, each holding a transaction-scoped lock (a session
+        # lock would outlive the transaction's server connection behind pgbouncer's
+        # transaction pooling): a day another ingester created meanwhile is skipped.
+        for day in missing[:limit]:
+            async with conn.begin():
+                await conn.execute(select(func.pg_advisory_xact_lock(PARTITIONS_LOCK_KEY)))
+                if day not in set(await partition_days(conn)):  # under the lock
                     await _create_day(conn, day)
-        finally:
-            await conn.execute(select(func.pg_advisory_unlock(PARTITIONS_LOCK_KEY)))
-            await conn.commit()
     return set(missing[limit:])
 
 

@@ -359,6 +359,7 @@ class GatewayGraphQL(ConformingGraphQL):
             principal=state.principal,
             cache=app.cache,
             cost=state.cost,
+            reads=app.reads,
         )
         state.contexts.append(context)
         return context

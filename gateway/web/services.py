@@ -24,6 +24,7 @@ from starlette.types import Scope
 from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.schema import GatewaySchema
 from gateway.settings import Settings
+from gateway.store.replicas import ReadRouter
 from gateway.web.budget import CostBudget
 from gateway.web.live.hub import LiveHub
 from gateway.web.persisted import PersistedQueries
@@ -63,6 +64,8 @@ class Services:
         persisted: Automatic persisted queries and trusted documents.
         responses: The response cache of ``/graphql``; None answers every request in full.
         live: The live subscriptions' hub (WebSocket at ``/graphql``); None refuses them.
+        reads: Chooses a read replica for each ``/graphql`` request's snapshot transaction;
+            None without ``GATEWAY_DATABASE_REPLICA_URLS``.
     """
 
     settings: Settings
@@ -74,6 +77,7 @@ class Services:
     persisted: PersistedQueries | None = None
     responses: ResponseCache | None = None
     live: LiveHub | None = None
+    reads: ReadRouter | None = None
 
     def __post_init__(self) -> None:
         self.ingest_slots = asyncio.Semaphore(self.settings.ingest_concurrency)

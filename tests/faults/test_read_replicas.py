@@ -1,0 +1,186 @@
+"""A real streaming replica of the private cluster (``pg_basebackup -R``) serving reads.
+
+Checked: a request reads its snapshot from the replica once the replica has replayed it; a
+replica whose replay is paused is passed over for the primary while it lags the snapshot the
+process knows (and chosen again once it caught up); a replica stopped under load fails no
+request (the readers carry on on the primary).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from gateway.settings import Settings
+from gateway.store.db import create_engine
+from tests.cache_http.support import Gateway, http_settings, serve
+from tests.cache_http.world import more_events
+from tests.postgres_server import PostgresServer, _bin
+from tests.principals import ADMIN
+from tests.redis_server import _free_port
+
+R = '{from: "2024-03-01", to: "2024-03-14"}'
+_names = itertools.count()
+
+
+def uncached() -> str:
+    """A document no one asked before (a new alias): only a database answers it."""
+    n = next(_names)
+    return f'{{ w{n}: workspace(id: "ws-1") {{ name launches(timeRange: {R}) {{ value }} }} }}'
+
+
+class ReplicaServer(PostgresServer):
+    """A hot standby of a :class:`PostgresServer`, cloned with ``pg_basebackup -R``."""
+
+    def clone(self, primary: PostgresServer) -> None:
+        """Copy ``primary``'s data directory and configure streaming from it (initdb's
+        pg_hba already trusts replication from 127.0.0.1; ``wal_level`` is ``replica``)."""
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run(
+            _bin("pg_basebackup"), "-D", str(self.data), "-h", "127.0.0.1",
+            "-p", str(primary.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
+            "--no-sync",
+        )  # fmt: skip
+
+
+@pytest.fixture
+def replica(database: Settings, postgres_up: PostgresServer) -> Iterator[ReplicaServer]:
+    """A running replica of the private cluster, holding the world's first snapshot."""
+    del database  # built first: the clone holds it
+    server = ReplicaServer(Path(tempfile.mkdtemp(prefix="gateway-replica-")), _free_port())
+    try:
+        server.clone(postgres_up)
+        server.start()
+        yield server
+    finally:
+        if server.running:
+            server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+def gateway_url(server: PostgresServer) -> str:
+    """The URL of the test's ``gateway`` database on ``server``."""
+    return server.url.rsplit("/", 1)[0] + "/gateway"
+
+
+@pytest.fixture
+async def replicated(database: Settings, replica: ReplicaServer) -> AsyncIterator[Gateway]:
+    """The app reading from ``replica``; generation and replay polled every 0.2 s."""
+    settings = http_settings(
+        database,
+        None,
+        cache_poll_seconds=0.2,
+        database_replica_urls=gateway_url(replica),
+        database_replica_down_seconds=30,
+    )
+    async with serve(settings) as served:
+        yield served
+
+
+def served(gateway: Gateway) -> dict[str, int]:
+    """Read transactions opened per database so far: ``{"primary": n, "replica": m}``."""
+    reads = gateway.app.state.services.reads
+    primary = reads.primary.url.render_as_string(hide_password=True)
+    return {
+        "primary": reads.served[primary],
+        "replica": sum(n for url, n in reads.served.items() if url != primary),
+    }
+
+
+async def ask(gateway: Gateway) -> int:
+    """Ask a new document; it must succeed. Returns the snapshot it read."""
+    answer = await gateway.ask(ADMIN, uncached())
+    assert answer.status == 200, answer.body
+    assert answer.errors == [], answer.body
+    return answer.snapshot_id
+
+
+async def replayed(replica: ReplicaServer, snapshot_id: int) -> None:
+    """Wait until ``replica`` holds ``snapshot_id``."""
+    conn = await asyncpg.connect(gateway_url(replica))
+    try:
+        for _ in range(200):
+            if (await conn.fetchval("SELECT max(id) FROM snapshots") or 0) >= snapshot_id:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the replica never replayed snapshot {snapshot_id}")
+    finally:
+        await conn.close()
+
+
+async def replica_sql(replica: ReplicaServer, sql: str) -> Any:
+    conn = await asyncpg.connect(gateway_url(replica))
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+async def test_reads_follow_the_replica_that_replayed_the_snapshot(
+    replicated: Gateway, replica: ReplicaServer, database: Settings
+) -> None:
+    first = await ask(replicated)
+    before = served(replicated)
+    assert [await ask(replicated) for _ in range(3)] == [first] * 3
+    after = served(replicated)
+    assert after["replica"] - before["replica"] == 3
+    assert after["primary"] == before["primary"]
+
+    # Replay paused: the primary's new snapshot is answered by the primary.
+    await replica_sql(replica, "SELECT pg_wal_replay_pause()")
+    engine = create_engine(database)
+    try:
+        await more_events(engine)
+    finally:
+        await engine.dispose()
+    await asyncio.sleep(0.3)  # the tracker's poll
+    before = served(replicated)
+    assert [await ask(replicated) for _ in range(3)] == [first + 1] * 3
+    after = served(replicated)
+    assert after["primary"] - before["primary"] == 3
+    assert after["replica"] == before["replica"]
+
+    # Replay resumed: the replica answers again once it holds the snapshot.
+    await replica_sql(replica, "SELECT pg_wal_replay_resume()")
+    await replayed(replica, first + 1)
+    await asyncio.sleep(0.3)  # the replica's cached position expires
+    before = served(replicated)
+    assert await ask(replicated) == first + 1
+    assert served(replicated)["replica"] == before["replica"] + 1
+
+
+async def test_a_replica_stopped_under_load_fails_no_request(
+    replicated: Gateway, replica: ReplicaServer
+) -> None:
+    stop = asyncio.Event()
+    statuses: list[tuple[int, list[Any]]] = []
+
+    async def client() -> None:
+        while not stop.is_set():
+            answer = await replicated.ask(ADMIN, uncached())
+            statuses.append((answer.status, answer.body.get("errors") or []))
+            await asyncio.sleep(0.005)
+
+    loading = asyncio.gather(*(client() for _ in range(8)))
+    await asyncio.sleep(0.5)
+    on_replica = served(replicated)["replica"]
+    await asyncio.to_thread(replica.stop)
+    stopped = served(replicated)
+    await asyncio.sleep(1.5)
+    stop.set()
+    await loading
+
+    assert on_replica > 0  # the replica served reads before it stopped
+    failed = [entry for entry in statuses if entry != (200, [])]
+    assert failed == [], failed[:3]
+    assert served(replicated)["primary"] > stopped["primary"] + 8  # the primary took over
