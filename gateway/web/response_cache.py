@@ -101,7 +101,7 @@ def parse_operation(
         return None
     if not isinstance(variables, dict | None):
         return None
-    canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+    canonical = canonical_variables(variables)
     sha = hashlib.sha256(query.encode()).hexdigest()
     # A field name cannot be escaped or aliased away in the document's text, so a document
     # without "viewer" never selects it (a false positive only narrows sharing).
@@ -162,6 +162,24 @@ def _parsed(body: bytes) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def scoped_errors_only(errors: list[dict[str, Any]]) -> bool:
+    """True when every error of an answer is ``FORBIDDEN`` or ``NOT_FOUND``: deterministic for
+    the caller's scope, so the answer may be stored (any other error may not)."""
+    return all((e.get("extensions") or {}).get("code") in CACHEABLE_CODES for e in errors)
+
+
+def canonical_variables(variables: dict[str, Any] | None) -> str:
+    """``variables`` as canonical JSON (keys sorted): equal variables, equal text."""
+    return orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def caller_part(principal: Principal, personal: bool) -> str:
+    """The caller's part of a key: its credential kind and subject when the answer is
+    ``personal`` (the document may select ``viewer``), else "" (its grants decide alone).
+    JSON-encoded: a subject cannot smuggle a separator in."""
+    return orjson.dumps([principal.via, principal.subject]).decode() if personal else ""
+
+
 def cacheable(captured: Captured, generation: Generation) -> bool:
     """True when ``captured`` may be stored under ``generation`` (see the module doc): an
     executed operation's answer, so its ``extensions`` (the cost) end the body."""
@@ -172,8 +190,7 @@ def cacheable(captured: Captured, generation: Generation) -> bool:
     parsed = _parsed(captured.body)
     if parsed is None or not isinstance(parsed.get("extensions"), dict):
         return False
-    errors = parsed.get("errors") or []
-    return all((e.get("extensions") or {}).get("code") in CACHEABLE_CODES for e in errors)
+    return scoped_errors_only(parsed.get("errors") or [])
 
 
 def with_extensions(body: bytes, extensions: dict[str, object], merge: bool = False) -> bytes:
@@ -193,7 +210,8 @@ def _suffix(extensions: dict[str, object], merge: bool = True) -> bytes:
     return b',"extensions":' + encoded + b"}"
 
 
-def _snapshot_extension(snapshot: Snapshot) -> dict[str, object]:
+def snapshot_extension(snapshot: Snapshot) -> dict[str, object]:
+    """``extensions.snapshot`` of an answer that read ``snapshot``: its id and time (UTC)."""
     taken = snapshot.taken_at.isoformat().replace("+00:00", "Z") if snapshot.taken_at else None
     return {"id": snapshot.id, "takenAt": taken}
 
@@ -282,7 +300,7 @@ class ResponseCache:
                 snapshot = mine[0].snapshot
             extensions = {
                 "cache": {"hit": result.hit, "shared": result.shared},
-                "snapshot": _snapshot_extension(snapshot),
+                "snapshot": snapshot_extension(snapshot),
                 **(report() if report is not None else {}),
             }
             # The negotiated media type: never frozen into the entry (it holds the body only).
@@ -297,7 +315,7 @@ class ResponseCache:
         if parsed is not None:
             extensions = {
                 "cache": {"hit": False, "shared": False},
-                "snapshot": _snapshot_extension(captured.snapshot or generation.snapshot),
+                "snapshot": snapshot_extension(captured.snapshot or generation.snapshot),
                 **(report() if report is not None else {}),
             }
             body = with_extensions(body, extensions, merge="extensions" in parsed)
@@ -340,7 +358,7 @@ class ResponseCache:
         if suffix is None:  # once per generation: the same extensions on every hit
             extensions = {
                 "cache": {"hit": True, "shared": False},
-                "snapshot": _snapshot_extension(generation.snapshot),
+                "snapshot": snapshot_extension(generation.snapshot),
             }
             suffix = self._hit_suffix[generation] = _suffix(extensions)
         if not value.endswith(b"}}"):
@@ -354,10 +372,6 @@ class ResponseCache:
         self, generation: str, now: dt.datetime, principal: Principal, operation: Operation
     ) -> str:
         """The response's key (see the module docstring)."""
-        caller = ""
-        if operation.personal:
-            # JSON-encoded: a subject cannot smuggle the key's separator in.
-            caller = orjson.dumps([principal.via, principal.subject]).decode()
         return cache_key(
             LAYER,
             generation,
@@ -365,7 +379,7 @@ class ResponseCache:
             self.matrix_version,
             self.limits_version,
             principal.grants_key,
-            caller,
+            caller_part(principal, operation.personal),
             operation.document_sha,
             operation.operation_name,
             operation.variables,

@@ -31,7 +31,12 @@ from gateway.store.generation import Generation
 from gateway.store.rollup import Snapshot
 from gateway.web.live.instruments import COMPUTATIONS, SHARED
 from gateway.web.live.plan import Plan
-from gateway.web.response_cache import CACHEABLE_CODES, VIEWER_FIELD
+from gateway.web.response_cache import (
+    VIEWER_FIELD,
+    caller_part,
+    canonical_variables,
+    scoped_errors_only,
+)
 from gateway.web.timeout import TIMEOUT_MESSAGE
 
 if TYPE_CHECKING:
@@ -78,19 +83,15 @@ def topic_key(
 ) -> str:
     """The key of a topic: the planned query, operation, canonical variables, the grants
     (and subject when the query may select ``viewer``), the matrix and limits versions."""
-    caller = ""
-    if VIEWER_FIELD in plan.query:
-        caller = orjson.dumps([principal.via, principal.subject]).decode()
-    canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
     return cache_key(
         LAYER,
         plan.kind,
         plan.response_key,
         plan.query,
         plan.operation_name or "",
-        canonical,
+        canonical_variables(variables),
         principal.grants_key,
-        caller,
+        caller_part(principal, VIEWER_FIELD in plan.query),
         *versions,
     )
 
@@ -98,7 +99,7 @@ def topic_key(
 def _cacheable(answer: Answer, errors: list[dict[str, Any]], read: int | None, want: int) -> bool:
     if answer.fatal or (read is not None and read != want):
         return False
-    return all((e.get("extensions") or {}).get("code") in CACHEABLE_CODES for e in errors)
+    return scoped_errors_only(errors)
 
 
 @dataclass

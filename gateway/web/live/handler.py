@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from graphql import GraphQLError
 from graphql.error import GraphQLSyntaxError
+from starlette.websockets import WebSocket
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -99,9 +100,15 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     starting: dict[str, asyncio.Task[None]]
 
     @property
+    def ws(self) -> WebSocket:
+        """The Starlette WebSocket under strawberry's adapter."""
+        socket: WebSocket = self.websocket.ws  # type: ignore[attr-defined]
+        return socket
+
+    @property
     def app(self) -> Services:
         """The process's services."""
-        return services(self.websocket.ws.scope)  # type: ignore[attr-defined]
+        return services(self.ws.scope)
 
     @property
     def hub(self) -> LiveHub:
@@ -116,7 +123,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await self._send_text(orjson.dumps(message).decode())
 
     async def _send_text(self, text: str) -> None:
-        await self.websocket.ws.send_text(text)  # type: ignore[attr-defined]
+        await self.ws.send_text(text)
 
     async def _close(self, code: int, reason: str) -> None:
         await self.websocket.close(code, _reason(reason))
@@ -146,7 +153,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def _admit(self, payload: Mapping[str, Any]) -> tuple[int, str] | None:
         """Authenticate and register the peer; the close code and reason refusing it, if any."""
-        app, scope = self.app, self.websocket.ws.scope  # type: ignore[attr-defined]
+        app, scope = self.app, self.ws.scope
         try:
             found = await authenticate_until(_credentials(payload), app.settings, app.engine)
         except AuthenticationError as exc:
@@ -158,8 +165,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         principal, expires = found
         if not await self._take(rate_key(principal, scope)):
             return THROTTLED
-        ws = self.websocket.ws  # type: ignore[attr-defined]
-        self.peer = Peer(principal, ws.send_text, self._close, expires)
+        self.peer = Peer(principal, self.ws.send_text, self._close, expires)
         self.starting = {}
         return self.hub.connect(self.peer)
 
@@ -250,7 +256,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             PlanError: what the client's ``error`` message lists.
         """
         app = self.app
-        if not await self._take(rate_key(principal, self.websocket.ws.scope)):  # type: ignore[attr-defined]
+        if not await self._take(rate_key(principal, self.ws.scope)):
             raise PlanError([GraphQLError("rate limited", extensions={"code": "RATE_LIMITED"})])
         if app.persisted is None:
             raise RuntimeError("the app has no persisted queries (Services.persisted)")
@@ -285,8 +291,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         budget = self.app.cost_budget
         if budget is None or cost <= 0:
             return
-        scope = self.websocket.ws.scope  # type: ignore[attr-defined]
-        window = await budget.spend(rate_key(principal, scope), cost)
+        window = await budget.spend(rate_key(principal, self.ws.scope), cost)
         if window is not None and not window.granted:
             error = budget.refusal(window, cost)
             raise PlanError([GraphQLError(error.message, extensions=error.extensions)])

@@ -35,12 +35,11 @@ from gateway.authz.authenticate import API_KEY_SUBJECT
 from gateway.cache.announce import Announcements
 from gateway.settings import Settings
 from gateway.store.generation import Generation, GenerationTracker
-from gateway.store.rollup import Snapshot
 from gateway.store.tables import api_keys
 from gateway.web.live.evaluation import Answer, Evaluator, Topic
 from gateway.web.live.instruments import CLOSED, CONNECTIONS, SUBSCRIPTIONS, TOPICS
 from gateway.web.live.peer import Peer, Subscriber
-from gateway.web.response_cache import with_extensions
+from gateway.web.response_cache import snapshot_extension, with_extensions
 
 logger = logging.getLogger("gateway.live")
 
@@ -54,14 +53,6 @@ LISTEN_SECONDS = 0.25
 for the listener (redis-py's read does not end at once when cancelled)."""
 STOP_SECONDS = 10.0
 """Longest the shutdown waits for a round in flight before cancelling it."""
-
-
-def _snapshot(snapshot: Snapshot) -> dict[str, object]:
-    taken = snapshot.taken_at
-    return {
-        "id": snapshot.id,
-        "takenAt": taken.isoformat().replace("+00:00", "Z") if taken else None,
-    }
 
 
 class LiveHub:
@@ -185,7 +176,7 @@ class LiveHub:
             snapshot = answer.snapshot
             if self.snapshot_id is not None and snapshot.id > self.snapshot_id:
                 self._announced.set()
-        extension: dict[str, object] = {"snapshot": _snapshot(snapshot)}
+        extension: dict[str, object] = {"snapshot": snapshot_extension(snapshot)}
         return with_extensions(answer.body, extension, merge=True), snapshot.id
 
     # -- rounds -----------------------------------------------------------------------
@@ -219,21 +210,16 @@ class LiveHub:
 
     async def _close_revoked(self) -> None:
         """Close the connections of API keys no longer valid (one query for all of them)."""
-        names = {
-            p.principal.subject.removeprefix(API_KEY_SUBJECT)
-            for p in self.peers
-            if p.principal.via == "api_key"
-        }
-        if not names:
+        keyed = {peer: name for peer in self.peers if (name := _api_key_name(peer)) is not None}
+        if not keyed:
             return
         query = select(api_keys.c.name).where(
-            api_keys.c.name.in_(sorted(names)), api_keys.c.revoked_at.is_(None)
+            api_keys.c.name.in_(sorted(set(keyed.values()))), api_keys.c.revoked_at.is_(None)
         )
         async with self.engine.connect() as conn:
             valid = set((await conn.scalars(query)).all())
-        for peer in list(self.peers):
-            name = peer.principal.subject.removeprefix(API_KEY_SUBJECT)
-            if peer.principal.via == "api_key" and name not in valid:
+        for peer, name in keyed.items():
+            if name not in valid and peer in self.peers:  # still connected after the read
                 CLOSED.labels("revoked").inc()
                 self._close_soon(peer, *REVOKED)
 
@@ -334,3 +320,9 @@ class LiveHub:
     async def _quiet_close(peer: Peer, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await peer.close(code, reason)
+
+
+def _api_key_name(peer: Peer) -> str | None:
+    """The name of the API key that authenticated ``peer`` (None: a token)."""
+    principal = peer.principal
+    return principal.subject.removeprefix(API_KEY_SUBJECT) if principal.via == "api_key" else None
