@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -34,17 +35,24 @@ def admin(app_settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-async def client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on ``create_app(app_settings)`` over a clean database (SQLite and PostgreSQL).
-
-    It sends no credentials by itself: pass ``headers=admin`` where a request needs them.
-    """
-    app = create_app(app_settings)
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on ``create_app(settings)`` with its lifespan running."""
+    app = create_app(settings)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
         ) as http,
     ):
+        yield http
+
+
+@pytest.fixture
+async def client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on ``create_app(app_settings)`` over a clean database (SQLite and PostgreSQL).
+
+    It sends no credentials by itself: pass ``headers=admin`` where a request needs them.
+    """
+    async with app_client(app_settings) as http:
         yield http

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from pydantic import ValidationError
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.web.cors import EXPOSE_HEADERS
+from tests.web.conftest import app_client
 
 ALLOWED = "https://app.example.com"
 OTHER = "http://localhost:3000"
@@ -28,13 +27,7 @@ PREFLIGHT = {
 async def cors_client(app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the app allowing :data:`ALLOWED` and :data:`OTHER`."""
     configured = app_settings.model_copy(update={"cors_origins": f"{ALLOWED}, {OTHER}"})
-    app = create_app(configured)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
-        ) as http,
-    ):
+    async with app_client(configured) as http:
         yield http
 
 

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from gateway.web.health import check_database
+from tests.web.conftest import app_client
 
 
 def _closed_port() -> int:
@@ -27,13 +26,7 @@ def _closed_port() -> int:
 async def down_client() -> AsyncIterator[httpx.AsyncClient]:
     """A client on an app whose PostgreSQL URL points at a closed port."""
     settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/gateway")
-    app = create_app(settings)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test"
-        ) as http,
-    ):
+    async with app_client(settings) as http:
         yield http
 
 
