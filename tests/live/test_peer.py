@@ -44,7 +44,7 @@ async def test_a_blocked_socket_keeps_only_the_latest_answer_and_delays_nobody()
     for snapshot in range(1, 6):
         body = b'{"data":{"live":%d}}' % snapshot
         for subscriber in (slow_sub, quick_sub):
-            assert subscriber.offer(body, snapshot, body)
+            assert subscriber.offer(body, snapshot, body.decode())
         await asyncio.sleep(0)  # the senders run
     await quick_peer.flush()
     assert len(quick.sent) == 5  # the quick one got every answer meanwhile
@@ -60,10 +60,10 @@ async def test_an_unchanged_or_older_answer_is_not_sent() -> None:
     socket = Socket()
     peer = _peer(socket)
     subscriber = _subscriber(peer, "a")
-    assert subscriber.offer(b"x", 2, b"{}")
+    assert subscriber.offer(b"x", 2, "{}")
     await peer.flush()
-    assert not subscriber.offer(b"x", 3, b"{}")  # same answer, newer snapshot
-    assert not subscriber.offer(b"y", 1, b"{}")  # an older snapshot's answer
-    assert subscriber.offer(b"y", 4, b"{}")
+    assert not subscriber.offer(b"x", 3, "{}")  # same answer, newer snapshot
+    assert not subscriber.offer(b"y", 1, "{}")  # an older snapshot's answer
+    assert subscriber.offer(b"y", 4, "{}")
     await peer.flush()
     assert len(socket.sent) == 2

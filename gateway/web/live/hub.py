@@ -166,7 +166,7 @@ class LiveHub:
         payload, snapshot = self._payload(answer, generation)
         subscriber.offer(answer.body, snapshot, payload)
 
-    def _payload(self, answer: Answer, generation: Generation) -> tuple[bytes, int]:
+    def _payload(self, answer: Answer, generation: Generation) -> tuple[str, int]:
         """The ``next`` payload of ``answer`` (its snapshot in ``extensions``) and that
         snapshot's id. An answer that read a newer snapshot than ``generation`` (this process
         polls the generation; a refresh may have just committed) is labelled with the one it
@@ -177,7 +177,7 @@ class LiveHub:
             if self.snapshot_id is not None and snapshot.id > self.snapshot_id:
                 self._announced.set()
         extension: dict[str, object] = {"snapshot": snapshot_extension(snapshot)}
-        return with_extensions(answer.body, extension, merge=True), snapshot.id
+        return with_extensions(answer.body, extension, merge=True).decode(), snapshot.id
 
     # -- rounds -----------------------------------------------------------------------
 

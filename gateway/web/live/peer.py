@@ -50,8 +50,9 @@ class Subscriber:
         self.last: bytes | None = None
         self.snapshot = -1
 
-    def offer(self, body: bytes, snapshot: int, payload: bytes) -> bool:
-        """Queue ``payload`` (the ``next`` payload of answer ``body``) unless the subscriber has
+    def offer(self, body: bytes, snapshot: int, payload: str) -> bool:
+        """Queue ``payload`` (the ``next`` payload of answer ``body``, decoded once for every
+        subscriber of the answer) unless the subscriber has
         a newer snapshot's answer or already got this one; True when queued."""
         if snapshot < self.snapshot:
             return False
@@ -63,11 +64,9 @@ class Subscriber:
         return True
 
 
-def next_message(operation_id: str, payload: bytes) -> str:
+def next_message(operation_id: str, payload: str) -> str:
     """The ``next`` message of ``payload`` (encoded JSON) for ``operation_id``."""
-    return (
-        f'{{"id":{orjson.dumps(operation_id).decode()},"type":"next","payload":{payload.decode()}}}'
-    )
+    return f'{{"id":{orjson.dumps(operation_id).decode()},"type":"next","payload":{payload}}}'
 
 
 class Peer:
