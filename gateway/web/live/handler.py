@@ -96,8 +96,12 @@ def _error(code: ErrorCode, message: str, **extensions: object) -> dict[str, Any
 class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """One WebSocket connection (see the module docstring)."""
 
-    peer: Peer | None = None
-    starting: dict[str, asyncio.Task[None]]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.peer: Peer | None = None
+        """The connection's live state, once ``connection_init`` authenticated it."""
+        self.starting: dict[str, asyncio.Task[None]] = {}
+        """Operations being set up (planned, first evaluation), by id."""
 
     @property
     def ws(self) -> WebSocket:
@@ -166,7 +170,6 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not await self._take(rate_key(principal, scope)):
             return THROTTLED
         self.peer = Peer(principal, self.ws.send_text, self._close, expires)
-        self.starting = {}
         return self.hub.connect(self.peer)
 
     async def _take(self, key: str) -> bool:
@@ -310,7 +313,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_complete(self, message: CompleteMessage) -> None:
         """Stop an operation (idempotent: an unknown id is ignored)."""
         operation_id = message["id"]
-        task = getattr(self, "starting", {}).pop(operation_id, None)
+        task = self.starting.pop(operation_id, None)
         if task is not None:  # its id is free at once (the task ends in its own time)
             task.cancel()
         if self.peer is not None:
@@ -318,7 +321,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def shutdown(self) -> None:
         """The socket closed: forget the peer and every operation of it."""
-        for task in list(getattr(self, "starting", {}).values()):
+        for task in list(self.starting.values()):
             task.cancel()
         if self.peer is not None:
             self.hub.disconnect(self.peer)
