@@ -15,6 +15,10 @@ caller, if the window has not reset meanwhile. Points are never spent twice; a c
 refused a little early while another process holds a lease, and a lease of a caller who stops
 stays counted until the window resets.
 
+The windows in Redis run on Redis's own clock (``TIME`` in the script), so workers whose clocks
+disagree still open, reset and report one window alike; the caller's clock only times its own
+leases. In-process budgets run on the caller's clock.
+
 Redis trouble never refuses a request: the spend fails open (None: not metered), counted in
 ``gateway_cost_budget_errors_total``; after a few failures the circuit breaker skips Redis for
 a while, as for the cache.
@@ -25,7 +29,7 @@ Example:
     ...  for cost in (6, 5, 4)]
     [True, False, True]
     >>> budgets.spend_now("k", 1, limit=10, window=60.0, now=160.0)  # a new window
-    Spent(granted=True, used=1, reset_at=220.0)
+    Spent(granted=True, used=1, reset_at=220.0, at=160.0)
 """
 
 from __future__ import annotations
@@ -52,13 +56,16 @@ MAX_LEASE_POINTS = 1000
 """Most points a process leases per caller at once."""
 
 # KEYS[1]: the budget (a hash of points used and when the window resets, in ms since the
-# epoch); ARGV: cost, limit, window (ms), now (ms), points wanted beyond the cost (a lease),
-# points given back and the reset of the window they were leased in. Returns {1 granted or 0,
-# points used, reset (ms), points leased}.
+# epoch on Redis's clock); ARGV: cost, limit, window (ms), points wanted beyond the cost (a
+# lease), points given back and the reset of the window they were leased in. Returns {1
+# granted or 0, points used, reset (ms), points leased, Redis's now (ms)}. The time is Redis's
+# own (TIME; scripts are replicated by their effects since Redis 5).
 _SPEND = """
+local clock = redis.call("TIME")
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local cost, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local now, extra = tonumber(ARGV[4]), tonumber(ARGV[5])
-local back, back_reset = tonumber(ARGV[6]), tonumber(ARGV[7])
+local extra = tonumber(ARGV[4])
+local back, back_reset = tonumber(ARGV[5]), tonumber(ARGV[6])
 local state = redis.call("HMGET", KEYS[1], "used", "reset")
 local used, reset = tonumber(state[1]), tonumber(state[2])
 if used == nil or reset == nil or now >= reset then
@@ -75,7 +82,7 @@ if used + math.min(cost, limit) <= limit then
 end
 redis.call("HSET", KEYS[1], "used", used, "reset", reset)
 redis.call("PEXPIRE", KEYS[1], reset - now + 1000)
-return {granted, used, reset, leased}
+return {granted, used, reset, leased, now}
 """
 
 
@@ -85,12 +92,21 @@ class Spent(NamedTuple):
     Attributes:
         granted: The spend was made (else nothing changed: not enough left).
         used: Points spent in the window (this spend included when granted).
-        reset_at: When the window ends and ``used`` falls back to 0 (seconds since the epoch).
+        reset_at: When the window ends and ``used`` falls back to 0 (seconds since the epoch,
+            on the budgets' clock).
+        at: When the spend was made, on the same clock (``reset_at - at`` is the wait until
+            the reset, whatever the caller's own clock says).
     """
 
     granted: bool
     used: int
     reset_at: float
+    at: float
+
+    @property
+    def wait(self) -> float:
+        """Seconds from the spend until the window resets."""
+        return max(0.0, self.reset_at - self.at)
 
 
 def lease_points(limit: int) -> int:
@@ -110,7 +126,9 @@ class Budgets(Protocol):
         self, key: str, cost: int, limit: int, window: float, now: float
     ) -> Spent | None:
         """Spend ``cost`` points of ``key``'s window of ``limit`` points over ``window``
-        seconds (see the module docstring); None when not metered (Redis failed open)."""
+        seconds (see the module docstring) at the caller's ``now`` (seconds since the epoch:
+        the clock of in-process windows and of leases; Redis's windows run on Redis's clock);
+        None when not metered (Redis failed open)."""
         ...
 
     async def close(self) -> None:
@@ -135,7 +153,7 @@ class MemoryBudgets:
         granted = state[0] + min(cost, limit) <= limit
         if granted:
             state[0] += cost
-        return Spent(granted, int(state[0]), state[1])
+        return Spent(granted, int(state[0]), state[1], now)
 
     async def spend(
         self, key: str, cost: int, limit: int, window: float, now: float
@@ -153,12 +171,13 @@ class _Lease:
 
     left: int
     lapses: float
-    """When the rest goes back (seconds since the epoch; at the latest when the window
-    resets)."""
+    """When the rest goes back (the caller's clock; at the latest when the window resets)."""
     reset_ms: int
-    """The reset of the window the points belong to (ms since the epoch, as in Redis)."""
+    """The reset of the window the points belong to (ms since the epoch, on Redis's clock)."""
     used: int
     """Points used in Redis as of the lease, the lease included."""
+    skew: float
+    """Redis's clock minus the caller's when the lease was taken (seconds)."""
 
 
 class RedisBudgets:
@@ -191,11 +210,11 @@ class RedisBudgets:
         if lease is not None:
             if lease.left >= cost and now < lease.lapses:  # changed in place: no await since
                 lease.left -= cost
-                return Spent(True, lease.used - lease.left, lease.reset_ms / 1000)
+                used = lease.used - lease.left
+                return Spent(True, used, lease.reset_ms / 1000, now + lease.skew)
             del self._leases[key]
         back = (lease.left, lease.reset_ms) if lease is not None else (0, 0)
-        now_ms = int(now * 1000)
-        args = [cost, limit, int(window * 1000), now_ms, lease_points(limit), *back]
+        args = [cost, limit, int(window * 1000), lease_points(limit), *back]
 
         async def call() -> object:
             async with asyncio.timeout(self._timeout):
@@ -206,14 +225,17 @@ class RedisBudgets:
         except CacheUnavailable:
             BUDGET_ERRORS.inc()
             return None
-        if not isinstance(answer, list) or len(answer) != 4:
+        if not isinstance(answer, list) or len(answer) != 5:
             BUDGET_ERRORS.inc()  # not the script's answer: fail open as for a Redis error
             return None
-        granted, used, reset_ms, leased = (int(v) for v in answer)
+        granted, used, reset_ms, leased, redis_ms = (int(v) for v in answer)
         if granted:
-            lapses = min(now + LEASE_SECONDS, reset_ms / 1000)  # never past its window
-            self._merge(key, _Lease(leased, lapses, reset_ms, used))
-        return Spent(bool(granted), used - (leased if granted else 0), reset_ms / 1000)
+            # Never past its window: the window's rest, measured on Redis's clock.
+            lapses = now + min(LEASE_SECONDS, (reset_ms - redis_ms) / 1000)
+            skew = redis_ms / 1000 - now
+            self._merge(key, _Lease(leased, lapses, reset_ms, used, skew))
+        used -= leased if granted else 0
+        return Spent(bool(granted), used, reset_ms / 1000, redis_ms / 1000)
 
     def _merge(self, key: str, lease: _Lease) -> None:
         """Keep ``lease``, with another request's lease of the same window taken meanwhile."""

@@ -80,7 +80,8 @@ class CostBudget:
         budgets: Where the budgets live.
         limit: Points per window.
         window: The window's length, in seconds.
-        clock: Wall clock in seconds (tests pass a fake one).
+        clock: Wall clock in seconds: the clock of in-process windows and of leases (tests
+            pass a fake one); windows in Redis run on Redis's clock.
     """
 
     budgets: Budgets
@@ -126,7 +127,7 @@ class CostBudget:
 
     def refusal(self, window: Spent, cost: int) -> RateLimitedError:
         """The error refusing a spend of ``cost`` that ``window`` cannot hold."""
-        wait = max(0.0, window.reset_at - self.clock())
+        wait = window.wait
         remaining = max(0, self.limit - window.used)
         reset_at = _iso(window.reset_at)
         what = "the request needs 1 point" if cost == 1 else f"the operation needs {cost} points"
@@ -149,7 +150,7 @@ class CostBudget:
     def answer(self, error: RateLimitedError, window: Spent, media_type: str) -> Response:
         """The HTTP 429 answer carrying ``error``, refused by ``window``."""
         headers = {k.decode(): v.decode() for k, v in self.headers(window)}
-        headers["Retry-After"] = str(retry_after(window, self.clock()))
+        headers["Retry-After"] = str(retry_after(window))
         body = orjson.dumps(error.body())
         return Response(body, error.status, headers=headers, media_type=media_type)
 
@@ -158,9 +159,10 @@ class CostBudget:
         await self.budgets.close()
 
 
-def retry_after(window: Spent, now: float) -> int:
-    """Whole seconds until ``window`` resets, at least 1 (``Retry-After``)."""
-    return max(1, math.ceil(window.reset_at - now))
+def retry_after(window: Spent) -> int:
+    """Whole seconds from the spend until ``window`` resets, at least 1 (``Retry-After``),
+    on the budgets' clock (Redis's, for shared windows)."""
+    return max(1, math.ceil(window.wait))
 
 
 @dataclass
@@ -211,7 +213,7 @@ class Meter:
                 headers = [*message.get("headers", ()), *self.budget.headers(self.window)]
                 status = message["status"]
                 if self.refused is not None:
-                    wait = retry_after(self.refused, self.budget.clock())
+                    wait = retry_after(self.refused)
                     headers.append((b"retry-after", b"%d" % wait))
                     status = status if self.batch else 429
                 message = {**message, "status": status, "headers": headers}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -118,11 +119,10 @@ async def test_a_spent_budget_refuses_before_execution(
     assert typed_refusal.headers["content-type"] == "application/graphql-response+json"
 
 
-async def test_the_window_resets(
-    app_settings: Settings, admin: dict[str, str], cache_url: str | None
-) -> None:
+async def test_the_window_resets(app_settings: Settings, admin: dict[str, str]) -> None:
+    # In-process windows run on the process's clock (faked here); Redis's on Redis's.
     now = [1_000_000.0]
-    async with _opened(app_settings)(**_budget(cache_url, 20, window=60)) as (http, app):
+    async with _opened(app_settings)(**_budget(None, 20, window=60)) as (http, app):
         budget = app.state.services.cost_budget
         assert budget is not None
         budget.clock = lambda: now[0]
@@ -140,6 +140,24 @@ async def test_the_window_resets(
     assert still.headers["retry-after"] == "1"
     assert fresh.status_code == 200
     assert _window(fresh) == (20, 7, 13, 1_000_120)
+
+
+async def test_a_redis_window_answers_on_redis_clock(
+    app_settings: Settings, admin: dict[str, str], redis_client: aioredis.Redis
+) -> None:
+    # A gateway whose clock runs an hour ahead still reports the shared window as Redis keeps
+    # it: reset an hour after Redis's now, Retry-After the whole window, not 1 s.
+    async with _opened(app_settings)(**_budget(REDIS_URL, 20, window=3600)) as (http, app):
+        budget = app.state.services.cost_budget
+        assert budget is not None
+        budget.clock = lambda: time.time() + 3600
+        first = await http.post("/graphql", json=_query(10), headers=admin)  # 12 of 20
+        refused = await http.post("/graphql", json=_query(11), headers=admin)
+    server, _ = await redis_client.time()
+    assert first.status_code == 200
+    assert abs(_window(first)[3] - (server + 3600)) <= 2
+    assert refused.status_code == 429
+    assert 3590 <= int(refused.headers["retry-after"]) <= 3600
 
 
 async def test_two_processes_share_a_redis_budget(

@@ -152,7 +152,7 @@ def test_body_too_large_is_413() -> None:
 
 def test_cost_budget_refusal_is_429_with_its_window() -> None:
     budget = CostBudget(MemoryBudgets(), 5000, 3600.0, clock=lambda: 1000.0)
-    window = Spent(granted=False, used=4970, reset_at=2234.5)
+    window = Spent(granted=False, used=4970, reset_at=2234.5, at=1000.0)
     response = budget.refused(window, 120, JSON)
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1235"
