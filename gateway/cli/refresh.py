@@ -24,6 +24,8 @@ from gateway.cli.worker_probe import WorkerHealth, start_probe, stop_probe
 from gateway.settings import Settings, load_settings
 from gateway.store.db import create_engine
 from gateway.store.rollup import Snapshot, refresh
+from gateway.store.rollup.refresh import publish, tidy
+from gateway.store.status import snapshot_intake
 from gateway.web.request_log import configure_logging
 
 logger = logging.getLogger("gateway.worker")
@@ -96,14 +98,21 @@ async def run_worker(
 
 async def _round(settings: Settings, engine: AsyncEngine, health: WorkerHealth) -> None:
     started = time.perf_counter()
-    try:
-        info = await refresh(engine, retention_days=settings.raw_event_retention_days)
+    try:  # refresh() in two steps, to count what the retention cut dropped
+        info = await publish(engine)
+        cut = await tidy(engine, info, retention_days=settings.raw_event_retention_days)
     except Exception:
         health.failed(time.perf_counter() - started)
         logger.exception("refresh failed; retrying in %s seconds", health.interval)
         return
     health.succeeded(info, time.perf_counter() - started)
-    logger.info(describe(info), extra={"snapshot": info.id, "events": info.events})
+    dropped = 0 if cut is None else cut.dropped
+    extra = {"snapshot": info.id, "events": info.events, "raw_events_dropped": dropped}
+    logger.info(describe(info), extra=extra)
+    try:
+        health.folded(await snapshot_intake(engine, info.id, info.max_batch_id), cut)
+    except Exception:  # metrics only: the snapshot is made
+        logger.exception("reading what snapshot %s folded failed", info.id)
     try:
         await announce_snapshot(settings, info.id)
     except Exception:  # the snapshot is made; subscribers hear of it at their next poll

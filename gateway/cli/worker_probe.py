@@ -7,7 +7,13 @@ worker gets restarted). ``/metrics`` serves prometheus_client's default registry
 * ``gateway_worker_refresh_duration_seconds``: histogram of refresh times (failed ones too);
 * ``gateway_worker_refreshes_total{outcome}``: refreshes by ``ok`` / ``failed``;
 * ``gateway_worker_events_folded_total`` and ``gateway_worker_events_last_refresh``: events
-  folded into the rollups, in all and by the last refresh (the ingest rate, per interval);
+  folded into the rollups, in all and by the last refresh;
+* ``gateway_worker_ingested_records_total{outcome}``: the ingest rate of the whole
+  deployment: records of the batches each snapshot folded, whichever process ingested them,
+  by ``stored`` / ``duplicate`` / ``quarantined``
+  (``rate(gateway_worker_ingested_records_total[5m])``);
+* ``gateway_worker_raw_events_dropped_total``: raw events the retention cuts dropped
+  (``GATEWAY_RAW_EVENT_RETENTION_DAYS``);
 * ``gateway_worker_snapshot_age_seconds``: age of the last snapshot this worker made.
 
 Example:
@@ -37,6 +43,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.store.rollup import Snapshot
+from gateway.store.rollup.retention import Retention
+from gateway.store.status import Intake
 
 GRACE_SECONDS = 60.0
 """Added to twice the interval before a missing success makes ``/healthz`` answer 503."""
@@ -52,6 +60,15 @@ LAST_EVENTS = Gauge(
     "gateway_worker_events_last_refresh",
     "Events the last successful refresh folded in.",
     multiprocess_mode="livemostrecent",
+)
+INGESTED = Counter(
+    "gateway_worker_ingested_records_total",
+    "Records of the ingest batches folded into snapshots, by outcome (any ingesting process).",
+    ["outcome"],
+)
+DROPPED = Counter(
+    "gateway_worker_raw_events_dropped_total",
+    "Raw events dropped by the retention cuts (GATEWAY_RAW_EVENT_RETENTION_DAYS).",
 )
 SNAPSHOT_AGE = Gauge(
     "gateway_worker_snapshot_age_seconds",
@@ -76,6 +93,15 @@ class WorkerHealth:
         EVENTS.inc(info.events)
         LAST_EVENTS.set(info.events)
         self.last_success, self.last_failed = time.monotonic(), False
+
+    @staticmethod
+    def folded(intake: Intake, cut: Retention | None) -> None:
+        """Record what a snapshot's batches held and what its retention cut dropped."""
+        INGESTED.labels(outcome="stored").inc(intake.stored)
+        INGESTED.labels(outcome="duplicate").inc(intake.duplicates)
+        INGESTED.labels(outcome="quarantined").inc(intake.quarantined)
+        if cut is not None:
+            DROPPED.inc(cut.dropped)
 
     def failed(self, seconds: float) -> None:
         """Record a refresh that failed after ``seconds`` (rolled back)."""

@@ -1,5 +1,6 @@
 """What the store holds, for an operator: raw events, the latest snapshot, the quarantine, the
-rollups' size on disk (``gateway status``).
+rollups' size on disk (``gateway status``), and what a snapshot folded in
+(:func:`snapshot_intake`: the worker's ingest rates).
 
 Example:
     >>> status = await store_status(engine)            # doctest: +SKIP
@@ -21,7 +22,7 @@ from gateway.store.partitions import day_range
 from gateway.store.rollup.retention import horizon
 from gateway.store.rollup.snapshots import read_latest_snapshot
 from gateway.store.rollup_tables import CELL_TABLES, rollup_cells
-from gateway.store.tables import EVENT_TABLES, quarantine
+from gateway.store.tables import EVENT_TABLES, ingest_batches, quarantine
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +104,32 @@ async def store_status(engine: AsyncEngine) -> StoreStatus:
             rollup_bytes=await table_bytes(conn, CELL_TABLES),
             rollup_cells=int(cells.scalar() or 0),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """The records of the ingest batches one snapshot folded in, by what became of them,
+    whichever process ingested them (``POST /v1/events`` on any host, ``gateway ingest``)."""
+
+    batches: int
+    stored: int
+    duplicates: int
+    quarantined: int
+
+
+async def snapshot_intake(engine: AsyncEngine, snapshot_id: int, max_batch_id: int) -> Intake:
+    """What the batches after the previous snapshot's ``max_batch_id``, up to
+    ``max_batch_id``, held (snapshot ``snapshot_id`` folded exactly those): one statement
+    over the batches' primary key, whatever the length of history."""
+    async with engine.connect() as conn:
+        previous = await read_latest_snapshot(conn, before=snapshot_id)
+        after = 0 if previous is None else previous.max_batch_id
+        c = ingest_batches.c
+        totals = select(
+            func.count(),
+            func.coalesce(func.sum(c.stored), 0),
+            func.coalesce(func.sum(c.duplicates), 0),
+            func.coalesce(func.sum(c.quarantined), 0),
+        ).where(c.id > after, c.id <= max_batch_id)
+        batches, stored, duplicates, quarantined = (await conn.execute(totals)).one()
+    return Intake(int(batches), int(stored), int(duplicates), int(quarantined))

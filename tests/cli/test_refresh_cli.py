@@ -16,9 +16,18 @@ from typer.testing import CliRunner
 from gateway.cli.refresh import register, run_worker
 from gateway.settings import Settings
 from gateway.store.db import create_engine
+from gateway.store.ingest import ingest_lines
 from gateway.store.rollup import Snapshot, latest_snapshot
 from tests.cli.support import commands
 from tests.metrics.engine_support import BASE, Event, MiniProgram, insert_batch, insert_catalog
+from tests.store.ingest_support import (
+    deployment,
+    launch,
+    line,
+    mini_program,
+    target_app,
+    workspace,
+)
 
 
 @pytest.fixture
@@ -94,7 +103,38 @@ async def test_worker_serves_health_and_metrics_that_move(settings: Settings) ->
         assert health.status_code == 200, health.text
         assert f"gateway_worker_refresh_duration_seconds_count {timed + 1}" in body
         assert "gateway_worker_events_folded_total" in body
+        assert "gateway_worker_ingested_records_total" in body
+        assert "gateway_worker_raw_events_dropped_total" in body
         assert "gateway_worker_snapshot_age_seconds" in body
         assert await running == 2
     with pytest.raises(httpx.TransportError):  # the probe stops with the loop
         await httpx.AsyncClient().get(f"{base}/healthz")
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_worker_counts_what_was_ingested_and_what_retention_dropped(
+    settings: Settings,
+) -> None:
+    # Two events (2024: far past a 400-day window), a duplicate and a malformed record,
+    # ingested as any gateway process would: the worker counts them from the batches its
+    # snapshot folded, then counts the two events its retention cut drops.
+    records = [workspace(), target_app(), mini_program(), deployment()]
+    records += [launch("e1"), launch("e2", guid="u2"), launch("e1")]
+    engine = create_engine(settings)
+    try:
+        report = await ingest_lines(engine, [*map(line, records), b"{not json\n"], source="t")
+    finally:
+        await engine.dispose()
+    # Stored: the four catalog records and the two events.
+    assert (report.stored, report.duplicates, report.quarantined) == (6, 1, 1)
+    names = ("stored", "duplicate", "quarantined")
+    before = [_sample("gateway_worker_ingested_records_total", outcome=n) for n in names]
+    dropped = _sample("gateway_worker_raw_events_dropped_total")
+    kept = settings.model_copy(update={"raw_event_retention_days": 400})
+    assert await run_worker(kept, 0.01, limit=2, port=0) == 2  # the second folds nothing
+    after = [_sample("gateway_worker_ingested_records_total", outcome=n) for n in names]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [6, 1, 1]
+    assert _sample("gateway_worker_raw_events_dropped_total") - dropped == 2

@@ -86,7 +86,7 @@ from gateway.store.rollup.primaries import (
     read_primaries,
 )
 from gateway.store.rollup.recatalog import rederive
-from gateway.store.rollup.retention import apply_retention, horizon
+from gateway.store.rollup.retention import Retention, apply_retention, horizon
 from gateway.store.rollup.snapshots import (
     Snapshot,
     close_snapshot,
@@ -352,12 +352,13 @@ async def _read_days(engine: AsyncEngine, info: Snapshot) -> list[date]:
     return [first + timedelta(days=n) for n in range((end - first).days)]
 
 
-async def tidy(engine: AsyncEngine, info: Snapshot, *, retention_days: int = 0) -> None:
+async def tidy(engine: AsyncEngine, info: Snapshot, *, retention_days: int = 0) -> Retention | None:
     """After snapshot ``info`` was published: vacuum the rows it replaced (PostgreSQL),
     summarize the raw days it read for the next refresh's reads
     (:func:`~gateway.store.partitions.summarize_new_blocks`) and drop the raw days past the
     retained window (:mod:`~gateway.store.rollup.retention`). Readers already see the snapshot;
-    this keeps the store's size bounded and the next refresh's reads short."""
+    this keeps the store's size bounded and the next refresh's reads short. Returns the
+    retention cut (None when raw events are kept for ever)."""
     # A plain VACUUM lets the next refresh reuse the space of the rows and bitmaps this one
     # replaced instead of growing the tables (48 refreshes at small: 7.6x the compacted size
     # without it, 1.2x with it, for 11 ms a refresh). After a rebuild (every row new) it also
@@ -368,6 +369,7 @@ async def tidy(engine: AsyncEngine, info: Snapshot, *, retention_days: int = 0) 
     cut = await apply_retention(engine, days=retention_days, now=now)
     if cut is not None and cut.dropped:
         logger.info("dropped %d raw events dated before %s", cut.dropped, cut.kept_from)
+    return cut
 
 
 async def refresh(
