@@ -108,6 +108,9 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     reads = ReadRouter.create(
         settings, engine, lambda: tracker.last.snapshot.id if tracker.last else None
     )
+    if config.tracing is not None and reads is not None:
+        for replica in reads.replicas:
+            config.tracing.instrument(replica)  # replicas' statements are spans too
     limiter, budget = RateLimiter.create(settings), CostBudget.create(settings)
     persisted = PersistedQueries(
         cache,
@@ -131,6 +134,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         cache,
         refresh_interval=settings.refresh_interval_seconds,
         grace_seconds=settings.cache_grace_seconds,
+        reads=reads,
     )
     live = LiveHub(evaluator, tracker, settings, engine)
     app.state.services = Services(

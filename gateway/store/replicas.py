@@ -17,6 +17,12 @@ then reads the newest snapshot *of the chosen database*, so one response never m
 snapshots. A replica whose connection fails is skipped for ``down_seconds``; the reader
 retries on the primary, so the request does not fail.
 
+``/metrics`` shows where reads go: ``gateway_db_read_transactions_total{database}`` (``primary``
+or a replica's ``host:port/name``), ``gateway_db_replica_skipped_total{replica, reason}``
+(``behind``: it has not replayed the tracked snapshot; ``down``: its connection failed
+recently) and ``gateway_db_replica_snapshot{replica}`` (the newest snapshot id it replayed, -1
+while down).
+
 Example:
     >>> router = ReadRouter(primary, [replica], lambda: 12, poll_seconds=1,
     ...                     down_seconds=10)                       # doctest: +SKIP
@@ -33,6 +39,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,10 +49,36 @@ from gateway.store.rollup_tables import snapshots
 
 logger = logging.getLogger("gateway.store.replicas")
 
+READS = Counter(
+    "gateway_db_read_transactions_total",
+    "Snapshot read transactions opened, by database: primary, or a replica's host:port/name.",
+    ["database"],
+)
+SKIPPED = Counter(
+    "gateway_db_replica_skipped_total",
+    "Times a read replica was passed over: behind (it has not replayed the snapshot the "
+    "process serves) or down (its connection failed recently).",
+    ["replica", "reason"],
+)
+REPLAYED = Gauge(
+    "gateway_db_replica_snapshot",
+    "Newest snapshot id a read replica has replayed, as last checked (-1: down).",
+    ["replica"],
+    multiprocess_mode="livemax",
+)
+
+
+def _name(engine: AsyncEngine) -> str:
+    """``host:port/database`` of ``engine`` (no user or password): a metric label."""
+    url = engine.url
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
 
 @dataclass(slots=True)
 class _Replica:
     engine: AsyncEngine
+    name: str
+    """The replica's metric label (:func:`_name`)."""
     replayed: int = -1
     """The newest snapshot id the replica holds (-1: not read yet)."""
     read_at: float = float("-inf")
@@ -73,7 +106,7 @@ class ReadRouter:
         down_seconds: float,
     ) -> None:
         self.primary = primary
-        self._replicas = [_Replica(engine) for engine in replicas]
+        self._replicas = [_Replica(engine, _name(engine)) for engine in replicas]
         self._turn = itertools.count()
         self._tracked = tracked
         self.poll_seconds = poll_seconds
@@ -110,9 +143,11 @@ class ReadRouter:
             start = next(self._turn)
             for offset in range(len(self._replicas)):
                 replica = self._replicas[(start + offset) % len(self._replicas)]
-                if await self._replayed(replica) >= wanted:
-                    return self._serve(replica.engine)
-        return self._serve(self.primary)
+                replayed = await self._replayed(replica)
+                if replayed >= wanted:
+                    return self._serve(replica.engine, replica.name)
+                SKIPPED.labels(replica.name, "down" if replayed < 0 else "behind").inc()
+        return self._serve(self.primary, "primary")
 
     def mark_down(self, engine: AsyncEngine) -> None:
         """Skip ``engine`` (a replica whose connection failed) for ``down_seconds``."""
@@ -125,6 +160,7 @@ class ReadRouter:
                 )
                 replica.down_until = time.monotonic() + self.down_seconds
                 replica.replayed, replica.read_at = -1, float("-inf")
+                REPLAYED.labels(replica.name).set(-1)
 
     def is_replica(self, engine: AsyncEngine) -> bool:
         """True when ``engine`` is one of the replicas (not the primary)."""
@@ -135,8 +171,9 @@ class ReadRouter:
         for replica in self._replicas:
             await replica.engine.dispose()
 
-    def _serve(self, engine: AsyncEngine) -> AsyncEngine:
+    def _serve(self, engine: AsyncEngine, name: str) -> AsyncEngine:
         self.served[engine.url.render_as_string(hide_password=True)] += 1
+        READS.labels(name).inc()
         return engine
 
     async def _replayed(self, replica: _Replica) -> int:
@@ -158,4 +195,5 @@ class ReadRouter:
         finally:
             replica.checking = False
         replica.replayed, replica.read_at = int(newest or 0), time.monotonic()
+        REPLAYED.labels(replica.name).set(replica.replayed)
         return replica.replayed

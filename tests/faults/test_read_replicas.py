@@ -3,7 +3,8 @@
 Checked: a request reads its snapshot from the replica once the replica has replayed it; a
 replica whose replay is paused is passed over for the primary while it lags the snapshot the
 process knows (and chosen again once it caught up); a replica stopped under load fails no
-request (the readers carry on on the primary).
+request (the readers carry on on the primary); live subscriptions' evaluations read there too,
+and the replica's statements are traced like the primary's.
 """
 
 from __future__ import annotations
@@ -19,11 +20,17 @@ from typing import Any
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY
 
+from gateway.loaders.tracing import install_batch_span
 from gateway.settings import Settings
 from gateway.store.db import create_engine
 from tests.cache_http.support import Gateway, http_settings, serve
 from tests.cache_http.world import more_events
+from tests.live.support import LiveClient, bearer, live_settings
+from tests.live.support import served as served_live
 from tests.postgres_server import PostgresServer, _bin
 from tests.principals import ADMIN
 from tests.redis_server import _free_port
@@ -184,3 +191,52 @@ async def test_a_replica_stopped_under_load_fails_no_request(
     failed = [entry for entry in statuses if entry != (200, [])]
     assert failed == [], failed[:3]
     assert served(replicated)["primary"] > stopped["primary"] + 8  # the primary took over
+
+
+def _replica_reads(replica: ReplicaServer) -> float:
+    """``gateway_db_read_transactions_total`` of ``replica`` in this process's registry."""
+    labels = {"database": f"127.0.0.1:{replica.port}/gateway"}
+    return REGISTRY.get_sample_value("gateway_db_read_transactions_total", labels) or 0.0
+
+
+async def test_live_answers_are_read_from_the_replica(
+    database: Settings, replica: ReplicaServer
+) -> None:
+    settings = live_settings(
+        database,
+        database_replica_urls=gateway_url(replica),
+        database_replica_down_seconds=30,
+    )
+    before = _replica_reads(replica)
+    with served_live(settings) as url:
+        async with LiveClient.connect(url, bearer(settings, ADMIN)) as client:
+            await client.subscribe("1", "subscription { live " + uncached() + " }")
+            pushed = await client.next("1")
+    assert pushed["type"] == "next", pushed
+    assert "errors" not in pushed["payload"], pushed
+    assert _replica_reads(replica) > before  # the evaluation's transaction ran there
+
+
+async def test_statements_on_the_replica_are_traced(
+    database: Settings, replica: ReplicaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    settings = http_settings(
+        database, None, database_replica_urls=gateway_url(replica), otel_enabled=True
+    )
+    exporter = InMemorySpanExporter()
+    try:
+        async with serve(settings) as gateway:
+            tracing = gateway.app.state.config.tracing
+            tracing.provider.add_span_processor(SimpleSpanProcessor(exporter))
+            await ask(gateway)  # the tracker's first poll found the snapshot: on the replica
+            assert await ask(gateway) > 0
+    finally:
+        install_batch_span(None)  # the next test's app may be untraced
+    ports = {
+        (span.attributes or {}).get("net.peer.port")
+        for span in exporter.get_finished_spans()
+        if span.instrumentation_scope is not None
+        and span.instrumentation_scope.name == "opentelemetry.instrumentation.sqlalchemy"
+    }
+    assert replica.port in ports  # the replica's statements are spans, as the primary's

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
 from gateway.store.db import create_engine
-from gateway.store.replicas import ReadRouter
+from gateway.store.replicas import ReadRouter, _name
 from gateway.store.rollup import refresh
 from tests.conftest import _truncate_postgres
 from tests.redis_server import _free_port
@@ -47,6 +48,18 @@ async def down(pg_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _reads(database: str) -> float:
+    return _sample("gateway_db_read_transactions_total", database=database)
+
+
+def _skips(replica: AsyncEngine, reason: str) -> float:
+    return _sample("gateway_db_replica_skipped_total", replica=_name(replica), reason=reason)
+
+
 def router(primary: AsyncEngine, replicas: list[AsyncEngine], tracked: int | None) -> ReadRouter:
     return ReadRouter(primary, replicas, lambda: tracked, poll_seconds=60, down_seconds=60)
 
@@ -54,18 +67,28 @@ def router(primary: AsyncEngine, replicas: list[AsyncEngine], tracked: int | Non
 async def test_a_replica_that_holds_the_tracked_snapshot_is_chosen(
     primary: AsyncEngine, replica: AsyncEngine
 ) -> None:
+    on_replica, on_primary = _reads(_name(replica)), _reads("primary")
+    behind = _skips(replica, "behind")
     assert await router(primary, [replica], tracked=1).choose() is replica
     # Behind the snapshot the process knows, or no snapshot known yet: the primary.
     assert await router(primary, [replica], tracked=2).choose() is primary
     assert await router(primary, [replica], tracked=None).choose() is primary
+    # /metrics tells where reads went, why the replica was passed over, and what it replayed.
+    assert _reads(_name(replica)) == on_replica + 1
+    assert _reads("primary") == on_primary + 2
+    assert _skips(replica, "behind") == behind + 1  # the unknown snapshot is no skip
+    assert _sample("gateway_db_replica_snapshot", replica=_name(replica)) == 1
 
 
 async def test_a_replica_that_is_down_is_skipped_for_down_seconds(
     primary: AsyncEngine, down: AsyncEngine, replica: AsyncEngine
 ) -> None:
     reads = router(primary, [down, replica], tracked=1)
+    skipped = _skips(down, "down")
     chosen = [await reads.choose() for _ in range(4)]
     assert set(chosen) == {replica}  # round robin, the dead one passed over
+    assert _skips(down, "down") == skipped + 2  # tried first by two of the four turns
+    assert _sample("gateway_db_replica_snapshot", replica=_name(down)) == -1
     connects = 0
 
     def count(*_: object) -> None:

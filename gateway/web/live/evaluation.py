@@ -28,6 +28,7 @@ from gateway.cache.snapshot_cache import SnapshotCache
 from gateway.context import Context
 from gateway.errors import ErrorCode
 from gateway.store.generation import Generation
+from gateway.store.replicas import ReadRouter
 from gateway.store.rollup import Snapshot
 from gateway.web.live.instruments import COMPUTATIONS, SHARED
 from gateway.web.live.plan import Plan
@@ -112,6 +113,9 @@ class Evaluator:
     cache: SnapshotCache
     refresh_interval: float
     grace_seconds: float
+    reads: ReadRouter | None = None
+    """Chooses a read replica for each evaluation's snapshot transaction, as for
+    ``/graphql`` (None: ``engine``)."""
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     async def answer(self, topic: Topic, generation: Generation) -> Answer:
@@ -144,7 +148,13 @@ class Evaluator:
     ) -> tuple[Answer, list[dict[str, Any]], int | None]:
         """Run the topic's query once: its answer, formatted errors and the snapshot read."""
         context = Context.create(
-            self.engine, self.settings, None, now=now, principal=topic.principal, cache=self.cache
+            self.engine,
+            self.settings,
+            None,
+            now=now,
+            principal=topic.principal,
+            cache=self.cache,
+            reads=self.reads,
         )
         deadline = asyncio.timeout(self.settings.request_timeout_seconds)
         try:
