@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.errors import ServiceUnavailableError
 from gateway.loaders.scope_cells import ScopeCells
 from gateway.store.db_faults import is_unavailable, read_retrying
-from gateway.store.replicas import ReadRouter
+from gateway.store.replicas import ReadRouter, bounded
 from gateway.store.rollup import NO_SNAPSHOT, read_latest_snapshot
 from gateway.store.rollup import Snapshot as Snapshot  # re-exported: resolvers name it too
 
@@ -38,6 +38,10 @@ T = TypeVar("T")
 logger = logging.getLogger("gateway.loaders.snapshot")
 
 SNAPSHOT_MOVED = "a new snapshot was taken while the database reconnected; retry"
+CLOSE_SECONDS = 2.0
+"""Longest wait for the read transaction's end when the response is done; past it the
+connection is dropped (behind pgbouncer a lost server leaves the rollback waiting in its
+queue, which would hold the request open long after its timeout)."""
 
 
 class SnapshotReader:
@@ -91,7 +95,7 @@ class SnapshotReader:
     async def _attempt(self, work: Callable[[AsyncConnection, Snapshot], Awaitable[T]]) -> T:
         conn = await self._connection()
         try:
-            state = (await read_latest_snapshot(conn) or NO_SNAPSHOT) if self._fresh else None
+            state = await self._first_read(conn) if self._fresh else None
             if state is not None and self._state is not None and state.id != self._state.id:
                 raise ServiceUnavailableError(SNAPSHOT_MOVED, retry_after=1)
             self._state = self._state or state
@@ -104,6 +108,17 @@ class SnapshotReader:
                     self.router.mark_down(self._source)  # no-op for the primary
                 await self._discard()
             raise
+
+    def _bound(self, engine: AsyncEngine | None) -> float | None:
+        """How long opening a read on ``engine`` may take (None: its own timeouts)."""
+        return None if self.router is None or engine is None else self.router.open_bound(engine)
+
+    async def _first_read(self, conn: AsyncConnection) -> Snapshot:
+        """The transaction's snapshot (its first statement, which takes the snapshot); on a
+        replica bounded like opening it: behind pgbouncer a replica that died does not refuse
+        the statement, it waits in pgbouncer's queue."""
+        state = await bounded(read_latest_snapshot(conn), self._bound(self._source))
+        return state or NO_SNAPSHOT
 
     async def _discard(self) -> None:
         """Drop a connection that was lost; the next attempt opens a new transaction."""
@@ -127,7 +142,8 @@ class SnapshotReader:
         """End the read transaction and return the connection (idempotent).
 
         Never raises: the response is complete by now. A transaction that already ended (a
-        statement interrupted by the timeout) or a connection that was lost is dropped.
+        statement interrupted by the timeout), a connection that was lost, or one that does
+        not end within :data:`CLOSE_SECONDS` is dropped.
         """
         async with self._lock:
             self._closed = True
@@ -135,10 +151,11 @@ class SnapshotReader:
             if conn is None:
                 return
             try:
-                if conn.dialect.name != "postgresql":
-                    # The transaction was begun by hand (see _open); end it the same way.
-                    await conn.exec_driver_sql("ROLLBACK")
-                await conn.close()
+                async with asyncio.timeout(CLOSE_SECONDS):
+                    if conn.dialect.name != "postgresql":
+                        # The transaction was begun by hand (see _open); end it the same way.
+                        await conn.exec_driver_sql("ROLLBACK")
+                    await conn.close()
             except Exception as exc:
                 logger.info("snapshot read connection dropped on close (%s)", type(exc).__name__)
                 with contextlib.suppress(Exception):
@@ -156,7 +173,7 @@ class SnapshotReader:
     async def _open(self) -> AsyncConnection:
         engine = self.engine if self.router is None else await self.router.choose()
         try:
-            conn = await engine.connect()
+            conn = await bounded(engine.connect(), self._bound(engine))
         except Exception as exc:
             if self.router is None or not self.router.is_replica(engine) or not is_unavailable(exc):
                 raise

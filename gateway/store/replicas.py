@@ -14,8 +14,10 @@ newest snapshot id is read with one indexed statement at most every ``poll_secon
 cached. A replica behind it (replay paused or lagging) is passed over and the primary answers,
 so a response is never older than what the process already announced. The read transaction
 then reads the newest snapshot *of the chosen database*, so one response never mixes
-snapshots. A replica whose connection fails is skipped for ``down_seconds``; the reader
-retries on the primary, so the request does not fail.
+snapshots. A replica whose connection fails, or that does not answer within ``open_seconds``
+(behind pgbouncer a dead server is no refused connection: the statement waits in pgbouncer's
+queue), is skipped for ``down_seconds``; the reader retries on the primary, so the request
+does not fail.
 
 ``/metrics`` shows where reads go: ``gateway_db_read_transactions_total{database}`` (``primary``
 or a replica's ``host:port/name``), ``gateway_db_replica_skipped_total{replica, reason}``
@@ -32,12 +34,14 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select
@@ -48,6 +52,7 @@ from gateway.store.db import create_engine
 from gateway.store.rollup_tables import snapshots
 
 logger = logging.getLogger("gateway.store.replicas")
+T = TypeVar("T")
 
 READS = Counter(
     "gateway_db_read_transactions_total",
@@ -104,6 +109,7 @@ class ReadRouter:
         *,
         poll_seconds: float,
         down_seconds: float,
+        open_seconds: float = 5.0,
     ) -> None:
         self.primary = primary
         self._replicas = [_Replica(engine, _name(engine)) for engine in replicas]
@@ -111,6 +117,9 @@ class ReadRouter:
         self._tracked = tracked
         self.poll_seconds = poll_seconds
         self.down_seconds = down_seconds
+        self.open_seconds = open_seconds
+        """Longest wait for a replica's connection and first answer
+        (``GATEWAY_DB_CONNECT_TIMEOUT_SECONDS``)."""
         self.served: collections.Counter[str] = collections.Counter()
 
     @classmethod
@@ -128,6 +137,7 @@ class ReadRouter:
             tracked,
             poll_seconds=settings.cache_poll_seconds,
             down_seconds=settings.database_replica_down_seconds,
+            open_seconds=settings.db_connect_timeout_seconds,
         )
 
     @property
@@ -162,6 +172,11 @@ class ReadRouter:
                 replica.replayed, replica.read_at = -1, float("-inf")
                 REPLAYED.labels(replica.name).set(-1)
 
+    def open_bound(self, engine: AsyncEngine) -> float | None:
+        """How long opening a read on ``engine`` may take: :attr:`open_seconds` for a
+        replica (past it, it counts as down), None for the primary (its own timeouts)."""
+        return self.open_seconds if self.is_replica(engine) else None
+
     def is_replica(self, engine: AsyncEngine) -> bool:
         """True when ``engine`` is one of the replicas (not the primary)."""
         return any(replica.engine is engine for replica in self._replicas)
@@ -186,9 +201,9 @@ class ReadRouter:
             return replica.replayed
         replica.checking = True
         try:
-            async with replica.engine.connect() as conn:
+            async with asyncio.timeout(self.open_seconds), replica.engine.connect() as conn:
                 newest = await conn.scalar(select(func.max(snapshots.c.id)))
-        except Exception as exc:  # any failure: the replica is not usable now
+        except Exception as exc:  # any failure, or no answer in time: not usable now
             logger.info("read replica check failed (%s)", type(exc).__name__)
             self.mark_down(replica.engine)
             return -1
@@ -197,3 +212,15 @@ class ReadRouter:
         replica.replayed, replica.read_at = int(newest or 0), time.monotonic()
         REPLAYED.labels(replica.name).set(replica.replayed)
         return replica.replayed
+
+
+async def bounded(work: Awaitable[T], seconds: float | None) -> T:
+    """``await work``, within ``seconds`` when given; past them a :class:`ConnectionError`
+    (the database counts as unreachable: :func:`~gateway.store.db_faults.is_unavailable`)."""
+    if seconds is None:
+        return await work
+    try:
+        async with asyncio.timeout(seconds):
+            return await work
+    except TimeoutError as exc:
+        raise ConnectionError(f"the database did not answer within {seconds} s") from exc

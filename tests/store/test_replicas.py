@@ -4,6 +4,8 @@ down). tests/faults/test_read_replicas.py runs a real streaming replica."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -48,6 +50,26 @@ async def down(pg_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@pytest.fixture
+async def silent(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a port that accepts connections and never answers: a replica behind
+    pgbouncer whose server died (the statement waits in pgbouncer's queue)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    url = make_url(pg_url).set(port=port).render_as_string(hide_password=False)
+    engine = create_engine(Settings(database_url=url, db_connect_timeout_seconds=30))
+    yield engine
+    await engine.dispose()
+    for writer in held:
+        writer.close()
+    server.close()
+
+
 def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -61,7 +83,9 @@ def _skips(replica: AsyncEngine, reason: str) -> float:
 
 
 def router(primary: AsyncEngine, replicas: list[AsyncEngine], tracked: int | None) -> ReadRouter:
-    return ReadRouter(primary, replicas, lambda: tracked, poll_seconds=60, down_seconds=60)
+    return ReadRouter(
+        primary, replicas, lambda: tracked, poll_seconds=60, down_seconds=60, open_seconds=0.5
+    )
 
 
 async def test_a_replica_that_holds_the_tracked_snapshot_is_chosen(
@@ -100,15 +124,43 @@ async def test_a_replica_that_is_down_is_skipped_for_down_seconds(
     assert connects == 0  # marked down: not tried again within down_seconds
 
 
-async def test_a_reader_whose_replica_fails_reads_on_the_primary(
-    primary: AsyncEngine, down: AsyncEngine
-) -> None:
-    reads = router(primary, [down], tracked=1)
-    reads._replicas[0].replayed, reads._replicas[0].read_at = 1, float("inf")  # looks fine
+async def _read_past(primary: AsyncEngine, replica: AsyncEngine) -> ReadRouter:
+    """Read a snapshot through a router whose one replica looks fine (it replayed the
+    snapshot, checked long ago) but fails: the read must land on the primary."""
+    reads = router(primary, [replica], tracked=1)
+    reads._replicas[0].replayed, reads._replicas[0].read_at = 1, float("inf")
     reader = SnapshotReader(primary, reads)
     try:
         assert (await reader.snapshot()).id == 1
         assert reader.source is primary
     finally:
         await reader.close()
+    return reads
+
+
+async def test_a_reader_whose_replica_fails_reads_on_the_primary(
+    primary: AsyncEngine, down: AsyncEngine
+) -> None:
+    reads = await _read_past(primary, down)
     assert await reads.choose() is primary  # and it is marked down
+
+
+async def test_a_replica_that_never_answers_is_left_out_within_the_bound(
+    primary: AsyncEngine, silent: AsyncEngine
+) -> None:
+    # Its connections open (as pgbouncer's do) but nothing comes back: the check gives up
+    # after open_seconds, not the driver's 30 s, and the read goes to the primary.
+    reads = router(primary, [silent], tracked=1)
+    skipped = _skips(silent, "down")
+    started = time.monotonic()
+    assert await reads.choose() is primary
+    assert time.monotonic() - started < 5
+    assert _skips(silent, "down") == skipped + 1
+
+
+async def test_a_reader_whose_replica_stops_answering_reads_on_the_primary(
+    primary: AsyncEngine, silent: AsyncEngine
+) -> None:
+    started = time.monotonic()
+    await _read_past(primary, silent)
+    assert time.monotonic() - started < 5  # open_seconds (0.5), not the driver's 30 s
