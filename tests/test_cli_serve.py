@@ -76,10 +76,11 @@ class Running:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in path.read_text().split()]
 
-    def stop(self) -> int:
-        """Ctrl-C, as a user would; returns the exit code."""
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """Ctrl-C, as a user would (or ``sig``: SIGTERM, as a service manager would); returns
+        the exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -193,12 +194,15 @@ def test_metrics_of_any_worker_sum_all_workers(tmp_path: Path) -> None:
     assert code == 0, running.output
 
 
-def test_single_process_metrics_count_requests(tmp_path: Path) -> None:
+@pytest.mark.parametrize("directory", [False, True], ids=["default", "operators-directory"])
+def test_single_process_metrics_count_requests(tmp_path: Path, directory: bool) -> None:
+    # With an operator's PROMETHEUS_MULTIPROC_DIR (one setting for every host, whatever its
+    # worker count), one process still counts: its own files are not wiped under it.
     port = _free_port()
-    running = Running(
-        ["serve", "--port", str(port), "--workers", "1"],
-        env={"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}"},
-    )
+    env = {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}"}
+    if directory:
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "run" / "metrics")
+    running = Running(["serve", "--port", str(port), "--workers", "1"], env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         running.wait_until(f"{base}/readyz")

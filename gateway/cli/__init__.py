@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from gateway.web.metrics_registry import ensure_directory
+
 DISTRIBUTION = "miniprogram-analytics-gateway"
 """The package's name on the index (pyproject's ``[project] name``), whose version is printed."""
 
@@ -53,6 +55,12 @@ def _root(
 
 _COMMAND_MODULES = ("db", "ingest", "generate", "serve", "refresh", "status", "schema", "auth")
 """Modules of ``gateway.cli`` that define a ``register(app)`` function, in help order."""
+
+# The command modules create Prometheus metrics as they are imported: with
+# PROMETHEUS_MULTIPROC_DIR set, prometheus_client then opens files in that directory, and one
+# that does not exist yet (a fresh tmpfs, a shared environment file) would end every command
+# with a FileNotFoundError before any of them could make it.
+ensure_directory()
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"gateway.cli.{_name}").register(app)

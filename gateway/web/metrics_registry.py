@@ -30,19 +30,42 @@ def multiprocess_dir() -> Path | None:
     return Path(value) if value else None
 
 
+def _own(path: Path) -> bool:
+    """True when ``path`` is a value file of this process (``counter_<pid>.db``, ...)."""
+    return path.stem.rsplit("_", 1)[-1] == str(os.getpid())
+
+
+def ensure_directory() -> None:
+    """Before any metric is created (prometheus_client opens its files at once): create the
+    ``PROMETHEUS_MULTIPROC_DIR`` directory if it is set and missing, and remove the files an
+    earlier process with this process's id left there (in a container every run is often pid
+    1): their values would otherwise be carried on. No running process has this id."""
+    given = multiprocess_dir()
+    if given is None:
+        return
+    given.mkdir(parents=True, exist_ok=True)
+    for stale in given.glob("*.db"):
+        if _own(stale):
+            stale.unlink(missing_ok=True)
+
+
 def prepare_directory(workers: int) -> Path | None:
     """Make a multiprocess directory ready for a new server; returns the one to remove at exit.
 
     An operator's ``PROMETHEUS_MULTIPROC_DIR`` is honoured and wiped of the last run's files
-    (summed with the new ones otherwise); without one, ``workers > 1`` gets a fresh temporary
-    directory, returned so the caller removes it. It must be set before the workers start: they
-    are spawned interpreters that read it when they import prometheus_client.
+    (summed with the new ones otherwise), this process's own excepted; without one,
+    ``workers > 1`` gets a fresh temporary directory, returned so the caller removes it. It
+    must be set before the workers start: they are spawned interpreters that read it when they
+    import prometheus_client.
     """
     given = multiprocess_dir()
     if given is not None:
         given.mkdir(parents=True, exist_ok=True)
         for stale in given.glob("*.db"):
-            stale.unlink(missing_ok=True)
+            # This process's own files are live (``--workers 1`` serves from this process,
+            # whose metrics exist already): unlinked, its values would go unseen.
+            if not _own(stale):
+                stale.unlink(missing_ok=True)
         return None
     if workers <= 1:
         return None
