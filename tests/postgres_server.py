@@ -37,11 +37,14 @@ def _bin(name: str) -> str:
 class PostgresServer:
     """A private cluster the test controls: :meth:`start`, :meth:`stop`, :attr:`url`."""
 
-    def __init__(self, directory: Path, port: int) -> None:
+    def __init__(self, directory: Path, port: int, *, synchronous_commit: bool = False) -> None:
         self.directory = directory
         self.port = port
         self.data = directory / "data"
         self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        self.synchronous_commit = synchronous_commit
+        """On: a commit is acknowledged once its WAL is written, so a crash (:meth:`crash`)
+        loses no acknowledged transaction, as in production (off by default: faster)."""
 
     def _run(self, *command: str) -> None:
         if os.geteuid() == 0:
@@ -59,9 +62,10 @@ class PostgresServer:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
+        commit = "on" if self.synchronous_commit else "off"
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory} "
-            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+            f"-c fsync=off -c full_page_writes=off -c synchronous_commit={commit}"
         )
         log = str(self.directory / "server.log")
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "start")
@@ -70,10 +74,30 @@ class PostgresServer:
         """Stop the server (fast shutdown: sessions are ended) and wait for it to exit."""
         self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def crash(self) -> None:
+        """Stop the server as a crash would (immediate shutdown: no checkpoint, recovery from
+        the WAL at the next start)."""
+        self._run(_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
     @property
     def running(self) -> bool:
         """True while the server's postmaster runs."""
         return (self.data / "postmaster.pid").exists()
+
+
+class ReplicaServer(PostgresServer):
+    """A hot standby of a :class:`PostgresServer`, cloned with ``pg_basebackup -R``."""
+
+    def clone(self, primary: PostgresServer) -> None:
+        """Copy ``primary``'s data directory and configure streaming from it (initdb's
+        pg_hba already trusts replication from 127.0.0.1; ``wal_level`` is ``replica``)."""
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run(
+            _bin("pg_basebackup"), "-D", str(self.data), "-h", "127.0.0.1",
+            "-p", str(primary.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
+            "--no-sync",
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,9 @@ the bounded refresh rate, an endpoint that goes down, RS256 and ES256, configura
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +20,8 @@ from gateway.authz.authenticate import authenticate, authenticate_until
 from gateway.authz.authentication_errors import AuthConfigError, AuthenticationError
 from gateway.authz.tokens import check_jwt_settings, prepare_token, verify_token
 from gateway.settings import Settings
+from tests.jwks_provider import PrivateKey, Provider, jwks_endpoint, public_jwk, sign
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 RSA_ONE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 RSA_TWO = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_ONE = ec.generate_private_key(ec.SECP256R1())
@@ -34,30 +30,13 @@ TTL = 3600.0
 GRANTS = [{"role": "PLATFORM_ADMIN"}]
 
 
-def _algorithm(private: PrivateKey) -> str:
-    return "RS256" if isinstance(private, rsa.RSAPrivateKey) else "ES256"
-
-
 def _jwk(kid: str, private: PrivateKey) -> dict[str, Any]:
-    """The public JWK of ``private`` (PyJWT's own encoding), named ``kid``."""
-    algorithm = jwt.get_algorithm_by_name(_algorithm(private))
-    return {**algorithm.to_jwk(private.public_key(), as_dict=True), "kid": kid}
+    return public_jwk(kid, private)
 
 
 def _token(kid: str, private: PrivateKey, subject: str = "alice") -> str:
     claims = {"sub": subject, "grants": GRANTS, "exp": datetime.now(UTC) + timedelta(minutes=5)}
-    return jwt.encode(claims, private, algorithm=_algorithm(private), headers={"kid": kid})
-
-
-@dataclass
-class Provider:
-    """A JWKS endpoint in a thread: what it serves, whether it is up, the fetches it saw."""
-
-    keys: list[dict[str, Any]] = field(default_factory=list)
-    up: bool = True
-    cache_control: str | None = None
-    hits: int = 0
-    url: str = ""
+    return sign(kid, private, claims)
 
 
 class FakeClock:
@@ -72,33 +51,8 @@ class FakeClock:
 
 @pytest.fixture
 def provider() -> Iterator[Provider]:
-    state = Provider()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.hits += 1
-            if not state.up:
-                self.send_error(503)
-                return
-            body = json.dumps({"keys": state.keys}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            if state.cache_control:
-                self.send_header("Cache-Control", state.cache_control)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    yield state
-    server.shutdown()
-    server.server_close()
+    with jwks_endpoint() as state:
+        yield state
 
 
 @pytest.fixture

@@ -12,14 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -30,61 +23,19 @@ from gateway.store.migrate import upgrade
 from gateway.store.partitions import partition_days
 from tests.cache_http.support import http_settings, serve
 from tests.cache_http.world import ingest, more_events
+from tests.pgbouncer_server import pgbouncer as start_pgbouncer
 from tests.postgres_server import PostgresServer
 from tests.principals import ADMIN
-from tests.redis_server import _free_port
 
 R = '{from: "2024-03-01", to: "2024-05-25"}'
-
-
-def _pgbouncer() -> str:
-    found = shutil.which("pgbouncer") or shutil.which("/usr/sbin/pgbouncer")
-    if found is None:
-        pytest.fail("pgbouncer not found: apt-get install pgbouncer", pytrace=False)
-    return found
 
 
 @pytest.fixture
 def pgbouncer(postgres_up: PostgresServer) -> Iterator[int]:
     """pgbouncer (transaction pooling, 3 server connections) before the private cluster: its
     port."""
-    directory = Path(tempfile.mkdtemp(prefix="gateway-pgbouncer-"))
-    port = _free_port()
-    (directory / "users.txt").write_text('"postgres" ""\n')
-    (directory / "pgbouncer.ini").write_text(
-        f"[databases]\n* = host=127.0.0.1 port={postgres_up.port}\n"
-        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {directory}/users.txt\npool_mode = transaction\n"
-        "default_pool_size = 3\nmax_client_conn = 200\n"
-    )
-    user = "postgres" if os.geteuid() == 0 else None  # pgbouncer refuses to run as root
-    if user:
-        shutil.chown(directory, user, user)
-    log = (directory / "log").open("wb")
-    process = subprocess.Popen(
-        [_pgbouncer(), str(directory / "pgbouncer.ini")], user=user, stdout=log, stderr=log
-    )
-    try:
-        _wait_for(port, process, directory)
+    with start_pgbouncer(postgres_up.port) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-def _wait_for(port: int, process: subprocess.Popen[bytes], directory: Path) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"pgbouncer exited: {(directory / 'log').read_text()}", pytrace=False)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    pytest.fail("pgbouncer did not listen within 10 s", pytrace=False)
 
 
 def workspace(n: int) -> str:

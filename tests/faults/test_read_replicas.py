@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -31,7 +30,7 @@ from tests.cache_http.support import Gateway, http_settings, serve
 from tests.cache_http.world import more_events
 from tests.live.support import LiveClient, bearer, live_settings
 from tests.live.support import served as served_live
-from tests.postgres_server import PostgresServer, _bin
+from tests.postgres_server import PostgresServer, ReplicaServer
 from tests.principals import ADMIN
 from tests.redis_server import _free_port
 
@@ -43,21 +42,6 @@ def uncached() -> str:
     """A document no one asked before (a new alias): only a database answers it."""
     n = next(_names)
     return f'{{ w{n}: workspace(id: "ws-1") {{ name launches(timeRange: {R}) {{ value }} }} }}'
-
-
-class ReplicaServer(PostgresServer):
-    """A hot standby of a :class:`PostgresServer`, cloned with ``pg_basebackup -R``."""
-
-    def clone(self, primary: PostgresServer) -> None:
-        """Copy ``primary``'s data directory and configure streaming from it (initdb's
-        pg_hba already trusts replication from 127.0.0.1; ``wal_level`` is ``replica``)."""
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres", "postgres")
-        self._run(
-            _bin("pg_basebackup"), "-D", str(self.data), "-h", "127.0.0.1",
-            "-p", str(primary.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
-            "--no-sync",
-        )  # fmt: skip
 
 
 @pytest.fixture
