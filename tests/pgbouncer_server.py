@@ -4,7 +4,8 @@ pgbouncer must be installed (``apt-get install pgbouncer``): a test that needs i
 skips, without it. It refuses to run as root, so under root it runs as the ``postgres`` user.
 
 Example:
-    >>> with pgbouncer({"gateway": (5432, "gateway")}) as port:    # doctest: +SKIP
+    >>> with pgbouncer({"gateway": "host=127.0.0.1 port=5432 dbname=gateway"}) as port:
+    ...                                                                # doctest: +SKIP
     ...     url = f"postgresql://postgres@127.0.0.1:{port}/gateway"
 """
 
@@ -34,24 +35,22 @@ def _binary() -> str:
 
 @contextmanager
 def pgbouncer(
-    databases: Mapping[str, tuple[int, str]] | int,
+    databases: Mapping[str, str] | int,
     *,
     pool_size: int = 3,
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[int]:
     """pgbouncer (transaction pooling, ``pool_size`` server connections per database and
     user) on a free port of 127.0.0.1: its port. ``databases`` maps each name clients use to
-    a PostgreSQL port and database name, or is one port whose every database is served;
+    its ``[databases]`` definition (``host=127.0.0.1 port=5432 dbname=gateway ...``), or is
+    one port whose every database is served;
     ``settings`` are more ``[pgbouncer]`` lines (``query_wait_timeout``, ...)."""
     directory = Path(tempfile.mkdtemp(prefix="gateway-pgbouncer-"))
     port = _free_port()
     if isinstance(databases, int):
         routes = f"* = host=127.0.0.1 port={databases}\n"
     else:
-        routes = "".join(
-            f"{name} = host=127.0.0.1 port={target} dbname={dbname}\n"
-            for name, (target, dbname) in databases.items()
-        )
+        routes = "".join(f"{name} = {target}\n" for name, target in databases.items())
     (directory / "users.txt").write_text('"postgres" ""\n"gateway" ""\n')
     (directory / "pgbouncer.ini").write_text(
         f"[databases]\n{routes}"

@@ -2,11 +2,12 @@
 
 Real processes, started with the commands and variables the document gives: a PostgreSQL
 primary (commits acknowledged once written, as in production) with a streaming replica
-(``pg_basebackup -R``), both behind Debian's pgbouncer in transaction pooling mode with
-``jit`` and ``statement_timeout`` on the role; Redis; ``gateway migrate``; ``gateway ingest``
-of the catalog; ``gateway worker``; two ``gateway serve`` processes (one with two workers), with
-tokens from an identity provider's key set that rotates its key, and traces exported over
-OTLP/HTTP to a receiver. Ingest and query clients run against both servers while
+(``pg_basebackup -R``), both behind Debian's pgbouncer in transaction pooling mode (``jit`` off
+on the role, the servers' statement timeout on their pgbouncer databases); Redis; ``gateway
+migrate``; ``gateway ingest`` of the catalog; ``gateway worker``; two ``gateway serve``
+processes (one with two workers), with tokens from an identity provider's key set that rotates
+its key, and traces exported over OTLP/HTTP to a receiver. Ingest and query clients run against
+both servers while
 
 1. the replica is killed (no request may fail: reads go to the primary),
 2. the identity provider rotates its signing key (no request may fail),
@@ -238,7 +239,6 @@ def cluster() -> Iterator[tuple[PostgresServer, ReplicaServer]]:
             try:
                 await conn.execute("CREATE ROLE gateway LOGIN")
                 await conn.execute("ALTER ROLE gateway SET jit = off")
-                await conn.execute("ALTER ROLE gateway SET statement_timeout = '5s'")
                 await conn.execute("CREATE DATABASE gateway OWNER gateway")
             finally:
                 await conn.close()
@@ -252,6 +252,17 @@ def cluster() -> Iterator[tuple[PostgresServer, ReplicaServer]]:
             if server.running:
                 server.stop()
             shutil.rmtree(server.directory, ignore_errors=True)
+
+
+async def _statement_timeout(port: int, database: str) -> str:
+    """``statement_timeout`` of a server connection of pgbouncer's ``database``."""
+    conn = await asyncpg.connect(
+        f"postgresql://gateway@127.0.0.1:{port}/{database}", statement_cache_size=0
+    )
+    try:
+        return str(await conn.fetchval("SHOW statement_timeout"))
+    finally:
+        await conn.close()
 
 
 def _keep_logs(directory: Path, processes: list[Running]) -> None:
@@ -282,14 +293,21 @@ async def test_the_deployment_survives_a_replica_kill_a_key_rotation_and_a_prima
 ) -> None:
     primary, replica = cluster
     redis.Redis.from_url(REDIS_URL).flushdb()
-    routes = {"gateway": (primary.port, "gateway"), "gateway_replica": (replica.port, "gateway")}
+    # docs/deploy.md's pgbouncer.ini: the servers' aliases bound every statement (the gateway
+    # cannot send statement_timeout through pgbouncer); the worker's and the tools' do not.
+    bounded = "connect_query='SET statement_timeout = 5000'"
+    routes = {
+        "gateway": f"host=127.0.0.1 port={primary.port} dbname=gateway {bounded}",
+        "gateway_replica": f"host=127.0.0.1 port={replica.port} dbname=gateway {bounded}",
+        "gateway_worker": f"host=127.0.0.1 port={primary.port} dbname=gateway",
+    }
     with (
         pgbouncer(routes, pool_size=6, settings=PGBOUNCER) as bouncer,
         jwks_endpoint() as provider,
         otlp_collector() as collector,
     ):
         shared = {  # docs/deploy.md section 2, "Every process"
-            "GATEWAY_DATABASE_URL": f"postgresql://gateway@127.0.0.1:{bouncer}/gateway",
+            "GATEWAY_DATABASE_URL": f"postgresql://gateway@127.0.0.1:{bouncer}/gateway_worker",
             "GATEWAY_DATABASE_PGBOUNCER": "true",
             "GATEWAY_REDIS_URL": REDIS_URL,
             "GATEWAY_REFRESH_INTERVAL_SECONDS": "2",
@@ -297,6 +315,8 @@ async def test_the_deployment_survives_a_replica_kill_a_key_rotation_and_a_prima
             "GATEWAY_LOG_LEVEL": "info",
             "GATEWAY_DB_CONNECT_TIMEOUT_SECONDS": "2",
         }
+        assert await _statement_timeout(bouncer, "gateway") == "5s"  # the servers' databases
+        assert await _statement_timeout(bouncer, "gateway_worker") == "0"  # VACUUM unbounded
         # First start (section 4): migrate, then the worker, then the servers.
         _run(["migrate"], shared)
         worker_port = _free_port()
@@ -315,6 +335,7 @@ async def test_the_deployment_survives_a_replica_kill_a_key_rotation_and_a_prima
             for name, port, workers in (("a", ports[0], "2"), ("b", ports[1], "1")):
                 env = {
                     **shared,
+                    "GATEWAY_DATABASE_URL": f"postgresql://gateway@127.0.0.1:{bouncer}/gateway",
                     "GATEWAY_PORT": str(port),
                     "GATEWAY_DATABASE_REPLICA_URLS": f"postgresql://gateway@127.0.0.1:{bouncer}/gateway_replica",
                     "GATEWAY_DATABASE_REPLICA_DOWN_SECONDS": "2",
