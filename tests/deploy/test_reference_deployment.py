@@ -130,6 +130,22 @@ class Load:
             lines.append(f"{phase} +{since:.1f}s {o.server}{o.path} {o.status} {o.codes}")
         return "\n".join(lines)
 
+    def summary(self) -> str:
+        """Requests per phase: how many, how many failed, and the longest failing stretch."""
+        lines = [f"{len(self.outcomes)} requests, {len(self.acknowledged)} events acknowledged, "
+                 f"{self.resent} ingest bodies sent again"]  # fmt: skip
+        bounds = [*self.marks, (float("inf"), "end")]
+        for (start, phase), (end, _) in itertools.pairwise(bounds):
+            sent = [o for o in self.outcomes if start <= o.at < end]
+            failed = [o.at for o in sent if o.status != 200 or o.codes]
+            stretch = (
+                f", failing from +{failed[0] - start:.1f}s to +{failed[-1] - start:.1f}s"
+                if failed
+                else ""
+            )
+            lines.append(f"{phase}: {len(sent)} requests, {len(failed)} failed{stretch}")
+        return "\n".join(lines)
+
     def failed(self, since: float = 0.0, until: float = float("inf")) -> list[Outcome]:
         """Requests answered anything but a complete success between ``since`` and
         ``until``."""
@@ -422,6 +438,7 @@ async def _exercise(
     finally:
         load.stop.set()
         (ended,) = await asyncio.gather(clients, return_exceptions=True)
+    print(load.summary())  # pytest -s shows what the faults cost (docs/deploy.md quotes it)
     lost = [o for o in load.outcomes if o.status == 0]
     assert not isinstance(ended, BaseException), (repr(ended), load.report(lost))
     # While the primary was down (and the few seconds the pools take to reconnect) a request may
