@@ -177,19 +177,21 @@ async def _post(
     return response
 
 
-async def _ingest_client(servers: list[str], identity: Identity, load: Load) -> None:
-    """Sends chunks of new launches, alternating servers; a 503 chunk is sent again (the
-    same body: events are idempotent on ``id``) until it is acknowledged."""
+async def _ingest_client(servers: list[str], identity: Identity, load: Load, client: int) -> None:
+    """Sends chunks of new launches (ids of their own), alternating servers; a 503 chunk is
+    sent again (the same body: events are idempotent on ``id``), to the other server, until it
+    is acknowledged."""
     ids = itertools.count()
+    turns = itertools.count()
     async with httpx.AsyncClient(timeout=30) as http:
-        for turn in itertools.count():
-            if load.stop.is_set():
-                return
-            chunk = [f"ev-{next(ids)}" for _ in range(CHUNK)]
-            body = b"".join(line(launch(e, guid=f"u{hash(e) % 50}")) for e in chunk)
+        while not load.stop.is_set():
+            numbers = [next(ids) for _ in range(CHUNK)]
+            chunk = [f"ev-{client}-{n}" for n in numbers]
+            guids = [f"u{n % 50}" for n in numbers]
+            body = b"".join(line(launch(e, guid=g)) for e, g in zip(chunk, guids, strict=True))
             while True:
                 headers = {"Authorization": f"Bearer {identity.token('ingest-bot', 'INGESTER')}"}
-                server = servers[turn % len(servers)]
+                server = servers[next(turns) % len(servers)]
                 response = await _post(
                     http, load, server, "/v1/events", content=body, headers=headers
                 )
@@ -199,18 +201,18 @@ async def _ingest_client(servers: list[str], identity: Identity, load: Load) -> 
                 if response.status_code != 503:
                     return  # counted as a failure; the assertions show it
                 load.resent += 1
-                turn += 1  # the next try goes to the other server
                 await asyncio.sleep(0.2)
 
 
-async def _query_client(servers: list[str], identity: Identity, load: Load, first: int) -> None:
-    """Asks new documents, alternating servers."""
+async def _query_client(servers: list[str], identity: Identity, load: Load, client: int) -> None:
+    """Asks new documents (aliases of their own), alternating servers."""
     async with httpx.AsyncClient(timeout=30) as http:
-        for n in itertools.count(first, 1000):
+        for turn in itertools.count():
             if load.stop.is_set():
                 return
+            n = turn * 100 + client  # a new alias: no cache holds the answer
             headers = {"Authorization": f"Bearer {identity.token('ops', 'PLATFORM_ADMIN')}"}
-            server = servers[n % len(servers)]
+            server = servers[turn % len(servers)]
             await _post(
                 http, load, server, "/graphql", json={"query": _document(n)}, headers=headers
             )
@@ -396,9 +398,8 @@ async def _exercise(
 ) -> None:
     load = Load()
     clients = asyncio.gather(
-        _ingest_client(urls, identity, load),
-        _ingest_client(urls[::-1], identity, load),
-        *(_query_client(urls, identity, load, first) for first in range(4)),
+        *(_ingest_client(urls[::step], identity, load, n) for n, step in enumerate((1, -1))),
+        *(_query_client(urls[::step], identity, load, n) for n, step in enumerate((1, -1, 1, -1))),
     )
     replica_name = f"127.0.0.1:{bouncer}/gateway_replica"
     try:
