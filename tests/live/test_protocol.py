@@ -4,6 +4,8 @@ codes, limits, keep-alive, and the end of a connection whose credential ends."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import threading
 from contextlib import AsyncExitStack
 
 import httpx
@@ -15,6 +17,9 @@ from gateway.roles import Role
 from gateway.settings import Settings
 from gateway.store.apikeys import create_api_key, revoke_api_key
 from gateway.store.rollup import refresh
+from gateway.web.live.evaluation import Answer
+from gateway.web.live.hub import LiveHub
+from gateway.web.live.peer import Subscriber
 from tests.live.support import LiveClient, bearer, live_settings, served
 from tests.principals import ADMIN, principal
 
@@ -109,6 +114,38 @@ async def test_error_locations_point_into_the_subscription_document(
         await client.subscribe("1", query)
         error = (await client.next("1"))["payload"][0]
     assert error["locations"] == [{"line": 3, "column": 29}]
+
+
+async def test_an_operation_still_starting_counts_once_against_the_limit(
+    settings: Settings, world: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "1" has joined its topic but its first answer is not out yet (held here): it is both
+    # starting and subscribed, and must count once, so "2" is admitted and "3" refused.
+    joined, release = threading.Event(), threading.Event()
+    calls = itertools.count()
+    first_answer = LiveHub.first_answer
+
+    async def held_first(self: LiveHub, subscriber: Subscriber) -> Answer:
+        if next(calls) == 0:
+            joined.set()
+            await asyncio.to_thread(release.wait, 15)
+        return await first_answer(self, subscriber)
+
+    monkeypatch.setattr(LiveHub, "first_answer", held_first)
+    limited = live_settings(settings, live_subscriptions_per_connection=2)
+    with served(limited) as url:
+        async with LiveClient.connect(url, bearer(limited, ADMIN)) as client:
+            await client.subscribe("1", SNAPSHOTS)
+            assert await asyncio.to_thread(joined.wait, 15)
+            await client.subscribe("2", SNAPSHOTS)
+            await client.subscribe("3", SNAPSHOTS)
+            refused = await client.next("3")
+            assert refused["type"] == "error", refused
+            assert refused["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+            second = await client.next("2")
+            release.set()
+            first = await client.next("1")
+    assert (first["type"], second["type"]) == ("next", "next"), (first, second)
 
 
 async def test_the_limits_of_queries_apply(settings: Settings, world: AsyncEngine) -> None:

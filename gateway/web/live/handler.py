@@ -191,7 +191,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if operation_id in self.peer.subscribers or operation_id in self.starting:
             await self._close(4409, f"Subscriber for {operation_id} already exists")
             return
-        held = len(self.peer.subscribers) + len(self.starting)
+        # An operation still starting may have joined its topic already: count it once.
+        held = len(self.peer.subscribers.keys() | self.starting.keys())
         limit = self.app.settings.live_subscriptions_per_connection
         if held >= limit:
             message_text = (
