@@ -100,17 +100,15 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     config: AppConfig = app.state.config
     settings = config.settings
     engine = create_engine(settings, bounded=True)  # GATEWAY_DB_STATEMENT_TIMEOUT_MS
-    if config.tracing is not None:
-        config.tracing.instrument(engine)  # a span per SQL statement
     cache = SnapshotCache.create(settings)
     tracker = GenerationTracker(engine, settings.cache_poll_seconds)
     watch_snapshot(lambda: tracker.last.snapshot.taken_at if tracker.last else None)
     reads = ReadRouter.create(
         settings, engine, lambda: tracker.last.snapshot.id if tracker.last else None
     )
-    if config.tracing is not None and reads is not None:
-        for replica in reads.replicas:
-            config.tracing.instrument(replica)  # replicas' statements are spans too
+    if config.tracing is not None:  # a span per SQL statement, on the primary or a replica
+        for database in (engine, *(reads.replicas if reads is not None else ())):
+            config.tracing.instrument(database)
     limiter, budget = RateLimiter.create(settings), CostBudget.create(settings)
     persisted = PersistedQueries(
         cache,

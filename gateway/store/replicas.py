@@ -35,7 +35,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import logging
 import time
@@ -73,7 +72,7 @@ REPLAYED = Gauge(
 )
 
 
-def _name(engine: AsyncEngine) -> str:
+def database_label(engine: AsyncEngine) -> str:
     """``host:port/database`` of ``engine`` (no user or password): a metric label."""
     url = engine.url
     return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
@@ -83,7 +82,7 @@ def _name(engine: AsyncEngine) -> str:
 class _Replica:
     engine: AsyncEngine
     name: str
-    """The replica's metric label (:func:`_name`)."""
+    """The replica's metric label (:func:`database_label`)."""
     replayed: int = -1
     """The newest snapshot id the replica holds (-1: not read yet)."""
     read_at: float = float("-inf")
@@ -97,8 +96,6 @@ class ReadRouter:
 
     Attributes:
         primary: The primary's engine (writes, and reads no replica can serve).
-        served: How many read transactions each database opened, by engine URL (password
-            hidden); tests and operators read it.
     """
 
     def __init__(
@@ -112,7 +109,7 @@ class ReadRouter:
         open_seconds: float = 5.0,
     ) -> None:
         self.primary = primary
-        self._replicas = [_Replica(engine, _name(engine)) for engine in replicas]
+        self._replicas = [_Replica(engine, database_label(engine)) for engine in replicas]
         self._turn = itertools.count()
         self._tracked = tracked
         self.poll_seconds = poll_seconds
@@ -120,7 +117,6 @@ class ReadRouter:
         self.open_seconds = open_seconds
         """Longest wait for a replica's connection and first answer
         (``GATEWAY_DB_CONNECT_TIMEOUT_SECONDS``)."""
-        self.served: collections.Counter[str] = collections.Counter()
 
     @classmethod
     def create(
@@ -155,9 +151,11 @@ class ReadRouter:
                 replica = self._replicas[(start + offset) % len(self._replicas)]
                 replayed = await self._replayed(replica)
                 if replayed >= wanted:
-                    return self._serve(replica.engine, replica.name)
+                    READS.labels(replica.name).inc()
+                    return replica.engine
                 SKIPPED.labels(replica.name, "down" if replayed < 0 else "behind").inc()
-        return self._serve(self.primary, "primary")
+        READS.labels("primary").inc()
+        return self.primary
 
     def mark_down(self, engine: AsyncEngine) -> None:
         """Skip ``engine`` (a replica whose connection failed) for ``down_seconds``."""
@@ -185,11 +183,6 @@ class ReadRouter:
         """Close the replicas' pools (the primary's is its owner's)."""
         for replica in self._replicas:
             await replica.engine.dispose()
-
-    def _serve(self, engine: AsyncEngine, name: str) -> AsyncEngine:
-        self.served[engine.url.render_as_string(hide_password=True)] += 1
-        READS.labels(name).inc()
-        return engine
 
     async def _replayed(self, replica: _Replica) -> int:
         """The replica's newest snapshot id, re-read every ``poll_seconds`` (-1: down)."""

@@ -26,6 +26,7 @@ from prometheus_client import REGISTRY
 from gateway.loaders.tracing import install_batch_span
 from gateway.settings import Settings
 from gateway.store.db import create_engine
+from gateway.store.replicas import database_label
 from tests.cache_http.support import Gateway, http_settings, serve
 from tests.cache_http.world import more_events
 from tests.live.support import LiveClient, bearer, live_settings
@@ -78,13 +79,19 @@ async def replicated(database: Settings, replica: ReplicaServer) -> AsyncIterato
         yield served
 
 
-def served(gateway: Gateway) -> dict[str, int]:
-    """Read transactions opened per database so far: ``{"primary": n, "replica": m}``."""
-    reads = gateway.app.state.services.reads
-    primary = reads.primary.url.render_as_string(hide_password=True)
+def _reads(database: str) -> float:
+    """``gateway_db_read_transactions_total`` of ``database`` in this process's registry."""
+    labels = {"database": database}
+    return REGISTRY.get_sample_value("gateway_db_read_transactions_total", labels) or 0.0
+
+
+def served(gateway: Gateway) -> dict[str, float]:
+    """Read transactions opened per database so far, as ``/metrics`` counts them:
+    ``{"primary": n, "replica": m}``."""
+    replicas = gateway.app.state.services.reads.replicas
     return {
-        "primary": reads.served[primary],
-        "replica": sum(n for url, n in reads.served.items() if url != primary),
+        "primary": _reads("primary"),
+        "replica": sum(_reads(database_label(engine)) for engine in replicas),
     }
 
 
@@ -162,9 +169,10 @@ async def test_a_replica_stopped_under_load_fails_no_request(
             statuses.append((answer.status, answer.body.get("errors") or []))
             await asyncio.sleep(0.005)
 
+    started = served(replicated)["replica"]  # the counter is the process's: count from here
     loading = asyncio.gather(*(client() for _ in range(8)))
     await asyncio.sleep(0.5)
-    on_replica = served(replicated)["replica"]
+    on_replica = served(replicated)["replica"] - started
     await asyncio.to_thread(replica.stop)
     stopped = served(replicated)
     await asyncio.sleep(1.5)
@@ -179,8 +187,7 @@ async def test_a_replica_stopped_under_load_fails_no_request(
 
 def _replica_reads(replica: ReplicaServer) -> float:
     """``gateway_db_read_transactions_total`` of ``replica`` in this process's registry."""
-    labels = {"database": f"127.0.0.1:{replica.port}/gateway"}
-    return REGISTRY.get_sample_value("gateway_db_read_transactions_total", labels) or 0.0
+    return _reads(f"127.0.0.1:{replica.port}/gateway")
 
 
 async def test_live_answers_are_read_from_the_replica(

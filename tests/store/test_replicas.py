@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.loaders.snapshot import SnapshotReader
 from gateway.settings import Settings
 from gateway.store.db import create_engine
-from gateway.store.replicas import ReadRouter, _name
+from gateway.store.replicas import ReadRouter, database_label
 from gateway.store.rollup import refresh
 from tests.conftest import _truncate_postgres
 from tests.redis_server import _free_port
@@ -79,7 +79,9 @@ def _reads(database: str) -> float:
 
 
 def _skips(replica: AsyncEngine, reason: str) -> float:
-    return _sample("gateway_db_replica_skipped_total", replica=_name(replica), reason=reason)
+    return _sample(
+        "gateway_db_replica_skipped_total", replica=database_label(replica), reason=reason
+    )
 
 
 def router(primary: AsyncEngine, replicas: list[AsyncEngine], tracked: int | None) -> ReadRouter:
@@ -91,17 +93,17 @@ def router(primary: AsyncEngine, replicas: list[AsyncEngine], tracked: int | Non
 async def test_a_replica_that_holds_the_tracked_snapshot_is_chosen(
     primary: AsyncEngine, replica: AsyncEngine
 ) -> None:
-    on_replica, on_primary = _reads(_name(replica)), _reads("primary")
+    on_replica, on_primary = _reads(database_label(replica)), _reads("primary")
     behind = _skips(replica, "behind")
     assert await router(primary, [replica], tracked=1).choose() is replica
     # Behind the snapshot the process knows, or no snapshot known yet: the primary.
     assert await router(primary, [replica], tracked=2).choose() is primary
     assert await router(primary, [replica], tracked=None).choose() is primary
     # /metrics tells where reads went, why the replica was passed over, and what it replayed.
-    assert _reads(_name(replica)) == on_replica + 1
+    assert _reads(database_label(replica)) == on_replica + 1
     assert _reads("primary") == on_primary + 2
     assert _skips(replica, "behind") == behind + 1  # the unknown snapshot is no skip
-    assert _sample("gateway_db_replica_snapshot", replica=_name(replica)) == 1
+    assert _sample("gateway_db_replica_snapshot", replica=database_label(replica)) == 1
 
 
 async def test_a_replica_that_is_down_is_skipped_for_down_seconds(
@@ -112,7 +114,7 @@ async def test_a_replica_that_is_down_is_skipped_for_down_seconds(
     chosen = [await reads.choose() for _ in range(4)]
     assert set(chosen) == {replica}  # round robin, the dead one passed over
     assert _skips(down, "down") == skipped + 2  # tried first by two of the four turns
-    assert _sample("gateway_db_replica_snapshot", replica=_name(down)) == -1
+    assert _sample("gateway_db_replica_snapshot", replica=database_label(down)) == -1
     connects = 0
 
     def count(*_: object) -> None:
