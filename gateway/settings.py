@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     database_pgbouncer: bool = Field(
         default=False,
         description="The PostgreSQL URLs lead to pgbouncer in transaction pooling mode: no "
-        "prepared statement cache, no session settings (set jit=off and statement_timeout on "
-        "the database role instead).",
+        "prepared statement cache, no session settings (set jit=off on the database role, and "
+        "the servers' statement_timeout on their pgbouncer database: docs/deploy.md).",
     )
     redis_url: str | None = Field(
         default=None, description="redis:// URL of the snapshot cache; unset = in-process cache."

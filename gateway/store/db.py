@@ -15,10 +15,11 @@ Behind pgbouncer in transaction pooling mode (``GATEWAY_DATABASE_PGBOUNCER``) co
 transactions of one client connection may run on different server connections, so nothing may
 outlive a transaction: asyncpg's prepared statements are not cached and are named uniquely
 (SQLAlchemy's documented recipe), and no session settings are sent at connect (pgbouncer
-refuses unknown startup parameters): set ``jit = off`` and ``statement_timeout`` on the role
-or database (``ALTER ROLE gateway SET statement_timeout = '5s'``). The gateway's advisory
-locks are transaction-scoped (``pg_advisory_xact_lock``) and its per-transaction settings use
-``SET LOCAL``, both safe under transaction pooling.
+refuses unknown startup parameters): ``jit = off`` goes on the role, the servers'
+``statement_timeout`` on their pgbouncer database (``connect_query``; not on the role, whose
+timeout would also stop the worker's VACUUM outside any transaction: docs/deploy.md). The
+gateway's advisory locks are transaction-scoped (``pg_advisory_xact_lock``) and its
+per-transaction settings use ``SET LOCAL``, both safe under transaction pooling.
 """
 
 from __future__ import annotations
